@@ -1,0 +1,207 @@
+//! Building the server: the vault, the router, TLS (rustls with the ring provider
+//! only), the accept loop and graceful shutdown.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::policy::Policy;
+use crate::vault::{Vault, VaultError, VaultOptions};
+
+/// The client's address, put into each request's extensions (throttling only).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// How the server speaks TLS.
+#[derive(Debug, Clone)]
+pub enum Tls {
+    /// A certificate and key in PEM files.
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// Plain HTTP (only behind a TLS-terminating proxy; explicit flag).
+    InsecurePlainHttp,
+}
+
+/// Everything needed to start.
+#[derive(Clone)]
+pub struct AppOptions {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Settings.
+    pub settings: Settings,
+    /// Clock.
+    pub clock: Clock,
+    /// Where the auth key lives (default inside the data dir).
+    pub auth_key_file: Option<PathBuf>,
+}
+
+/// An opened vault with its router.
+pub struct App {
+    /// The vault.
+    pub vault: Arc<Vault>,
+}
+
+/// A running server.
+pub struct ServerHandle {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Stops accepting, lets requests in flight finish (up to a few seconds) and
+    /// waits for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl App {
+    /// Opens the vault.
+    pub fn open(opts: AppOptions, policy: Policy) -> Result<App, VaultError> {
+        let vault = Vault::open(
+            VaultOptions {
+                data_dir: opts.data_dir,
+                settings: opts.settings,
+                clock: opts.clock,
+                auth_key_file: opts.auth_key_file,
+            },
+            policy,
+        )?;
+        Ok(App {
+            vault: Arc::new(vault),
+        })
+    }
+
+    /// Binds and serves in the background; returns at once with the bound address.
+    pub async fn serve(&self, listen: SocketAddr, tls: &Tls) -> Result<ServerHandle, String> {
+        let acceptor = match tls {
+            Tls::Files { cert, key } => Some(tls_acceptor(cert, key)?),
+            Tls::InsecurePlainHttp => None,
+        };
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let router = http::router(AppState {
+            vault: self.vault.clone(),
+        });
+        let (tx, rx) = watch::channel(false);
+        let task = tokio::spawn(accept_loop(listener, acceptor, router, rx));
+        Ok(ServerHandle {
+            addr,
+            shutdown: tx,
+            task,
+        })
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
+    router: axum::Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let router = router.clone();
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ClientAddr(peer));
+                let mut r = router.clone();
+                async move { tower_service::Service::call(&mut r, req).await }
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            match acceptor {
+                Some(acc) => {
+                    // A slow or silent handshake must not hold a task forever.
+                    let tls = match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream)).await {
+                        Ok(Ok(s)) => s,
+                        _ => return,
+                    };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                None => {
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+/// The rustls configuration: ring provider, TLS 1.2 and 1.3, h2 and http/1.1.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    let certs = {
+        let pem = std::fs::read(cert).map_err(|e| format!("reading {}: {e}", cert.display()))?;
+        rustls_pemfile::certs(&mut &pem[..])
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{}: {e}", cert.display()))?
+    };
+    let key = {
+        let pem = std::fs::read(key).map_err(|e| format!("reading {}: {e}", key.display()))?;
+        rustls_pemfile::private_key(&mut &pem[..])
+            .map_err(|e| format!("{}: {e}", key.display()))?
+            .ok_or_else(|| format!("{}: no private key found", key.display()))?
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate: {e}"))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Makes a self-signed certificate for `localhost`/`127.0.0.1` in `dir` (if absent)
+/// and returns (cert, key) paths. The key file is mode 0600.
+pub fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let cert = dir.join("tls-cert.pem");
+    let key = dir.join("tls-key.pem");
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    let ck = rcgen::generate_simple_self_signed(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ])
+    .map_err(|e| format!("generating a certificate: {e}"))?;
+    crate::vault::write_private_file(&key, ck.key_pair.serialize_pem().as_bytes())
+        .map_err(|e| format!("writing {}: {e}", key.display()))?;
+    std::fs::write(&cert, ck.cert.pem()).map_err(|e| format!("writing {}: {e}", cert.display()))?;
+    Ok((cert, key))
+}

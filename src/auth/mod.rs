@@ -1,0 +1,56 @@
+//! Authentication: argon2id passwords, TOTP second factor, sessions and throttling.
+//!
+//! Invariants: unknown users cost the same as known ones (a dummy hash is verified);
+//! wrong user, wrong password and wrong code answer identically; a TOTP time step is
+//! accepted at most once per user; only keyed hashes of session tokens and recovery
+//! codes are stored; TOTP seeds rest sealed under the server auth key.
+mod password;
+mod throttle;
+mod totp;
+
+pub use password::{PasswordHasher, PasswordPolicyError, check_new_password};
+pub use throttle::{Throttle, ThrottleVerdict};
+pub use totp::{TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code};
+
+/// Roles, as stored and as the policy names them.
+pub const ROLES: [&str; 5] = ["superadmin", "admin", "caseworker", "partner", "auditor"];
+
+/// A validated username: 3–64 characters of `a-z 0-9 . _ -`, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    /// Validates (and lower-cases) a username.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_ascii_lowercase();
+        let ok = (3..=64).contains(&s.len())
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        ok.then_some(Username(s))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether a role must use TOTP, given the caseworker setting.
+pub fn totp_required(role: &str, caseworkers_too: bool) -> bool {
+    role != "caseworker" || caseworkers_too
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse("Alice").unwrap().as_str(), "alice");
+        for bad in ["", "ab", "1abc", "al ice", "al/ice", "alice\u{0}", &"a".repeat(65)] {
+            assert!(Username::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

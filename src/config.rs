@@ -1,0 +1,130 @@
+//! Settings from `policy/settings.toml`: timeouts, step-up window, TOTP requirements,
+//! upload limit, key-derivation work. Unknown keys are refused so a typo cannot
+//! silently leave a default in force.
+use serde::Deserialize;
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Session lifetimes.
+    pub session: SessionSettings,
+    /// Second-factor rules.
+    pub totp: TotpSettings,
+    /// Throttling of sign-in.
+    pub login: LoginSettings,
+    /// Upload limits.
+    pub uploads: UploadSettings,
+    /// Key derivation.
+    pub kdf: KdfSettings,
+}
+
+/// `[session]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Idle timeout.
+    pub idle_timeout_minutes: u32,
+    /// Absolute lifetime.
+    pub absolute_lifetime_hours: u32,
+    /// Step-up window.
+    pub step_up_minutes: u32,
+}
+
+/// `[totp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpSettings {
+    /// Whether caseworkers must use TOTP.
+    pub required_for_caseworkers: bool,
+}
+
+/// `[login]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginSettings {
+    /// Failures before slowing down.
+    pub free_failures: u32,
+    /// Failures before a soft lock.
+    pub lock_after_failures: u32,
+    /// Soft-lock length.
+    pub lock_minutes: u32,
+}
+
+/// `[uploads]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Largest document.
+    pub max_bytes: u64,
+}
+
+/// `[kdf]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KdfSettings {
+    /// scrypt work factor for wrapping office identities.
+    pub passphrase_log_n: u8,
+    /// Largest work factor accepted at unseal.
+    pub max_log_n: u8,
+}
+
+/// The settings file shipped in `policy/`, compiled in as the default.
+pub const DEFAULT_SETTINGS: &str = include_str!("../policy/settings.toml");
+
+impl Settings {
+    /// Parses a settings file; the error names the problem and its line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let s: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+        if s.kdf.passphrase_log_n == 0 || s.kdf.passphrase_log_n > s.kdf.max_log_n || s.kdf.max_log_n > 30 {
+            return Err("[kdf] needs 0 < passphrase_log_n <= max_log_n <= 30".into());
+        }
+        Ok(s)
+    }
+
+    /// The compiled-in defaults.
+    pub fn defaults() -> Self {
+        // The shipped file is tested to parse (see tests below); fall back to a
+        // hard-coded copy only so that this cannot panic.
+        Self::parse(DEFAULT_SETTINGS).unwrap_or(Settings {
+            session: SessionSettings {
+                idle_timeout_minutes: 15,
+                absolute_lifetime_hours: 12,
+                step_up_minutes: 10,
+            },
+            totp: TotpSettings {
+                required_for_caseworkers: true,
+            },
+            login: LoginSettings {
+                free_failures: 3,
+                lock_after_failures: 10,
+                lock_minutes: 15,
+            },
+            uploads: UploadSettings {
+                max_bytes: 2 << 30,
+            },
+            kdf: KdfSettings {
+                passphrase_log_n: 18,
+                max_log_n: 20,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_settings_parse() {
+        let s = Settings::parse(DEFAULT_SETTINGS).unwrap();
+        assert_eq!(s.session.idle_timeout_minutes, 15);
+        assert_eq!(s.uploads.max_bytes, 2 << 30);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let bad = DEFAULT_SETTINGS.replace("step_up_minutes", "stepup_minutes");
+        assert!(Settings::parse(&bad).is_err());
+    }
+}

@@ -1,0 +1,136 @@
+//! The server auth key: secrets that are not client data but must rest somewhere
+//! (TOTP seeds, the session-token pepper) are sealed with it, so a copied database
+//! alone yields none of them. The key lives in its own file (mode 0600).
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::{hkdf, hmac};
+use zeroize::Zeroizing;
+
+use super::CryptoError;
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    // SystemRandom only fails if the OS has no entropy source at all. Then no key or
+    // token this program makes would be safe, so stop rather than return weak bytes.
+    if SystemRandom::new().fill(&mut out).is_err() {
+        eprintln!("casevault: the operating system's random number generator failed");
+        std::process::abort();
+    }
+    out
+}
+
+/// A 256-bit random token, URL-safe base64 (sessions, CSRF).
+pub fn random_token() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// The server auth key.
+pub struct AuthKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for AuthKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthKey([redacted])")
+    }
+}
+
+impl AuthKey {
+    /// A new random key.
+    pub fn generate() -> Self {
+        AuthKey(Zeroizing::new(random_bytes::<32>()))
+    }
+
+    /// From the 32 bytes of the key file.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, CryptoError> {
+        let arr: [u8; 32] = b.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        Ok(AuthKey(Zeroizing::new(arr)))
+    }
+
+    /// The bytes to write to the key file.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0[..]
+    }
+
+    fn subkey(&self, label: &[u8]) -> Zeroizing<[u8; 32]> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"casevault auth key v1").extract(&self.0[..]);
+        let mut out = Zeroizing::new([0u8; 32]);
+        if let Ok(okm) = prk.expand(&[label], hkdf::HKDF_SHA256) {
+            let _ = okm.fill(&mut out[..]);
+        }
+        out
+    }
+
+    /// Seals a small secret (ChaCha20-Poly1305, random nonce), bound to `context`
+    /// (e.g. the user id) so a sealed value cannot be moved to another row.
+    pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let key = self.aead_key()?;
+        let nonce_bytes = random_bytes::<12>();
+        let mut buf = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce_bytes),
+            Aad::from(context),
+            &mut buf,
+        )
+        .map_err(|_| CryptoError::InvalidKey)?;
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&buf);
+        Ok(out)
+    }
+
+    /// Opens a value sealed with [`AuthKey::seal`].
+    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if sealed.len() < 12 + 16 {
+            return Err(CryptoError::DecryptionFailed);
+        }
+        let key = self.aead_key()?;
+        let (nonce, ct) = sealed.split_at(12);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::DecryptionFailed)?;
+        let mut buf = Zeroizing::new(ct.to_vec());
+        let plain_len = key
+            .open_in_place(nonce, Aad::from(context), &mut buf)
+            .map_err(|_| CryptoError::DecryptionFailed)?
+            .len();
+        buf.truncate(plain_len);
+        Ok(buf)
+    }
+
+    fn aead_key(&self) -> Result<LessSafeKey, CryptoError> {
+        let k = self.subkey(b"totp seal");
+        let unbound = UnboundKey::new(&aead::CHACHA20_POLY1305, &k[..]).map_err(|_| CryptoError::InvalidKey)?;
+        Ok(LessSafeKey::new(unbound))
+    }
+
+    /// Keyed hash of a bearer token or recovery code (what the database stores).
+    pub fn token_hash(&self, token: &[u8]) -> Vec<u8> {
+        let k = self.subkey(b"token pepper");
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &k[..]);
+        hmac::sign(&key, token).as_ref().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_open_and_context_binding() {
+        let k = AuthKey::generate();
+        let s = k.seal(b"user-1", b"JBSWY3DPEHPK3PXP").unwrap();
+        assert_eq!(&k.open(b"user-1", &s).unwrap()[..], b"JBSWY3DPEHPK3PXP");
+        assert!(k.open(b"user-2", &s).is_err());
+        assert!(AuthKey::generate().open(b"user-1", &s).is_err());
+        let mut t = s.clone();
+        let last = t.len() - 1;
+        t[last] ^= 1;
+        assert!(k.open(b"user-1", &t).is_err());
+    }
+
+    #[test]
+    fn token_hash_is_keyed() {
+        let a = AuthKey::generate();
+        let b = AuthKey::generate();
+        assert_eq!(a.token_hash(b"t"), a.token_hash(b"t"));
+        assert_ne!(a.token_hash(b"t"), b.token_hash(b"t"));
+    }
+}

@@ -1,0 +1,126 @@
+//! The demo: a vault with two offices and one user of each role, random credentials
+//! written to a JSON file (mode 0600), offices unsealed, served over HTTPS with a
+//! self-signed certificate.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use age::secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::auth::TotpSecret;
+use crate::crypto::generate_passphrase;
+use crate::vault::{Actor, NewUser, OfficeMode, Vault, VaultError};
+
+/// One demo user's credentials.
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct UserCredentials {
+    /// Password.
+    pub password: String,
+    /// Base32 TOTP secret (`oathtool --totp -b SECRET`).
+    pub totp_secret: String,
+    /// Role.
+    pub role: String,
+    /// Office slug.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
+    /// User id.
+    pub id: String,
+}
+
+/// An office's passphrase.
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct OfficeSecret {
+    /// The passphrase.
+    pub passphrase: String,
+}
+
+/// The credentials file (its parts wipe themselves on drop).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    /// Base URL.
+    pub url: String,
+    /// Path of the self-signed certificate to trust.
+    pub ca_cert: String,
+    /// Users by name.
+    pub users: BTreeMap<String, UserCredentials>,
+    /// Offices by slug.
+    pub offices: BTreeMap<String, OfficeSecret>,
+}
+
+const USERS: &[(&str, &str, Option<&str>, Option<&str>, bool)] = &[
+    ("root", "superadmin", None, None, false),
+    ("admin", "admin", Some("bronx"), None, false),
+    ("alice", "caseworker", Some("bronx"), None, true),
+    ("bob", "caseworker", Some("queens"), None, false),
+    ("pat", "partner", None, Some("nyifup"), false),
+    ("audrey", "auditor", None, None, false),
+];
+
+/// Creates the demo offices and users in an empty vault (offices end unsealed).
+pub async fn populate(vault: &Vault) -> Result<Credentials, VaultError> {
+    let op = Actor::cli_operator();
+    let mut offices = BTreeMap::new();
+    for slug in ["bronx", "queens"] {
+        let creds = vault.create_office(&op, slug, OfficeMode::Passphrase, None)?;
+        let pass = creds
+            .passphrase
+            .as_ref()
+            .map(|p| p.expose_secret().to_string())
+            .unwrap_or_default();
+        vault.unseal_as_operator(slug, SecretString::from(pass.clone()))?;
+        offices.insert(slug.to_string(), OfficeSecret { passphrase: pass });
+    }
+    let mut users = BTreeMap::new();
+    for (name, role, office, org, supervisor) in USERS {
+        let password = Zeroizing::new(generate_passphrase().expose_secret().to_string());
+        let u = vault
+            .create_user(
+                &op,
+                NewUser {
+                    username: name.to_string(),
+                    role: role.to_string(),
+                    office: office.map(str::to_string),
+                    org: org.map(str::to_string),
+                    supervisor: *supervisor,
+                    password: password.clone(),
+                },
+            )
+            .await?;
+        let secret = TotpSecret::generate();
+        vault.set_totp_secret_as_operator(&u.id, &secret)?;
+        users.insert(
+            name.to_string(),
+            UserCredentials {
+                password: password.to_string(),
+                totp_secret: secret.to_base32().to_string(),
+                role: role.to_string(),
+                office: office.map(str::to_string),
+                id: u.id.clone(),
+            },
+        );
+    }
+    Ok(Credentials {
+        url: String::new(),
+        ca_cert: String::new(),
+        users,
+        offices,
+    })
+}
+
+/// Writes the credentials file (mode 0600).
+pub fn write_credentials(path: &Path, c: &Credentials) -> Result<(), String> {
+    let json = Zeroizing::new(serde_json::to_vec_pretty(c).map_err(|e| e.to_string())?);
+    crate::vault::write_private_file(path, &json).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Reads a credentials file.
+pub fn read_credentials(path: &Path) -> Result<Credentials, String> {
+    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?);
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The demo's default data directory.
+pub fn default_dir() -> PathBuf {
+    PathBuf::from("demo-vault")
+}

@@ -1,0 +1,21 @@
+//! Process hardening at start: no core dumps, so a crash never writes keys or
+//! plaintext from memory to disk.
+
+/// Disables core dumps (`RLIMIT_CORE` 0) and, on Linux, marks the process
+/// non-dumpable (`PR_SET_DUMPABLE` 0) so that other users cannot ptrace it or read
+/// `/proc/PID/mem`. Failures are reported, not fatal: the caller logs them.
+pub fn disable_core_dumps() -> Result<(), String> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    )
+    .map_err(|e| format!("setrlimit(RLIMIT_CORE): {e}"))?;
+    #[cfg(target_os = "linux")]
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))?;
+    Ok(())
+}

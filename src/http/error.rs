@@ -1,0 +1,145 @@
+//! The one place that maps errors to HTTP responses. Bodies are always
+//! `{"error":{"code","message"}}`; an internal error answers a generic message with a
+//! request id and the detail goes to the log (ids only), never to the client.
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::vault::VaultError;
+
+/// An error as the API answers it.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+/// The error envelope.
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+/// Code and message.
+pub struct ErrorDetail {
+    /// Machine-readable snake_case code.
+    pub code: String,
+    /// Human-readable message (never a secret or a plaintext).
+    pub message: String,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400 with a code.
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Seconds until retry, for 429.
+    pub fn retry_after(&self) -> Option<i64> {
+        self.retry_after
+    }
+}
+
+impl From<VaultError> for ApiError {
+    fn from(e: VaultError) -> Self {
+        use StatusCode as S;
+        match e {
+            VaultError::NotFound => ApiError::not_found(),
+            VaultError::Forbidden => ApiError::new(S::FORBIDDEN, "forbidden", "you are not allowed to do that"),
+            VaultError::StepUpRequired => ApiError::new(
+                S::UNAUTHORIZED,
+                "step_up_required",
+                "this action needs a fresh code from your authenticator: repeat it with \"totp\" in the body",
+            ),
+            VaultError::Sealed(o) => ApiError::new(
+                S::LOCKED,
+                "office_sealed",
+                format!("office {o} is sealed; an administrator of {o} must unseal it before its cases can be read"),
+            ),
+            VaultError::BadRequest(code, msg) => ApiError::bad(code, msg),
+            VaultError::Conflict(code, msg) => ApiError::new(S::CONFLICT, code, msg),
+            VaultError::Unauthenticated => ApiError::new(S::UNAUTHORIZED, "unauthenticated", "sign in first (or again: your session ended)"),
+            VaultError::InvalidCredentials => {
+                ApiError::new(S::UNAUTHORIZED, "invalid_credentials", "wrong username, password or code")
+            }
+            VaultError::TotpRequired => ApiError::new(
+                S::UNAUTHORIZED,
+                "totp_required",
+                "enter the 6-digit code from your authenticator app",
+            ),
+            VaultError::Throttled(secs) => ApiError {
+                status: S::TOO_MANY_REQUESTS,
+                code: "too_many_attempts",
+                message: format!("too many failed attempts; try again in {secs} seconds"),
+                retry_after: Some(secs),
+            },
+            VaultError::TooLarge(limit) => ApiError::new(
+                S::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the document is larger than the limit of {limit} bytes"),
+            ),
+            VaultError::Internal(detail) => {
+                let id = uuid::Uuid::new_v4();
+                tracing::error!(request_id = %id, error = %detail, "internal error");
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("something went wrong on the server (request {id}); nothing was changed"),
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}

@@ -1,0 +1,153 @@
+//! Extractors: the session (a handler that takes [`Session`] cannot run signed out),
+//! and a JSON body reader with a size limit and error messages that never echo values.
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::vault::{SessionInfo, VaultError};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "casevault_session";
+/// The largest JSON body accepted.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// Reads the session token from the cookie header.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// A signed-in session that has its second factor in order.
+pub struct Session(pub SessionInfo);
+
+/// A signed-in session that may still have to enrol TOTP (enrolment routes only).
+pub struct EnrollingSession(pub SessionInfo);
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<SessionInfo, ApiError> {
+    let token = session_token(&parts.headers).ok_or(VaultError::Unauthenticated)?;
+    let vault = state.vault.clone();
+    Ok(super::blocking(move || vault.session(&token)).await?)
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let s = resolve(parts, state).await?;
+        if s.must_enrol {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "totp_enrolment_required",
+                "set up your authenticator app first: POST /api/v1/totp/enrol, then /api/v1/totp/confirm",
+            ));
+        }
+        Ok(Session(s))
+    }
+}
+
+impl FromRequestParts<AppState> for EnrollingSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(EnrollingSession(resolve(parts, state).await?))
+    }
+}
+
+/// A JSON body: at most [`JSON_LIMIT`] bytes, `application/json`, unknown fields
+/// refused by the target types. An empty body reads as `{}` when `T` allows it.
+pub struct JsonBody<T>(pub T);
+
+/// Describes a serde error without echoing any value from the input.
+fn describe(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {}, column {}", e.line(), e.column());
+    match e.classify() {
+        Category::Syntax | Category::Eof => format!("the body is not valid JSON ({at})"),
+        Category::Io => "the body could not be read".into(),
+        Category::Data => {
+            let msg = e.to_string();
+            if let Some(rest) = msg.strip_prefix("unknown field `") {
+                if let Some(name) = rest.split('`').next() {
+                    if name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        return format!("unknown field \"{name}\" ({at})");
+                    }
+                }
+                return format!("unknown field ({at})");
+            }
+            if let Some(rest) = msg.strip_prefix("missing field `") {
+                if let Some(name) = rest.split('`').next() {
+                    return format!("missing field \"{name}\"");
+                }
+            }
+            format!("a field has the wrong type or value ({at})")
+        }
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("a JSON body may have at most {JSON_LIMIT} bytes"),
+                )
+            })?;
+        let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            bytes::Bytes::from_static(b"{}")
+        } else {
+            if ct.as_deref() != Some("application/json") {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as Content-Type: application/json",
+                ));
+            }
+            bytes
+        };
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::bad("invalid_json", describe(&e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct T {
+        password: u32,
+    }
+
+    #[test]
+    fn messages_never_echo_values() {
+        let e = serde_json::from_str::<T>(r#"{"password":"hunter2-secret"}"#).unwrap_err();
+        assert!(!describe(&e).contains("hunter2"), "{}", describe(&e));
+        let e = serde_json::from_str::<T>(r#"{"hunter2":1}"#).unwrap_err();
+        assert!(describe(&e).contains("unknown field"));
+        let e = serde_json::from_str::<T>(r#"{"password":"#).unwrap_err();
+        assert!(describe(&e).starts_with("the body is not valid JSON"));
+    }
+}

@@ -1,0 +1,67 @@
+//! The HTTP API of CONTRACT.md: thin handlers that parse, call `vault/` off the async
+//! executor, and map errors in one place (`error.rs`). No SQL, no policy here.
+mod error;
+mod extract;
+pub mod openapi;
+mod routes;
+mod transfer;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+pub use error::ApiError;
+pub use extract::{COOKIE, EnrollingSession, JsonBody, Session};
+
+use crate::vault::{Vault, VaultError};
+
+/// Shared state: one struct of `Arc`s.
+#[derive(Clone)]
+pub struct AppState {
+    /// The vault.
+    pub vault: Arc<Vault>,
+}
+
+/// Runs blocking vault work (SQLite, files, crypto) off the async executor.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, VaultError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
+}
+
+/// Security headers on every response.
+async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    resp
+}
+
+/// The whole router: API under `/api/v1`, `/healthz`, and the pages.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", routes::api())
+        .merge(routes::root())
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}

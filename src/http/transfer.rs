@@ -1,0 +1,213 @@
+//! Streaming upload and download. Memory stays small and fixed whatever the size:
+//! request chunks pass through a bounded channel to a blocking thread that encrypts
+//! into a temporary blob file; downloads decrypt in a blocking thread into a bounded
+//! channel that feeds the response body. No plaintext touches disk.
+use std::io::{Read, Write};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::error::ApiError;
+use super::extract::Session;
+use super::{AppState, blocking};
+use crate::vault::VaultError;
+
+/// `?filename=`.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(super) struct UploadQuery {
+    /// The document's original filename.
+    filename: Option<String>,
+}
+
+/// Stored document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Uploaded {
+    id: String,
+    size: u64,
+}
+
+enum Chunk {
+    Data(Bytes),
+    End,
+}
+
+/// `POST /api/v1/cases/{case}/documents?filename=NAME`: the raw body is the document.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/documents", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = Uploaded), (status = 413, body = super::error::ErrorBody)))]
+pub(super) async fn upload(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(case): Path<String>,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
+    let filename = q
+        .ok()
+        .and_then(|Query(q)| q.filename)
+        .ok_or_else(|| ApiError::bad("missing_filename", "add ?filename=NAME to the URL"))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let v = st.vault.clone();
+    let up = blocking(move || v.begin_upload(&s.actor, &case, &filename, content_type.as_deref())).await?;
+    let limit = up.limit();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let v = st.vault.clone();
+        blocking(move || v.abort_upload(up, "too_large")).await?;
+        return Err(VaultError::TooLarge(limit).into());
+    }
+
+    let (tx, mut rx) = mpsc::channel::<Chunk>(8);
+    let v = st.vault.clone();
+    let writer = tokio::task::spawn_blocking(move || -> Result<(String, u64), VaultError> {
+        let mut w = match v.upload_writer(&up) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = v.abort_upload(up, "failed");
+                return Err(e);
+            }
+        };
+        loop {
+            match rx.blocking_recv() {
+                Some(Chunk::Data(b)) => {
+                    if let Err(e) = w.write_all(&b) {
+                        drop(w);
+                        let _ = v.abort_upload(up, "failed");
+                        return Err(VaultError::Internal(format!("writing blob: {e}")));
+                    }
+                }
+                Some(Chunk::End) => return v.finish_upload(up, w),
+                // The request side went away without End: the client disconnected or
+                // broke the limit. Dropping the writer removes the temporary file.
+                None => {
+                    drop(w);
+                    v.abort_upload(up, "incomplete")?;
+                    return Err(VaultError::BadRequest("incomplete", "the upload did not complete".into()));
+                }
+            }
+        }
+    });
+
+    let mut body = body;
+    let mut total: u64 = 0;
+    let mut failure: Option<ApiError> = None;
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Ok(data) = f.into_data() {
+                    total += data.len() as u64;
+                    if total > limit {
+                        failure = Some(VaultError::TooLarge(limit).into());
+                        break;
+                    }
+                    if tx.send(Chunk::Data(data)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            Err(_) => {
+                failure = Some(ApiError::bad("incomplete", "the upload was interrupted; nothing was stored"));
+                break;
+            }
+        }
+    }
+    if failure.is_none() {
+        let _ = tx.send(Chunk::End).await;
+    }
+    drop(tx);
+    let result = writer
+        .await
+        .map_err(|e| VaultError::Internal(format!("upload task: {e}")))?;
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    let (id, size) = result?;
+    Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
+}
+
+/// RFC 5987 encoding of a filename for Content-Disposition.
+fn disposition(filename: &str) -> String {
+    let mut enc = String::new();
+    for b in filename.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            enc.push(char::from(b));
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let ascii: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{enc}")
+}
+
+/// `GET /api/v1/cases/{case}/documents/{doc}`: the document's bytes.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/documents/{doc}",
+    responses((status = 200, content_type = "application/octet-stream", description = "The document"),
+              (status = 404, body = super::error::ErrorBody), (status = 423, body = super::error::ErrorBody)))]
+pub(super) async fn download(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path((case, doc)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let v = st.vault.clone();
+    let opened = blocking(move || v.open_document(&s.actor, &case, &doc)).await?;
+    let (filename, content_type, size) = (opened.filename.clone(), opened.content_type.clone(), opened.size);
+    let mut reader = opened.reader;
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "document stream failed authentication or i/o");
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let mut resp = Body::from_stream(stream).into_response();
+    let h = resp.headers_mut();
+    // Served as a download, never rendered: a stored HTML file cannot run here.
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(v) = HeaderValue::from_str(&disposition(&filename)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disposition;
+
+    #[test]
+    fn disposition_is_safe() {
+        let d = disposition("a\"b;c é.pdf");
+        assert!(d.starts_with("attachment; filename=\"a_b_c _.pdf\""), "{d}");
+        assert!(d.ends_with("UTF-8''a%22b%3Bc%20%C3%A9.pdf"), "{d}");
+    }
+}

@@ -1,0 +1,29 @@
+//! casevault: a privacy-hardened encrypted case vault for legal-services offices.
+//!
+//! Every client record is encrypted with age to keys the office holds; every access is
+//! decided by the Cedar policy in `policy/` and written to a hash-chained audit log.
+//! The crate is a library so that the integration tests and benchmarks drive the very
+//! same server the binary runs.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod demo;
+pub mod hardening;
+pub mod http;
+pub mod policy;
+pub mod store;
+pub mod vault;
+
+pub use app::{App, AppOptions, ServerHandle};
+pub use clock::Clock;
+pub use config::Settings;

@@ -1,0 +1,186 @@
+//! Storage: SQLite (the only module that imports rusqlite) and the blob directory.
+//!
+//! Invariants: the database runs in WAL mode with `foreign_keys` and `secure_delete`
+//! on, so freed pages are zeroed; migrations are applied in order inside a transaction
+//! and recorded; a database newer than this binary is refused. Every write goes
+//! through [`Db::write`], one transaction, so a domain change and its audit entry
+//! commit together or not at all.
+mod blob;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use blob::{BlobName, BlobStore, BlobWriter};
+pub use rows::*;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// File-system error in the blob store or data directory.
+    #[error("storage i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database was written by a newer casevault.
+    #[error(
+        "the database schema is version {found}, newer than this casevault understands ({known}); run a newer casevault"
+    )]
+    TooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Newest version this binary knows.
+        known: i64,
+    },
+    /// A uniqueness rule was broken (e.g. a username that exists).
+    #[error("already exists")]
+    Conflict,
+}
+
+impl StoreError {
+    fn from_sqlite(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+                && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+            {
+                return StoreError::Conflict;
+            }
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
+/// The migrations compiled into this binary, in order.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/0001_init.sql"),
+)];
+
+/// The database. One connection behind a mutex: SQLite serialises writers anyway, and
+/// every call is short (document bytes never pass through here).
+pub struct Db {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+/// The file name of the database inside the data directory.
+pub const DB_FILE: &str = "casevault.db";
+
+impl Db {
+    /// Opens (creating if needed) the database in `dir` and applies migrations.
+    pub fn open(dir: &Path) -> Result<Db, StoreError> {
+        let path = dir.join(DB_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        // Temporary tables and indices in memory: never a plaintext-adjacent temp file.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let mut db = Db {
+            conn: Mutex::new(conn),
+            path,
+        };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    /// Where the database file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let conn = self.conn.get_mut().unwrap_or_else(|p| p.into_inner());
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )?;
+        let current: i64 = conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        let known = MIGRATIONS.last().map(|m| m.0).unwrap_or(0);
+        if current > known {
+            return Err(StoreError::TooNew {
+                found: current,
+                known,
+            });
+        }
+        for (version, name, sql) in MIGRATIONS {
+            if *version <= current {
+                continue;
+            }
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
+                rusqlite::params![version, name],
+            )?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A poisoned lock only means another thread panicked mid-call; SQLite's own
+        // transaction rolled back, so the connection is still consistent.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one write transaction; it commits only if `f` returns `Ok`.
+    pub fn write<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&Tx(&tx))?;
+        tx.commit().map_err(StoreError::from_sqlite)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let out = f(&Tx(&tx))?;
+        tx.finish().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Moves every WAL page into the main file and truncates the WAL to zero bytes,
+    /// so deleted pages do not survive in `-wal` (used after purges).
+    pub fn checkpoint_truncate(&self) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check` == "ok".
+    pub fn integrity_ok(&self) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let s: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        Ok(s == "ok")
+    }
+}
+
+/// A transaction handed to [`Db::write`] / [`Db::read`] callbacks.
+pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);

@@ -1,0 +1,413 @@
+//! Cases: creation (works while sealed: only public keys are needed), listing,
+//! A-number search by blind index, reading metadata, shares and assignment.
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::{Actor, Vault, VaultError, new_id, parse_id};
+use crate::auth::Username;
+use crate::clock::{parse_rfc3339, rfc3339};
+use crate::crypto::{self, ANumber, CaseKey};
+use crate::policy::{Action, Resource};
+use crate::store::CaseRow;
+
+/// What a client sends to open a case.
+#[derive(Debug, Clone, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct CaseInput {
+    /// Office slug.
+    pub office: String,
+    /// Client's name.
+    pub client_name: String,
+    /// A-number.
+    #[serde(default)]
+    pub a_number: Option<String>,
+    /// Date of birth.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// Country of birth.
+    #[serde(default)]
+    pub country_of_birth: Option<String>,
+    /// Free-text notes.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// The encrypted metadata of a case.
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema)]
+pub struct CaseMeta {
+    /// Client's name.
+    pub client_name: String,
+    /// A-number, normalised to nine digits.
+    pub a_number: Option<String>,
+    /// Date of birth.
+    pub date_of_birth: Option<String>,
+    /// Country of birth.
+    pub country_of_birth: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+}
+
+impl std::fmt::Debug for CaseMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CaseMeta([redacted])")
+    }
+}
+
+impl CaseMeta {
+    pub(super) fn decrypt(key: &CaseKey, ct: &[u8]) -> Result<Self, VaultError> {
+        let plain = key.open(ct)?;
+        serde_json::from_slice(&plain).map_err(|_| VaultError::Internal("case metadata does not parse".into()))
+    }
+}
+
+/// A case as listed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseSummary {
+    /// Case id.
+    pub id: String,
+    /// Office slug.
+    pub office: String,
+    /// `open` / `closed`.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Under legal hold.
+    pub held: bool,
+    /// Whether the office is sealed (then no metadata is shown).
+    pub sealed: bool,
+    /// Client's name, when the office is unsealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+}
+
+/// A share as shown on a case.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShareView {
+    /// Share id.
+    pub id: String,
+    /// Partner user id.
+    pub user_id: String,
+    /// Partner username.
+    pub username: String,
+    /// `read` / `upload`.
+    pub permission: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// `live`, `expired` or `revoked`.
+    pub state: String,
+}
+
+/// A case with its decrypted metadata.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    /// Case id.
+    pub id: String,
+    /// Office slug.
+    pub office: String,
+    /// `open` / `closed`.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Under legal hold (the case or its office).
+    pub held: bool,
+    /// Decrypted metadata.
+    pub metadata: CaseMeta,
+    /// Shares (for staff of the office; partners see only their own).
+    pub shares: Vec<ShareView>,
+}
+
+fn bad(code: &'static str, msg: &str) -> VaultError {
+    VaultError::BadRequest(code, msg.to_string())
+}
+
+fn check_text(field: &str, v: &str, max: usize) -> Result<(), VaultError> {
+    if v.chars().count() > max {
+        return Err(VaultError::BadRequest("invalid_field", format!("{field} may have at most {max} characters")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(VaultError::BadRequest("invalid_field", format!("{field} contains control characters")));
+    }
+    Ok(())
+}
+
+impl CaseInput {
+    fn validate(&self) -> Result<CaseMeta, VaultError> {
+        if self.client_name.trim().is_empty() {
+            return Err(bad("invalid_field", "client_name is required"));
+        }
+        check_text("client_name", &self.client_name, 200)?;
+        let a_number = match self.a_number.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(
+                ANumber::parse(a)
+                    .ok_or_else(|| bad("invalid_a_number", "an A-number has 8 or 9 digits, optionally after an A"))?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
+        if let Some(d) = &self.date_of_birth {
+            let ok = d.len() == 10
+                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).is_ok();
+            if !ok {
+                return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
+            }
+        }
+        if let Some(c) = &self.country_of_birth {
+            check_text("country_of_birth", c, 100)?;
+        }
+        if let Some(n) = &self.notes {
+            check_text("notes", n, 20_000)?;
+        }
+        Ok(CaseMeta {
+            client_name: self.client_name.trim().to_string(),
+            a_number,
+            date_of_birth: self.date_of_birth.clone(),
+            country_of_birth: self.country_of_birth.clone(),
+            notes: self.notes.clone(),
+        })
+    }
+}
+
+impl Vault {
+    /// Loads a case the actor may act on; anything else is [`VaultError::NotFound`],
+    /// audited either way. Checks the seal when `needs_keys`.
+    pub(super) fn case_for(
+        &self,
+        actor: &Actor,
+        action: Action,
+        case_id: &str,
+        target_extra: &str,
+    ) -> Result<(CaseRow, super::Allowed), VaultError> {
+        let Some(id) = parse_id(case_id) else {
+            return Err(self.audit_missing(actor, action, "case:invalid")?);
+        };
+        let target = format!("case:{id}{target_extra}");
+        let found = self.db.read(|tx| -> Result<_, VaultError> {
+            match tx.case(&id)? {
+                Some(c) => {
+                    let facts = self.case_facts(tx, &c)?;
+                    Ok(Some((c, facts)))
+                }
+                None => Ok(None),
+            }
+        })?;
+        let Some((case, facts)) = found else {
+            return Err(self.audit_missing(actor, action, &target)?);
+        };
+        let target = format!("office:{} {target}", case.office);
+        let allowed = self.authorize(actor, action, &Resource::Case(&facts), target)?;
+        Ok((case, allowed))
+    }
+
+    /// Opens a case. Works while the office is sealed.
+    pub fn create_case(&self, actor: &Actor, input: &CaseInput) -> Result<String, VaultError> {
+        let office = self.db.read(|tx| tx.office(&input.office))?;
+        let allowed = self.authorize(actor, Action::CreateCase, &Resource::Office(&input.office), format!("office:{}", input.office))?;
+        let office = office.ok_or(VaultError::NotFound)?;
+        let meta = input.validate()?;
+        let id = new_id();
+        let nc = CaseKey::create(&office.recipient)?;
+        let json = Zeroizing::new(serde_json::to_vec(&meta).map_err(|e| VaultError::Internal(e.to_string()))?);
+        let ct = crypto::seal_to(&nc.recipient, &json)?;
+        let (index, pending) = match (&meta.a_number, self.unsealed(&office.slug)) {
+            (None, _) => (None, false),
+            (Some(a), Some(u)) => (ANumber::parse(a).map(|a| u.index.a_number(&a)), false),
+            (Some(_), None) => (None, true),
+        };
+        let now = self.now_str();
+        let allowed = super::Allowed {
+            target: format!("{} case:{id}", allowed.target),
+            ..allowed
+        };
+        self.db.write(|tx| {
+            tx.insert_case(&id, &office.slug, &actor.id, &nc.recipient, &nc.wrapped_identity, &ct, index.as_deref(), pending, &now)?;
+            self.record(tx, &allowed, "ok")
+        })?;
+        Ok(id)
+    }
+
+    /// The cases the actor may see, optionally only those with an A-number.
+    pub fn list_cases(&self, actor: &Actor, a_number: Option<&str>) -> Result<Vec<CaseSummary>, VaultError> {
+        let wanted = match a_number {
+            Some(a) => Some(ANumber::parse(a).ok_or_else(|| bad("invalid_a_number", "an A-number has 8 or 9 digits, optionally after an A"))?),
+            None => None,
+        };
+        let allowed = self.authorize(actor, Action::ListCases, &Resource::System, "cases".into())?;
+        let principal = actor.principal();
+        let candidates = self.db.read(|tx| -> Result<Vec<CaseRow>, VaultError> {
+            let rows = match (actor.role.as_str(), &actor.office) {
+                ("partner", _) => tx.shared_cases(&actor.id)?,
+                ("caseworker", Some(o)) => match &wanted {
+                    Some(a) => match self.unsealed(o) {
+                        Some(u) => tx.cases_by_a_number(o, &u.index.a_number(a))?,
+                        None => return Err(VaultError::Sealed(o.clone())),
+                    },
+                    None => tx.office_cases(o)?,
+                },
+                _ => Vec::new(),
+            };
+            let mut visible = Vec::new();
+            for c in rows {
+                let facts = self.case_facts(tx, &c)?;
+                if self.policy.decide(&principal, Action::ReadCase, &Resource::Case(&facts), &crate::policy::Ctx { fresh: actor.fresh, target_role: None }) {
+                    visible.push(c);
+                }
+            }
+            Ok(visible)
+        })?;
+        self.record_now(&allowed, "ok")?;
+        let mut out = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let sealed = !self.is_unsealed(&c.office);
+            let meta = if sealed {
+                None
+            } else {
+                Some(CaseMeta::decrypt(&*self.case_key(&c)?, &c.metadata)?)
+            };
+            if let (Some(w), Some(m)) = (&wanted, &meta) {
+                // Partners' candidates were not pre-filtered by index.
+                if m.a_number.as_deref() != Some(w.as_str()) {
+                    continue;
+                }
+            } else if wanted.is_some() && sealed {
+                continue;
+            }
+            let held = c.held || self.db.read(|tx| tx.office(&c.office))?.is_some_and(|o| o.held);
+            out.push(CaseSummary {
+                id: c.id.clone(),
+                office: c.office.clone(),
+                status: c.status.clone(),
+                created_at: c.created_at.clone(),
+                held,
+                sealed,
+                client_name: meta.as_ref().map(|m| m.client_name.clone()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// One case with its decrypted metadata.
+    pub fn get_case(&self, actor: &Actor, case_id: &str) -> Result<CaseView, VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, "")?;
+        if !self.is_unsealed(&case.office) {
+            self.record_now(&allowed, "sealed")?;
+            return Err(VaultError::Sealed(case.office));
+        }
+        self.record_now(&allowed, "ok")?;
+        let key = self.case_key(&case)?;
+        let metadata = CaseMeta::decrypt(&key, &case.metadata)?;
+        let now = self.clock.unix();
+        let (shares, office_held) = self.db.read(|tx| -> Result<_, VaultError> {
+            let mut v = Vec::new();
+            for s in tx.shares(&case.id)? {
+                if actor.role == "partner" && s.user_id != actor.id {
+                    continue;
+                }
+                let username = tx.user(&s.user_id)?.map(|u| u.username).unwrap_or_default();
+                let state = if s.revoked_at.is_some() {
+                    "revoked"
+                } else if s.expires_at <= now {
+                    "expired"
+                } else {
+                    "live"
+                };
+                v.push(ShareView {
+                    id: s.id,
+                    user_id: s.user_id,
+                    username,
+                    permission: s.permission,
+                    expires_at: time::OffsetDateTime::from_unix_timestamp(s.expires_at)
+                        .map(rfc3339)
+                        .unwrap_or_default(),
+                    state: state.into(),
+                });
+            }
+            Ok((v, tx.office(&case.office)?.is_some_and(|o| o.held)))
+        })?;
+        Ok(CaseView {
+            id: case.id.clone(),
+            office: case.office.clone(),
+            status: case.status.clone(),
+            created_at: case.created_at.clone(),
+            held: case.held || office_held,
+            metadata,
+            shares,
+        })
+    }
+
+    /// Shares a case with a partner until `expires_at` (RFC 3339, in the future).
+    pub fn share_case(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        username: &str,
+        permission: &str,
+        expires_at: &str,
+    ) -> Result<String, VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
+        if !matches!(permission, "read" | "upload") {
+            return Err(bad("invalid_permission", "permission is \"read\" or \"upload\""));
+        }
+        let expires = parse_rfc3339(expires_at)
+            .ok_or_else(|| bad("invalid_time", "expires_at must be an RFC 3339 time, e.g. 2026-12-31T23:59:59Z"))?
+            .unix_timestamp();
+        if expires <= self.clock.unix() {
+            return Err(bad("invalid_time", "expires_at must be in the future"));
+        }
+        let partner = match Username::parse(username) {
+            Some(u) => self.db.read(|tx| tx.user_by_name(u.as_str()))?,
+            None => None,
+        };
+        let partner = partner
+            .filter(|u| u.role == "partner" && !u.disabled)
+            .ok_or_else(|| bad("unknown_partner", "no partner account has that username"))?;
+        let id = new_id();
+        let now = self.now_str();
+        let allowed = super::Allowed {
+            target: format!("{} share:{id} user:{}", allowed.target, partner.id),
+            ..allowed
+        };
+        self.db.write(|tx| {
+            tx.insert_share(&id, &case.id, &partner.id, permission, expires, &actor.id, &now)?;
+            self.record(tx, &allowed, "ok")
+        })?;
+        Ok(id)
+    }
+
+    /// Revokes a share at once.
+    pub fn revoke_share(&self, actor: &Actor, case_id: &str, share_id: &str) -> Result<(), VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
+        let share = parse_id(share_id).ok_or(VaultError::NotFound)?;
+        let now = self.clock.unix();
+        let allowed = super::Allowed {
+            target: format!("{} share:{share}", allowed.target),
+            ..allowed
+        };
+        self.db.write(|tx| {
+            if !tx.revoke_share(&case.id, &share, now)? {
+                return Err(VaultError::NotFound);
+            }
+            self.record(tx, &allowed, "ok")
+        })
+    }
+
+    /// Assigns a caseworker of the case's office to the case.
+    pub fn assign_case(&self, actor: &Actor, case_id: &str, user_id: &str) -> Result<(), VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::AssignCase, case_id, "")?;
+        let user = match parse_id(user_id) {
+            Some(u) => self.db.read(|tx| tx.user(&u))?,
+            None => None,
+        };
+        let user = user
+            .filter(|u| u.role == "caseworker" && u.office.as_deref() == Some(case.office.as_str()))
+            .ok_or_else(|| bad("unknown_user", "no caseworker of this office has that id"))?;
+        let allowed = super::Allowed {
+            target: format!("{} user:{}", allowed.target, user.id),
+            ..allowed
+        };
+        self.db.write(|tx| {
+            tx.assign(&case.id, &user.id)?;
+            self.record(tx, &allowed, "ok")
+        })
+    }
+}

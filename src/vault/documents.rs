@@ -1,0 +1,240 @@
+//! Documents: streaming upload (allowed while sealed: only the case's public key is
+//! needed), listing and streaming download. The header goes to SQLite, the payload to
+//! the blob store; a blob only becomes visible by rename after fsync, and its row is
+//! written after that, so a crash or a dropped connection never leaves a partial
+//! document (a leftover blob is collected at the next start).
+use std::fs::File;
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
+use crate::crypto::{self, DocumentReader, DocumentWriter};
+use crate::policy::Action;
+use crate::store::{BlobName, BlobWriter};
+
+/// The encrypted per-document metadata.
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct DocMeta {
+    filename: String,
+    content_type: String,
+    size: u64,
+}
+
+/// A document as listed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DocumentView {
+    /// Document id.
+    pub id: String,
+    /// Original filename.
+    pub filename: String,
+    /// Content type given at upload.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// An upload in progress.
+pub struct Upload {
+    case_id: String,
+    doc_id: String,
+    recipient: String,
+    meta: DocMeta,
+    allowed: Allowed,
+    actor: String,
+    limit: u64,
+}
+
+impl Upload {
+    /// The new document's id.
+    pub fn id(&self) -> &str {
+        &self.doc_id
+    }
+
+    /// The size limit in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
+/// A document opened for reading.
+pub struct OpenDocument {
+    /// The plaintext stream.
+    pub reader: DocumentReader<std::io::BufReader<File>>,
+    /// Original filename.
+    pub filename: String,
+    /// Content type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Checks a filename: no path separators, no control characters, not `.`/`..`,
+/// at most 255 bytes.
+pub fn valid_filename(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && name != "."
+        && name != ".."
+        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+        && name.trim() == name
+}
+
+fn valid_content_type(ct: &str) -> bool {
+    !ct.is_empty()
+        && ct.len() <= 127
+        && ct.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && ct.contains('/')
+}
+
+impl Vault {
+    /// Decides and prepares an upload. The decision's audit entry is written with
+    /// the document row (or with the failure).
+    pub fn begin_upload(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        filename: &str,
+        content_type: Option<&str>,
+    ) -> Result<Upload, VaultError> {
+        let doc_id = new_id();
+        let (case, allowed) =
+            self.case_for(actor, Action::UploadDocument, case_id, &format!(" doc:{doc_id}"))?;
+        if !valid_filename(filename) {
+            self.record_now(&allowed, "invalid_filename")?;
+            return Err(VaultError::BadRequest(
+                "invalid_filename",
+                "a filename must be 1 to 255 bytes without slashes, backslashes or control characters".into(),
+            ));
+        }
+        let content_type = content_type
+            .filter(|c| valid_content_type(c))
+            .unwrap_or("application/octet-stream");
+        Ok(Upload {
+            case_id: case.id,
+            doc_id,
+            recipient: case.recipient,
+            meta: DocMeta {
+                filename: filename.to_string(),
+                content_type: content_type.to_string(),
+                size: 0,
+            },
+            allowed,
+            actor: actor.id.clone(),
+            limit: self.settings.uploads.max_bytes,
+        })
+    }
+
+    /// The encrypting writer for an upload: plaintext in, age payload to a temporary
+    /// blob file.
+    pub fn upload_writer(&self, up: &Upload) -> Result<DocumentWriter<BlobWriter>, VaultError> {
+        let blob = self.blobs.create().map_err(|e| VaultError::Internal(format!("blob create: {e}")))?;
+        Ok(DocumentWriter::new(&up.recipient, blob)?)
+    }
+
+    /// Records a failed upload (client disconnect, too large); nothing is stored.
+    pub fn abort_upload(&self, up: Upload, outcome: &str) -> Result<(), VaultError> {
+        self.record_now(&up.allowed, outcome)
+    }
+
+    /// Finishes an upload: closes the age stream, commits the blob, writes the row
+    /// and the audit entry in one transaction. Returns (id, size).
+    pub fn finish_upload(&self, mut up: Upload, w: DocumentWriter<BlobWriter>) -> Result<(String, u64), VaultError> {
+        let finished = w.finish()?;
+        let blob = finished
+            .sink
+            .commit()
+            .map_err(|e| VaultError::Internal(format!("blob commit: {e}")))?;
+        up.meta.size = finished.size;
+        let meta_json = Zeroizing::new(serde_json::to_vec(&up.meta).map_err(|e| VaultError::Internal(e.to_string()))?);
+        let meta_ct = crypto::seal_to(&up.recipient, &meta_json)?;
+        let stored = i64::try_from(finished.padded_size).unwrap_or(i64::MAX);
+        let now = self.now_str();
+        let res = self.db.write(|tx| {
+            tx.insert_document(&up.doc_id, &up.case_id, &finished.header, blob.as_str(), &meta_ct, stored, &up.actor, &now)?;
+            self.record(tx, &up.allowed, "ok")
+        });
+        if let Err(e) = res {
+            let _ = self.blobs.delete(&blob);
+            return Err(e);
+        }
+        Ok((up.doc_id.clone(), finished.size))
+    }
+
+    /// The documents of a case.
+    pub fn list_documents(&self, actor: &Actor, case_id: &str) -> Result<Vec<DocumentView>, VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, " documents")?;
+        if !self.is_unsealed(&case.office) {
+            self.record_now(&allowed, "sealed")?;
+            return Err(VaultError::Sealed(case.office));
+        }
+        self.record_now(&allowed, "ok")?;
+        let key = self.case_key(&case)?;
+        let docs = self.db.read(|tx| tx.documents(&case.id))?;
+        docs.into_iter()
+            .map(|d| {
+                let meta: DocMeta = serde_json::from_slice(&key.open(&d.meta)?)
+                    .map_err(|_| VaultError::Internal("document metadata does not parse".into()))?;
+                Ok(DocumentView {
+                    id: d.id,
+                    filename: meta.filename.clone(),
+                    content_type: meta.content_type.clone(),
+                    size: meta.size,
+                    created_at: d.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Opens a document for streaming.
+    pub fn open_document(&self, actor: &Actor, case_id: &str, doc_id: &str) -> Result<OpenDocument, VaultError> {
+        let doc = parse_id(doc_id);
+        let extra = format!(" doc:{}", doc.as_deref().unwrap_or("invalid"));
+        let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, &extra)?;
+        let row = match &doc {
+            Some(d) => self.db.read(|tx| tx.document(&case.id, d))?,
+            None => None,
+        };
+        let Some(row) = row else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        if !self.is_unsealed(&case.office) {
+            self.record_now(&allowed, "sealed")?;
+            return Err(VaultError::Sealed(case.office));
+        }
+        self.record_now(&allowed, "ok")?;
+        let key = self.case_key(&case)?;
+        let meta: DocMeta = serde_json::from_slice(&key.open(&row.meta)?)
+            .map_err(|_| VaultError::Internal("document metadata does not parse".into()))?;
+        let name = BlobName::parse(&row.blob).ok_or_else(|| VaultError::Internal("bad blob name".into()))?;
+        let file = self
+            .blobs
+            .open_blob(&name)
+            .map_err(|e| VaultError::Internal(format!("blob open: {e}")))?;
+        let reader = crypto::open_document(&key, &row.header, std::io::BufReader::with_capacity(256 * 1024, file), meta.size)?;
+        Ok(OpenDocument {
+            reader,
+            filename: meta.filename.clone(),
+            content_type: meta.content_type.clone(),
+            size: meta.size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_filename;
+
+    #[test]
+    fn filenames() {
+        for ok in ["passport.pdf", "I-589 form (draft).pdf", "Expediente de José.docx"] {
+            assert!(valid_filename(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "../etc/passwd", "a/b", "a\\b", "a\nb", "a\u{0}b", " lead", &"x".repeat(256)] {
+            assert!(!valid_filename(bad), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! The domain: offices, cases, documents, shares, seal and unseal. It knows nothing of
+//! HTTP. Every operation takes the acting user and decides first: one policy call,
+//! one audit entry, then the work.
+//!
+//! Invariants: office identities and case keys live only in the keyring below, in
+//! types that wipe on drop, and only while the office is unsealed; a case the actor may
+//! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
+mod cases;
+mod documents;
+mod export;
+mod offices;
+mod users;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::audit;
+use crate::auth::{PasswordHasher, Throttle};
+use crate::clock::{Clock, rfc3339};
+use crate::config::Settings;
+use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
+use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
+use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
+
+pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
+pub use documents::{DocumentView, OpenDocument, Upload};
+pub use export::{ExportSummary, export_case};
+pub use offices::{OfficeCredentials, OfficeMode};
+pub use users::{Enrolment, LoginInput, LoginOutcome, NewUser, SessionInfo, UserView, expose};
+
+/// Errors of the domain, each meaning one thing to a client.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Missing, or not visible to the actor (the two are indistinguishable).
+    #[error("not found")]
+    NotFound,
+    /// The actor may not do this (for things whose existence is not secret).
+    #[error("not allowed")]
+    Forbidden,
+    /// Signed in, but the action needs a fresh second factor.
+    #[error("this action needs a fresh authentication code")]
+    StepUpRequired,
+    /// The office's keys are not in memory.
+    #[error("office {0} is sealed")]
+    Sealed(String),
+    /// The request was malformed or invalid.
+    #[error("{1}")]
+    BadRequest(&'static str, String),
+    /// A conflict with the current state.
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    /// Not signed in, or the session ended.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Sign-in failed (whatever the reason).
+    #[error("wrong username, password or code")]
+    InvalidCredentials,
+    /// Password was right; a code is needed.
+    #[error("an authentication code is needed")]
+    TotpRequired,
+    /// Too many failures; retry later.
+    #[error("too many attempts; try again in {0} seconds")]
+    Throttled(i64),
+    /// The upload exceeded the limit.
+    #[error("the document is larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    /// A fault on our side (detail logged, never sent).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<StoreError> for VaultError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => VaultError::Conflict("exists", "that already exists".into()),
+            other => VaultError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CryptoError> for VaultError {
+    fn from(e: CryptoError) -> Self {
+        VaultError::Internal(format!("crypto: {e}"))
+    }
+}
+
+/// The signed-in user acting.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// User id.
+    pub id: String,
+    /// Username (never written to the audit log).
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// Office slug.
+    pub office: Option<String>,
+    /// Partner organisation.
+    pub org: Option<String>,
+    /// Supervisor flag.
+    pub supervisor: bool,
+    /// TOTP enrolled.
+    pub second_factor: bool,
+    /// A second factor was proved within the step-up window.
+    pub fresh: bool,
+}
+
+impl Actor {
+    pub(crate) fn from_user(u: &UserRow, fresh: bool) -> Self {
+        Actor {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            role: u.role.clone(),
+            office: u.office.clone(),
+            org: u.org.clone(),
+            supervisor: u.supervisor,
+            second_factor: u.totp_confirmed,
+            fresh,
+        }
+    }
+
+    fn principal(&self) -> Principal {
+        Principal {
+            id: self.id.clone(),
+            role: self.role.clone(),
+            office: self.office.clone().unwrap_or_default(),
+            supervisor: self.supervisor,
+            second_factor: self.second_factor,
+        }
+    }
+}
+
+/// An office whose keys are in memory.
+struct Unsealed {
+    office: OfficeKey,
+    index: BlindIndexKey,
+    cases: Mutex<HashMap<String, Arc<CaseKey>>>,
+}
+
+/// Options for opening a vault.
+#[derive(Clone)]
+pub struct VaultOptions {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Settings.
+    pub settings: Settings,
+    /// Clock.
+    pub clock: Clock,
+    /// Where the auth key file is (default `DATA/auth.key`).
+    pub auth_key_file: Option<PathBuf>,
+}
+
+/// The vault.
+pub struct Vault {
+    db: Db,
+    blobs: BlobStore,
+    policy: Policy,
+    settings: Settings,
+    clock: Clock,
+    auth_key: AuthKey,
+    hasher: PasswordHasher,
+    throttle: Throttle,
+    keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
+    unseal_lock: Mutex<()>,
+    data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault").field("data_dir", &self.data_dir).finish_non_exhaustive()
+    }
+}
+
+/// A decision that allowed the action; its audit entry is written with the outcome.
+#[must_use]
+pub(crate) struct Allowed {
+    action: &'static str,
+    target: String,
+    actor: String,
+    role: String,
+}
+
+fn load_or_create_auth_key(path: &Path) -> Result<AuthKey, VaultError> {
+    match std::fs::read(path) {
+        Ok(b) => AuthKey::from_bytes(&b).map_err(|_| {
+            VaultError::Internal(format!("{} is not a casevault auth key", path.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = AuthKey::generate();
+            write_private_file(path, key.as_bytes())
+                .map_err(|e| VaultError::Internal(format!("writing {}: {e}", path.display())))?;
+            Ok(key)
+        }
+        Err(e) => Err(VaultError::Internal(format!("reading {}: {e}", path.display()))),
+    }
+}
+
+/// Writes a file readable only by its owner (mode 0600), atomically.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+impl Vault {
+    /// Opens (creating) the vault in `opts.data_dir`, with the given policy. Leftover
+    /// temporary files and orphan blobs from a crash are collected. Every office
+    /// starts sealed.
+    pub fn open(opts: VaultOptions, policy: Policy) -> Result<Vault, VaultError> {
+        let dir = &opts.data_dir;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| VaultError::Internal(format!("creating {}: {e}", dir.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let db = Db::open(dir)?;
+        let blobs = BlobStore::open(&dir.join("blobs")).map_err(StoreError::from)?;
+        let auth_key = load_or_create_auth_key(
+            &opts.auth_key_file.clone().unwrap_or_else(|| dir.join("auth.key")),
+        )?;
+        let referenced: std::collections::HashSet<String> =
+            db.read(|tx| tx.blob_names())?.into_iter().collect();
+        let swept = blobs
+            .sweep(|b| referenced.contains(b.as_str()))
+            .map_err(StoreError::from)?;
+        if swept > 0 {
+            tracing::info!(files = swept, "removed leftover temporary and orphan blob files");
+        }
+        Ok(Vault {
+            db,
+            blobs,
+            policy,
+            throttle: Throttle::new(opts.settings.login.clone()),
+            settings: opts.settings,
+            clock: opts.clock,
+            auth_key,
+            hasher: PasswordHasher::new(2),
+            keyring: RwLock::new(HashMap::new()),
+            unseal_lock: Mutex::new(()),
+            data_dir: opts.data_dir,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The database (CLI audit commands, tests).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    fn now_str(&self) -> String {
+        rfc3339(self.clock.now())
+    }
+
+    fn unsealed(&self, office: &str) -> Option<Arc<Unsealed>> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(office)
+            .cloned()
+    }
+
+    /// Whether an office's keys are in memory.
+    pub fn is_unsealed(&self, office: &str) -> bool {
+        self.unsealed(office).is_some()
+    }
+
+    /// Writes one audit entry in its own transaction (fail closed: an error here
+    /// stops the caller).
+    fn audit_now(&self, actor: &Actor, action: &str, target: &str, decision: &str, outcome: &str) -> Result<(), VaultError> {
+        let time = self.now_str();
+        self.db.write(|tx| {
+            audit::append(
+                tx,
+                &time,
+                &audit::Entry {
+                    actor: &actor.id,
+                    role: &actor.role,
+                    action,
+                    target,
+                    decision,
+                    outcome,
+                },
+            )
+            .map_err(VaultError::from)
+        })?;
+        Ok(())
+    }
+
+    /// The one decision point. A deny is audited here and turned into the error the
+    /// client sees; an allow returns a token whose entry the caller writes with the
+    /// outcome (in the same transaction as the change, where there is one).
+    fn authorize(&self, actor: &Actor, action: Action, resource: &Resource<'_>, target: String) -> Result<Allowed, VaultError> {
+        self.authorize_ctx(actor, action, resource, target, None)
+    }
+
+    fn authorize_ctx(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: &Resource<'_>,
+        target: String,
+        target_role: Option<&str>,
+    ) -> Result<Allowed, VaultError> {
+        let ctx = |fresh: bool| Ctx {
+            fresh,
+            target_role: target_role.map(str::to_string),
+        };
+        // The machine operator (command line, demo set-up) holds the data directory
+        // and the passphrases; no policy can stop it, but it is still audited.
+        if actor.role == "operator" {
+            return Ok(Allowed {
+                action: action.name(),
+                target,
+                actor: actor.id.clone(),
+                role: actor.role.clone(),
+            });
+        }
+        let principal = actor.principal();
+        if self.policy.decide(&principal, action, resource, &ctx(actor.fresh)) {
+            return Ok(Allowed {
+                action: action.name(),
+                target,
+                actor: actor.id.clone(),
+                role: actor.role.clone(),
+            });
+        }
+        let step_up = !actor.fresh && self.policy.decide(&principal, action, resource, &ctx(true));
+        let outcome = if step_up { "step_up_required" } else { "denied" };
+        self.audit_now(actor, action.name(), &target, "deny", outcome)?;
+        Err(if step_up {
+            VaultError::StepUpRequired
+        } else if matches!(resource, Resource::Case(_)) {
+            VaultError::NotFound
+        } else {
+            VaultError::Forbidden
+        })
+    }
+
+    /// Records a "not found" for a case id that does not exist, exactly as a denial
+    /// of an existing one is recorded.
+    fn audit_missing(&self, actor: &Actor, action: Action, target: &str) -> Result<VaultError, VaultError> {
+        self.audit_now(actor, action.name(), target, "deny", "denied")?;
+        Ok(VaultError::NotFound)
+    }
+
+    fn record(&self, tx: &Tx<'_>, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
+        let time = self.now_str();
+        audit::append(
+            tx,
+            &time,
+            &audit::Entry {
+                actor: &a.actor,
+                role: &a.role,
+                action: a.action,
+                target: &a.target,
+                decision: "allow",
+                outcome,
+            },
+        )?;
+        Ok(())
+    }
+
+    fn record_now(&self, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
+        self.db.write(|tx| self.record(tx, a, outcome))
+    }
+
+    /// Facts about a case for the policy, with shares live at `now`.
+    fn case_facts(&self, tx: &Tx<'_>, case: &crate::store::CaseRow) -> Result<CaseFacts, VaultError> {
+        let now = self.clock.unix();
+        let shares = tx.shares(&case.id)?;
+        let live = shares
+            .iter()
+            .filter(|s| s.revoked_at.is_none() && s.expires_at > now);
+        Ok(CaseFacts {
+            id: case.id.clone(),
+            office: case.office.clone(),
+            creator: case.created_by.clone(),
+            assignees: tx.assignees(&case.id)?,
+            readers: live.clone().map(|s| s.user_id.clone()).collect(),
+            uploaders: live
+                .filter(|s| s.permission == "upload")
+                .map(|s| s.user_id.clone())
+                .collect(),
+        })
+    }
+
+    /// The case key, from the cache or unwrapped with the office identity.
+    fn case_key(&self, case: &crate::store::CaseRow) -> Result<Arc<CaseKey>, VaultError> {
+        let office = self
+            .unsealed(&case.office)
+            .ok_or_else(|| VaultError::Sealed(case.office.clone()))?;
+        let mut cache = office.cases.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache.get(&case.id) {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(office.office.unwrap_case(&case.wrapped_identity)?);
+        cache.insert(case.id.clone(), key.clone());
+        Ok(key)
+    }
+}
+
+/// Parses an id (UUID) from a path; anything else is "not found" (never a 500).
+pub fn parse_id(s: &str) -> Option<String> {
+    uuid::Uuid::parse_str(s).ok().map(|u| u.hyphenated().to_string())
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}

@@ -1,0 +1,226 @@
+//! Offices: creation, seal and unseal, panic seal.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use age::secrecy::SecretString;
+
+use super::{Actor, Unsealed, Vault, VaultError};
+use crate::crypto::{self, OfficeKey};
+use crate::policy::{Action, Resource};
+
+/// How the server keeps an office's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfficeMode {
+    /// Wrapped under a passphrase (age scrypt) in the database.
+    Passphrase,
+    /// Not at all: the server keeps only the recipient; unseal takes the identity.
+    OfficeHeld,
+}
+
+/// What the office must keep after creation (shown once).
+pub struct OfficeCredentials {
+    /// The passphrase (passphrase mode).
+    pub passphrase: Option<SecretString>,
+    /// The identity string (office-held mode).
+    pub identity: Option<SecretString>,
+    /// The office recipient.
+    pub recipient: String,
+}
+
+/// Validates an office slug: 2–32 of `a-z 0-9 -`, starting with a letter.
+pub fn valid_slug(s: &str) -> bool {
+    (2..=32).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+impl Vault {
+    /// Creates an office (superadmin, or the command line). The passphrase is
+    /// generated unless one is given, and a given one must be strong.
+    pub fn create_office(
+        &self,
+        actor: &Actor,
+        slug: &str,
+        mode: OfficeMode,
+        passphrase: Option<SecretString>,
+    ) -> Result<OfficeCredentials, VaultError> {
+        if !valid_slug(slug) {
+            return Err(VaultError::BadRequest(
+                "invalid_office",
+                "an office slug has 2 to 32 lower-case letters, digits or dashes".into(),
+            ));
+        }
+        let allowed = self.authorize(actor, Action::CreateOffice, &Resource::System, format!("office:{slug}"))?;
+        let key = OfficeKey::generate();
+        let recipient = key.recipient();
+        let (wrapped, creds) = match mode {
+            OfficeMode::Passphrase => {
+                let pass = match passphrase {
+                    Some(p) if !crypto::passphrase_is_strong(&p) => {
+                        return Err(VaultError::BadRequest(
+                            "weak_passphrase",
+                            "an office passphrase needs at least 20 characters; leave it out to have one generated".into(),
+                        ));
+                    }
+                    Some(p) => p,
+                    None => crypto::generate_passphrase(),
+                };
+                let wrapped = key.wrap_with_passphrase(&pass, self.settings.kdf.passphrase_log_n)?;
+                (
+                    Some(wrapped),
+                    OfficeCredentials {
+                        passphrase: Some(pass),
+                        identity: None,
+                        recipient: recipient.clone(),
+                    },
+                )
+            }
+            OfficeMode::OfficeHeld => (
+                None,
+                OfficeCredentials {
+                    passphrase: None,
+                    identity: Some(key.to_secret_string()),
+                    recipient: recipient.clone(),
+                },
+            ),
+        };
+        let now = self.now_str();
+        self.db.write(|tx| {
+            tx.insert_office(slug, &recipient, wrapped.as_deref(), Some(self.settings.kdf.passphrase_log_n), &now)?;
+            self.record(tx, &allowed, "ok")
+        })?;
+        Ok(creds)
+    }
+
+    /// Unseals an office with its passphrase or (office-held mode) its identity.
+    pub fn unseal(&self, actor: &Actor, office: &str, secret: SecretString) -> Result<(), VaultError> {
+        let allowed = self.authorize(actor, Action::UnsealOffice, &Resource::Office(office), format!("office:{office}"))?;
+        let row = self.db.read(|tx| tx.office(office))?.ok_or(VaultError::NotFound)?;
+        // One unseal at a time: scrypt holds hundreds of MiB while it runs.
+        let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let key = match &row.wrapped_identity {
+            Some(wrapped) => OfficeKey::unwrap_with_passphrase(wrapped, &secret, self.settings.kdf.max_log_n),
+            None => OfficeKey::parse(&secret).and_then(|k| {
+                if k.recipient() == row.recipient {
+                    Ok(k)
+                } else {
+                    Err(crypto::CryptoError::InvalidKey)
+                }
+            }),
+        };
+        let key = match key {
+            Ok(k) => k,
+            Err(_) => {
+                self.record_now(&allowed, "wrong_secret")?;
+                return Err(VaultError::BadRequest(
+                    "unseal_failed",
+                    "that passphrase (or identity) does not open this office".into(),
+                ));
+            }
+        };
+        let index = key.index_key();
+        let unsealed = Arc::new(Unsealed {
+            office: key,
+            index,
+            cases: Mutex::new(HashMap::new()),
+        });
+        self.record_now(&allowed, "ok")?;
+        self.keyring
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(office.to_string(), unsealed);
+        self.index_pending(office)?;
+        Ok(())
+    }
+
+    /// Seals an office: its identity and every cached case key are dropped (wiped).
+    pub fn seal(&self, actor: &Actor, office: &str) -> Result<(), VaultError> {
+        let allowed = self.authorize(actor, Action::SealOffice, &Resource::Office(office), format!("office:{office}"))?;
+        self.db.read(|tx| tx.office(office))?.ok_or(VaultError::NotFound)?;
+        self.record_now(&allowed, "ok")?;
+        self.keyring.write().unwrap_or_else(|p| p.into_inner()).remove(office);
+        Ok(())
+    }
+
+    /// Panic seal: every office the actor administers (all, for a superadmin).
+    /// The keys are wiped first and the audit entry written after: sealing must not
+    /// wait on anything. Returns the offices sealed.
+    pub fn seal_all(&self, actor: &Actor) -> Result<Vec<String>, VaultError> {
+        let allowed = self.authorize(actor, Action::SealAll, &Resource::System, "office:*".into())?;
+        let sealed: Vec<String> = {
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            let offices: Vec<String> = match (actor.role.as_str(), &actor.office) {
+                ("admin", Some(o)) => ring.keys().filter(|k| *k == o).cloned().collect(),
+                ("admin", None) => Vec::new(),
+                _ => ring.keys().cloned().collect(),
+            };
+            for o in &offices {
+                ring.remove(o);
+            }
+            offices
+        };
+        self.record_now(&allowed, &format!("sealed {}", sealed.len()))?;
+        Ok(sealed)
+    }
+
+    /// Wipes every key (shutdown).
+    pub fn seal_everything(&self) {
+        self.keyring.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    /// Unseals without a policy decision: for the `demo` set-up and the CLI, which
+    /// act as the machine's operator holding the passphrase.
+    pub fn unseal_as_operator(&self, office: &str, secret: SecretString) -> Result<(), VaultError> {
+        self.unseal(&Actor::cli_operator(), office, secret)
+    }
+
+    /// Computes blind indexes for cases created while the office was sealed.
+    fn index_pending(&self, office: &str) -> Result<(), VaultError> {
+        let Some(unsealed) = self.unsealed(office) else {
+            return Ok(());
+        };
+        let pending = self.db.read(|tx| tx.cases_pending_index(office))?;
+        for case in pending {
+            let key = self.case_key(&case)?;
+            let meta = super::cases::CaseMeta::decrypt(&key, &case.metadata)?;
+            let index = meta
+                .a_number
+                .as_deref()
+                .and_then(crypto::ANumber::parse)
+                .map(|a| unsealed.index.a_number(&a));
+            self.db.write(|tx| tx.set_case_index(&case.id, index.as_deref()))?;
+        }
+        Ok(())
+    }
+
+    /// Lists the offices and whether each is sealed.
+    pub fn offices(&self) -> Result<Vec<(String, bool)>, VaultError> {
+        let slugs = self.db.read(|tx| tx.office_slugs())?;
+        Ok(slugs
+            .into_iter()
+            .map(|s| {
+                let sealed = !self.is_unsealed(&s);
+                (s, sealed)
+            })
+            .collect())
+    }
+}
+
+impl Actor {
+    /// The machine operator acting through the CLI or the demo set-up: the policy
+    /// treats it as a superadmin with a fresh second factor, and as the admin of
+    /// every office for seal/unseal (it holds the passphrase, which is the real
+    /// authority).
+    pub fn cli_operator() -> Self {
+        Actor {
+            id: "operator".into(),
+            username: "operator".into(),
+            role: "operator".into(),
+            office: None,
+            org: None,
+            supervisor: false,
+            second_factor: true,
+            fresh: true,
+        }
+    }
+}
