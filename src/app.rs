@@ -134,19 +134,24 @@ async fn accept_loop(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ClientAddr(peer));
-                let mut r = router.clone();
-                async move { tower_service::Service::call(&mut r, req).await }
-            });
+            let svc = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ClientAddr(peer));
+                    let mut r = router.clone();
+                    async move { tower_service::Service::call(&mut r, req).await }
+                },
+            );
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             match acceptor {
                 Some(acc) => {
                     // A slow or silent handshake must not hold a task forever.
-                    let tls = match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream)).await {
-                        Ok(Ok(s)) => s,
-                        _ => return,
-                    };
+                    let tls =
+                        match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => s,
+                            _ => return,
+                        };
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
                     let _ = watcher.watch(conn.into_owned()).await;
                 }

@@ -76,7 +76,10 @@ impl Settings {
     /// Parses a settings file; the error names the problem and its line.
     pub fn parse(text: &str) -> Result<Self, String> {
         let s: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
-        if s.kdf.passphrase_log_n == 0 || s.kdf.passphrase_log_n > s.kdf.max_log_n || s.kdf.max_log_n > 30 {
+        if s.kdf.passphrase_log_n == 0
+            || s.kdf.passphrase_log_n > s.kdf.max_log_n
+            || s.kdf.max_log_n > 30
+        {
             return Err("[kdf] needs 0 < passphrase_log_n <= max_log_n <= 30".into());
         }
         Ok(s)
@@ -100,9 +103,7 @@ impl Settings {
                 lock_after_failures: 10,
                 lock_minutes: 15,
             },
-            uploads: UploadSettings {
-                max_bytes: 2 << 30,
-            },
+            uploads: UploadSettings { max_bytes: 2 << 30 },
             kdf: KdfSettings {
                 passphrase_log_n: 18,
                 max_log_n: 20,

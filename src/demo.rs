@@ -48,7 +48,16 @@ pub struct Credentials {
     pub offices: BTreeMap<String, OfficeSecret>,
 }
 
-const USERS: &[(&str, &str, Option<&str>, Option<&str>, bool)] = &[
+/// (username, role, office, organisation, supervisor)
+type DemoUser = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    bool,
+);
+
+const USERS: &[DemoUser] = &[
     ("root", "superadmin", None, None, false),
     ("admin", "admin", Some("bronx"), None, false),
     ("alice", "caseworker", Some("bronx"), None, true),
@@ -111,12 +120,15 @@ pub async fn populate(vault: &Vault) -> Result<Credentials, VaultError> {
 /// Writes the credentials file (mode 0600).
 pub fn write_credentials(path: &Path, c: &Credentials) -> Result<(), String> {
     let json = Zeroizing::new(serde_json::to_vec_pretty(c).map_err(|e| e.to_string())?);
-    crate::vault::write_private_file(path, &json).map_err(|e| format!("writing {}: {e}", path.display()))
+    crate::vault::write_private_file(path, &json)
+        .map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// Reads a credentials file.
 pub fn read_credentials(path: &Path) -> Result<Credentials, String> {
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?);
+    let bytes = Zeroizing::new(
+        std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?,
+    );
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 

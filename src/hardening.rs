@@ -6,6 +6,8 @@
 /// `/proc/PID/mem`. Failures are reported, not fatal: the caller logs them.
 pub fn disable_core_dumps() -> Result<(), String> {
     use rustix::process::{Resource, Rlimit, setrlimit};
+    // Files we create (database, blobs, keys) are for this user only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     setrlimit(
         Resource::Core,
         Rlimit {

@@ -19,7 +19,13 @@ use casevault::{Clock, Settings, audit, demo};
 /// Client files are encrypted with keys the office holds; every access is decided by
 /// the policy in policy/ and written to a tamper-evident audit log.
 #[derive(Parser)]
-#[command(name = "casevault", version, about, long_about, propagate_version = true)]
+#[command(
+    name = "casevault",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -229,8 +235,10 @@ fn load(common: &Common) -> Result<(Policy, Settings), String> {
         Some(dir) => {
             let policy = Policy::load(dir)?;
             let path = dir.join("settings.toml");
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let settings = Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let settings =
+                Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             Ok((policy, settings))
         }
         None => Ok((Policy::builtin()?, Settings::defaults())),
@@ -257,11 +265,15 @@ fn db_exists(data: &Path) -> bool {
 
 fn read_secret(file: Option<&Path>, prompt: &str) -> Result<SecretString, String> {
     let text = match file {
-        Some(f) => Zeroizing::new(std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?),
+        Some(f) => {
+            Zeroizing::new(std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?)
+        }
         None => {
             eprint!("{prompt}: ");
             let mut s = Zeroizing::new(String::new());
-            std::io::stdin().read_line(&mut s).map_err(|e| e.to_string())?;
+            std::io::stdin()
+                .read_line(&mut s)
+                .map_err(|e| e.to_string())?;
             s
         }
     };
@@ -274,16 +286,26 @@ async fn wait_for_ctrl_c() {
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Command::Demo { data, listen, credentials_out, common } => {
+        Command::Demo {
+            data,
+            listen,
+            credentials_out,
+            common,
+        } => {
             let creds_path = credentials_out.unwrap_or_else(|| data.join("credentials.json"));
             let fresh = !db_exists(&data);
             let app = open(&data, &common)?;
             let (cert, key) = self_signed(&data)?;
             let url = format!("https://{listen}");
             if fresh {
-                let mut creds = demo::populate(&app.vault).await.map_err(|e| e.to_string())?;
+                let mut creds = demo::populate(&app.vault)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 creds.url = url.clone();
-                creds.ca_cert = std::fs::canonicalize(&cert).unwrap_or(cert.clone()).display().to_string();
+                creds.ca_cert = std::fs::canonicalize(&cert)
+                    .unwrap_or(cert.clone())
+                    .display()
+                    .to_string();
                 demo::write_credentials(&creds_path, &creds)?;
             } else {
                 let creds = demo::read_credentials(&creds_path)?;
@@ -293,15 +315,37 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                         .map_err(|e| format!("unsealing {slug}: {e}"))?;
                 }
             }
-            let server = app.serve(listen, &Tls::Files { cert: cert.clone(), key }).await?;
+            let server = app
+                .serve(
+                    listen,
+                    &Tls::Files {
+                        cert: cert.clone(),
+                        key,
+                    },
+                )
+                .await?;
             println!("casevault demo is running at https://{}/", server.addr);
-            println!("  credentials (passwords, TOTP secrets, office passphrases): {}", creds_path.display());
-            println!("  self-signed certificate to trust:                          {}", cert.display());
+            println!(
+                "  credentials (passwords, TOTP secrets, office passphrases): {}",
+                creds_path.display()
+            );
+            println!(
+                "  self-signed certificate to trust:                          {}",
+                cert.display()
+            );
             println!();
             println!("Try:");
-            println!("  1. Open https://{}/ in a browser and sign in as alice (caseworker).", server.addr);
-            println!("     Her code: oathtool --totp -b \"$(jq -r .users.alice.totp_secret {})\"", creds_path.display());
-            println!("  2. Or with curl: POST /api/v1/login, then POST /api/v1/cases (see README.md).");
+            println!(
+                "  1. Open https://{}/ in a browser and sign in as alice (caseworker).",
+                server.addr
+            );
+            println!(
+                "     Her code: oathtool --totp -b \"$(jq -r .users.alice.totp_secret {})\"",
+                creds_path.display()
+            );
+            println!(
+                "  2. Or with curl: POST /api/v1/login, then POST /api/v1/cases (see README.md)."
+            );
             println!("  3. As admin, seal the bronx office and watch alice's reads answer 423.");
             println!();
             println!("Press Ctrl-C to stop (every office key is wiped from memory).");
@@ -310,12 +354,20 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             server.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Init { data, superadmin, common } => {
+        Command::Init {
+            data,
+            superadmin,
+            common,
+        } => {
             if db_exists(&data) {
                 return Err(format!("{} already holds a vault", data.display()));
             }
             let app = open(&data, &common)?;
-            let password = Zeroizing::new(casevault::crypto::generate_passphrase().expose_secret().to_string());
+            let password = Zeroizing::new(
+                casevault::crypto::generate_passphrase()
+                    .expose_secret()
+                    .to_string(),
+            );
             let u = app
                 .vault
                 .create_user(
@@ -332,13 +384,31 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!("New vault in {}.", data.display());
-            println!("Superadmin {} (id {}), password (shown once): {}", u.username, u.id, password.as_str());
-            println!("Sign in and set up an authenticator app; then create offices and their admins.");
+            println!(
+                "Superadmin {} (id {}), password (shown once): {}",
+                u.username,
+                u.id,
+                password.as_str()
+            );
+            println!(
+                "Sign in and set up an authenticator app; then create offices and their admins."
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { data, listen, tls_cert, tls_key, insecure_plain_http, common } => {
+        Command::Serve {
+            data,
+            listen,
+            tls_cert,
+            tls_key,
+            insecure_plain_http,
+            common,
+        } => {
             if !db_exists(&data) {
-                return Err(format!("{} holds no vault; run `casevault init --data {}` first", data.display(), data.display()));
+                return Err(format!(
+                    "{} holds no vault; run `casevault init --data {}` first",
+                    data.display(),
+                    data.display()
+                ));
             }
             let app = open(&data, &common)?;
             let tls = if insecure_plain_http {
@@ -354,35 +424,70 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let server = app.serve(listen, &tls).await?;
             let scheme = if insecure_plain_http { "http" } else { "https" };
-            println!("casevault is serving {} at {scheme}://{}/ — every office is sealed until an administrator unseals it.", data.display(), server.addr);
+            println!(
+                "casevault is serving {} at {scheme}://{}/ — every office is sealed until an administrator unseals it.",
+                data.display(),
+                server.addr
+            );
             wait_for_ctrl_c().await;
             app.vault.seal_everything();
             server.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Office(OfficeCmd::Add { data, slug, office_held, common }) => {
+        Command::Office(OfficeCmd::Add {
+            data,
+            slug,
+            office_held,
+            common,
+        }) => {
             let app = open(&data, &common)?;
-            let mode = if office_held { OfficeMode::OfficeHeld } else { OfficeMode::Passphrase };
-            let c = app.vault.create_office(&Actor::cli_operator(), &slug, mode, None).map_err(|e| e.to_string())?;
+            let mode = if office_held {
+                OfficeMode::OfficeHeld
+            } else {
+                OfficeMode::Passphrase
+            };
+            let c = app
+                .vault
+                .create_office(&Actor::cli_operator(), &slug, mode, None)
+                .map_err(|e| e.to_string())?;
             println!("Office {slug} created. Recipient: {}", c.recipient);
             if let Some(p) = &c.passphrase {
-                println!("Passphrase (shown once; without it nothing of this office can be read): {}", p.expose_secret());
+                println!(
+                    "Passphrase (shown once; without it nothing of this office can be read): {}",
+                    p.expose_secret()
+                );
             }
             if let Some(i) = &c.identity {
-                println!("Office identity (shown once; the server keeps no copy — store it offline): {}", i.expose_secret());
+                println!(
+                    "Office identity (shown once; the server keeps no copy — store it offline): {}",
+                    i.expose_secret()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::User(cmd) => user_cmd(cmd).await,
         Command::Audit(cmd) => audit_cmd(cmd),
-        Command::Export { data, case, to, out, passphrase_file, common } => {
+        Command::Export {
+            data,
+            case,
+            to,
+            out,
+            passphrase_file,
+            common,
+        } => {
             let app = open(&data, &common)?;
             let secret = read_secret(passphrase_file.as_deref(), "office passphrase")?;
-            let s = export_case(&app.vault, &case, &to, &out, &secret).map_err(|e| e.to_string())?;
+            let s =
+                export_case(&app.vault, &case, &to, &out, &secret).map_err(|e| e.to_string())?;
             for f in &s.files {
                 println!("{}", f.display());
             }
-            eprintln!("exported {} files ({} bytes of documents) to {}", s.files.len(), s.bytes, out.display());
+            eprintln!(
+                "exported {} files ({} bytes of documents) to {}",
+                s.files.len(),
+                s.bytes,
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -391,37 +496,91 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
 async fn user_cmd(cmd: UserCmd) -> Result<ExitCode, String> {
     let op = Actor::cli_operator();
     match cmd {
-        UserCmd::Add { data, username, role, office, org, supervisor, common } => {
+        UserCmd::Add {
+            data,
+            username,
+            role,
+            office,
+            org,
+            supervisor,
+            common,
+        } => {
             let app = open(&data, &common)?;
-            let password = Zeroizing::new(casevault::crypto::generate_passphrase().expose_secret().to_string());
+            let password = Zeroizing::new(
+                casevault::crypto::generate_passphrase()
+                    .expose_secret()
+                    .to_string(),
+            );
             let u = app
                 .vault
-                .create_user(&op, NewUser { username, role, office, org, supervisor, password: password.clone() })
+                .create_user(
+                    &op,
+                    NewUser {
+                        username,
+                        role,
+                        office,
+                        org,
+                        supervisor,
+                        password: password.clone(),
+                    },
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             println!("User {} ({}) created, id {}.", u.username, u.role, u.id);
             println!("Password (shown once): {}", password.as_str());
             Ok(ExitCode::SUCCESS)
         }
-        UserCmd::Disable { data, username, common } => {
+        UserCmd::Disable {
+            data,
+            username,
+            common,
+        } => {
             let app = open(&data, &common)?;
-            let u = app.vault.user_by_name(&username).map_err(|e| e.to_string())?.ok_or("no such user")?;
-            app.vault.set_user_disabled(&op, &u.id, true).map_err(|e| e.to_string())?;
+            let u = app
+                .vault
+                .user_by_name(&username)
+                .map_err(|e| e.to_string())?
+                .ok_or("no such user")?;
+            app.vault
+                .set_user_disabled(&op, &u.id, true)
+                .map_err(|e| e.to_string())?;
             println!("User {} disabled; their sessions have ended.", u.username);
             Ok(ExitCode::SUCCESS)
         }
-        UserCmd::ResetPassword { data, username, common } => {
+        UserCmd::ResetPassword {
+            data,
+            username,
+            common,
+        } => {
             let app = open(&data, &common)?;
-            let u = app.vault.user_by_name(&username).map_err(|e| e.to_string())?.ok_or("no such user")?;
-            let password = Zeroizing::new(casevault::crypto::generate_passphrase().expose_secret().to_string());
-            app.vault.reset_password(&op, &u.id, password.clone()).await.map_err(|e| e.to_string())?;
-            println!("New password for {} (shown once): {}", u.username, password.as_str());
+            let u = app
+                .vault
+                .user_by_name(&username)
+                .map_err(|e| e.to_string())?
+                .ok_or("no such user")?;
+            let password = Zeroizing::new(
+                casevault::crypto::generate_passphrase()
+                    .expose_secret()
+                    .to_string(),
+            );
+            app.vault
+                .reset_password(&op, &u.id, password.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "New password for {} (shown once): {}",
+                u.username,
+                password.as_str()
+            );
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::List { data, common } => {
             let app = open(&data, &common)?;
             let users = app.vault.list_users(&op).map_err(|e| e.to_string())?;
-            println!("{:<24} {:<11} {:<10} {:<5} {:<8} id", "username", "role", "office", "totp", "state");
+            println!(
+                "{:<24} {:<11} {:<10} {:<5} {:<8} id",
+                "username", "role", "office", "totp", "state"
+            );
             for u in users {
                 println!(
                     "{:<24} {:<11} {:<10} {:<5} {:<8} {}",
@@ -449,12 +608,17 @@ fn audit_cmd(cmd: AuditCmd) -> Result<ExitCode, String> {
         AuditCmd::Verify { data, expect } => {
             let db = open_db(&data)?;
             let expect = match expect {
-                Some(e) => Some(audit::parse_head(&e).ok_or("--expect takes SEQ:HASH as printed by `casevault audit head`")?),
+                Some(e) => Some(
+                    audit::parse_head(&e)
+                        .ok_or("--expect takes SEQ:HASH as printed by `casevault audit head`")?,
+                ),
                 None => None,
             };
             match audit::verify(&db, expect).map_err(|e| e.to_string())? {
                 audit::Verdict::Intact { entries, head } => {
-                    let head = head.map(|(s, h)| audit::format_head(s, &h)).unwrap_or_else(|| "0:-".into());
+                    let head = head
+                        .map(|(s, h)| audit::format_head(s, &h))
+                        .unwrap_or_else(|| "0:-".into());
                     println!("ok: {entries} entries, head {head}");
                     Ok(ExitCode::SUCCESS)
                 }
@@ -507,14 +671,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CASEVAULT_LOG").unwrap_or_else(|_| "casevault=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("CASEVAULT_LOG")
+                .unwrap_or_else(|_| "casevault=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = casevault::hardening::disable_core_dumps() {
         tracing::warn!(error = %e, "could not disable core dumps");
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("casevault: cannot start the runtime: {e}");

@@ -31,7 +31,9 @@ fn canonical(prev: &[u8], seq: i64, time: &str, e: &Entry<'_>) -> [u8; 32] {
     let mut buf = Vec::with_capacity(256);
     buf.extend_from_slice(prev);
     buf.extend_from_slice(&seq.to_be_bytes());
-    for field in [time, e.actor, e.role, e.action, e.target, e.decision, e.outcome] {
+    for field in [
+        time, e.actor, e.role, e.action, e.target, e.decision, e.outcome,
+    ] {
         buf.extend_from_slice(&(field.len() as u64).to_be_bytes());
         buf.extend_from_slice(field.as_bytes());
     }

@@ -10,7 +10,9 @@ mod totp;
 
 pub use password::{PasswordHasher, PasswordPolicyError, check_new_password};
 pub use throttle::{Throttle, ThrottleVerdict};
-pub use totp::{TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code};
+pub use totp::{
+    TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code,
+};
 
 /// Roles, as stored and as the policy names them.
 pub const ROLES: [&str; 5] = ["superadmin", "admin", "caseworker", "partner", "auditor"];
@@ -25,9 +27,9 @@ impl Username {
         let s = s.trim().to_ascii_lowercase();
         let ok = (3..=64).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            });
         ok.then_some(Username(s))
     }
 
@@ -49,7 +51,15 @@ mod tests {
     #[test]
     fn usernames() {
         assert_eq!(Username::parse("Alice").unwrap().as_str(), "alice");
-        for bad in ["", "ab", "1abc", "al ice", "al/ice", "alice\u{0}", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "ab",
+            "1abc",
+            "al ice",
+            "al/ice",
+            "alice\u{0}",
+            &"a".repeat(65),
+        ] {
             assert!(Username::parse(bad).is_none(), "{bad:?}");
         }
     }

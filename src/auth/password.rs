@@ -56,7 +56,10 @@ impl PasswordHasher {
             dummy: Arc::new(String::new()),
             params,
         };
-        h.dummy = Arc::new(h.hash_blocking("dummy password for unknown users").unwrap_or_default());
+        h.dummy = Arc::new(
+            h.hash_blocking("dummy password for unknown users")
+                .unwrap_or_default(),
+        );
         h
     }
 
@@ -103,7 +106,10 @@ impl PasswordHasher {
         let Ok(parsed) = PasswordHash::new(phc) else {
             return false;
         };
-        let ok = self.argon().verify_password(password.as_bytes(), &parsed).is_ok();
+        let ok = self
+            .argon()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         ok && known
     }
 }
@@ -125,8 +131,14 @@ mod tests {
 
     #[test]
     fn new_password_rules() {
-        assert_eq!(check_new_password("short"), Err(PasswordPolicyError::TooShort));
-        assert_eq!(check_new_password("Password1234"), Err(PasswordPolicyError::Common));
+        assert_eq!(
+            check_new_password("short"),
+            Err(PasswordPolicyError::TooShort)
+        );
+        assert_eq!(
+            check_new_password("Password1234"),
+            Err(PasswordPolicyError::Common)
+        );
         assert!(check_new_password("violet-ferry-7-lantern").is_ok());
     }
 }

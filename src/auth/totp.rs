@@ -98,7 +98,12 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Checks a 6-digit code against steps now−1, now, now+1, skipping steps at or before
 /// `last_used`. Returns the matching step; the caller records it atomically.
-pub fn verify_code(secret: &TotpSecret, code: &str, unix: i64, last_used: Option<i64>) -> Option<i64> {
+pub fn verify_code(
+    secret: &TotpSecret,
+    code: &str,
+    unix: i64,
+    last_used: Option<i64>,
+) -> Option<i64> {
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -177,8 +182,14 @@ mod tests {
         let s = TotpSecret::generate();
         let b = s.to_base32();
         assert_eq!(b.len(), 32);
-        assert_eq!(TotpSecret::from_base32(&b).unwrap().as_bytes(), s.as_bytes());
-        assert!(s.otpauth_uri("alice").starts_with("otpauth://totp/casevault:alice?"));
+        assert_eq!(
+            TotpSecret::from_base32(&b).unwrap().as_bytes(),
+            s.as_bytes()
+        );
+        assert!(
+            s.otpauth_uri("alice")
+                .starts_with("otpauth://totp/casevault:alice?")
+        );
         assert!(s.qr_svg("alice").contains("<svg"));
     }
 

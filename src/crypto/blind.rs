@@ -85,11 +85,25 @@ mod tests {
     #[test]
     fn normalisation_vectors() {
         let nine = ANumber::parse("012345678").unwrap();
-        for form in ["12345678", "A12345678", "a012345678", "A-012-345-678", " 012 345 678 ", "A12-345-678"] {
+        for form in [
+            "12345678",
+            "A12345678",
+            "a012345678",
+            "A-012-345-678",
+            " 012 345 678 ",
+            "A12-345-678",
+        ] {
             assert_eq!(ANumber::parse(form).as_ref(), Some(&nine), "{form}");
         }
         assert_eq!(ANumber::parse("A123456789").unwrap().as_str(), "123456789");
-        for bad in ["", "1234567", "1234567890", "A12345678X", "B12345678", "12345678;"] {
+        for bad in [
+            "",
+            "1234567",
+            "1234567890",
+            "A12345678X",
+            "B12345678",
+            "12345678;",
+        ] {
             assert!(ANumber::parse(bad).is_none(), "{bad}");
         }
     }
@@ -101,7 +115,10 @@ mod tests {
         let a = ANumber::parse("A123456789").unwrap();
         let b = ANumber::parse("A123456788").unwrap();
         assert_eq!(k1.a_number(&a).len(), INDEX_LEN);
-        assert_eq!(k1.a_number(&a), k1.a_number(&ANumber::parse("123-456-789").unwrap()));
+        assert_eq!(
+            k1.a_number(&a),
+            k1.a_number(&ANumber::parse("123-456-789").unwrap())
+        );
         assert_ne!(k1.a_number(&a), k1.a_number(&b));
         assert_ne!(k1.a_number(&a), k2.a_number(&a));
     }

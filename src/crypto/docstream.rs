@@ -85,8 +85,9 @@ impl<W: Write> DocumentWriter<W> {
     /// Starts an age file to the case recipient; the payload goes to `sink`.
     pub fn new(case_recipient: &str, sink: W) -> Result<Self, CryptoError> {
         let recipient = parse_recipient(case_recipient)?;
-        let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .map_err(|_| CryptoError::InvalidKey)?;
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|_| CryptoError::InvalidKey)?;
         let split = HeaderSplit {
             header: Vec::with_capacity(256),
             done: false,
@@ -150,7 +151,12 @@ pub struct DocumentReader<R: Read> {
 }
 
 impl<R: Read> DocumentReader<R> {
-    pub(super) fn new(key: &CaseKey, header: &[u8], payload: R, size: u64) -> Result<Self, CryptoError> {
+    pub(super) fn new(
+        key: &CaseKey,
+        header: &[u8],
+        payload: R,
+        size: u64,
+    ) -> Result<Self, CryptoError> {
         let input = io::Cursor::new(header.to_vec()).chain(payload);
         let decryptor = age::Decryptor::new(input).map_err(|_| CryptoError::DecryptionFailed)?;
         let inner = decryptor
@@ -185,7 +191,10 @@ impl<R: Read> Read for DocumentReader<R> {
         let want = usize::try_from(self.remaining.min(buf.len() as u64)).unwrap_or(buf.len());
         let n = self.inner.read(&mut buf[..want])?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "document truncated"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "document truncated",
+            ));
         }
         self.remaining -= n as u64;
         Ok(n)
@@ -195,12 +204,15 @@ impl<R: Read> Read for DocumentReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{OfficeKey, CaseKey};
+    use crate::crypto::{CaseKey, OfficeKey};
 
     fn case() -> (CaseKey, String) {
         let office = OfficeKey::generate();
         let nc = CaseKey::create(&office.recipient()).unwrap();
-        (office.unwrap_case(&nc.wrapped_identity).unwrap(), nc.recipient)
+        (
+            office.unwrap_case(&nc.wrapped_identity).unwrap(),
+            nc.recipient,
+        )
     }
 
     fn store(recipient: &str, data: &[u8]) -> (Vec<u8>, Vec<u8>, u64) {
@@ -215,7 +227,10 @@ mod tests {
         let (_, r) = case();
         let (header, payload, _) = store(&r, b"hello");
         assert!(header.starts_with(b"age-encryption.org/v1\n"));
-        let last_line = header[..header.len() - 1].rsplit(|&b| b == b'\n').next().unwrap();
+        let last_line = header[..header.len() - 1]
+            .rsplit(|&b| b == b'\n')
+            .next()
+            .unwrap();
         assert!(last_line.starts_with(b"--- "));
         // Payload = 16-byte nonce + one chunk (padded plaintext + 16-byte tag).
         assert_eq!(payload.len() as u64, 16 + padme(5) + 16);
@@ -251,13 +266,15 @@ mod tests {
         assert!(DocumentReader::new(&key, b"", &p1[..], s1).is_err());
         // Another document's header: the payload key differs, so the first chunk fails.
         let mut out = Vec::new();
-        let res = DocumentReader::new(&key, &h2, &p1[..], s1).and_then(|mut rd| {
-            rd.read_to_end(&mut out).map_err(CryptoError::Io)
-        });
+        let res = DocumentReader::new(&key, &h2, &p1[..], s1)
+            .and_then(|mut rd| rd.read_to_end(&mut out).map_err(CryptoError::Io));
         assert!(res.is_err());
         // The right header still works.
         let mut ok = Vec::new();
-        DocumentReader::new(&key, &h1, &p1[..], s1).unwrap().read_to_end(&mut ok).unwrap();
+        DocumentReader::new(&key, &h1, &p1[..], s1)
+            .unwrap()
+            .read_to_end(&mut ok)
+            .unwrap();
         assert_eq!(ok, b"document one");
     }
 
@@ -268,6 +285,11 @@ mod tests {
         let (h, p, s) = store(&r, &data);
         let cut = &p[..p.len() - 10];
         let mut out = Vec::new();
-        assert!(DocumentReader::new(&key, &h, cut, s).unwrap().read_to_end(&mut out).is_err());
+        assert!(
+            DocumentReader::new(&key, &h, cut, s)
+                .unwrap()
+                .read_to_end(&mut out)
+                .is_err()
+        );
     }
 }

@@ -43,8 +43,7 @@ mod tests {
 
     #[test]
     fn many_lengths_share_a_padded_size() {
-        let distinct: std::collections::BTreeSet<u64> =
-            (60_000..70_000u64).map(padme).collect();
+        let distinct: std::collections::BTreeSet<u64> = (60_000..70_000u64).map(padme).collect();
         assert!(distinct.len() < 20, "{} distinct sizes", distinct.len());
     }
 }

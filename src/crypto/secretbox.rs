@@ -85,7 +85,8 @@ impl AuthKey {
         }
         let key = self.aead_key()?;
         let (nonce, ct) = sealed.split_at(12);
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::DecryptionFailed)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::DecryptionFailed)?;
         let mut buf = Zeroizing::new(ct.to_vec());
         let plain_len = key
             .open_in_place(nonce, Aad::from(context), &mut buf)
@@ -97,7 +98,8 @@ impl AuthKey {
 
     fn aead_key(&self) -> Result<LessSafeKey, CryptoError> {
         let k = self.subkey(b"totp seal");
-        let unbound = UnboundKey::new(&aead::CHACHA20_POLY1305, &k[..]).map_err(|_| CryptoError::InvalidKey)?;
+        let unbound = UnboundKey::new(&aead::CHACHA20_POLY1305, &k[..])
+            .map_err(|_| CryptoError::InvalidKey)?;
         Ok(LessSafeKey::new(unbound))
     }
 

@@ -80,7 +80,9 @@ impl From<VaultError> for ApiError {
         use StatusCode as S;
         match e {
             VaultError::NotFound => ApiError::not_found(),
-            VaultError::Forbidden => ApiError::new(S::FORBIDDEN, "forbidden", "you are not allowed to do that"),
+            VaultError::Forbidden => {
+                ApiError::new(S::FORBIDDEN, "forbidden", "you are not allowed to do that")
+            }
             VaultError::StepUpRequired => ApiError::new(
                 S::UNAUTHORIZED,
                 "step_up_required",
@@ -89,14 +91,22 @@ impl From<VaultError> for ApiError {
             VaultError::Sealed(o) => ApiError::new(
                 S::LOCKED,
                 "office_sealed",
-                format!("office {o} is sealed; an administrator of {o} must unseal it before its cases can be read"),
+                format!(
+                    "office {o} is sealed; an administrator of {o} must unseal it before its cases can be read"
+                ),
             ),
             VaultError::BadRequest(code, msg) => ApiError::bad(code, msg),
             VaultError::Conflict(code, msg) => ApiError::new(S::CONFLICT, code, msg),
-            VaultError::Unauthenticated => ApiError::new(S::UNAUTHORIZED, "unauthenticated", "sign in first (or again: your session ended)"),
-            VaultError::InvalidCredentials => {
-                ApiError::new(S::UNAUTHORIZED, "invalid_credentials", "wrong username, password or code")
-            }
+            VaultError::Unauthenticated => ApiError::new(
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in first (or again: your session ended)",
+            ),
+            VaultError::InvalidCredentials => ApiError::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "wrong username, password or code",
+            ),
             VaultError::TotpRequired => ApiError::new(
                 S::UNAUTHORIZED,
                 "totp_required",
@@ -119,7 +129,9 @@ impl From<VaultError> for ApiError {
                 ApiError::new(
                     S::INTERNAL_SERVER_ERROR,
                     "internal",
-                    format!("something went wrong on the server (request {id}); nothing was changed"),
+                    format!(
+                        "something went wrong on the server (request {id}); nothing was changed"
+                    ),
                 )
             }
         }
@@ -135,10 +147,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut resp = (self.status, Json(body)).into_response();
-        if let Some(secs) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         resp
     }

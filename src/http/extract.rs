@@ -77,17 +77,18 @@ fn describe(e: &serde_json::Error) -> String {
         Category::Data => {
             let msg = e.to_string();
             if let Some(rest) = msg.strip_prefix("unknown field `") {
-                if let Some(name) = rest.split('`').next() {
-                    if name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                        return format!("unknown field \"{name}\" ({at})");
-                    }
+                if let Some(name) = rest.split('`').next()
+                    && name.len() <= 40
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    return format!("unknown field \"{name}\" ({at})");
                 }
                 return format!("unknown field ({at})");
             }
-            if let Some(rest) = msg.strip_prefix("missing field `") {
-                if let Some(name) = rest.split('`').next() {
-                    return format!("missing field \"{name}\"");
-                }
+            if let Some(rest) = msg.strip_prefix("missing field `")
+                && let Some(name) = rest.split('`').next()
+            {
+                return format!("missing field \"{name}\"");
             }
             format!("a field has the wrong type or value ({at})")
         }
@@ -102,7 +103,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
             .await
             .map_err(|_| {

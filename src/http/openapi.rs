@@ -6,15 +6,37 @@ use super::{routes, transfer};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "casevault API", description = "Encrypted case vault: the HTTP surface of CONTRACT.md. Errors are always {\"error\":{\"code\",\"message\"}}."),
+    info(
+        title = "casevault API",
+        description = "Encrypted case vault: the HTTP surface of CONTRACT.md. Errors are always {\"error\":{\"code\",\"message\"}}."
+    ),
     paths(
-        routes::healthz, routes::login, routes::logout, routes::me, routes::totp_enrol, routes::totp_confirm,
-        routes::list_cases, routes::create_case, routes::get_case, routes::list_documents,
-        transfer::upload, transfer::download,
-        routes::create_share, routes::revoke_share, routes::assign_case,
-        routes::list_offices, routes::create_office, routes::seal, routes::unseal, routes::seal_all,
-        routes::list_users, routes::create_user, routes::disable_user, routes::enable_user,
-        routes::reset_password, routes::reset_totp,
+        routes::healthz,
+        routes::login,
+        routes::logout,
+        routes::me,
+        routes::totp_enrol,
+        routes::totp_confirm,
+        routes::list_cases,
+        routes::create_case,
+        routes::get_case,
+        routes::list_documents,
+        transfer::upload,
+        transfer::download,
+        routes::create_share,
+        routes::revoke_share,
+        routes::assign_case,
+        routes::list_offices,
+        routes::create_office,
+        routes::seal,
+        routes::unseal,
+        routes::seal_all,
+        routes::list_users,
+        routes::create_user,
+        routes::disable_user,
+        routes::enable_user,
+        routes::reset_password,
+        routes::reset_totp,
     )
 )]
 struct ApiDoc;

@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 use super::error::ApiError;
 use super::extract::{COOKIE, EnrollingSession, JsonBody, Session, session_token};
 use super::{AppState, blocking};
-use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, LoginInput, NewUser, OfficeMode, UserView};
+use crate::vault::{
+    CaseInput, CaseSummary, CaseView, DocumentView, LoginInput, NewUser, OfficeMode, UserView,
+};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -28,7 +30,10 @@ pub(super) fn api() -> Router<AppState> {
             "/cases/{case}/documents",
             get(list_documents).post(super::transfer::upload),
         )
-        .route("/cases/{case}/documents/{doc}", get(super::transfer::download))
+        .route(
+            "/cases/{case}/documents/{doc}",
+            get(super::transfer::download),
+        )
         .route("/cases/{case}/shares", post(create_share))
         .route("/cases/{case}/shares/{share}", delete(revoke_share))
         .route("/cases/{case}/assignments", post(assign_case))
@@ -124,7 +129,17 @@ pub(super) async fn login(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
     let client = client_addr(&headers, ci.as_deref());
-    // Rotation: any session this browser already had ends now.
+    let out = st
+        .vault
+        .login(LoginInput {
+            username: body.username,
+            password: body.password,
+            totp: body.totp,
+            client,
+        })
+        .await?;
+    // Rotation: a successful sign-in ends any session this browser already had, so
+    // a token planted before sign-in is worthless after it.
     if let Some(old) = session_token(&headers) {
         let v = st.vault.clone();
         let _ = blocking(move || {
@@ -135,15 +150,6 @@ pub(super) async fn login(
         })
         .await;
     }
-    let out = st
-        .vault
-        .login(LoginInput {
-            username: body.username,
-            password: body.password,
-            totp: body.totp,
-            client,
-        })
-        .await?;
     let mut resp = Json(LoginAnswer {
         user: out.user,
         must_enrol_totp: out.must_enrol,
@@ -157,7 +163,10 @@ pub(super) async fn login(
 
 /// `POST /api/v1/logout`.
 #[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "Signed out")))]
-pub(super) async fn logout(State(st): State<AppState>, EnrollingSession(s): EnrollingSession) -> ApiResult<Response> {
+pub(super) async fn logout(
+    State(st): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> ApiResult<Response> {
     let v = st.vault.clone();
     blocking(move || v.logout(&s)).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
@@ -193,7 +202,10 @@ pub(super) async fn me(EnrollingSession(s): EnrollingSession) -> Json<MeAnswer> 
 
 /// `POST /api/v1/totp/enrol`: a new secret, its otpauth URI and QR code.
 #[utoipa::path(post, path = "/api/v1/totp/enrol", responses((status = 200, body = crate::vault::Enrolment)))]
-pub(super) async fn totp_enrol(State(st): State<AppState>, EnrollingSession(s): EnrollingSession) -> ApiResult<Json<crate::vault::Enrolment>> {
+pub(super) async fn totp_enrol(
+    State(st): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> ApiResult<Json<crate::vault::Enrolment>> {
     let v = st.vault.clone();
     Ok(Json(blocking(move || v.enrol_totp(&s)).await?))
 }
@@ -227,14 +239,18 @@ pub(super) async fn totp_confirm(
 }
 
 /// Proves a fresh code in the session when the body carries one.
-async fn maybe_step_up(st: &AppState, s: &mut crate::vault::SessionInfo, totp: Option<Zeroizing<String>>) -> ApiResult<()> {
-    if let Some(code) = totp {
-        if !s.actor.fresh {
-            let v = st.vault.clone();
-            let mut sess = s.clone();
-            let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
-            *s = sess;
-        }
+async fn maybe_step_up(
+    st: &AppState,
+    s: &mut crate::vault::SessionInfo,
+    totp: Option<Zeroizing<String>>,
+) -> ApiResult<()> {
+    if let Some(code) = totp
+        && !s.actor.fresh
+    {
+        let v = st.vault.clone();
+        let mut sess = s.clone();
+        let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
+        *s = sess;
     }
     Ok(())
 }
@@ -261,7 +277,8 @@ pub(super) async fn list_cases(
     Session(s): Session,
     q: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CaseList>> {
-    let Query(q) = q.map_err(|_| ApiError::bad("invalid_query", "the only query parameter is a_number"))?;
+    let Query(q) =
+        q.map_err(|_| ApiError::bad("invalid_query", "the only query parameter is a_number"))?;
     let v = st.vault.clone();
     let cases = blocking(move || v.list_cases(&s.actor, q.a_number.as_deref())).await?;
     Ok(Json(CaseList { cases }))
@@ -300,7 +317,11 @@ pub(super) async fn create_case(
 /// `GET /api/v1/cases/{case}`.
 #[utoipa::path(get, path = "/api/v1/cases/{case}", responses(
     (status = 200, body = CaseView), (status = 404, body = super::error::ErrorBody), (status = 423, body = super::error::ErrorBody)))]
-pub(super) async fn get_case(State(st): State<AppState>, Session(s): Session, Path(case): Path<String>) -> ApiResult<Json<CaseView>> {
+pub(super) async fn get_case(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(case): Path<String>,
+) -> ApiResult<Json<CaseView>> {
     let v = st.vault.clone();
     Ok(Json(blocking(move || v.get_case(&s.actor, &case)).await?))
 }
@@ -313,7 +334,11 @@ pub(super) struct DocumentList {
 
 /// `GET /api/v1/cases/{case}/documents`.
 #[utoipa::path(get, path = "/api/v1/cases/{case}/documents", responses((status = 200, body = DocumentList)))]
-pub(super) async fn list_documents(State(st): State<AppState>, Session(s): Session, Path(case): Path<String>) -> ApiResult<Json<DocumentList>> {
+pub(super) async fn list_documents(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(case): Path<String>,
+) -> ApiResult<Json<DocumentList>> {
     let v = st.vault.clone();
     let documents = blocking(move || v.list_documents(&s.actor, &case)).await?;
     Ok(Json(DocumentList { documents }))
@@ -341,7 +366,16 @@ pub(super) async fn create_share(
 ) -> ApiResult<(StatusCode, Json<IdAnswer>)> {
     maybe_step_up(&st, &mut s, body.totp).await?;
     let v = st.vault.clone();
-    let id = blocking(move || v.share_case(&s.actor, &case, &body.username, &body.permission, &body.expires_at)).await?;
+    let id = blocking(move || {
+        v.share_case(
+            &s.actor,
+            &case,
+            &body.username,
+            &body.permission,
+            &body.expires_at,
+        )
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(IdAnswer { id })))
 }
 
@@ -405,7 +439,10 @@ pub(super) struct OfficeList {
 
 /// `GET /api/v1/offices`: slugs and seal state (any signed-in user).
 #[utoipa::path(get, path = "/api/v1/offices", responses((status = 200, body = OfficeList)))]
-pub(super) async fn list_offices(State(st): State<AppState>, Session(_s): Session) -> ApiResult<Json<OfficeList>> {
+pub(super) async fn list_offices(
+    State(st): State<AppState>,
+    Session(_s): Session,
+) -> ApiResult<Json<OfficeList>> {
     let v = st.vault.clone();
     let offices = blocking(move || v.offices()).await?;
     Ok(Json(OfficeList {
@@ -445,7 +482,11 @@ pub(super) async fn create_office(
     JsonBody(body): JsonBody<OfficeBody>,
 ) -> ApiResult<(StatusCode, Json<OfficeCreated>)> {
     let v = st.vault.clone();
-    let mode = if body.office_held { OfficeMode::OfficeHeld } else { OfficeMode::Passphrase };
+    let mode = if body.office_held {
+        OfficeMode::OfficeHeld
+    } else {
+        OfficeMode::Passphrase
+    };
     let slug = body.slug.clone();
     let creds = blocking(move || v.create_office(&s.actor, &body.slug, mode, None)).await?;
     Ok((
@@ -453,15 +494,25 @@ pub(super) async fn create_office(
         Json(OfficeCreated {
             slug,
             recipient: creds.recipient.clone(),
-            passphrase: creds.passphrase.as_ref().map(|p| crate::vault::expose(p).to_string()),
-            identity: creds.identity.as_ref().map(|p| crate::vault::expose(p).to_string()),
+            passphrase: creds
+                .passphrase
+                .as_ref()
+                .map(|p| crate::vault::expose(p).to_string()),
+            identity: creds
+                .identity
+                .as_ref()
+                .map(|p| crate::vault::expose(p).to_string()),
         }),
     ))
 }
 
 /// `POST /api/v1/offices/{office}/seal`.
 #[utoipa::path(post, path = "/api/v1/offices/{office}/seal", responses((status = 204)))]
-pub(super) async fn seal(State(st): State<AppState>, Session(s): Session, Path(office): Path<String>) -> ApiResult<StatusCode> {
+pub(super) async fn seal(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(office): Path<String>,
+) -> ApiResult<StatusCode> {
     let v = st.vault.clone();
     blocking(move || v.seal(&s.actor, &office)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -494,7 +545,12 @@ pub(super) async fn unseal(
 ) -> ApiResult<StatusCode> {
     let secret = match (body.passphrase, body.identity) {
         (Some(p), None) | (None, Some(p)) => SecretString::from(p.to_string()),
-        _ => return Err(ApiError::bad("invalid_field", "give either \"passphrase\" or \"identity\"")),
+        _ => {
+            return Err(ApiError::bad(
+                "invalid_field",
+                "give either \"passphrase\" or \"identity\"",
+            ));
+        }
     };
     maybe_step_up(&st, &mut s, body.totp).await?;
     let v = st.vault.clone();
@@ -510,7 +566,10 @@ pub(super) struct SealAllAnswer {
 
 /// `POST /api/v1/seal-all`: panic seal.
 #[utoipa::path(post, path = "/api/v1/seal-all", responses((status = 200, body = SealAllAnswer)))]
-pub(super) async fn seal_all(State(st): State<AppState>, Session(s): Session) -> ApiResult<Json<SealAllAnswer>> {
+pub(super) async fn seal_all(
+    State(st): State<AppState>,
+    Session(s): Session,
+) -> ApiResult<Json<SealAllAnswer>> {
     let v = st.vault.clone();
     let sealed = blocking(move || v.seal_all(&s.actor)).await?;
     Ok(Json(SealAllAnswer { sealed }))
@@ -526,7 +585,10 @@ pub(super) struct UserList {
 
 /// `GET /api/v1/users`.
 #[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = UserList)))]
-pub(super) async fn list_users(State(st): State<AppState>, Session(s): Session) -> ApiResult<Json<UserList>> {
+pub(super) async fn list_users(
+    State(st): State<AppState>,
+    Session(s): Session,
+) -> ApiResult<Json<UserList>> {
     let v = st.vault.clone();
     let users = blocking(move || v.list_users(&s.actor)).await?;
     Ok(Json(UserList { users }))
@@ -574,7 +636,11 @@ pub(super) async fn create_user(
 
 /// `POST /api/v1/users/{user}/disable`: the account can no longer sign in; its sessions end.
 #[utoipa::path(post, path = "/api/v1/users/{user}/disable", responses((status = 204)))]
-pub(super) async fn disable_user(State(st): State<AppState>, Session(s): Session, Path(user): Path<String>) -> ApiResult<StatusCode> {
+pub(super) async fn disable_user(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+) -> ApiResult<StatusCode> {
     let v = st.vault.clone();
     blocking(move || v.set_user_disabled(&s.actor, &user, true)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -582,7 +648,11 @@ pub(super) async fn disable_user(State(st): State<AppState>, Session(s): Session
 
 /// `POST /api/v1/users/{user}/enable`.
 #[utoipa::path(post, path = "/api/v1/users/{user}/enable", responses((status = 204)))]
-pub(super) async fn enable_user(State(st): State<AppState>, Session(s): Session, Path(user): Path<String>) -> ApiResult<StatusCode> {
+pub(super) async fn enable_user(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+) -> ApiResult<StatusCode> {
     let v = st.vault.clone();
     blocking(move || v.set_user_disabled(&s.actor, &user, false)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -610,7 +680,11 @@ pub(super) async fn reset_password(
 
 /// `POST /api/v1/users/{user}/reset-totp`: the user must enrol again.
 #[utoipa::path(post, path = "/api/v1/users/{user}/reset-totp", responses((status = 204)))]
-pub(super) async fn reset_totp(State(st): State<AppState>, Session(s): Session, Path(user): Path<String>) -> ApiResult<StatusCode> {
+pub(super) async fn reset_totp(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+) -> ApiResult<StatusCode> {
     let v = st.vault.clone();
     blocking(move || v.reset_totp(&s.actor, &user)).await?;
     Ok(StatusCode::NO_CONTENT)

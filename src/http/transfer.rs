@@ -58,7 +58,8 @@ pub(super) async fn upload(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let v = st.vault.clone();
-    let up = blocking(move || v.begin_upload(&s.actor, &case, &filename, content_type.as_deref())).await?;
+    let up = blocking(move || v.begin_upload(&s.actor, &case, &filename, content_type.as_deref()))
+        .await?;
     let limit = up.limit();
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -95,7 +96,10 @@ pub(super) async fn upload(
                 None => {
                     drop(w);
                     v.abort_upload(up, "incomplete")?;
-                    return Err(VaultError::BadRequest("incomplete", "the upload did not complete".into()));
+                    return Err(VaultError::BadRequest(
+                        "incomplete",
+                        "the upload did not complete".into(),
+                    ));
                 }
             }
         }
@@ -119,7 +123,10 @@ pub(super) async fn upload(
                 }
             }
             Err(_) => {
-                failure = Some(ApiError::bad("incomplete", "the upload was interrupted; nothing was stored"));
+                failure = Some(ApiError::bad(
+                    "incomplete",
+                    "the upload was interrupted; nothing was stored",
+                ));
                 break;
             }
         }
@@ -150,7 +157,13 @@ fn disposition(filename: &str) -> String {
     }
     let ascii: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{enc}")
 }
@@ -166,7 +179,11 @@ pub(super) async fn download(
 ) -> Result<Response, ApiError> {
     let v = st.vault.clone();
     let opened = blocking(move || v.open_document(&s.actor, &case, &doc)).await?;
-    let (filename, content_type, size) = (opened.filename.clone(), opened.content_type.clone(), opened.size);
+    let (filename, content_type, size) = (
+        opened.filename.clone(),
+        opened.content_type.clone(),
+        opened.size,
+    );
     let mut reader = opened.reader;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
@@ -175,7 +192,10 @@ pub(super) async fn download(
             match reader.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                    if tx
+                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -187,16 +207,25 @@ pub(super) async fn download(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
     let mut resp = Body::from_stream(stream).into_response();
     let h = resp.headers_mut();
     // Served as a download, never rendered: a stored HTML file cannot run here.
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     if let Ok(v) = HeaderValue::from_str(&disposition(&filename)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     Ok(resp)
 }
 

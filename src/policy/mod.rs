@@ -158,7 +158,11 @@ impl Policy {
             std::fs::read_to_string(dir.join(name))
                 .map_err(|e| format!("{}: {e}", dir.join(name).display()))
         };
-        Self::from_texts(&read(SCHEMA_FILE)?, &read(POLICY_FILE)?, &dir.display().to_string())
+        Self::from_texts(
+            &read(SCHEMA_FILE)?,
+            &read(POLICY_FILE)?,
+            &dir.display().to_string(),
+        )
     }
 
     /// Parses and validates a schema and a policy text.
@@ -193,20 +197,41 @@ impl Policy {
         self.try_decide(p, action, r, ctx).unwrap_or(false)
     }
 
-    fn try_decide(&self, p: &Principal, action: Action, r: &Resource<'_>, ctx: &Ctx) -> Option<bool> {
+    fn try_decide(
+        &self,
+        p: &Principal,
+        action: Action,
+        r: &Resource<'_>,
+        ctx: &Ctx,
+    ) -> Option<bool> {
         let principal = uid("User", &p.id)?;
         let action_uid = uid("Action", action.name())?;
         let mut entities = Vec::new();
         let mut parents = HashSet::new();
         if !p.office.is_empty() {
             parents.insert(uid("Office", &p.office)?);
-            entities.push(Entity::new_no_attrs(uid("Office", &p.office)?, HashSet::new()));
+            entities.push(Entity::new_no_attrs(
+                uid("Office", &p.office)?,
+                HashSet::new(),
+            ));
         }
         let attrs = HashMap::from([
-            ("role".to_string(), RestrictedExpression::new_string(p.role.clone())),
-            ("office".to_string(), RestrictedExpression::new_string(p.office.clone())),
-            ("supervisor".to_string(), RestrictedExpression::new_bool(p.supervisor)),
-            ("second_factor".to_string(), RestrictedExpression::new_bool(p.second_factor)),
+            (
+                "role".to_string(),
+                RestrictedExpression::new_string(p.role.clone()),
+            ),
+            (
+                "office".to_string(),
+                RestrictedExpression::new_string(p.office.clone()),
+            ),
+            (
+                "supervisor".to_string(),
+                RestrictedExpression::new_bool(p.supervisor),
+            ),
+            (
+                "second_factor".to_string(),
+                RestrictedExpression::new_bool(p.second_factor),
+            ),
         ]);
         entities.push(Entity::new(principal.clone(), attrs, parents).ok()?);
         let resource = match r {
@@ -232,8 +257,14 @@ impl Policy {
                     Some(RestrictedExpression::new_set(v?))
                 };
                 let attrs = HashMap::from([
-                    ("office".to_string(), RestrictedExpression::new_string(c.office.clone())),
-                    ("creator".to_string(), RestrictedExpression::new_entity_uid(uid("User", &c.creator)?)),
+                    (
+                        "office".to_string(),
+                        RestrictedExpression::new_string(c.office.clone()),
+                    ),
+                    (
+                        "creator".to_string(),
+                        RestrictedExpression::new_entity_uid(uid("User", &c.creator)?),
+                    ),
                     ("assignees".to_string(), users(&c.assignees)?),
                     ("readers".to_string(), users(&c.readers)?),
                     ("uploaders".to_string(), users(&c.uploaders)?),
@@ -251,12 +282,18 @@ impl Policy {
             RestrictedExpression::new_bool(ctx.fresh),
         )];
         if let Some(role) = &ctx.target_role {
-            pairs.push(("target_role".to_string(), RestrictedExpression::new_string(role.clone())));
+            pairs.push((
+                "target_role".to_string(),
+                RestrictedExpression::new_string(role.clone()),
+            ));
         }
         let context = Context::from_pairs(pairs).ok()?;
-        let request = Request::new(principal, action_uid, resource, context, Some(&self.schema)).ok()?;
+        let request =
+            Request::new(principal, action_uid, resource, context, Some(&self.schema)).ok()?;
         let entities = Entities::from_entities(entities, None).ok()?;
-        let response = self.authorizer.is_authorized(&request, &self.set, &entities);
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.set, &entities);
         Some(response.decision() == Decision::Allow)
     }
 }
@@ -281,12 +318,23 @@ mod tests {
             "principal.role == \"auditor\"",
             "principal.rank == \"auditor\"",
         );
-        let err = Policy::from_texts(DEFAULT_SCHEMA, &bad, "policy").err().unwrap();
-        let line = bad.lines().position(|l| l.contains("principal.rank")).unwrap() + 1;
-        assert!(err.starts_with(&format!("policy/casevault.cedar:{line}:")), "{err}");
+        let err = Policy::from_texts(DEFAULT_SCHEMA, &bad, "policy")
+            .err()
+            .unwrap();
+        let line = bad
+            .lines()
+            .position(|l| l.contains("principal.rank"))
+            .unwrap()
+            + 1;
+        assert!(
+            err.starts_with(&format!("policy/casevault.cedar:{line}:")),
+            "{err}"
+        );
 
         let syntax = DEFAULT_POLICIES.replacen("permit (", "permit ((", 1);
-        let err = Policy::from_texts(DEFAULT_SCHEMA, &syntax, "policy").err().unwrap();
+        let err = Policy::from_texts(DEFAULT_SCHEMA, &syntax, "policy")
+            .err()
+            .unwrap();
         assert!(err.starts_with("policy/casevault.cedar:"), "{err}");
     }
 }

@@ -18,8 +18,10 @@ pub struct BlobName(String);
 impl BlobName {
     /// Validates a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        (s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-            .then(|| BlobName(s.to_string()))
+        (s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| BlobName(s.to_string()))
     }
 
     fn random() -> Self {
@@ -163,7 +165,12 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(BlobName::parse("0123456789abcdef0123456789abcdef").is_some());
-        for bad in ["../etc/passwd", "0123456789ABCDEF0123456789abcdef", "", "abc"] {
+        for bad in [
+            "../etc/passwd",
+            "0123456789ABCDEF0123456789abcdef",
+            "",
+            "abc",
+        ] {
             assert!(BlobName::parse(bad).is_none());
         }
     }

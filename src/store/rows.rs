@@ -303,7 +303,11 @@ impl Tx<'_> {
     /// Places (true) or lifts (false) an office-wide hold.
     pub fn set_office_hold(&self, slug: &str, held: bool, now: &str) -> R<()> {
         if held {
-            exec(self, "INSERT OR IGNORE INTO office_holds (office, placed_at) VALUES (?1, ?2)", params![slug, now])?;
+            exec(
+                self,
+                "INSERT OR IGNORE INTO office_holds (office, placed_at) VALUES (?1, ?2)",
+                params![slug, now],
+            )?;
         } else {
             exec(self, "DELETE FROM office_holds WHERE office = ?1", [slug])?;
         }
@@ -369,13 +373,21 @@ impl Tx<'_> {
 
     /// Replaces a password hash.
     pub fn set_password(&self, id: &str, hash: &str) -> R<()> {
-        exec(self, "UPDATE users SET password_hash = ?2 WHERE id = ?1", params![id, hash])?;
+        exec(
+            self,
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![id, hash],
+        )?;
         Ok(())
     }
 
     /// Enables or disables an account.
     pub fn set_disabled(&self, id: &str, disabled: bool) -> R<()> {
-        exec(self, "UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
+        exec(
+            self,
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            params![id, disabled],
+        )?;
         Ok(())
     }
 
@@ -402,7 +414,11 @@ impl Tx<'_> {
 
     /// Marks TOTP enrolment confirmed.
     pub fn confirm_totp(&self, id: &str) -> R<()> {
-        exec(self, "UPDATE users SET totp_confirmed = 1 WHERE id = ?1", [id])?;
+        exec(
+            self,
+            "UPDATE users SET totp_confirmed = 1 WHERE id = ?1",
+            [id],
+        )?;
         Ok(())
     }
 
@@ -410,20 +426,35 @@ impl Tx<'_> {
     pub fn set_recovery_codes(&self, id: &str, hashes: &[Vec<u8>]) -> R<()> {
         exec(self, "DELETE FROM recovery_codes WHERE user_id = ?1", [id])?;
         for h in hashes {
-            exec(self, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)", params![id, h])?;
+            exec(
+                self,
+                "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)",
+                params![id, h],
+            )?;
         }
         Ok(())
     }
 
     /// Consumes a recovery code; true if it existed.
     pub fn use_recovery_code(&self, id: &str, hash: &[u8]) -> R<bool> {
-        Ok(exec(self, "DELETE FROM recovery_codes WHERE user_id = ?1 AND code_hash = ?2", params![id, hash])? == 1)
+        Ok(exec(
+            self,
+            "DELETE FROM recovery_codes WHERE user_id = ?1 AND code_hash = ?2",
+            params![id, hash],
+        )? == 1)
     }
 
     // ---- sessions ----
 
     /// Inserts a session.
-    pub fn insert_session(&self, hash: &[u8], user: &str, now: i64, totp_at: Option<i64>, csrf: &str) -> R<()> {
+    pub fn insert_session(
+        &self,
+        hash: &[u8],
+        user: &str,
+        now: i64,
+        totp_at: Option<i64>,
+        csrf: &str,
+    ) -> R<()> {
         exec(
             self,
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, totp_at, csrf) VALUES (?1,?2,?3,?3,?4,?5)",
@@ -506,7 +537,11 @@ impl Tx<'_> {
     pub fn case(&self, id: &str) -> R<Option<CaseRow>> {
         Ok(self
             .0
-            .query_row(&format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = ?1"), [id], case_from)
+            .query_row(
+                &format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = ?1"),
+                [id],
+                case_from,
+            )
             .optional()?)
     }
 
@@ -559,20 +594,30 @@ impl Tx<'_> {
 
     /// Sets the legal-hold flag of a case.
     pub fn set_case_hold(&self, id: &str, held: bool) -> R<()> {
-        exec(self, "UPDATE cases SET held = ?2 WHERE id = ?1", params![id, held])?;
+        exec(
+            self,
+            "UPDATE cases SET held = ?2 WHERE id = ?1",
+            params![id, held],
+        )?;
         Ok(())
     }
 
     /// User ids assigned to a case.
     pub fn assignees(&self, case: &str) -> R<Vec<String>> {
-        let mut st = self.0.prepare("SELECT user_id FROM case_assignments WHERE case_id = ?1")?;
+        let mut st = self
+            .0
+            .prepare("SELECT user_id FROM case_assignments WHERE case_id = ?1")?;
         let rows = st.query_map([case], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Assigns a user to a case.
     pub fn assign(&self, case: &str, user: &str) -> R<()> {
-        exec(self, "INSERT OR IGNORE INTO case_assignments (case_id, user_id) VALUES (?1, ?2)", params![case, user])?;
+        exec(
+            self,
+            "INSERT OR IGNORE INTO case_assignments (case_id, user_id) VALUES (?1, ?2)",
+            params![case, user],
+        )?;
         Ok(())
     }
 
@@ -604,7 +649,7 @@ impl Tx<'_> {
     pub fn documents(&self, case: &str) -> R<Vec<DocRow>> {
         let mut st = self.0.prepare(
             "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
-             WHERE case_id = ?1 ORDER BY created_at, id",
+             WHERE case_id = ?1 ORDER BY rowid",
         )?;
         let rows = st.query_map([case], doc_from)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -625,9 +670,11 @@ impl Tx<'_> {
 
     /// Whether any document row names this blob.
     pub fn blob_referenced(&self, blob: &str) -> R<bool> {
-        Ok(self
-            .0
-            .query_row("SELECT EXISTS(SELECT 1 FROM documents WHERE blob = ?1)", [blob], |r| r.get(0))?)
+        Ok(self.0.query_row(
+            "SELECT EXISTS(SELECT 1 FROM documents WHERE blob = ?1)",
+            [blob],
+            |r| r.get(0),
+        )?)
     }
 
     /// Every blob name in use.
@@ -684,9 +731,11 @@ impl Tx<'_> {
     pub fn audit_head(&self) -> R<Option<(i64, Vec<u8>)>> {
         Ok(self
             .0
-            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?)
     }
 
@@ -696,7 +745,9 @@ impl Tx<'_> {
             self,
             "INSERT INTO audit (seq, time, actor, role, action, target, decision, outcome, hash)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![e.seq, e.time, e.actor, e.role, e.action, e.target, e.decision, e.outcome, e.hash],
+            params![
+                e.seq, e.time, e.actor, e.role, e.action, e.target, e.decision, e.outcome, e.hash
+            ],
         )?;
         Ok(())
     }
@@ -729,7 +780,9 @@ impl Tx<'_> {
              ORDER BY seq LIMIT ?2",
         )?;
         let rows = st.query_map(
-            params![q.after, q.limit, q.actor, q.action, q.target, q.office, q.since, q.until],
+            params![
+                q.after, q.limit, q.actor, q.action, q.target, q.office, q.since, q.until
+            ],
             audit_from,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)

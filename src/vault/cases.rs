@@ -56,7 +56,8 @@ impl std::fmt::Debug for CaseMeta {
 impl CaseMeta {
     pub(super) fn decrypt(key: &CaseKey, ct: &[u8]) -> Result<Self, VaultError> {
         let plain = key.open(ct)?;
-        serde_json::from_slice(&plain).map_err(|_| VaultError::Internal("case metadata does not parse".into()))
+        serde_json::from_slice(&plain)
+            .map_err(|_| VaultError::Internal("case metadata does not parse".into()))
     }
 }
 
@@ -122,10 +123,18 @@ fn bad(code: &'static str, msg: &str) -> VaultError {
 
 fn check_text(field: &str, v: &str, max: usize) -> Result<(), VaultError> {
     if v.chars().count() > max {
-        return Err(VaultError::BadRequest("invalid_field", format!("{field} may have at most {max} characters")));
+        return Err(VaultError::BadRequest(
+            "invalid_field",
+            format!("{field} may have at most {max} characters"),
+        ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(VaultError::BadRequest("invalid_field", format!("{field} contains control characters")));
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(VaultError::BadRequest(
+            "invalid_field",
+            format!("{field} contains control characters"),
+        ));
     }
     Ok(())
 }
@@ -140,14 +149,20 @@ impl CaseInput {
             None | Some("") => None,
             Some(a) => Some(
                 ANumber::parse(a)
-                    .ok_or_else(|| bad("invalid_a_number", "an A-number has 8 or 9 digits, optionally after an A"))?
+                    .ok_or_else(|| {
+                        bad(
+                            "invalid_a_number",
+                            "an A-number has 8 or 9 digits, optionally after an A",
+                        )
+                    })?
                     .as_str()
                     .to_string(),
             ),
         };
         if let Some(d) = &self.date_of_birth {
             let ok = d.len() == 10
-                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).is_ok();
+                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                    .is_ok();
             if !ok {
                 return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
             }
@@ -202,12 +217,19 @@ impl Vault {
     /// Opens a case. Works while the office is sealed.
     pub fn create_case(&self, actor: &Actor, input: &CaseInput) -> Result<String, VaultError> {
         let office = self.db.read(|tx| tx.office(&input.office))?;
-        let allowed = self.authorize(actor, Action::CreateCase, &Resource::Office(&input.office), format!("office:{}", input.office))?;
+        let allowed = self.authorize(
+            actor,
+            Action::CreateCase,
+            &Resource::Office(&input.office),
+            format!("office:{}", input.office),
+        )?;
         let office = office.ok_or(VaultError::NotFound)?;
         let meta = input.validate()?;
         let id = new_id();
         let nc = CaseKey::create(&office.recipient)?;
-        let json = Zeroizing::new(serde_json::to_vec(&meta).map_err(|e| VaultError::Internal(e.to_string()))?);
+        let json = Zeroizing::new(
+            serde_json::to_vec(&meta).map_err(|e| VaultError::Internal(e.to_string()))?,
+        );
         let ct = crypto::seal_to(&nc.recipient, &json)?;
         let (index, pending) = match (&meta.a_number, self.unsealed(&office.slug)) {
             (None, _) => (None, false),
@@ -220,19 +242,39 @@ impl Vault {
             ..allowed
         };
         self.db.write(|tx| {
-            tx.insert_case(&id, &office.slug, &actor.id, &nc.recipient, &nc.wrapped_identity, &ct, index.as_deref(), pending, &now)?;
+            tx.insert_case(
+                &id,
+                &office.slug,
+                &actor.id,
+                &nc.recipient,
+                &nc.wrapped_identity,
+                &ct,
+                index.as_deref(),
+                pending,
+                &now,
+            )?;
             self.record(tx, &allowed, "ok")
         })?;
         Ok(id)
     }
 
     /// The cases the actor may see, optionally only those with an A-number.
-    pub fn list_cases(&self, actor: &Actor, a_number: Option<&str>) -> Result<Vec<CaseSummary>, VaultError> {
+    pub fn list_cases(
+        &self,
+        actor: &Actor,
+        a_number: Option<&str>,
+    ) -> Result<Vec<CaseSummary>, VaultError> {
         let wanted = match a_number {
-            Some(a) => Some(ANumber::parse(a).ok_or_else(|| bad("invalid_a_number", "an A-number has 8 or 9 digits, optionally after an A"))?),
+            Some(a) => Some(ANumber::parse(a).ok_or_else(|| {
+                bad(
+                    "invalid_a_number",
+                    "an A-number has 8 or 9 digits, optionally after an A",
+                )
+            })?),
             None => None,
         };
-        let allowed = self.authorize(actor, Action::ListCases, &Resource::System, "cases".into())?;
+        let allowed =
+            self.authorize(actor, Action::ListCases, &Resource::System, "cases".into())?;
         let principal = actor.principal();
         let candidates = self.db.read(|tx| -> Result<Vec<CaseRow>, VaultError> {
             let rows = match (actor.role.as_str(), &actor.office) {
@@ -249,7 +291,15 @@ impl Vault {
             let mut visible = Vec::new();
             for c in rows {
                 let facts = self.case_facts(tx, &c)?;
-                if self.policy.decide(&principal, Action::ReadCase, &Resource::Case(&facts), &crate::policy::Ctx { fresh: actor.fresh, target_role: None }) {
+                if self.policy.decide(
+                    &principal,
+                    Action::ReadCase,
+                    &Resource::Case(&facts),
+                    &crate::policy::Ctx {
+                        fresh: actor.fresh,
+                        target_role: None,
+                    },
+                ) {
                     visible.push(c);
                 }
             }
@@ -272,7 +322,11 @@ impl Vault {
             } else if wanted.is_some() && sealed {
                 continue;
             }
-            let held = c.held || self.db.read(|tx| tx.office(&c.office))?.is_some_and(|o| o.held);
+            let held = c.held
+                || self
+                    .db
+                    .read(|tx| tx.office(&c.office))?
+                    .is_some_and(|o| o.held);
             out.push(CaseSummary {
                 id: c.id.clone(),
                 office: c.office.clone(),
@@ -346,10 +400,18 @@ impl Vault {
     ) -> Result<String, VaultError> {
         let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
         if !matches!(permission, "read" | "upload") {
-            return Err(bad("invalid_permission", "permission is \"read\" or \"upload\""));
+            return Err(bad(
+                "invalid_permission",
+                "permission is \"read\" or \"upload\"",
+            ));
         }
         let expires = parse_rfc3339(expires_at)
-            .ok_or_else(|| bad("invalid_time", "expires_at must be an RFC 3339 time, e.g. 2026-12-31T23:59:59Z"))?
+            .ok_or_else(|| {
+                bad(
+                    "invalid_time",
+                    "expires_at must be an RFC 3339 time, e.g. 2026-12-31T23:59:59Z",
+                )
+            })?
             .unix_timestamp();
         if expires <= self.clock.unix() {
             return Err(bad("invalid_time", "expires_at must be in the future"));
@@ -368,14 +430,27 @@ impl Vault {
             ..allowed
         };
         self.db.write(|tx| {
-            tx.insert_share(&id, &case.id, &partner.id, permission, expires, &actor.id, &now)?;
+            tx.insert_share(
+                &id,
+                &case.id,
+                &partner.id,
+                permission,
+                expires,
+                &actor.id,
+                &now,
+            )?;
             self.record(tx, &allowed, "ok")
         })?;
         Ok(id)
     }
 
     /// Revokes a share at once.
-    pub fn revoke_share(&self, actor: &Actor, case_id: &str, share_id: &str) -> Result<(), VaultError> {
+    pub fn revoke_share(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        share_id: &str,
+    ) -> Result<(), VaultError> {
         let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
         let share = parse_id(share_id).ok_or(VaultError::NotFound)?;
         let now = self.clock.unix();
@@ -392,7 +467,12 @@ impl Vault {
     }
 
     /// Assigns a caseworker of the case's office to the case.
-    pub fn assign_case(&self, actor: &Actor, case_id: &str, user_id: &str) -> Result<(), VaultError> {
+    pub fn assign_case(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        user_id: &str,
+    ) -> Result<(), VaultError> {
         let (case, allowed) = self.case_for(actor, Action::AssignCase, case_id, "")?;
         let user = match parse_id(user_id) {
             Some(u) => self.db.read(|tx| tx.user(&u))?,

@@ -78,7 +78,9 @@ pub fn valid_filename(name: &str) -> bool {
         && name.len() <= 255
         && name != "."
         && name != ".."
-        && !name.chars().any(|c| c == '/' || c == '\\' || c.is_control())
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
         && name.trim() == name
 }
 
@@ -100,8 +102,12 @@ impl Vault {
         content_type: Option<&str>,
     ) -> Result<Upload, VaultError> {
         let doc_id = new_id();
-        let (case, allowed) =
-            self.case_for(actor, Action::UploadDocument, case_id, &format!(" doc:{doc_id}"))?;
+        let (case, allowed) = self.case_for(
+            actor,
+            Action::UploadDocument,
+            case_id,
+            &format!(" doc:{doc_id}"),
+        )?;
         if !valid_filename(filename) {
             self.record_now(&allowed, "invalid_filename")?;
             return Err(VaultError::BadRequest(
@@ -130,7 +136,10 @@ impl Vault {
     /// The encrypting writer for an upload: plaintext in, age payload to a temporary
     /// blob file.
     pub fn upload_writer(&self, up: &Upload) -> Result<DocumentWriter<BlobWriter>, VaultError> {
-        let blob = self.blobs.create().map_err(|e| VaultError::Internal(format!("blob create: {e}")))?;
+        let blob = self
+            .blobs
+            .create()
+            .map_err(|e| VaultError::Internal(format!("blob create: {e}")))?;
         Ok(DocumentWriter::new(&up.recipient, blob)?)
     }
 
@@ -141,19 +150,34 @@ impl Vault {
 
     /// Finishes an upload: closes the age stream, commits the blob, writes the row
     /// and the audit entry in one transaction. Returns (id, size).
-    pub fn finish_upload(&self, mut up: Upload, w: DocumentWriter<BlobWriter>) -> Result<(String, u64), VaultError> {
+    pub fn finish_upload(
+        &self,
+        mut up: Upload,
+        w: DocumentWriter<BlobWriter>,
+    ) -> Result<(String, u64), VaultError> {
         let finished = w.finish()?;
         let blob = finished
             .sink
             .commit()
             .map_err(|e| VaultError::Internal(format!("blob commit: {e}")))?;
         up.meta.size = finished.size;
-        let meta_json = Zeroizing::new(serde_json::to_vec(&up.meta).map_err(|e| VaultError::Internal(e.to_string()))?);
+        let meta_json = Zeroizing::new(
+            serde_json::to_vec(&up.meta).map_err(|e| VaultError::Internal(e.to_string()))?,
+        );
         let meta_ct = crypto::seal_to(&up.recipient, &meta_json)?;
         let stored = i64::try_from(finished.padded_size).unwrap_or(i64::MAX);
         let now = self.now_str();
         let res = self.db.write(|tx| {
-            tx.insert_document(&up.doc_id, &up.case_id, &finished.header, blob.as_str(), &meta_ct, stored, &up.actor, &now)?;
+            tx.insert_document(
+                &up.doc_id,
+                &up.case_id,
+                &finished.header,
+                blob.as_str(),
+                &meta_ct,
+                stored,
+                &up.actor,
+                &now,
+            )?;
             self.record(tx, &up.allowed, "ok")
         });
         if let Err(e) = res {
@@ -164,7 +188,11 @@ impl Vault {
     }
 
     /// The documents of a case.
-    pub fn list_documents(&self, actor: &Actor, case_id: &str) -> Result<Vec<DocumentView>, VaultError> {
+    pub fn list_documents(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<Vec<DocumentView>, VaultError> {
         let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, " documents")?;
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
@@ -189,7 +217,12 @@ impl Vault {
     }
 
     /// Opens a document for streaming.
-    pub fn open_document(&self, actor: &Actor, case_id: &str, doc_id: &str) -> Result<OpenDocument, VaultError> {
+    pub fn open_document(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        doc_id: &str,
+    ) -> Result<OpenDocument, VaultError> {
         let doc = parse_id(doc_id);
         let extra = format!(" doc:{}", doc.as_deref().unwrap_or("invalid"));
         let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, &extra)?;
@@ -209,12 +242,18 @@ impl Vault {
         let key = self.case_key(&case)?;
         let meta: DocMeta = serde_json::from_slice(&key.open(&row.meta)?)
             .map_err(|_| VaultError::Internal("document metadata does not parse".into()))?;
-        let name = BlobName::parse(&row.blob).ok_or_else(|| VaultError::Internal("bad blob name".into()))?;
+        let name = BlobName::parse(&row.blob)
+            .ok_or_else(|| VaultError::Internal("bad blob name".into()))?;
         let file = self
             .blobs
             .open_blob(&name)
             .map_err(|e| VaultError::Internal(format!("blob open: {e}")))?;
-        let reader = crypto::open_document(&key, &row.header, std::io::BufReader::with_capacity(256 * 1024, file), meta.size)?;
+        let reader = crypto::open_document(
+            &key,
+            &row.header,
+            std::io::BufReader::with_capacity(256 * 1024, file),
+            meta.size,
+        )?;
         Ok(OpenDocument {
             reader,
             filename: meta.filename.clone(),
@@ -230,10 +269,25 @@ mod tests {
 
     #[test]
     fn filenames() {
-        for ok in ["passport.pdf", "I-589 form (draft).pdf", "Expediente de José.docx"] {
+        for ok in [
+            "passport.pdf",
+            "I-589 form (draft).pdf",
+            "Expediente de José.docx",
+        ] {
             assert!(valid_filename(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "../etc/passwd", "a/b", "a\\b", "a\nb", "a\u{0}b", " lead", &"x".repeat(256)] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../etc/passwd",
+            "a/b",
+            "a\\b",
+            "a\nb",
+            "a\u{0}b",
+            " lead",
+            &"x".repeat(256),
+        ] {
             assert!(!valid_filename(bad), "{bad:?}");
         }
     }

@@ -20,16 +20,28 @@ pub struct ExportSummary {
     pub bytes: u64,
 }
 
-fn age_writer(recipient: &str, path: &Path) -> Result<age::stream::StreamWriter<std::io::BufWriter<std::fs::File>>, VaultError> {
-    let r = crypto::parse_recipient(recipient)
-        .map_err(|_| VaultError::BadRequest("invalid_recipient", "the recipient must be an age X25519 recipient (age1…)".into()))?;
+fn age_writer(
+    recipient: &str,
+    path: &Path,
+) -> Result<age::stream::StreamWriter<std::io::BufWriter<std::fs::File>>, VaultError> {
+    let r = crypto::parse_recipient(recipient).map_err(|_| {
+        VaultError::BadRequest(
+            "invalid_recipient",
+            "the recipient must be an age X25519 recipient (age1…)".into(),
+        )
+    })?;
     let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
         .map_err(|e| VaultError::Internal(e.to_string()))?;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(|e| VaultError::BadRequest("export_failed", format!("cannot create {}: {e}", path.display())))?;
+        .map_err(|e| {
+            VaultError::BadRequest(
+                "export_failed",
+                format!("cannot create {}: {e}", path.display()),
+            )
+        })?;
     enc.wrap_output(std::io::BufWriter::new(file))
         .map_err(|e| VaultError::Internal(e.to_string()))
 }
@@ -44,28 +56,46 @@ pub fn export_case(
     outdir: &Path,
     secret: &SecretString,
 ) -> Result<ExportSummary, VaultError> {
-    crypto::parse_recipient(recipient)
-        .map_err(|_| VaultError::BadRequest("invalid_recipient", "the recipient must be an age X25519 recipient (age1…)".into()))?;
+    crypto::parse_recipient(recipient).map_err(|_| {
+        VaultError::BadRequest(
+            "invalid_recipient",
+            "the recipient must be an age X25519 recipient (age1…)".into(),
+        )
+    })?;
     let actor = Actor::cli_operator();
     let id = parse_id(case_id).ok_or(VaultError::NotFound)?;
     let (case, allowed) = vault.case_for(&actor, Action::ReadCase, &id, " export")?;
-    let office = vault.db.read(|tx| tx.office(&case.office))?.ok_or(VaultError::NotFound)?;
+    let office = vault
+        .db
+        .read(|tx| tx.office(&case.office))?
+        .ok_or(VaultError::NotFound)?;
     let office_key = match &office.wrapped_identity {
         Some(w) => OfficeKey::unwrap_with_passphrase(w, secret, vault.settings.kdf.max_log_n),
         None => OfficeKey::parse(secret),
     }
-    .map_err(|_| VaultError::BadRequest("unseal_failed", "that passphrase does not open this case's office".into()))?;
+    .map_err(|_| {
+        VaultError::BadRequest(
+            "unseal_failed",
+            "that passphrase does not open this case's office".into(),
+        )
+    })?;
     let case_key: CaseKey = office_key.unwrap_case(&case.wrapped_identity)?;
     vault.record_now(&allowed, "ok")?;
-    std::fs::create_dir_all(outdir)
-        .map_err(|e| VaultError::BadRequest("export_failed", format!("cannot create {}: {e}", outdir.display())))?;
+    std::fs::create_dir_all(outdir).map_err(|e| {
+        VaultError::BadRequest(
+            "export_failed",
+            format!("cannot create {}: {e}", outdir.display()),
+        )
+    })?;
 
     let mut files = Vec::new();
     let mut bytes = 0u64;
     let meta = case_key.open(&case.metadata)?;
     let path = outdir.join("case.json.age");
     let mut w = age_writer(recipient, &path)?;
-    w.write_all(&meta).and_then(|_| w.finish()).map_err(|e| VaultError::Internal(e.to_string()))?;
+    w.write_all(&meta)
+        .and_then(|_| w.finish())
+        .map_err(|e| VaultError::Internal(e.to_string()))?;
     files.push(path);
 
     let docs = vault.db.read(|tx| tx.documents(&case.id))?;
@@ -92,12 +122,19 @@ pub fn export_case(
             name = format!("{base} ({n}).age");
         }
         let path = outdir.join(&name);
-        let blob = BlobName::parse(&d.blob).ok_or_else(|| VaultError::Internal("bad blob name".into()))?;
-        let file = vault.blobs.open_blob(&blob).map_err(|e| VaultError::Internal(e.to_string()))?;
-        let mut reader = crypto::open_document(&case_key, &d.header, std::io::BufReader::new(file), m.size)?;
+        let blob =
+            BlobName::parse(&d.blob).ok_or_else(|| VaultError::Internal("bad blob name".into()))?;
+        let file = vault
+            .blobs
+            .open_blob(&blob)
+            .map_err(|e| VaultError::Internal(e.to_string()))?;
+        let mut reader =
+            crypto::open_document(&case_key, &d.header, std::io::BufReader::new(file), m.size)?;
         let mut w = age_writer(recipient, &path)?;
-        bytes += std::io::copy(&mut reader, &mut w).map_err(|e| VaultError::Internal(e.to_string()))?;
-        w.finish().map_err(|e| VaultError::Internal(e.to_string()))?;
+        bytes +=
+            std::io::copy(&mut reader, &mut w).map_err(|e| VaultError::Internal(e.to_string()))?;
+        w.finish()
+            .map_err(|e| VaultError::Internal(e.to_string()))?;
         files.push(path);
     }
     Ok(ExportSummary { files, bytes })

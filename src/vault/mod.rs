@@ -168,7 +168,9 @@ pub struct Vault {
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vault").field("data_dir", &self.data_dir).finish_non_exhaustive()
+        f.debug_struct("Vault")
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -192,7 +194,10 @@ fn load_or_create_auth_key(path: &Path) -> Result<AuthKey, VaultError> {
                 .map_err(|e| VaultError::Internal(format!("writing {}: {e}", path.display())))?;
             Ok(key)
         }
-        Err(e) => Err(VaultError::Internal(format!("reading {}: {e}", path.display()))),
+        Err(e) => Err(VaultError::Internal(format!(
+            "reading {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -229,7 +234,10 @@ impl Vault {
         let db = Db::open(dir)?;
         let blobs = BlobStore::open(&dir.join("blobs")).map_err(StoreError::from)?;
         let auth_key = load_or_create_auth_key(
-            &opts.auth_key_file.clone().unwrap_or_else(|| dir.join("auth.key")),
+            &opts
+                .auth_key_file
+                .clone()
+                .unwrap_or_else(|| dir.join("auth.key")),
         )?;
         let referenced: std::collections::HashSet<String> =
             db.read(|tx| tx.blob_names())?.into_iter().collect();
@@ -237,7 +245,10 @@ impl Vault {
             .sweep(|b| referenced.contains(b.as_str()))
             .map_err(StoreError::from)?;
         if swept > 0 {
-            tracing::info!(files = swept, "removed leftover temporary and orphan blob files");
+            tracing::info!(
+                files = swept,
+                "removed leftover temporary and orphan blob files"
+            );
         }
         Ok(Vault {
             db,
@@ -293,7 +304,14 @@ impl Vault {
 
     /// Writes one audit entry in its own transaction (fail closed: an error here
     /// stops the caller).
-    fn audit_now(&self, actor: &Actor, action: &str, target: &str, decision: &str, outcome: &str) -> Result<(), VaultError> {
+    fn audit_now(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        decision: &str,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
         let time = self.now_str();
         self.db.write(|tx| {
             audit::append(
@@ -316,7 +334,13 @@ impl Vault {
     /// The one decision point. A deny is audited here and turned into the error the
     /// client sees; an allow returns a token whose entry the caller writes with the
     /// outcome (in the same transaction as the change, where there is one).
-    fn authorize(&self, actor: &Actor, action: Action, resource: &Resource<'_>, target: String) -> Result<Allowed, VaultError> {
+    fn authorize(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: &Resource<'_>,
+        target: String,
+    ) -> Result<Allowed, VaultError> {
         self.authorize_ctx(actor, action, resource, target, None)
     }
 
@@ -343,7 +367,10 @@ impl Vault {
             });
         }
         let principal = actor.principal();
-        if self.policy.decide(&principal, action, resource, &ctx(actor.fresh)) {
+        if self
+            .policy
+            .decide(&principal, action, resource, &ctx(actor.fresh))
+        {
             return Ok(Allowed {
                 action: action.name(),
                 target,
@@ -352,7 +379,11 @@ impl Vault {
             });
         }
         let step_up = !actor.fresh && self.policy.decide(&principal, action, resource, &ctx(true));
-        let outcome = if step_up { "step_up_required" } else { "denied" };
+        let outcome = if step_up {
+            "step_up_required"
+        } else {
+            "denied"
+        };
         self.audit_now(actor, action.name(), &target, "deny", outcome)?;
         Err(if step_up {
             VaultError::StepUpRequired
@@ -365,7 +396,12 @@ impl Vault {
 
     /// Records a "not found" for a case id that does not exist, exactly as a denial
     /// of an existing one is recorded.
-    fn audit_missing(&self, actor: &Actor, action: Action, target: &str) -> Result<VaultError, VaultError> {
+    fn audit_missing(
+        &self,
+        actor: &Actor,
+        action: Action,
+        target: &str,
+    ) -> Result<VaultError, VaultError> {
         self.audit_now(actor, action.name(), target, "deny", "denied")?;
         Ok(VaultError::NotFound)
     }
@@ -392,7 +428,11 @@ impl Vault {
     }
 
     /// Facts about a case for the policy, with shares live at `now`.
-    fn case_facts(&self, tx: &Tx<'_>, case: &crate::store::CaseRow) -> Result<CaseFacts, VaultError> {
+    fn case_facts(
+        &self,
+        tx: &Tx<'_>,
+        case: &crate::store::CaseRow,
+    ) -> Result<CaseFacts, VaultError> {
         let now = self.clock.unix();
         let shares = tx.shares(&case.id)?;
         let live = shares
@@ -428,7 +468,9 @@ impl Vault {
 
 /// Parses an id (UUID) from a path; anything else is "not found" (never a 500).
 pub fn parse_id(s: &str) -> Option<String> {
-    uuid::Uuid::parse_str(s).ok().map(|u| u.hyphenated().to_string())
+    uuid::Uuid::parse_str(s)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
 fn new_id() -> String {

@@ -31,7 +31,8 @@ pub struct OfficeCredentials {
 pub fn valid_slug(s: &str) -> bool {
     (2..=32).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl Vault {
@@ -50,7 +51,12 @@ impl Vault {
                 "an office slug has 2 to 32 lower-case letters, digits or dashes".into(),
             ));
         }
-        let allowed = self.authorize(actor, Action::CreateOffice, &Resource::System, format!("office:{slug}"))?;
+        let allowed = self.authorize(
+            actor,
+            Action::CreateOffice,
+            &Resource::System,
+            format!("office:{slug}"),
+        )?;
         let key = OfficeKey::generate();
         let recipient = key.recipient();
         let (wrapped, creds) = match mode {
@@ -65,7 +71,8 @@ impl Vault {
                     Some(p) => p,
                     None => crypto::generate_passphrase(),
                 };
-                let wrapped = key.wrap_with_passphrase(&pass, self.settings.kdf.passphrase_log_n)?;
+                let wrapped =
+                    key.wrap_with_passphrase(&pass, self.settings.kdf.passphrase_log_n)?;
                 (
                     Some(wrapped),
                     OfficeCredentials {
@@ -86,20 +93,41 @@ impl Vault {
         };
         let now = self.now_str();
         self.db.write(|tx| {
-            tx.insert_office(slug, &recipient, wrapped.as_deref(), Some(self.settings.kdf.passphrase_log_n), &now)?;
+            tx.insert_office(
+                slug,
+                &recipient,
+                wrapped.as_deref(),
+                Some(self.settings.kdf.passphrase_log_n),
+                &now,
+            )?;
             self.record(tx, &allowed, "ok")
         })?;
         Ok(creds)
     }
 
     /// Unseals an office with its passphrase or (office-held mode) its identity.
-    pub fn unseal(&self, actor: &Actor, office: &str, secret: SecretString) -> Result<(), VaultError> {
-        let allowed = self.authorize(actor, Action::UnsealOffice, &Resource::Office(office), format!("office:{office}"))?;
-        let row = self.db.read(|tx| tx.office(office))?.ok_or(VaultError::NotFound)?;
+    pub fn unseal(
+        &self,
+        actor: &Actor,
+        office: &str,
+        secret: SecretString,
+    ) -> Result<(), VaultError> {
+        let allowed = self.authorize(
+            actor,
+            Action::UnsealOffice,
+            &Resource::Office(office),
+            format!("office:{office}"),
+        )?;
+        let row = self
+            .db
+            .read(|tx| tx.office(office))?
+            .ok_or(VaultError::NotFound)?;
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let key = match &row.wrapped_identity {
-            Some(wrapped) => OfficeKey::unwrap_with_passphrase(wrapped, &secret, self.settings.kdf.max_log_n),
+            Some(wrapped) => {
+                OfficeKey::unwrap_with_passphrase(wrapped, &secret, self.settings.kdf.max_log_n)
+            }
             None => OfficeKey::parse(&secret).and_then(|k| {
                 if k.recipient() == row.recipient {
                     Ok(k)
@@ -135,10 +163,20 @@ impl Vault {
 
     /// Seals an office: its identity and every cached case key are dropped (wiped).
     pub fn seal(&self, actor: &Actor, office: &str) -> Result<(), VaultError> {
-        let allowed = self.authorize(actor, Action::SealOffice, &Resource::Office(office), format!("office:{office}"))?;
-        self.db.read(|tx| tx.office(office))?.ok_or(VaultError::NotFound)?;
+        let allowed = self.authorize(
+            actor,
+            Action::SealOffice,
+            &Resource::Office(office),
+            format!("office:{office}"),
+        )?;
+        self.db
+            .read(|tx| tx.office(office))?
+            .ok_or(VaultError::NotFound)?;
         self.record_now(&allowed, "ok")?;
-        self.keyring.write().unwrap_or_else(|p| p.into_inner()).remove(office);
+        self.keyring
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(office);
         Ok(())
     }
 
@@ -146,7 +184,8 @@ impl Vault {
     /// The keys are wiped first and the audit entry written after: sealing must not
     /// wait on anything. Returns the offices sealed.
     pub fn seal_all(&self, actor: &Actor) -> Result<Vec<String>, VaultError> {
-        let allowed = self.authorize(actor, Action::SealAll, &Resource::System, "office:*".into())?;
+        let allowed =
+            self.authorize(actor, Action::SealAll, &Resource::System, "office:*".into())?;
         let sealed: Vec<String> = {
             let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
             let offices: Vec<String> = match (actor.role.as_str(), &actor.office) {
@@ -165,7 +204,10 @@ impl Vault {
 
     /// Wipes every key (shutdown).
     pub fn seal_everything(&self) {
-        self.keyring.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.keyring
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Unseals without a policy decision: for the `demo` set-up and the CLI, which
@@ -188,7 +230,8 @@ impl Vault {
                 .as_deref()
                 .and_then(crypto::ANumber::parse)
                 .map(|a| unsealed.index.a_number(&a));
-            self.db.write(|tx| tx.set_case_index(&case.id, index.as_deref()))?;
+            self.db
+                .write(|tx| tx.set_case_index(&case.id, index.as_deref()))?;
         }
         Ok(())
     }

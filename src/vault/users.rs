@@ -112,10 +112,16 @@ pub struct Enrolment {
 
 impl Vault {
     fn must_enrol(&self, u: &UserRow) -> bool {
-        auth::totp_required(&u.role, self.settings.totp.required_for_caseworkers) && !u.totp_confirmed
+        auth::totp_required(&u.role, self.settings.totp.required_for_caseworkers)
+            && !u.totp_confirmed
     }
 
-    fn audit_login(&self, user: Option<&UserRow>, decision: &str, outcome: &str) -> Result<(), VaultError> {
+    fn audit_login(
+        &self,
+        user: Option<&UserRow>,
+        decision: &str,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
         let actor = Actor {
             id: user.map(|u| u.id.clone()).unwrap_or_else(|| "-".into()),
             username: String::new(),
@@ -132,7 +138,12 @@ impl Vault {
 
     /// Checks a TOTP code (or, if `allow_recovery`, a recovery code) for a user and
     /// consumes it. Returns whether it was accepted.
-    fn check_second_factor(&self, u: &UserRow, code: &str, allow_recovery: bool) -> Result<bool, VaultError> {
+    fn check_second_factor(
+        &self,
+        u: &UserRow,
+        code: &str,
+        allow_recovery: bool,
+    ) -> Result<bool, VaultError> {
         let Some(sealed) = &u.totp_sealed else {
             return Ok(false);
         };
@@ -159,7 +170,10 @@ impl Vault {
             "u:{}",
             name.as_ref().map(|n| n.as_str()).unwrap_or("-invalid-")
         );
-        let addr_key = format!("a:{}", crypto::hex(&crypto::sha256(input.client.as_bytes())[..8]));
+        let addr_key = format!(
+            "a:{}",
+            crypto::hex(&crypto::sha256(input.client.as_bytes())[..8])
+        );
         let keys = [account_key.clone(), addr_key];
         if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
             self.audit_login(None, "deny", "throttled")?;
@@ -257,11 +271,21 @@ impl Vault {
             .read(|tx| tx.user(&session.actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
         if !self.check_second_factor(&user, code, false)? {
-            self.audit_now(&session.actor, "step_up", &format!("user:{}", user.id), "deny", "invalid_code")?;
-            return Err(VaultError::BadRequest("invalid_code", "that code is not valid (or was already used)".into()));
+            self.audit_now(
+                &session.actor,
+                "step_up",
+                &format!("user:{}", user.id),
+                "deny",
+                "invalid_code",
+            )?;
+            return Err(VaultError::BadRequest(
+                "invalid_code",
+                "that code is not valid (or was already used)".into(),
+            ));
         }
         let now = self.clock.unix();
-        self.db.write(|tx| tx.touch_session(&session.token_hash, now, Some(now)))?;
+        self.db
+            .write(|tx| tx.touch_session(&session.token_hash, now, Some(now)))?;
         session.actor.fresh = true;
         Ok(())
     }
@@ -295,12 +319,14 @@ impl Vault {
         if user.totp_confirmed {
             return Err(VaultError::Conflict(
                 "already_enrolled",
-                "this account already has an authenticator; ask an administrator to reset it".into(),
+                "this account already has an authenticator; ask an administrator to reset it"
+                    .into(),
             ));
         }
         let secret = TotpSecret::generate();
         let sealed = self.auth_key.seal(user.id.as_bytes(), secret.as_bytes())?;
-        self.db.write(|tx| tx.set_totp(&user.id, Some(&sealed), false))?;
+        self.db
+            .write(|tx| tx.set_totp(&user.id, Some(&sealed), false))?;
         Ok(Enrolment {
             secret: secret.to_base32().to_string(),
             otpauth_uri: secret.otpauth_uri(&user.username).to_string(),
@@ -309,16 +335,26 @@ impl Vault {
     }
 
     /// Confirms enrolment with a first valid code; returns the recovery codes (once).
-    pub fn confirm_totp(&self, session: &mut SessionInfo, code: &str) -> Result<Vec<Zeroizing<String>>, VaultError> {
+    pub fn confirm_totp(
+        &self,
+        session: &mut SessionInfo,
+        code: &str,
+    ) -> Result<Vec<Zeroizing<String>>, VaultError> {
         let user = self
             .db
             .read(|tx| tx.user(&session.actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
         if user.totp_confirmed || user.totp_sealed.is_none() {
-            return Err(VaultError::Conflict("not_enrolling", "start enrolment first".into()));
+            return Err(VaultError::Conflict(
+                "not_enrolling",
+                "start enrolment first".into(),
+            ));
         }
         if !self.check_second_factor(&user, code, false)? {
-            return Err(VaultError::BadRequest("invalid_code", "that code is not valid; check the time on your phone".into()));
+            return Err(VaultError::BadRequest(
+                "invalid_code",
+                "that code is not valid; check the time on your phone".into(),
+            ));
         }
         let codes = auth::generate_recovery_codes();
         let hashes: Vec<Vec<u8>> = codes
@@ -354,46 +390,96 @@ impl Vault {
     /// Creates an account (admins: caseworkers of their office; superadmin: anyone).
     pub async fn create_user(&self, actor: &Actor, nu: NewUser) -> Result<UserView, VaultError> {
         let username = Username::parse(&nu.username).ok_or_else(|| {
-            VaultError::BadRequest("invalid_username", "a username has 3 to 64 of a-z, 0-9, '.', '_' or '-', starting with a letter".into())
+            VaultError::BadRequest(
+                "invalid_username",
+                "a username has 3 to 64 of a-z, 0-9, '.', '_' or '-', starting with a letter"
+                    .into(),
+            )
         })?;
         if !auth::ROLES.contains(&nu.role.as_str()) {
-            return Err(VaultError::BadRequest("invalid_role", "role is superadmin, admin, caseworker, partner or auditor".into()));
+            return Err(VaultError::BadRequest(
+                "invalid_role",
+                "role is superadmin, admin, caseworker, partner or auditor".into(),
+            ));
         }
         let needs_office = matches!(nu.role.as_str(), "admin" | "caseworker");
         if needs_office != nu.office.is_some() {
-            return Err(VaultError::BadRequest("invalid_office", "admins and caseworkers belong to an office; other roles do not".into()));
+            return Err(VaultError::BadRequest(
+                "invalid_office",
+                "admins and caseworkers belong to an office; other roles do not".into(),
+            ));
         }
-        auth::check_new_password(&nu.password).map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
+        auth::check_new_password(&nu.password)
+            .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
         let resource = match &nu.office {
             Some(o) => Resource::Office(o),
             None => Resource::System,
         };
         let id = new_id();
-        let allowed = self.authorize_ctx(actor, Action::ManageUsers, &resource, format!("user:{id}"), Some(&nu.role))?;
-        if let Some(o) = &nu.office {
-            if self.db.read(|tx| tx.office(o))?.is_none() {
-                return Err(VaultError::BadRequest("invalid_office", "no such office".into()));
-            }
+        let allowed = self.authorize_ctx(
+            actor,
+            Action::ManageUsers,
+            &resource,
+            format!("user:{id}"),
+            Some(&nu.role),
+        )?;
+        if let Some(o) = &nu.office
+            && self.db.read(|tx| tx.office(o))?.is_none()
+        {
+            return Err(VaultError::BadRequest(
+                "invalid_office",
+                "no such office".into(),
+            ));
         }
-        let hash = self.hasher.hash(nu.password.clone()).await.map_err(VaultError::Internal)?;
+        let hash = self
+            .hasher
+            .hash(nu.password.clone())
+            .await
+            .map_err(VaultError::Internal)?;
         let now = self.now_str();
-        let row_org = if nu.role == "partner" { nu.org.clone() } else { None };
+        let row_org = if nu.role == "partner" {
+            nu.org.clone()
+        } else {
+            None
+        };
         self.db.write(|tx| {
-            tx.insert_user(&id, username.as_str(), &nu.role, nu.office.as_deref(), row_org.as_deref(), nu.supervisor && nu.role == "caseworker", &hash, &now)?;
+            tx.insert_user(
+                &id,
+                username.as_str(),
+                &nu.role,
+                nu.office.as_deref(),
+                row_org.as_deref(),
+                nu.supervisor && nu.role == "caseworker",
+                &hash,
+                &now,
+            )?;
             self.record(tx, &allowed, "ok")
         })?;
-        let row = self.db.read(|tx| tx.user(&id))?.ok_or(VaultError::NotFound)?;
+        let row = self
+            .db
+            .read(|tx| tx.user(&id))?
+            .ok_or(VaultError::NotFound)?;
         Ok(UserView::from(&row))
     }
 
     /// Sets a user's TOTP seed directly, already confirmed (demo set-up, CLI).
-    pub fn set_totp_secret_as_operator(&self, user_id: &str, secret: &TotpSecret) -> Result<(), VaultError> {
+    pub fn set_totp_secret_as_operator(
+        &self,
+        user_id: &str,
+        secret: &TotpSecret,
+    ) -> Result<(), VaultError> {
         let sealed = self.auth_key.seal(user_id.as_bytes(), secret.as_bytes())?;
-        self.db.write(|tx| tx.set_totp(user_id, Some(&sealed), true))?;
+        self.db
+            .write(|tx| tx.set_totp(user_id, Some(&sealed), true))?;
         Ok(())
     }
 
-    fn managed_user(&self, actor: &Actor, user_id: &str, what: &str) -> Result<(UserRow, super::Allowed), VaultError> {
+    fn managed_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        what: &str,
+    ) -> Result<(UserRow, super::Allowed), VaultError> {
         let user = match parse_id(user_id) {
             Some(id) => self.db.read(|tx| tx.user(&id))?,
             None => None,
@@ -406,13 +492,25 @@ impl Vault {
             Some(o) => Resource::Office(o),
             None => Resource::System,
         };
-        let allowed = self.authorize_ctx(actor, Action::ManageUsers, &resource, format!("user:{} {what}", user.id), Some(&user.role))?;
+        let allowed = self.authorize_ctx(
+            actor,
+            Action::ManageUsers,
+            &resource,
+            format!("user:{} {what}", user.id),
+            Some(&user.role),
+        )?;
         Ok((user, allowed))
     }
 
     /// Disables (or re-enables) an account; its sessions end at once.
-    pub fn set_user_disabled(&self, actor: &Actor, user_id: &str, disabled: bool) -> Result<(), VaultError> {
-        let (user, allowed) = self.managed_user(actor, user_id, if disabled { "disable" } else { "enable" })?;
+    pub fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<(), VaultError> {
+        let (user, allowed) =
+            self.managed_user(actor, user_id, if disabled { "disable" } else { "enable" })?;
         self.db.write(|tx| {
             tx.set_disabled(&user.id, disabled)?;
             tx.delete_user_sessions(&user.id)?;
@@ -421,10 +519,20 @@ impl Vault {
     }
 
     /// Resets a password (and ends the user's sessions).
-    pub async fn reset_password(&self, actor: &Actor, user_id: &str, password: Zeroizing<String>) -> Result<(), VaultError> {
-        auth::check_new_password(&password).map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        password: Zeroizing<String>,
+    ) -> Result<(), VaultError> {
+        auth::check_new_password(&password)
+            .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
         let (user, allowed) = self.managed_user(actor, user_id, "reset_password")?;
-        let hash = self.hasher.hash(password).await.map_err(VaultError::Internal)?;
+        let hash = self
+            .hasher
+            .hash(password)
+            .await
+            .map_err(VaultError::Internal)?;
         self.db.write(|tx| {
             tx.set_password(&user.id, &hash)?;
             tx.delete_user_sessions(&user.id)?;
@@ -449,7 +557,13 @@ impl Vault {
             ("admin", Some(o)) => (Resource::Office(o), Some(o.as_str())),
             _ => (Resource::System, None),
         };
-        let allowed = self.authorize_ctx(actor, Action::ManageUsers, &resource, "users".into(), Some("caseworker"))?;
+        let allowed = self.authorize_ctx(
+            actor,
+            Action::ManageUsers,
+            &resource,
+            "users".into(),
+            Some("caseworker"),
+        )?;
         self.record_now(&allowed, "ok")?;
         let rows = self.db.read(|tx| tx.users(office))?;
         Ok(rows.iter().map(UserView::from).collect())
@@ -457,7 +571,11 @@ impl Vault {
 
     /// Finds a user by name (CLI).
     pub fn user_by_name(&self, name: &str) -> Result<Option<UserView>, VaultError> {
-        Ok(self.db.read(|tx| tx.user_by_name(name))?.as_ref().map(UserView::from))
+        Ok(self
+            .db
+            .read(|tx| tx.user_by_name(name))?
+            .as_ref()
+            .map(UserView::from))
     }
 }
 
