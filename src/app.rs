@@ -59,6 +59,7 @@ pub struct ServerHandle {
     pub addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    retention: tokio::task::JoinHandle<()>,
 }
 
 impl ServerHandle {
@@ -67,6 +68,7 @@ impl ServerHandle {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+        let _ = self.retention.await;
     }
 }
 
@@ -101,12 +103,41 @@ impl App {
             vault: self.vault.clone(),
         });
         let (tx, rx) = watch::channel(false);
+        let retention = tokio::spawn(retention_loop(self.vault.clone(), rx.clone()));
         let task = tokio::spawn(accept_loop(listener, acceptor, router, rx));
         Ok(ServerHandle {
             addr,
             shutdown: tx,
             task,
+            retention,
         })
+    }
+}
+
+/// Runs retention every `run_every_minutes` (the first run one period after start)
+/// until shutdown. Which cases are due is decided by the vault's clock, so tests
+/// call [`Vault::run_retention`] directly with a manual clock instead of waiting.
+async fn retention_loop(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) {
+    let minutes = vault.settings().retention.run_every_minutes;
+    if minutes == 0 {
+        return;
+    }
+    let period = Duration::from_secs(u64::from(minutes) * 60);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = shutdown.changed() => return,
+        }
+        let v = vault.clone();
+        match http::blocking(move || v.run_retention(false)).await {
+            Ok(r) => tracing::info!(
+                purged = r.purged.len(),
+                held = r.held.len(),
+                failed = r.failed.len(),
+                "retention run"
+            ),
+            Err(e) => tracing::error!(error = %e, "retention run failed"),
+        }
     }
 }
 

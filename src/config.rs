@@ -17,6 +17,9 @@ pub struct Settings {
     pub uploads: UploadSettings,
     /// Key derivation.
     pub kdf: KdfSettings,
+    /// Retention (from `retention.toml`, not `settings.toml`).
+    #[serde(skip)]
+    pub retention: RetentionSettings,
 }
 
 /// `[session]`.
@@ -69,6 +72,41 @@ pub struct KdfSettings {
     pub max_log_n: u8,
 }
 
+/// `policy/retention.toml`: routine deletion of closed cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days after closing before a closed case is purged.
+    pub closed_case_days: u32,
+    /// Minutes between scheduled runs in the server (0: never scheduled).
+    pub run_every_minutes: u32,
+}
+
+/// The retention file shipped in `policy/`, compiled in as the default.
+pub const DEFAULT_RETENTION: &str = include_str!("../policy/retention.toml");
+
+impl RetentionSettings {
+    /// Parses a retention file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let r: RetentionSettings = toml::from_str(text).map_err(|e| e.to_string())?;
+        if r.closed_case_days == 0 {
+            return Err("closed_case_days must be at least 1".into());
+        }
+        Ok(r)
+    }
+}
+
+impl Default for RetentionSettings {
+    /// The compiled-in file (tested to parse); a hard-coded copy only so this
+    /// cannot panic.
+    fn default() -> Self {
+        Self::parse(DEFAULT_RETENTION).unwrap_or(RetentionSettings {
+            closed_case_days: 365,
+            run_every_minutes: 60,
+        })
+    }
+}
+
 /// The settings file shipped in `policy/`, compiled in as the default.
 pub const DEFAULT_SETTINGS: &str = include_str!("../policy/settings.toml");
 
@@ -108,6 +146,7 @@ impl Settings {
                 passphrase_log_n: 18,
                 max_log_n: 20,
             },
+            retention: RetentionSettings::default(),
         })
     }
 }
@@ -121,6 +160,14 @@ mod tests {
         let s = Settings::parse(DEFAULT_SETTINGS).unwrap();
         assert_eq!(s.session.idle_timeout_minutes, 15);
         assert_eq!(s.uploads.max_bytes, 2 << 30);
+    }
+
+    #[test]
+    fn shipped_retention_parses() {
+        let r = RetentionSettings::parse(DEFAULT_RETENTION).unwrap();
+        assert_eq!(r.closed_case_days, 365);
+        assert!(RetentionSettings::parse("closed_case_days = 0\nrun_every_minutes = 1").is_err());
+        assert!(RetentionSettings::parse("closed_case_dayz = 3\nrun_every_minutes = 1").is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod hardening;
 pub mod http;
 pub mod policy;
+pub mod remote;
 pub mod store;
 pub mod vault;
 

@@ -89,6 +89,66 @@ enum Command {
     /// Check and read the audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Crypto-shred a case, one document or a whole office: its keys are deleted, so
+    /// its ciphertext (and any earlier backup of it) can never be decrypted again.
+    /// Refused while a legal hold covers it. Irreversible.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["case", "document", "office"])))]
+    Purge {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Case id.
+        #[arg(long)]
+        case: Option<String>,
+        /// Document id.
+        #[arg(long)]
+        document: Option<String>,
+        /// Office slug: every case, document and user of the office.
+        #[arg(long)]
+        office: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Place (or with --lift, lift) a legal hold on a case or a whole office. While
+    /// held, nothing of it can be purged, by hand or by retention.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["case", "office"])))]
+    Hold {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Case id.
+        #[arg(long)]
+        case: Option<String>,
+        /// Office slug.
+        #[arg(long)]
+        office: Option<String>,
+        /// Lift the hold instead of placing it.
+        #[arg(long)]
+        lift: bool,
+        /// Why (stored encrypted to the case or office; never printed or logged).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Routine deletion of closed cases (policy/retention.toml).
+    #[command(subcommand)]
+    Retention(RetentionCmd),
+    /// Panic seal through a running server: signs in (password and TOTP code from
+    /// CASEVAULT_PASSWORD / CASEVAULT_TOTP or asked on the terminal) and wipes every
+    /// office key you administer (all, for a superadmin) from the server's memory.
+    SealAll {
+        /// The server, e.g. https://127.0.0.1:8443
+        #[arg(long)]
+        url: String,
+        /// Your username (an office admin or the superadmin).
+        #[arg(long)]
+        username: String,
+        /// CA certificate (PEM) to trust, e.g. the demo's DATA/tls-cert.pem; default:
+        /// the system's roots.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+    },
     /// Export a case's documents as standard .age files for a recipient
     /// (`age -d -i KEY FILE` reads them), plus case.json.age with its metadata.
     Export {
@@ -202,6 +262,22 @@ enum UserCmd {
 }
 
 #[derive(Subcommand)]
+enum RetentionCmd {
+    /// Purge every closed case past its retention period now (held cases are
+    /// skipped and listed). With --dry-run, only list what would go.
+    Run {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Change nothing; print what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCmd {
     /// Recompute the hash chain; exit 0 when it holds, otherwise print the first bad
     /// sequence number and exit 1.
@@ -237,8 +313,15 @@ fn load(common: &Common) -> Result<(Policy, Settings), String> {
             let path = dir.join("settings.toml");
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let settings =
+            let mut settings =
                 Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let path = dir.join("retention.toml");
+            if path.exists() {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                settings.retention = casevault::config::RetentionSettings::parse(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
             Ok((policy, settings))
         }
         None => Ok((Policy::builtin()?, Settings::defaults())),
@@ -466,6 +549,99 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(cmd) => user_cmd(cmd).await,
+        Command::Purge {
+            data,
+            case,
+            document,
+            office,
+            common,
+        } => purge_cmd(&data, case, document, office, &common),
+        Command::Hold {
+            data,
+            case,
+            office,
+            lift,
+            reason,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let op = Actor::cli_operator();
+            let reason = reason.map(Zeroizing::new);
+            let reason = reason.as_deref().map(String::as_str);
+            let (what, r) = match (&case, &office) {
+                (Some(c), _) => (
+                    format!("case {c}"),
+                    app.vault.set_case_hold(&op, c, !lift, reason),
+                ),
+                (None, Some(o)) => (
+                    format!("office {o}"),
+                    app.vault.set_office_hold(&op, o, !lift, reason),
+                ),
+                (None, None) => return Err("give --case or --office".into()),
+            };
+            r.map_err(|e| format!("{what}: {e}"))?;
+            println!(
+                "Legal hold {} on {what}.",
+                if lift { "lifted" } else { "placed" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention(RetentionCmd::Run {
+            data,
+            dry_run,
+            common,
+        }) => {
+            let app = open(&data, &common)?;
+            let r = app
+                .vault
+                .run_retention(dry_run)
+                .map_err(|e| e.to_string())?;
+            let verb = if dry_run { "would purge" } else { "purged" };
+            for i in &r.purged {
+                println!(
+                    "{verb} case {} (office {}): {} documents, {} bytes",
+                    i.case_id, i.office, i.documents, i.bytes
+                );
+            }
+            for id in &r.held {
+                println!("kept case {id}: under legal hold");
+            }
+            for id in &r.failed {
+                println!("FAILED case {id}: see the log");
+            }
+            println!(
+                "retention (closed cases older than {} days): {} {verb}, {} held, {} failed",
+                app.vault.settings().retention.closed_case_days,
+                r.purged.len(),
+                r.held.len(),
+                r.failed.len()
+            );
+            Ok(if r.failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::SealAll {
+            url,
+            username,
+            ca_cert,
+        } => {
+            let target = casevault::remote::Target::new(&url, ca_cert.as_deref())?;
+            let password = secret_from_env_or_prompt("CASEVAULT_PASSWORD", "password")?;
+            let totp = secret_from_env_or_prompt("CASEVAULT_TOTP", "authenticator code")?;
+            let started = std::time::Instant::now();
+            let session = target.login(&username, &password, &totp).await?;
+            let sealed = target.seal_all(&session).await?;
+            target.logout(session).await;
+            if sealed.is_empty() {
+                println!("No office was unsealed; nothing to wipe.");
+            } else {
+                println!("Sealed: {}", sealed.join(", "));
+            }
+            eprintln!("({} ms)", started.elapsed().as_millis());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit(cmd) => audit_cmd(cmd),
         Command::Export {
             data,
@@ -490,6 +666,62 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn secret_from_env_or_prompt(var: &str, prompt: &str) -> Result<Zeroizing<String>, String> {
+    if let Some(v) = std::env::var_os(var) {
+        let v = v
+            .into_string()
+            .map_err(|_| format!("{var} is not valid UTF-8"))?;
+        return Ok(Zeroizing::new(v.trim().to_string()));
+    }
+    let s = read_secret(None, prompt)?;
+    Ok(Zeroizing::new(s.expose_secret().to_string()))
+}
+
+fn purge_cmd(
+    data: &Path,
+    case: Option<String>,
+    document: Option<String>,
+    office: Option<String>,
+    common: &Common,
+) -> Result<ExitCode, String> {
+    if !db_exists(data) {
+        return Err(format!("{} holds no vault", data.display()));
+    }
+    let app = open(data, common)?;
+    let op = Actor::cli_operator();
+    let v = &app.vault;
+    let (what, result) = match (case, document, office) {
+        (Some(c), _, _) => (format!("case {c}"), v.purge_case(&op, &c)),
+        (None, Some(d), _) => {
+            let what = format!("document {d}");
+            match v
+                .case_of_document_as_operator(&d)
+                .map_err(|e| e.to_string())?
+            {
+                Some(c) => (what, v.purge_document(&op, &c, &d)),
+                None => (what, Err(casevault::vault::VaultError::NotFound)),
+            }
+        }
+        (None, None, Some(o)) => (format!("office {o}"), v.purge_office(&op, &o)),
+        (None, None, None) => return Err("give --case, --document or --office".into()),
+    };
+    match result {
+        Ok(r) => {
+            println!(
+                "Purged {what}: {} cases, {} documents, {} stored bytes are now unreadable.",
+                r.cases, r.documents, r.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        // Purging again is not an error: the end state is the one asked for.
+        Err(casevault::vault::VaultError::NotFound) => {
+            println!("Nothing to purge: no {what} (already purged, or never existed).");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(format!("{what}: {e}")),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API of CONTRACT.md: thin handlers that parse, call `vault/` off the async
 //! executor, and map errors in one place (`error.rs`). No SQL, no policy here.
+mod admin;
 mod error;
 mod extract;
 pub mod openapi;

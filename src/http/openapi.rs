@@ -2,7 +2,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{routes, transfer};
+use super::{admin, routes, transfer};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +37,15 @@ use super::{routes, transfer};
         routes::enable_user,
         routes::reset_password,
         routes::reset_totp,
+        admin::read_audit,
+        admin::close_case,
+        admin::hold_case,
+        admin::lift_case_hold,
+        admin::purge_case,
+        admin::purge_document,
+        admin::hold_office,
+        admin::lift_office_hold,
+        admin::purge_office,
     )
 )]
 struct ApiDoc;

@@ -47,6 +47,7 @@ pub(super) fn api() -> Router<AppState> {
         .route("/users/{user}/reset-password", post(reset_password))
         .route("/users/{user}/reset-totp", post(reset_totp))
         .route("/openapi.json", get(super::openapi::openapi_json))
+        .merge(super::admin::api())
         .fallback(|| async { ApiError::not_found() })
 }
 
@@ -239,7 +240,7 @@ pub(super) async fn totp_confirm(
 }
 
 /// Proves a fresh code in the session when the body carries one.
-async fn maybe_step_up(
+pub(super) async fn maybe_step_up(
     st: &AppState,
     s: &mut crate::vault::SessionInfo,
     totp: Option<Zeroizing<String>>,
@@ -385,7 +386,7 @@ pub(super) async fn create_share(
 pub(super) struct StepUpBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    totp: Option<Zeroizing<String>>,
+    pub(super) totp: Option<Zeroizing<String>>,
 }
 
 /// `DELETE /api/v1/cases/{case}/shares/{share}`.

@@ -42,6 +42,7 @@ pub enum Action {
     SealAll,
     CreateOffice,
     ReadAllAudit,
+    CloseCase,
 }
 
 impl Action {
@@ -66,6 +67,7 @@ impl Action {
             Action::SealAll => "seal_all",
             Action::CreateOffice => "create_office",
             Action::ReadAllAudit => "read_all_audit",
+            Action::CloseCase => "close_case",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! through [`Db::write`], one transaction, so a domain change and its audit entry
 //! commit together or not at all.
 mod blob;
+mod lifecycle;
 mod rows;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub use blob::{BlobName, BlobStore, BlobWriter};
+pub use lifecycle::{ClosedCase, PurgeCounts};
 pub use rows::*;
 
 /// Errors of the storage layer.
@@ -54,8 +56,10 @@ impl StoreError {
 }
 
 /// The migrations compiled into this binary, in order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../../migrations/0001_init.sql")),
+    (2, "holds", include_str!("../../migrations/0002_holds.sql")),
+];
 
 /// The database. One connection behind a mutex: SQLite serialises writers anyway, and
 /// every call is short (document bytes never pass through here).
@@ -164,9 +168,15 @@ impl Db {
 
     /// Moves every WAL page into the main file and truncates the WAL to zero bytes,
     /// so deleted pages do not survive in `-wal` (used after purges).
+    /// An error when another connection (another process) kept it from completing.
     pub fn checkpoint_truncate(&self) -> Result<(), StoreError> {
         let conn = self.lock();
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy != 0 {
+            return Err(StoreError::Io(std::io::Error::other(
+                "WAL checkpoint incomplete: another process is using the database",
+            )));
+        }
         Ok(())
     }
 

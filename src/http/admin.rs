@@ -1,0 +1,241 @@
+//! Administrators' routes: the audit log, legal holds, purge, closing a case. Thin
+//! handlers: parse, prove a step-up code when one is sent, one vault call.
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::error::ApiError;
+use super::extract::{JsonBody, Session};
+use super::routes::{StepUpBody, maybe_step_up};
+use super::{AppState, blocking};
+use crate::vault::{AuditPage, AuditQuery, PurgeReport};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub(super) fn api() -> Router<AppState> {
+    Router::new()
+        .route("/audit", get(read_audit))
+        .route("/cases/{case}/close", post(close_case))
+        .route("/cases/{case}/hold", put(hold_case).delete(lift_case_hold))
+        .route("/cases/{case}/purge", post(purge_case))
+        .route("/cases/{case}/documents/{doc}/purge", post(purge_document))
+        .route(
+            "/offices/{office}/hold",
+            put(hold_office).delete(lift_office_hold),
+        )
+        .route("/offices/{office}/purge", post(purge_office))
+}
+
+/// `?after=&limit=&actor=&action=&target=&since=&until=`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditParams {
+    /// Only entries after this sequence number.
+    after: Option<i64>,
+    /// Page size: default 100, at most 1000.
+    limit: Option<i64>,
+    /// Only this actor id.
+    actor: Option<String>,
+    /// Only this action (e.g. `purge_case`).
+    action: Option<String>,
+    /// Only entries whose target contains this (e.g. `case:<id>`).
+    target: Option<String>,
+    /// Only entries at or after this RFC 3339 time.
+    since: Option<String>,
+    /// Only entries before this RFC 3339 time.
+    until: Option<String>,
+}
+
+/// `GET /api/v1/audit`: office admins read their office's entries, auditors all;
+/// oldest first.
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditParams), responses(
+    (status = 200, body = AuditPage), (status = 403, body = super::error::ErrorBody)))]
+pub(super) async fn read_audit(
+    State(st): State<AppState>,
+    Session(s): Session,
+    q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<AuditPage>> {
+    let Query(q) = q.map_err(|_| {
+        ApiError::bad(
+            "invalid_query",
+            "parameters: after, limit (numbers), actor, action, target, since, until",
+        )
+    })?;
+    let query = AuditQuery {
+        after: q.after,
+        limit: q.limit,
+        actor: q.actor,
+        action: q.action,
+        target: q.target,
+        since: q.since,
+        until: q.until,
+    };
+    let v = st.vault.clone();
+    Ok(Json(blocking(move || v.read_audit(&s.actor, query)).await?))
+}
+
+/// A legal-hold change.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HoldBody {
+    /// Why (stored encrypted; never logged).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    reason: Option<Zeroizing<String>>,
+    /// A fresh authenticator code, when the session's is older than the step-up window.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
+}
+
+async fn case_hold(
+    st: AppState,
+    mut s: crate::vault::SessionInfo,
+    case: String,
+    body: HoldBody,
+    place: bool,
+) -> ApiResult<StatusCode> {
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    let reason = body.reason;
+    blocking(move || {
+        v.set_case_hold(
+            &s.actor,
+            &case,
+            place,
+            reason.as_deref().map(|r| r.as_str()),
+        )
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn office_hold(
+    st: AppState,
+    mut s: crate::vault::SessionInfo,
+    office: String,
+    body: HoldBody,
+    place: bool,
+) -> ApiResult<StatusCode> {
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    let reason = body.reason;
+    blocking(move || {
+        v.set_office_hold(
+            &s.actor,
+            &office,
+            place,
+            reason.as_deref().map(|r| r.as_str()),
+        )
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/cases/{case}/hold` (step-up): places a legal hold.
+#[utoipa::path(put, path = "/api/v1/cases/{case}/hold", request_body = HoldBody, responses(
+    (status = 204), (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub(super) async fn hold_case(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(case): Path<String>,
+    JsonBody(body): JsonBody<HoldBody>,
+) -> ApiResult<StatusCode> {
+    case_hold(st, s, case, body, true).await
+}
+
+/// `DELETE /api/v1/cases/{case}/hold` (step-up): lifts it.
+#[utoipa::path(delete, path = "/api/v1/cases/{case}/hold", request_body = HoldBody, responses((status = 204)))]
+pub(super) async fn lift_case_hold(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(case): Path<String>,
+    JsonBody(body): JsonBody<HoldBody>,
+) -> ApiResult<StatusCode> {
+    case_hold(st, s, case, body, false).await
+}
+
+/// `PUT /api/v1/offices/{office}/hold` (step-up): a hold on every case of the office.
+#[utoipa::path(put, path = "/api/v1/offices/{office}/hold", request_body = HoldBody, responses((status = 204), (status = 403, body = super::error::ErrorBody)))]
+pub(super) async fn hold_office(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(office): Path<String>,
+    JsonBody(body): JsonBody<HoldBody>,
+) -> ApiResult<StatusCode> {
+    office_hold(st, s, office, body, true).await
+}
+
+/// `DELETE /api/v1/offices/{office}/hold` (step-up).
+#[utoipa::path(delete, path = "/api/v1/offices/{office}/hold", request_body = HoldBody, responses((status = 204)))]
+pub(super) async fn lift_office_hold(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(office): Path<String>,
+    JsonBody(body): JsonBody<HoldBody>,
+) -> ApiResult<StatusCode> {
+    office_hold(st, s, office, body, false).await
+}
+
+/// `POST /api/v1/cases/{case}/purge` (step-up): crypto-shreds the case; afterwards it
+/// answers 404 like one that never existed.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/purge", request_body = StepUpBody, responses(
+    (status = 200, body = PurgeReport), (status = 401, body = super::error::ErrorBody),
+    (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody, description = "legal_hold")))]
+pub(super) async fn purge_case(
+    State(st): State<AppState>,
+    Session(mut s): Session,
+    Path(case): Path<String>,
+    JsonBody(body): JsonBody<StepUpBody>,
+) -> ApiResult<Json<PurgeReport>> {
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    Ok(Json(blocking(move || v.purge_case(&s.actor, &case)).await?))
+}
+
+/// `POST /api/v1/cases/{case}/documents/{doc}/purge` (step-up): crypto-shreds one document.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/documents/{doc}/purge", request_body = StepUpBody, responses(
+    (status = 200, body = PurgeReport), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+pub(super) async fn purge_document(
+    State(st): State<AppState>,
+    Session(mut s): Session,
+    Path((case, doc)): Path<(String, String)>,
+    JsonBody(body): JsonBody<StepUpBody>,
+) -> ApiResult<Json<PurgeReport>> {
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    Ok(Json(
+        blocking(move || v.purge_document(&s.actor, &case, &doc)).await?,
+    ))
+}
+
+/// `POST /api/v1/offices/{office}/purge` (step-up): crypto-shreds the whole office.
+#[utoipa::path(post, path = "/api/v1/offices/{office}/purge", request_body = StepUpBody, responses(
+    (status = 200, body = PurgeReport), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+pub(super) async fn purge_office(
+    State(st): State<AppState>,
+    Session(mut s): Session,
+    Path(office): Path<String>,
+    JsonBody(body): JsonBody<StepUpBody>,
+) -> ApiResult<Json<PurgeReport>> {
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    Ok(Json(
+        blocking(move || v.purge_office(&s.actor, &office)).await?,
+    ))
+}
+
+/// `POST /api/v1/cases/{case}/close`: closes the case; retention counts from now.
+#[utoipa::path(post, path = "/api/v1/cases/{case}/close", responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+pub(super) async fn close_case(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(case): Path<String>,
+) -> ApiResult<StatusCode> {
+    let v = st.vault.clone();
+    blocking(move || v.close_case(&s.actor, &case)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

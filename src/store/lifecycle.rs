@@ -1,0 +1,220 @@
+//! The end of a record's life: closing cases, legal-hold history, and the deletes
+//! that crypto-shred a document, a case or an office.
+//!
+//! Invariant: a purge deletes the key rows (document headers, case identities, the
+//! office identity) and every metadata row that belongs to them, inside the caller's
+//! transaction, and returns the blob names so the caller can unlink them only after
+//! the transaction committed. Nothing here touches the audit table.
+use rusqlite::{OptionalExtension, params};
+
+use super::{StoreError, Tx};
+
+type R<T> = Result<T, StoreError>;
+
+/// What a purge removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PurgeCounts {
+    /// Cases removed.
+    pub cases: u64,
+    /// Documents removed.
+    pub documents: u64,
+    /// Stored (padded ciphertext) bytes those documents occupied.
+    pub bytes: u64,
+    /// Blob names to unlink once the transaction has committed.
+    pub blobs: Vec<String>,
+}
+
+/// A closed case, as retention sees it.
+#[derive(Debug, Clone)]
+pub struct ClosedCase {
+    /// Case id.
+    pub id: String,
+    /// Office slug.
+    pub office: String,
+    /// RFC 3339 time it was closed (None for rows closed before closing was recorded).
+    pub closed_at: Option<String>,
+    /// Held itself, or its office is held.
+    pub held: bool,
+}
+
+fn exec(tx: &Tx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
+    tx.0.execute(sql, p).map_err(StoreError::from_sqlite)
+}
+
+impl Tx<'_> {
+    /// Marks a case closed at `now`; false when it was already closed (or missing).
+    pub fn close_case(&self, id: &str, now: &str) -> R<bool> {
+        Ok(exec(
+            self,
+            "UPDATE cases SET status = 'closed', closed_at = ?2 WHERE id = ?1 AND status = 'open'",
+            params![id, now],
+        )? == 1)
+    }
+
+    /// Every closed case with its hold state (its own or its office's).
+    pub fn closed_cases(&self) -> R<Vec<ClosedCase>> {
+        let mut st = self.0.prepare(
+            "SELECT c.id, c.office, c.closed_at,
+                    c.held OR EXISTS(SELECT 1 FROM office_holds h WHERE h.office = c.office)
+             FROM cases c WHERE c.status = 'closed' ORDER BY c.closed_at, c.id",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(ClosedCase {
+                id: r.get(0)?,
+                office: r.get(1)?,
+                closed_at: r.get(2)?,
+                held: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether any case of the office is under its own legal hold.
+    pub fn office_has_held_case(&self, office: &str) -> R<bool> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS(SELECT 1 FROM cases WHERE office = ?1 AND held = 1)",
+            [office],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Records that a hold was placed or lifted, with its encrypted reason.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_hold_event(
+        &self,
+        id: &str,
+        office: &str,
+        case: Option<&str>,
+        placed: bool,
+        reason: Option<&[u8]>,
+        actor: &str,
+        now: &str,
+    ) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO hold_events (id, office, case_id, placed, reason, actor, at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            params![id, office, case, placed, reason, actor, now],
+        )?;
+        Ok(())
+    }
+
+    /// Number of hold events recorded for a case (or, with `None`, an office).
+    pub fn hold_event_count(&self, office: &str, case: Option<&str>) -> R<i64> {
+        Ok(self.0.query_row(
+            "SELECT COUNT(*) FROM hold_events WHERE office = ?1 AND case_id IS ?2",
+            params![office, case],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn doc_counts(&self, filter: &str, arg: &str) -> R<PurgeCounts> {
+        let mut st = self
+            .0
+            .prepare(&format!("SELECT blob, stored_size FROM documents {filter}"))?;
+        let mut rows = st.query([arg])?;
+        let mut c = PurgeCounts::default();
+        while let Some(r) = rows.next()? {
+            c.blobs.push(r.get(0)?);
+            c.bytes += u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0);
+            c.documents += 1;
+        }
+        Ok(c)
+    }
+
+    /// Deletes one document's row (its header is the only wrapped file key). `None`
+    /// when there was no such document in that case.
+    pub fn purge_document(&self, case: &str, doc: &str) -> R<Option<PurgeCounts>> {
+        let found: Option<(String, i64)> = self
+            .0
+            .query_row(
+                "SELECT blob, stored_size FROM documents WHERE case_id = ?1 AND id = ?2",
+                [case, doc],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((blob, size)) = found else {
+            return Ok(None);
+        };
+        exec(
+            self,
+            "DELETE FROM documents WHERE case_id = ?1 AND id = ?2",
+            [case, doc],
+        )?;
+        Ok(Some(PurgeCounts {
+            cases: 0,
+            documents: 1,
+            bytes: u64::try_from(size).unwrap_or(0),
+            blobs: vec![blob],
+        }))
+    }
+
+    /// Deletes a case: its documents (headers), shares, assignments, hold history and
+    /// the case row with its wrapped identity and metadata.
+    pub fn purge_case(&self, id: &str) -> R<PurgeCounts> {
+        let mut c = self.doc_counts("WHERE case_id = ?1", id)?;
+        exec(self, "DELETE FROM documents WHERE case_id = ?1", [id])?;
+        exec(self, "DELETE FROM shares WHERE case_id = ?1", [id])?;
+        exec(
+            self,
+            "DELETE FROM case_assignments WHERE case_id = ?1",
+            [id],
+        )?;
+        exec(self, "DELETE FROM hold_events WHERE case_id = ?1", [id])?;
+        c.cases = exec(self, "DELETE FROM cases WHERE id = ?1", [id])? as u64;
+        Ok(c)
+    }
+
+    /// Deletes an office and everything of it: every case (as [`Tx::purge_case`]),
+    /// its users and their sessions, its hold history, and the office row with its
+    /// wrapped identity. Returns `None` when there is no such office.
+    pub fn purge_office(&self, slug: &str) -> R<Option<PurgeCounts>> {
+        let exists: bool = self.0.query_row(
+            "SELECT EXISTS(SELECT 1 FROM offices WHERE slug = ?1)",
+            [slug],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(None);
+        }
+        let mut c = self.doc_counts(
+            "WHERE case_id IN (SELECT id FROM cases WHERE office = ?1)",
+            slug,
+        )?;
+        let in_office = "IN (SELECT id FROM cases WHERE office = ?1)";
+        exec(
+            self,
+            &format!("DELETE FROM documents WHERE case_id {in_office}"),
+            [slug],
+        )?;
+        exec(
+            self,
+            &format!("DELETE FROM shares WHERE case_id {in_office}"),
+            [slug],
+        )?;
+        exec(
+            self,
+            &format!("DELETE FROM case_assignments WHERE case_id {in_office}"),
+            [slug],
+        )?;
+        c.cases = exec(self, "DELETE FROM cases WHERE office = ?1", [slug])? as u64;
+        exec(self, "DELETE FROM hold_events WHERE office = ?1", [slug])?;
+        exec(self, "DELETE FROM office_holds WHERE office = ?1", [slug])?;
+        // Sessions and recovery codes go with their users (ON DELETE CASCADE).
+        exec(self, "DELETE FROM users WHERE office = ?1", [slug])?;
+        exec(self, "DELETE FROM offices WHERE slug = ?1", [slug])?;
+        Ok(Some(c))
+    }
+}
+
+impl Tx<'_> {
+    /// The case a document belongs to (the command line names documents alone).
+    pub fn document_case(&self, doc: &str) -> R<Option<String>> {
+        Ok(self
+            .0
+            .query_row("SELECT case_id FROM documents WHERE id = ?1", [doc], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+}

@@ -1,0 +1,341 @@
+//! Crypto-shredding purge, legal holds and closing cases.
+//!
+//! A purge deletes key rows, never bytes: a document's age header (the only wrapped
+//! copy of its file key), a case's wrapped identity, an office's wrapped identity.
+//! Invariants: the deletes and the audit entry (counts only, no content) commit in one
+//! SQLite transaction, so a crash leaves either the old state or nothing readable;
+//! the WAL is then checkpointed with TRUNCATE so no deleted page survives in `-wal`
+//! (`secure_delete` has zeroed the freed pages); blobs, already noise, are unlinked
+//! last and best effort (a leftover is swept at the next start). A held case or
+//! office is never purged.
+use serde::Serialize;
+
+use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
+use crate::crypto;
+use crate::policy::{Action, Resource};
+use crate::store::{BlobName, CaseRow, PurgeCounts, Tx};
+
+/// What a purge removed (the same counts go to the audit log).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PurgeReport {
+    /// Cases removed.
+    pub cases: u64,
+    /// Documents removed.
+    pub documents: u64,
+    /// Stored (padded ciphertext) bytes made unreadable.
+    pub bytes: u64,
+}
+
+/// Test-only: where a purge stops, to prove crash safety. Never used by the server.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeFault {
+    /// Fail after the deletes and the audit entry, before the commit (rolls back).
+    InTransaction,
+    /// Stop after the commit, before the WAL checkpoint.
+    BeforeCheckpoint,
+    /// Stop after the checkpoint, before the blobs are unlinked.
+    BeforeUnlink,
+}
+
+/// The longest hold reason accepted, in characters.
+pub const MAX_REASON_CHARS: usize = 2000;
+
+fn injected() -> VaultError {
+    VaultError::Internal("injected purge fault".into())
+}
+
+fn legal_hold() -> VaultError {
+    VaultError::Conflict(
+        "legal_hold",
+        "a legal hold covers this; lift the hold before purging".into(),
+    )
+}
+
+fn check_reason(reason: Option<&str>) -> Result<(), VaultError> {
+    let Some(r) = reason else { return Ok(()) };
+    let bad = r.chars().count() > MAX_REASON_CHARS
+        || r.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t');
+    if bad {
+        return Err(VaultError::BadRequest(
+            "invalid_reason",
+            format!(
+                "a hold reason has at most {MAX_REASON_CHARS} characters and no control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Whether a hold covers the case (its own or its office's).
+    fn case_held(&self, case: &CaseRow) -> Result<bool, VaultError> {
+        Ok(case.held
+            || self
+                .db
+                .read(|tx| tx.office(&case.office))?
+                .is_some_and(|o| o.held))
+    }
+
+    /// The shredding itself, after the decision: one transaction (deletes + audit
+    /// entry with counts), then checkpoint, then unlink.
+    fn shred(
+        &self,
+        allowed: &Allowed,
+        fault: Option<PurgeFault>,
+        f: impl FnOnce(&Tx<'_>) -> Result<Option<PurgeCounts>, VaultError>,
+    ) -> Result<PurgeReport, VaultError> {
+        let counts = self.db.write(|tx| {
+            let c = f(tx)?.ok_or(VaultError::NotFound)?;
+            let outcome = format!(
+                "ok cases={} documents={} bytes={}",
+                c.cases, c.documents, c.bytes
+            );
+            self.record(tx, allowed, &outcome)?;
+            if fault == Some(PurgeFault::InTransaction) {
+                return Err(injected());
+            }
+            Ok(c)
+        });
+        let counts = match counts {
+            Ok(c) => c,
+            // Lost a race (a hold placed, the row gone): the decision is still recorded.
+            Err(e @ VaultError::Conflict(..)) => {
+                self.record_now(allowed, "legal_hold")?;
+                return Err(e);
+            }
+            Err(VaultError::NotFound) => {
+                self.record_now(allowed, "not_found")?;
+                return Err(VaultError::NotFound);
+            }
+            Err(e) => return Err(e),
+        };
+        if fault == Some(PurgeFault::BeforeCheckpoint) {
+            return Err(injected());
+        }
+        // The rows are gone for good at this point; a failed checkpoint is retried at
+        // the next start (Vault::open), so it is logged rather than reported as if
+        // nothing had happened.
+        if let Err(e) = self.db.checkpoint_truncate() {
+            tracing::error!(error = %e, "WAL checkpoint after purge failed; retried at next start");
+        }
+        if fault == Some(PurgeFault::BeforeUnlink) {
+            return Err(injected());
+        }
+        for b in &counts.blobs {
+            if let Some(name) = BlobName::parse(b)
+                && let Err(e) = self.blobs.delete(&name)
+            {
+                tracing::warn!(error = %e, "blob unlink after purge failed; swept at next start");
+            }
+        }
+        Ok(PurgeReport {
+            cases: counts.cases,
+            documents: counts.documents,
+            bytes: counts.bytes,
+        })
+    }
+
+    fn forget_case_key(&self, office: &str, case: &str) {
+        if let Some(u) = self.unsealed(office) {
+            u.cases
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(case);
+        }
+    }
+
+    /// Crypto-shreds a case: its identity, every document header, its metadata,
+    /// shares and hold history. Afterwards it answers exactly as one that never
+    /// existed.
+    pub fn purge_case(&self, actor: &Actor, case_id: &str) -> Result<PurgeReport, VaultError> {
+        self.purge_case_faulty(actor, case_id, None)
+    }
+
+    /// [`Vault::purge_case`] with a fault injected (crash-safety tests only).
+    #[doc(hidden)]
+    pub fn purge_case_faulty(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        fault: Option<PurgeFault>,
+    ) -> Result<PurgeReport, VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::PurgeCase, case_id, "")?;
+        if self.case_held(&case)? {
+            self.record_now(&allowed, "legal_hold")?;
+            return Err(legal_hold());
+        }
+        let out = self.shred(&allowed, fault, |tx| {
+            // Checked again inside the transaction: a hold placed meanwhile wins.
+            let held = tx.case(&case.id)?.is_some_and(|c| c.held)
+                || tx.office(&case.office)?.is_some_and(|o| o.held);
+            if held {
+                return Err(legal_hold());
+            }
+            Ok(Some(tx.purge_case(&case.id)?))
+        });
+        self.forget_case_key(&case.office, &case.id);
+        out
+    }
+
+    /// Crypto-shreds one document (its header row); the case stays.
+    pub fn purge_document(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        doc_id: &str,
+    ) -> Result<PurgeReport, VaultError> {
+        let doc = parse_id(doc_id);
+        let extra = format!(" doc:{}", doc.as_deref().unwrap_or("invalid"));
+        let (case, allowed) = self.case_for(actor, Action::PurgeCase, case_id, &extra)?;
+        let exists = match &doc {
+            Some(d) => self.db.read(|tx| tx.document(&case.id, d))?.is_some(),
+            None => false,
+        };
+        let Some(doc) = doc.filter(|_| exists) else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        if self.case_held(&case)? {
+            self.record_now(&allowed, "legal_hold")?;
+            return Err(legal_hold());
+        }
+        self.shred(&allowed, None, |tx| {
+            if tx.case(&case.id)?.is_some_and(|c| c.held)
+                || tx.office(&case.office)?.is_some_and(|o| o.held)
+            {
+                return Err(legal_hold());
+            }
+            Ok(tx.purge_document(&case.id, &doc)?)
+        })
+    }
+
+    /// The case a document belongs to, for the command line (which holds the data
+    /// directory, so existence is no secret to it). Not for request handlers.
+    pub fn case_of_document_as_operator(&self, doc_id: &str) -> Result<Option<String>, VaultError> {
+        match parse_id(doc_id) {
+            Some(d) => Ok(self.db.read(|tx| tx.document_case(&d))?),
+            None => Ok(None),
+        }
+    }
+
+    /// Crypto-shreds an office: its identity, every case and document of it, its
+    /// users and their sessions. Its keys leave memory at once.
+    pub fn purge_office(&self, actor: &Actor, office: &str) -> Result<PurgeReport, VaultError> {
+        let allowed = self.authorize(
+            actor,
+            Action::PurgeOffice,
+            &Resource::Office(office),
+            format!("office:{office}"),
+        )?;
+        let Some(row) = self.db.read(|tx| tx.office(office))? else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        if row.held || self.db.read(|tx| tx.office_has_held_case(office))? {
+            self.record_now(&allowed, "legal_hold")?;
+            return Err(legal_hold());
+        }
+        let out = self.shred(&allowed, None, |tx| {
+            if tx.office(office)?.is_some_and(|o| o.held) || tx.office_has_held_case(office)? {
+                return Err(legal_hold());
+            }
+            Ok(tx.purge_office(office)?)
+        });
+        if out.is_ok() {
+            self.keyring
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(office);
+        }
+        out
+    }
+
+    /// Places (`place`) or lifts a legal hold on a case. The reason is stored only
+    /// encrypted to the case.
+    pub fn set_case_hold(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+        place: bool,
+        reason: Option<&str>,
+    ) -> Result<(), VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::HoldCase, case_id, "")?;
+        if let Err(e) = check_reason(reason) {
+            self.record_now(&allowed, "invalid_reason")?;
+            return Err(e);
+        }
+        let sealed = match reason {
+            Some(r) => Some(crypto::seal_to(&case.recipient, r.as_bytes())?),
+            None => None,
+        };
+        let now = self.now_str();
+        self.db.write(|tx| {
+            tx.set_case_hold(&case.id, place)?;
+            tx.insert_hold_event(
+                &new_id(),
+                &case.office,
+                Some(&case.id),
+                place,
+                sealed.as_deref(),
+                &actor.id,
+                &now,
+            )?;
+            self.record(tx, &allowed, if place { "placed" } else { "lifted" })
+        })
+    }
+
+    /// Places or lifts a legal hold on a whole office. The reason is stored only
+    /// encrypted to the office.
+    pub fn set_office_hold(
+        &self,
+        actor: &Actor,
+        office: &str,
+        place: bool,
+        reason: Option<&str>,
+    ) -> Result<(), VaultError> {
+        let allowed = self.authorize(
+            actor,
+            Action::HoldOffice,
+            &Resource::Office(office),
+            format!("office:{office}"),
+        )?;
+        let Some(row) = self.db.read(|tx| tx.office(office))? else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        if let Err(e) = check_reason(reason) {
+            self.record_now(&allowed, "invalid_reason")?;
+            return Err(e);
+        }
+        let sealed = match reason {
+            Some(r) => Some(crypto::seal_to(&row.recipient, r.as_bytes())?),
+            None => None,
+        };
+        let now = self.now_str();
+        self.db.write(|tx| {
+            tx.set_office_hold(office, place, &now)?;
+            tx.insert_hold_event(
+                &new_id(),
+                office,
+                None,
+                place,
+                sealed.as_deref(),
+                &actor.id,
+                &now,
+            )?;
+            self.record(tx, &allowed, if place { "placed" } else { "lifted" })
+        })
+    }
+
+    /// Closes a case (starts its retention clock).
+    pub fn close_case(&self, actor: &Actor, case_id: &str) -> Result<(), VaultError> {
+        let (case, allowed) = self.case_for(actor, Action::CloseCase, case_id, "")?;
+        let now = self.now_str();
+        self.db.write(|tx| {
+            let changed = tx.close_case(&case.id, &now)?;
+            self.record(tx, &allowed, if changed { "ok" } else { "already_closed" })
+        })
+    }
+}
