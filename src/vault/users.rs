@@ -270,7 +270,22 @@ impl Vault {
             .db
             .read(|tx| tx.user(&session.actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
+        // Wrong step-up codes count against the account exactly like failed sign-ins:
+        // a stolen session cookie must not become an unthrottled code-guessing oracle.
+        let now = self.clock.unix();
+        let keys = [format!("u:{}", user.username)];
+        if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
+            self.audit_now(
+                &session.actor,
+                "step_up",
+                &format!("user:{}", user.id),
+                "deny",
+                "throttled",
+            )?;
+            return Err(VaultError::Throttled(secs));
+        }
         if !self.check_second_factor(&user, code, false)? {
+            self.throttle.failure(&keys, now);
             self.audit_now(
                 &session.actor,
                 "step_up",
@@ -283,7 +298,6 @@ impl Vault {
                 "that code is not valid (or was already used)".into(),
             ));
         }
-        let now = self.clock.unix();
         self.db
             .write(|tx| tx.touch_session(&session.token_hash, now, Some(now)))?;
         session.actor.fresh = true;
