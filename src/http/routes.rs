@@ -441,10 +441,10 @@ pub(super) struct OfficeList {
 #[utoipa::path(get, path = "/api/v1/offices", responses((status = 200, body = OfficeList)))]
 pub(super) async fn list_offices(
     State(st): State<AppState>,
-    Session(_s): Session,
+    Session(s): Session,
 ) -> ApiResult<Json<OfficeList>> {
     let v = st.vault.clone();
-    let offices = blocking(move || v.offices()).await?;
+    let offices = blocking(move || v.list_offices(&s.actor)).await?;
     Ok(Json(OfficeList {
         offices: offices
             .into_iter()

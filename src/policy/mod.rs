@@ -26,6 +26,7 @@ const POLICY_FILE: &str = "casevault.cedar";
 pub enum Action {
     CreateCase,
     ListCases,
+    ListOffices,
     ReadCase,
     UploadDocument,
     ShareCase,
@@ -50,6 +51,7 @@ impl Action {
         match self {
             Action::CreateCase => "create_case",
             Action::ListCases => "list_cases",
+            Action::ListOffices => "list_offices",
             Action::ReadCase => "read_case",
             Action::UploadDocument => "upload_document",
             Action::ShareCase => "share_case",

@@ -236,7 +236,20 @@ impl Vault {
         Ok(())
     }
 
-    /// Lists the offices and whether each is sealed.
+    /// Lists the offices and whether each is sealed, for a signed-in user (one
+    /// decision, audited like every other route).
+    pub fn list_offices(&self, actor: &Actor) -> Result<Vec<(String, bool)>, VaultError> {
+        let allowed = self.authorize(
+            actor,
+            Action::ListOffices,
+            &Resource::System,
+            "offices".into(),
+        )?;
+        self.record_now(&allowed, "ok")?;
+        self.offices()
+    }
+
+    /// Lists the offices and whether each is sealed (no decision: CLI and set-up).
     pub fn offices(&self) -> Result<Vec<(String, bool)>, VaultError> {
         let slugs = self.db.read(|tx| tx.office_slugs())?;
         Ok(slugs
