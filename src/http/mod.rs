@@ -58,6 +58,20 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
     resp
 }
 
+/// Logs each request at debug level: method, the route *template* (never the
+/// concrete path or query, which can carry ids, filenames or A-numbers) and status.
+async fn request_log(req: axum::extract::Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "-".into());
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %route, status = resp.status().as_u16(), "request");
+    resp
+}
+
 /// The whole router: API under `/api/v1`, `/healthz`, and the pages.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -65,5 +79,6 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::root())
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(request_log))
         .with_state(state)
 }
