@@ -118,10 +118,10 @@ impl Vault {
             &Resource::Office(office),
             format!("office:{office}"),
         )?;
-        let row = self
-            .db
-            .read(|tx| tx.office(office))?
-            .ok_or(VaultError::NotFound)?;
+        let Some(row) = self.db.read(|tx| tx.office(office))? else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let key = match &row.wrapped_identity {
@@ -169,9 +169,10 @@ impl Vault {
             &Resource::Office(office),
             format!("office:{office}"),
         )?;
-        self.db
-            .read(|tx| tx.office(office))?
-            .ok_or(VaultError::NotFound)?;
+        if self.db.read(|tx| tx.office(office))?.is_none() {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        }
         self.record_now(&allowed, "ok")?;
         self.keyring
             .write()

@@ -198,7 +198,9 @@ impl Vault {
         };
         let mut totp_at = None;
         if user.totp_confirmed {
-            let Some(code) = &input.totp else {
+            // An empty code field (a form submitted without one) means "no code".
+            let code = input.totp.as_ref().filter(|c| !c.trim().is_empty());
+            let Some(code) = code else {
                 self.audit_login(Some(&user), "deny", "totp_required")?;
                 return Err(VaultError::TotpRequired);
             };
@@ -440,6 +442,7 @@ impl Vault {
         if let Some(o) = &nu.office
             && self.db.read(|tx| tx.office(o))?.is_none()
         {
+            self.record_now(&allowed, "invalid_input")?;
             return Err(VaultError::BadRequest(
                 "invalid_office",
                 "no such office".into(),
@@ -456,7 +459,7 @@ impl Vault {
         } else {
             None
         };
-        self.db.write(|tx| {
+        let created = self.db.write(|tx| {
             tx.insert_user(
                 &id,
                 username.as_str(),
@@ -468,7 +471,12 @@ impl Vault {
                 &now,
             )?;
             self.record(tx, &allowed, "ok")
-        })?;
+        });
+        if let Err(e) = created {
+            // The username is taken (or storage failed): the decision is still audited.
+            self.record_now(&allowed, "failed")?;
+            return Err(e);
+        }
         let row = self
             .db
             .read(|tx| tx.user(&id))?
