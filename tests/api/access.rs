@@ -3,11 +3,13 @@
 //! real server must give. Every combination is enumerated programmatically; a cell the
 //! table does not cover (or covers twice, or covers for a relation the route does not
 //! take) fails the test before a single request is made. Then every cell runs against a
-//! real server, and every "not found" must be byte-identical to a case that does not
-//! exist.
+//! real server, every "not found" must be byte-identical to a case that does not
+//! exist, and every request must leave exactly one decision (allow or deny) by its
+//! actor in the audit log.
 use std::collections::BTreeMap;
 
 use age::secrecy::SecretString;
+use casevault::store::{AuditRow, StoreError};
 use casevault::vault::{Actor, NewUser};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -329,6 +331,7 @@ struct Target {
 struct World {
     cases: BTreeMap<Rel, Target>,
     clients: BTreeMap<Role, Client>,
+    ids: BTreeMap<Role, String>,
     counter: std::cell::Cell<u32>,
 }
 
@@ -437,17 +440,20 @@ async fn build_world(app: &TestApp) -> World {
 
     // Fresh sessions for the actors (a code proved within the step-up window).
     let mut clients = BTreeMap::new();
+    let mut ids = BTreeMap::new();
     for (role, name) in ROLES {
-        let c = if name == "carol" {
-            login_account(app, &carol).await
+        let (c, id) = if name == "carol" {
+            (login_account(app, &carol).await, carol.id.clone())
         } else {
-            app.login(name).await
+            (app.login(name).await, app.user_id(name))
         };
         clients.insert(role, c);
+        ids.insert(role, id);
     }
     World {
         cases,
         clients,
+        ids,
         counter: std::cell::Cell::new(0),
     }
 }
@@ -619,6 +625,31 @@ async fn run_cell(
     (Expect::Status(status), r.text().await.unwrap())
 }
 
+fn audit_head(app: &TestApp) -> i64 {
+    app.app
+        .vault
+        .db()
+        .read::<_, StoreError>(|tx| tx.audit_head())
+        .unwrap()
+        .map(|(seq, _)| seq)
+        .unwrap_or(0)
+}
+
+fn audit_since(app: &TestApp, after: i64) -> Vec<AuditRow> {
+    let mut rows = Vec::new();
+    app.app
+        .vault
+        .db()
+        .read::<_, StoreError>(|tx| {
+            tx.audit_scan(after, |r| {
+                rows.push(r);
+                true
+            })
+        })
+        .unwrap();
+    rows
+}
+
 #[tokio::test]
 async fn authorization_matrix_holds_on_a_real_server() {
     let expected = expectations();
@@ -642,7 +673,24 @@ async fn authorization_matrix_holds_on_a_real_server() {
 
     let mut failures = Vec::new();
     for (&(route, rel, role), &want) in &expected {
+        let before = audit_head(&app);
         let (got, body) = run_cell(&app, &w, route, rel, role).await;
+        // Exactly one decision by this actor reached the audit log, allow or deny.
+        let decisions: Vec<String> = audit_since(&app, before)
+            .into_iter()
+            .filter(|e| e.actor == w.ids[&role])
+            .map(|e| e.decision)
+            .collect();
+        let allowed = match got {
+            Expect::Status(s) => (200..300).contains(&s),
+            _ => true,
+        };
+        let want_decision = if allowed { "allow" } else { "deny" };
+        if decisions != [want_decision] {
+            failures.push(format!(
+                "{route:?} × {role:?} × {rel:?}: audit decisions {decisions:?}, expected one {want_decision}"
+            ));
+        }
         if got != want {
             failures.push(format!(
                 "{route:?} × {role:?} × {rel:?}: expected {want:?}, got {got:?} {}",
@@ -660,5 +708,50 @@ async fn authorization_matrix_holds_on_a_real_server() {
         failures.len(),
         expected.len(),
         failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn allowed_decisions_that_end_in_an_error_are_still_audited() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Audited", None).await;
+    let id = app.user_id("alice");
+    let last_by_alice = |after: i64| {
+        audit_since(&app, after)
+            .into_iter()
+            .filter(|e| e.actor == id)
+            .map(|e| (e.action, e.decision, e.outcome))
+            .collect::<Vec<_>>()
+    };
+    let attempts = [
+        json!({"username": "pat", "permission": "admin", "expires_at": in_secs(&app, 60)}),
+        json!({"username": "pat", "permission": "read", "expires_at": "yesterday"}),
+        json!({"username": "nobody-here", "permission": "read", "expires_at": in_secs(&app, 60)}),
+    ];
+    for body in attempts {
+        let before = audit_head(&app);
+        let r = alice
+            .post(app.url(&format!("/cases/{case}/shares")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            last_by_alice(before),
+            [("share_case".into(), "allow".into(), "invalid_input".into())]
+        );
+    }
+    let before = audit_head(&app);
+    let r = alice
+        .delete(app.url(&format!("/cases/{case}/shares/{}", uuid::Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        last_by_alice(before),
+        [("share_case".into(), "allow".into(), "not_found".into())]
     );
 }

@@ -223,6 +223,66 @@ async fn enrolment_is_the_only_thing_an_unenrolled_user_can_do() {
     assert_eq!(v["must_enrol_totp"], false);
 }
 
+#[tokio::test]
+async fn an_empty_code_field_means_no_code() {
+    let app = spawn_app().await;
+    let pw = app.creds.users["alice"].password.clone();
+    for empty in ["", "  "] {
+        let r = try_login(&app, &app.client(), "alice", &pw, Some(empty)).await;
+        assert_error(r, StatusCode::UNAUTHORIZED, "totp_required").await;
+    }
+}
+
+// ---------- shares ----------
+
+#[tokio::test]
+async fn revocation_and_expiry_take_effect_on_the_next_request() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let pat = app.login("pat").await;
+    let case = app.create_case(&alice, "bronx", "Next Request", None).await;
+    let missing = pat
+        .get(app.url(&format!("/cases/{}", uuid::Uuid::new_v4())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let share = |secs: i64| {
+        alice
+            .post(app.url(&format!("/cases/{case}/shares")))
+            .json(&json!({"username": "pat", "permission": "read", "expires_at": in_secs(&app, secs)}))
+            .send()
+    };
+    let read = || pat.get(app.url(&format!("/cases/{case}"))).send();
+
+    let r = share(3600).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(read().await.unwrap().status(), StatusCode::OK);
+    let r = alice
+        .delete(app.url(&format!("/cases/{case}/shares/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // The same session, the very next request: gone, exactly like a missing case.
+    let r = read().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.text().await.unwrap(), missing);
+
+    assert_eq!(share(60).await.unwrap().status(), StatusCode::CREATED);
+    assert_eq!(read().await.unwrap().status(), StatusCode::OK);
+    app.clock.advance(60);
+    let r = read().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.text().await.unwrap(), missing);
+}
+
 // ---------- throttling ----------
 
 fn retry_after(r: &reqwest::Response) -> i64 {
