@@ -184,7 +184,18 @@ impl Policy {
         let validator = Validator::new(schema.clone());
         let result = validator.validate(&set, ValidationMode::Strict);
         if let Some(err) = result.validation_errors().next() {
-            return Err(describe(&policy_file, policy_text, err, err.to_string()));
+            // Cedar names policies by position (`policy11`); add the rule's own @id.
+            let mut msg = err.to_string();
+            for p in set.policies() {
+                let pid = format!("`{}`", p.id());
+                if let Some(name) = p.annotation("id")
+                    && msg.contains(&pid)
+                {
+                    msg = msg.replace(&pid, &format!("{pid} (@id(\"{name}\"))"));
+                    break;
+                }
+            }
+            return Err(describe(&policy_file, policy_text, err, msg));
         }
         Ok(Policy {
             set,
@@ -332,6 +343,7 @@ mod tests {
             err.starts_with(&format!("policy/casevault.cedar:{line}:")),
             "{err}"
         );
+        assert!(err.contains("@id(\"11-auditor\")"), "{err}");
 
         let syntax = DEFAULT_POLICIES.replacen("permit (", "permit ((", 1);
         let err = Policy::from_texts(DEFAULT_SCHEMA, &syntax, "policy")
