@@ -27,18 +27,22 @@ enum Route {
     Upload,
     Share,
     RevokeShare,
+    Assign,
     CreateCase,
     Seal,
     Unseal,
     CreateUser,
     DisableUser,
+    EnableUser,
+    ResetPassword,
+    ResetTotp,
     SealAll,
     ListUsers,
     ListOffices,
     CreateOffice,
 }
 
-const ROUTES: [Route; 16] = [
+const ROUTES: [Route; 20] = [
     Route::ListCases,
     Route::GetCase,
     Route::ListDocuments,
@@ -46,11 +50,15 @@ const ROUTES: [Route; 16] = [
     Route::Upload,
     Route::Share,
     Route::RevokeShare,
+    Route::Assign,
     Route::CreateCase,
     Route::Seal,
     Route::Unseal,
     Route::CreateUser,
     Route::DisableUser,
+    Route::EnableUser,
+    Route::ResetPassword,
+    Route::ResetTotp,
     Route::SealAll,
     Route::ListUsers,
     Route::ListOffices,
@@ -122,11 +130,10 @@ impl Route {
     fn relations(self) -> &'static [Rel] {
         use Route::*;
         match self {
-            ListCases | GetCase | ListDocuments | Download | Upload | Share | RevokeShare => {
-                CASE_RELS
-            }
+            ListCases | GetCase | ListDocuments | Download | Upload | Share | RevokeShare
+            | Assign => CASE_RELS,
             CreateCase | Seal | Unseal => OFFICE_RELS,
-            CreateUser | DisableUser => USER_RELS,
+            CreateUser | DisableUser | EnableUser | ResetPassword | ResetTotp => USER_RELS,
             SealAll | ListUsers | ListOffices | CreateOffice => SYSTEM_RELS,
         }
     }
@@ -253,6 +260,18 @@ const MATRIX: &[(Route, Rel, [Expect; 6])] = &[
     (Route::RevokeShare, Rel::RevokedShare,    [NF, NF, DN, NF, NF, NF]),
     (Route::RevokeShare, Rel::NoShare,         [NF, NF, DN, NF, NF, NF]),
     (Route::RevokeShare, Rel::MissingCase,     [NF, NF, NF, NF, NF, NF]),
+    // POST /cases/{case}/assignments (assign dave, a bronx caseworker): rule 8, the
+    // office admin only; assigning reads nothing of the case.
+    (Route::Assign, Rel::OwnCase,         [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::AssignedCase,    [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::UnassignedCase,  [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::OtherOfficeCase, [NF, NF, NF, NF, NF, NF]),
+    (Route::Assign, Rel::SharedRead,      [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::SharedUpload,    [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::ExpiredShare,    [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::RevokedShare,    [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::NoShare,         [NF, DN, NF, NF, NF, NF]),
+    (Route::Assign, Rel::MissingCase,     [NF, NF, NF, NF, NF, NF]),
     // POST /cases: create_case, rule 1 (caseworkers, own office only).
     (Route::CreateCase, Rel::OwnOffice,     [FB, FB, CR, CR, FB, FB]),
     (Route::CreateCase, Rel::OtherOffice,   [FB, FB, FB, FB, FB, FB]),
@@ -272,6 +291,19 @@ const MATRIX: &[(Route, Rel, [Expect; 6])] = &[
     (Route::DisableUser, Rel::OtherOfficeCaseworker, [DN, FB, FB, FB, FB, FB]),
     (Route::DisableUser, Rel::OwnOfficeAdmin,        [DN, FB, FB, FB, FB, FB]),
     (Route::DisableUser, Rel::PartnerAccount,        [DN, FB, FB, FB, FB, FB]),
+    // POST /users/{user}/enable, reset-password, reset-totp: manage_users, as above.
+    (Route::EnableUser, Rel::OwnOfficeCaseworker,   [DN, DN, FB, FB, FB, FB]),
+    (Route::EnableUser, Rel::OtherOfficeCaseworker, [DN, FB, FB, FB, FB, FB]),
+    (Route::EnableUser, Rel::OwnOfficeAdmin,        [DN, FB, FB, FB, FB, FB]),
+    (Route::EnableUser, Rel::PartnerAccount,        [DN, FB, FB, FB, FB, FB]),
+    (Route::ResetPassword, Rel::OwnOfficeCaseworker,   [DN, DN, FB, FB, FB, FB]),
+    (Route::ResetPassword, Rel::OtherOfficeCaseworker, [DN, FB, FB, FB, FB, FB]),
+    (Route::ResetPassword, Rel::OwnOfficeAdmin,        [DN, FB, FB, FB, FB, FB]),
+    (Route::ResetPassword, Rel::PartnerAccount,        [DN, FB, FB, FB, FB, FB]),
+    (Route::ResetTotp, Rel::OwnOfficeCaseworker,   [DN, DN, FB, FB, FB, FB]),
+    (Route::ResetTotp, Rel::OtherOfficeCaseworker, [DN, FB, FB, FB, FB, FB]),
+    (Route::ResetTotp, Rel::OwnOfficeAdmin,        [DN, FB, FB, FB, FB, FB]),
+    (Route::ResetTotp, Rel::PartnerAccount,        [DN, FB, FB, FB, FB, FB]),
     // POST /seal-all: rule 9.
     (Route::SealAll, Rel::System,           [OK, OK, FB, FB, FB, FB]),
     // GET /users: manage_users (admin: own office; superadmin: all).
@@ -330,6 +362,8 @@ struct Target {
 
 struct World {
     cases: BTreeMap<Rel, Target>,
+    /// A bronx caseworker who never acts: the one assigned by the Assign cells.
+    dave: String,
     clients: BTreeMap<Role, Client>,
     ids: BTreeMap<Role, String>,
     counter: std::cell::Cell<u32>,
@@ -450,8 +484,26 @@ async fn build_world(app: &TestApp) -> World {
         clients.insert(role, c);
         ids.insert(role, id);
     }
+    let dave = app
+        .app
+        .vault
+        .create_user(
+            &Actor::cli_operator(),
+            NewUser {
+                username: "dave".into(),
+                role: "caseworker".into(),
+                office: Some("bronx".into()),
+                org: None,
+                supervisor: false,
+                password: Zeroizing::new(STRONG.to_string()),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
     World {
         cases,
+        dave,
         clients,
         ids,
         counter: std::cell::Cell::new(0),
@@ -559,6 +611,12 @@ async fn run_cell(
             };
             c.delete(app.url(&format!("/cases/{case}/shares/{share}"))).send().await
         }
+        Route::Assign => {
+            c.post(app.url(&format!("/cases/{case}/assignments")))
+                .json(&json!({"user_id": w.dave}))
+                .send()
+                .await
+        }
         Route::CreateCase => {
             c.post(app.url("/cases"))
                 .json(&json!({"office": office_of(rel), "client_name": "Matrix New"}))
@@ -602,9 +660,21 @@ async fn run_cell(
             }
             c.post(app.url("/users")).json(&body).send().await
         }
-        Route::DisableUser => {
+        Route::DisableUser | Route::EnableUser | Route::ResetTotp => {
             let id = target_user(app, w, rel).await;
-            c.post(app.url(&format!("/users/{id}/disable"))).send().await
+            let what = match route {
+                Route::DisableUser => "disable",
+                Route::EnableUser => "enable",
+                _ => "reset-totp",
+            };
+            c.post(app.url(&format!("/users/{id}/{what}"))).send().await
+        }
+        Route::ResetPassword => {
+            let id = target_user(app, w, rel).await;
+            c.post(app.url(&format!("/users/{id}/reset-password")))
+                .json(&json!({"password": "another-long-password-9"}))
+                .send()
+                .await
         }
         Route::SealAll => {
             let r = c.post(app.url("/seal-all")).send().await;
