@@ -224,6 +224,80 @@ async fn enrolment_is_the_only_thing_an_unenrolled_user_can_do() {
 }
 
 #[tokio::test]
+async fn one_code_signs_in_once_even_when_raced() {
+    let app = spawn_app().await;
+    let pw = app.creds.users["alice"].password.clone();
+    let code = app.code("alice");
+    let attempts = (0..5).map(|_| {
+        let c = app.client();
+        let (app, pw, code) = (&app, pw.clone(), code.clone());
+        async move { try_login(app, &c, "alice", &pw, Some(&code)).await.status() }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{statuses:?}");
+    // The losers fail (or, should one arrive after four failures, are slowed).
+    assert!(statuses.iter().all(|s| {
+        [
+            StatusCode::OK,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS,
+        ]
+        .contains(s)
+    }));
+}
+
+#[tokio::test]
+async fn caseworkers_without_totp_when_settings_allow_but_never_other_roles() {
+    let mut settings = test_settings();
+    settings.totp.required_for_caseworkers = false;
+    let app = spawn_app_with(settings).await;
+    let root = app.login("root").await;
+    for (name, body) in [
+        ("cw-one", json!({"role": "caseworker", "office": "bronx"})),
+        ("pp-one", json!({"role": "partner", "org": "nyifup"})),
+    ] {
+        let mut body = body;
+        body["username"] = json!(name);
+        body["password"] = json!(STRONG);
+        let r = root
+            .post(app.url("/users"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let cw = app.client();
+    let r = try_login(&app, &cw, "cw-one", STRONG, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["must_enrol_totp"], false);
+    let case = app
+        .create_case(&cw, "bronx", "No Second Factor", None)
+        .await;
+    let r = cw
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Without an authenticator there is nothing to step up with: no shares.
+    let r = cw
+        .post(app.url(&format!("/cases/{case}/shares")))
+        .json(&json!({"username": "pat", "permission": "read", "expires_at": in_secs(&app, 3600)}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "step_up_required").await;
+
+    let pp = app.client();
+    let r = try_login(&app, &pp, "pp-one", STRONG, None).await;
+    assert_eq!(r.json::<Value>().await.unwrap()["must_enrol_totp"], true);
+    let r = pp.get(app.url("/cases")).send().await.unwrap();
+    assert_error(r, StatusCode::FORBIDDEN, "totp_enrolment_required").await;
+}
+
+#[tokio::test]
 async fn an_empty_code_field_means_no_code() {
     let app = spawn_app().await;
     let pw = app.creds.users["alice"].password.clone();
