@@ -195,13 +195,12 @@ fn main() {
         // Wait for the server (scrypt unseal of two offices happens first).
         let mut creds: Option<serde_json::Value> = None;
         for _ in 0..600 {
-            if let Ok(b) = std::fs::read(&creds_path) {
-                if let Ok(v) = serde_json::from_slice(&b) {
-                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        creds = Some(v);
-                        break;
-                    }
-                }
+            if let Ok(b) = std::fs::read(&creds_path)
+                && let Ok(v) = serde_json::from_slice(&b)
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                creds = Some(v);
+                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
