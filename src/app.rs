@@ -93,6 +93,9 @@ impl App {
             Tls::Files { cert, key } => Some(tls_acceptor(cert, key)?),
             Tls::InsecurePlainHttp => None,
         };
+        self.vault
+            .sweep_orphan_blobs()
+            .map_err(|e| format!("cleaning the blob directory: {e}"))?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

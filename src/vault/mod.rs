@@ -219,9 +219,8 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl Vault {
-    /// Opens (creating) the vault in `opts.data_dir`, with the given policy. Leftover
-    /// temporary files and orphan blobs from a crash are collected. Every office
-    /// starts sealed.
+    /// Opens (creating) the vault in `opts.data_dir`, with the given policy. Every
+    /// office starts sealed.
     pub fn open(opts: VaultOptions, policy: Policy) -> Result<Vault, VaultError> {
         let dir = &opts.data_dir;
         std::fs::create_dir_all(dir)
@@ -239,17 +238,6 @@ impl Vault {
                 .clone()
                 .unwrap_or_else(|| dir.join("auth.key")),
         )?;
-        let referenced: std::collections::HashSet<String> =
-            db.read(|tx| tx.blob_names())?.into_iter().collect();
-        let swept = blobs
-            .sweep(|b| referenced.contains(b.as_str()))
-            .map_err(StoreError::from)?;
-        if swept > 0 {
-            tracing::info!(
-                files = swept,
-                "removed leftover temporary and orphan blob files"
-            );
-        }
         Ok(Vault {
             db,
             blobs,
@@ -263,6 +251,26 @@ impl Vault {
             unseal_lock: Mutex::new(()),
             data_dir: opts.data_dir,
         })
+    }
+
+    /// Removes temporary files left by a crash and blobs no document row names
+    /// (an interrupted upload, a purge whose unlink did not finish). Run when the
+    /// server starts, before it accepts requests: never while another process may be
+    /// uploading into the same data directory.
+    pub fn sweep_orphan_blobs(&self) -> Result<usize, VaultError> {
+        let referenced: std::collections::HashSet<String> =
+            self.db.read(|tx| tx.blob_names())?.into_iter().collect();
+        let swept = self
+            .blobs
+            .sweep(|b| referenced.contains(b.as_str()))
+            .map_err(StoreError::from)?;
+        if swept > 0 {
+            tracing::info!(
+                files = swept,
+                "removed leftover temporary and orphan blob files"
+            );
+        }
+        Ok(swept)
     }
 
     /// The settings in force.
