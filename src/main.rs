@@ -22,6 +22,15 @@ use casevault::{Clock, Settings, audit, demo};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+const GETTING_STARTED: &str = "Getting started:
+  casevault demo                         try it: https://127.0.0.1:8443/ (credentials in demo-vault/credentials.json)
+  casevault init --data /srv/casevault   a real vault; prints the superadmin's password once
+  casevault office add --data /srv/casevault --slug bronx
+  casevault serve --data /srv/casevault --tls-cert cert.pem --tls-key key.pem
+
+Under `serve` every office starts sealed: an office administrator unseals it with the office
+passphrase. `casevault COMMAND --help` explains each command.";
+
 /// casevault — an encrypted case vault for legal-services offices.
 ///
 /// Client files are encrypted with keys the office holds; every access is decided by
@@ -32,7 +41,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about,
     long_about,
-    propagate_version = true
+    propagate_version = true,
+    after_help = GETTING_STARTED,
+    after_long_help = GETTING_STARTED
 )]
 struct Cli {
     #[command(subcommand)]
