@@ -23,7 +23,7 @@ use casevault::{Clock, Settings, audit, demo};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const GETTING_STARTED: &str = "Getting started:
-  casevault demo                         try it: https://127.0.0.1:8443/ (credentials in demo-vault/credentials.json)
+  casevault demo                         try it at https://127.0.0.1:8443/
   casevault init --data /srv/casevault   a real vault; prints the superadmin's password once
   casevault office add --data /srv/casevault --slug bronx
   casevault serve --data /srv/casevault --tls-cert cert.pem --tls-key key.pem
