@@ -107,6 +107,25 @@ impl App {
             vault: self.vault.clone(),
         });
         let (tx, rx) = watch::channel(false);
+        // Idle auto-seal, checked once a minute.
+        let vault = self.vault.clone();
+        let mut stop = rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let v = vault.clone();
+                        match tokio::task::spawn_blocking(move || v.seal_idle()).await {
+                            Ok(Err(e)) => tracing::error!(error = %e, "idle auto-seal failed"),
+                            Err(e) => tracing::error!(error = %e, "idle auto-seal task failed"),
+                            Ok(Ok(_)) => {}
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
         let task = tokio::spawn(accept_loop(listener, acceptor, router, rx));
         Ok(ServerHandle {
             addr,

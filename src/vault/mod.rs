@@ -136,6 +136,8 @@ struct Unsealed {
     office: OfficeKey,
     index: BlindIndexKey,
     cases: Mutex<HashMap<String, Arc<CaseKey>>>,
+    /// Unix time of the last use of this office's keys (for the idle auto-seal).
+    last_used: std::sync::atomic::AtomicI64,
 }
 
 /// Options for opening a vault.
@@ -298,11 +300,60 @@ impl Vault {
     }
 
     fn unsealed(&self, office: &str) -> Option<Arc<Unsealed>> {
-        self.keyring
+        let u = self
+            .keyring
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(office)
-            .cloned()
+            .cloned()?;
+        u.last_used
+            .store(self.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        Some(u)
+    }
+
+    /// Seals every office whose keys have not been used for the configured idle time
+    /// (`[seal] idle_minutes`; 0 = never). Returns the offices sealed.
+    pub fn seal_idle(&self) -> Result<Vec<String>, VaultError> {
+        let idle = i64::from(self.settings.seal.idle_minutes) * 60;
+        if idle == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.unix();
+        let sealed: Vec<String> = {
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            let stale: Vec<String> = ring
+                .iter()
+                .filter(|(_, u)| {
+                    now - u.last_used.load(std::sync::atomic::Ordering::Relaxed) >= idle
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for o in &stale {
+                ring.remove(o);
+            }
+            stale
+        };
+        let system = Actor {
+            id: "system".into(),
+            username: "system".into(),
+            role: "system".into(),
+            office: None,
+            org: None,
+            supervisor: false,
+            second_factor: false,
+            fresh: false,
+        };
+        for o in &sealed {
+            self.audit_now(
+                &system,
+                "auto_seal",
+                &format!("office:{o}"),
+                "allow",
+                "idle",
+            )?;
+            tracing::info!(office = %o, "office sealed after idle time");
+        }
+        Ok(sealed)
     }
 
     /// Whether an office's keys are in memory.

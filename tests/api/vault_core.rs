@@ -716,3 +716,48 @@ async fn crash_leftovers_are_collected_at_start_and_documents_survive() {
     let db = casevault::store::Db::open(app.data()).unwrap();
     assert!(db.integrity_ok().unwrap());
 }
+
+#[tokio::test]
+async fn idle_offices_seal_themselves() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Idle Client", None).await;
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Just under the idle time: still unsealed (each read counts as use).
+    app.clock
+        .advance(i64::from(app.settings.seal.idle_minutes) * 60 - 120);
+    assert!(app.app.vault.seal_idle().unwrap().is_empty());
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A full idle period later both offices are sealed, and it is audited.
+    app.clock
+        .advance(i64::from(app.settings.seal.idle_minutes) * 60);
+    let mut sealed = app.app.vault.seal_idle().unwrap();
+    sealed.sort();
+    assert_eq!(sealed, vec!["bronx".to_string(), "queens".to_string()]);
+    let alice = app.login("alice").await;
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::LOCKED, "office_sealed").await;
+    let n: i64 = rusqlite::Connection::open(app.data().join("casevault.db"))
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'auto_seal'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+}
