@@ -732,6 +732,7 @@ async fn idle_offices_seal_themselves() {
     app.clock
         .advance(i64::from(app.settings.seal.idle_minutes) * 60 - 120);
     assert!(app.app.vault.seal_idle().unwrap().is_empty());
+    let alice = app.login("alice").await; // the 15-minute session ended meanwhile
     let r = alice
         .get(app.url(&format!("/cases/{case}")))
         .send()
