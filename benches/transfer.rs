@@ -36,6 +36,19 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU seconds (user + system) the process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
 fn vm_rss_kib(pid: u32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -243,6 +256,7 @@ fn main() {
             let n = (total as usize - i * BLOCK).min(BLOCK);
             Ok::<_, std::io::Error>(data2.slice(..n))
         }));
+        let cpu0 = cpu_secs(pid);
         let start = Instant::now();
         let r = client
             .post(format!("{base}/cases/{case}/documents"))
@@ -253,11 +267,13 @@ fn main() {
             .await
             .unwrap();
         let up_t = start.elapsed();
+        let up_cpu = cpu_secs(pid) - cpu0;
         assert_eq!(r.status(), 201, "upload: {}", r.text().await.unwrap());
         let doc: serde_json::Value = r.json().await.unwrap();
         let rss_after_up = vm_hwm_kib(pid).unwrap_or(0);
 
         // (b) download
+        let cpu0 = cpu_secs(pid);
         let start = Instant::now();
         let mut resp = client
             .get(format!("{base}/cases/{case}/documents/{}", doc["id"].as_str().unwrap()))
@@ -270,13 +286,14 @@ fn main() {
             got += c.len() as u64;
         }
         let down_t = start.elapsed();
+        let down_cpu = cpu_secs(pid) - cpu0;
         assert_eq!(got, total);
         let rss_peak = vm_hwm_kib(pid).unwrap_or(0);
-        (up_t, down_t, rss_idle, rss_after_up, rss_peak)
+        (up_t, down_t, up_cpu, down_cpu, rss_idle, rss_after_up, rss_peak)
     });
     let _ = server.kill();
     let _ = server.wait();
-    let (up_t, down_t, rss_idle, rss_after_up, rss_peak) = result;
+    let (up_t, down_t, up_cpu, down_cpu, rss_idle, rss_after_up, rss_peak) = result;
 
     println!();
     println!("{:<46} {:>10} {:>10}", "measurement", "MB/s", "ratio");
@@ -321,6 +338,15 @@ fn main() {
         println!("Go age CLI not installed: skipped (apt-get install age)");
     }
     println!();
+    println!(
+        "server CPU time: upload {up_cpu:.2} s ({:.0} MB per CPU-second, {:.2}x the age library's wall time), \
+         download {down_cpu:.2} s ({:.0} MB per CPU-second, {:.2}x)",
+        total as f64 / up_cpu.max(1e-9) / 1e6,
+        enc_t.as_secs_f64() / up_cpu.max(1e-9),
+        total as f64 / down_cpu.max(1e-9) / 1e6,
+        dec_t.as_secs_f64() / down_cpu.max(1e-9),
+    );
+    println!("(the client runs on the same two cores: wall-clock ratios include its TLS work)");
     println!(
         "server RSS idle: {} KiB; peak (VmHWM) after upload: {} KiB; after download: {} KiB",
         rss_idle, rss_after_up, rss_peak
