@@ -42,6 +42,24 @@ const ACTIONS: &[(&str, &str)] = &[
     ("totp_enrol", "Set up an authenticator"),
 ];
 
+/// Plain words for an entry's outcome code ("" when it adds nothing).
+fn outcome_words(o: &str) -> &str {
+    match o {
+        "ok" | "denied" => "",
+        "sealed" => "the office was sealed",
+        "step_up_required" => "a fresh code was needed",
+        "invalid_credentials" => "wrong username, password or code",
+        "invalid_code" => "wrong code",
+        "totp_required" => "code missing",
+        "throttled" => "too many attempts",
+        "csrf_invalid" => "form without its security code",
+        "must_enrol" => "must set up an authenticator",
+        "wrong_secret" => "wrong passphrase",
+        "not_found" => "not found",
+        other => other,
+    }
+}
+
 fn action_words(a: &str) -> &str {
     ACTIONS
         .iter()
@@ -88,7 +106,7 @@ fn filters(q: &AuditQuery) -> Markup {
                     }
                 }
                 div.field {
-                    label for="id" { "Case ID (or any other ID)" }
+                    label for="id" { "Case or other ID" }
                     input #id name="id" value=(q.id) autocomplete="off" spellcheck="false";
                 }
                 div.field {
@@ -142,7 +160,9 @@ fn table(p: &AuditPage) -> Markup {
                      br; span.muted { (e.role) } }
                 td { (action_words(&e.action)) }
                 td.ids { @for t in e.target.split(' ') { span { (t) } " " } }
-                td { @if e.decision == "deny" { strong { "Refused" } } @else { "Allowed" } br; span.muted { (e.outcome) } }
+                td { @if e.decision == "deny" { strong { "Refused" } } @else { "Allowed" }
+                     @let w = outcome_words(&e.outcome);
+                     @if !w.is_empty() { br; span.muted { (w) } } }
             } } }
         } }
     }

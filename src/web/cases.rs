@@ -90,7 +90,8 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
         }
         @if st.cases.is_empty() {
             p.empty {
-                @if st.search.is_some() { "No case has that A-number." }
+                @if st.sealed && st.search.is_some() { "Search is not possible while the office is sealed." }
+                @else if st.search.is_some() { "No case has that A-number." }
                 @else if partner { "No case is shared with you at the moment." }
                 @else { "There are no cases yet." }
             }
@@ -121,7 +122,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                                     td { (share.map(|s| if s.0 == "upload" { "Read and add documents" } else { "Read only" }).unwrap_or("—")) }
                                     td { (share.map(|s| unix_time(s.1)).map(|t| day(&t).to_string()).unwrap_or_else(|| "—".into())) }
                                 } @else {
-                                    td { (day(&c.created_at)) }
+                                    td.date { (day(&c.created_at)) }
                                     td {
                                         (if c.status == "closed" { "Closed" } else { "Open" })
                                         @if c.held { " · " span.tag { "Legal hold" } }
@@ -157,7 +158,12 @@ async fn list_response(
         let cases = match v.list_cases(&actor, q.as_deref()) {
             Ok(c) => c,
             // A search needs the office's index key; say so instead of failing.
-            Err(VaultError::Sealed(_)) => Vec::new(),
+            Err(VaultError::Sealed(_)) => {
+                return Err(VaultError::BadRequest(
+                    "sealed",
+                    "Searching by A-number needs the office unsealed. Ask an administrator of your office to unseal it.".into(),
+                ));
+            }
             Err(e) => return Err(e),
         };
         let shares = if actor.role == "partner" {
@@ -278,7 +284,7 @@ fn documents_section(
                     tbody { @for d in docs { tr {
                         td { (d.filename) }
                         td { (size_words(d.size)) }
-                        td { (day(&d.created_at)) }
+                        td.date { (day(&d.created_at)) }
                         td { a.download href={ "/api/v1/cases/" (case.id) "/documents/" (d.id) } download {
                             "Download" span.visually-hidden { " " (d.filename) } } }
                     } } }

@@ -291,13 +291,13 @@ async fn enrol_response(
         ol.steps {
             li { "Install an authenticator app on your phone if you do not have one (for example Google Authenticator, Microsoft Authenticator or FreeOTP)." }
             li {
-                "In the app, add an account and scan this picture:"
+                p { "In the app, add an account and scan this picture:" }
                 div.qr { (qr(&e.qr_svg)) }
-                "If you cannot scan, choose “enter a key” in the app and type this key:"
+                p { "If you cannot scan, choose “enter a key” in the app and type this key:" }
                 p { code.secret { (grouped(&e.secret)) } }
             }
             li {
-                "Type the 6-digit code the app now shows for casevault:"
+                p { "Type the 6-digit code the app now shows for casevault:" }
                 form.card method="post" action="/enrol" {
                     (csrf_field(&s))
                     div.field {

@@ -281,10 +281,22 @@ impl Browser {
         }
     }
 
-    /// Sets the window size (CSS pixels).
-    pub async fn size(&self, w: u32, h: u32) {
-        self.cmd("POST", "/window/rect", json!({"width": w, "height": h}))
-            .await;
+    /// Emulates a phone's viewport (CSS pixels, touch, mobile layout), or the
+    /// desktop window again with `None`.
+    pub async fn phone(&self, size: Option<(u32, u32)>) {
+        let (cmd, params) = match size {
+            Some((w, h)) => (
+                "Emulation.setDeviceMetricsOverride",
+                json!({"width": w, "height": h, "deviceScaleFactor": 1, "mobile": true}),
+            ),
+            None => ("Emulation.clearDeviceMetricsOverride", json!({})),
+        };
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+        .await;
     }
 
     /// Saves a PNG screenshot of the whole page, however long.
