@@ -12,11 +12,11 @@ use crate::policy::{Action, Resource};
 use crate::store::{AuditFilter, AuditRow};
 
 /// The most entries one page may hold.
-pub const AUDIT_PAGE_MAX: i64 = 200;
+pub const AUDIT_LISTING_MAX: i64 = 200;
 
 /// One page of the audit log with the usernames of its actors.
 #[derive(Debug, Clone)]
-pub struct AuditPage {
+pub struct AuditListing {
     /// Entries, oldest first.
     pub entries: Vec<AuditRow>,
     /// Actor id → username, for the actors on this page that are accounts.
@@ -33,9 +33,9 @@ impl Vault {
         &self,
         actor: &Actor,
         filter: &AuditFilter,
-    ) -> Result<AuditPage, VaultError> {
+    ) -> Result<AuditListing, VaultError> {
         let mut q = filter.clone();
-        q.limit = q.limit.clamp(1, AUDIT_PAGE_MAX);
+        q.limit = q.limit.clamp(1, AUDIT_LISTING_MAX);
         let allowed = match (actor.role.as_str(), &actor.office) {
             ("admin", Some(o)) => {
                 let a = self.authorize(
@@ -68,7 +68,7 @@ impl Vault {
             }
             Ok((entries, names))
         })?;
-        Ok(AuditPage {
+        Ok(AuditListing {
             entries,
             names,
             office: q.office,

@@ -24,7 +24,7 @@ use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
 use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
-pub use audit_view::{AUDIT_PAGE_MAX, AuditPage};
+pub use audit_view::{AUDIT_LISTING_MAX, AuditListing};
 pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
 pub use documents::{DocumentView, OpenDocument, Upload};
 pub use export::{ExportSummary, export_case};

@@ -14,7 +14,7 @@ use super::layout::{minute, page};
 use super::session::PageSession;
 use crate::http::{AppState, blocking};
 use crate::store::AuditFilter;
-use crate::vault::AuditPage;
+use crate::vault::AuditListing;
 
 const PAGE_SIZE: i64 = 50;
 
@@ -145,7 +145,7 @@ fn next_link(q: &AuditQuery, after: i64) -> String {
     format!("/audit?{s}after={after}")
 }
 
-fn table(p: &AuditPage) -> Markup {
+fn table(p: &AuditListing) -> Markup {
     html! {
         div.table-wrap { table.audit {
             caption.visually-hidden { "Audit entries, oldest first" }

@@ -45,7 +45,8 @@ async fn sign_in_ok(b: &Browser, app: &TestApp, user: &str) {
 }
 
 /// Every form that posts carries the session's CSRF field (or, on the sign-in
-/// page, the double-submit one), and the page has no inline script or style.
+/// page, the double-submit one); the page has no inline script or style, one
+/// `h1`, a language, a label for every field and AA contrast for all its text.
 async fn check_page(b: &Browser) {
     let bad = b
         .js(r#"
@@ -63,6 +64,34 @@ async fn check_page(b: &Browser) {
           const ok = (i.id && document.querySelector('label[for="' + i.id + '"]')) || i.closest('label');
           if (!ok) out.push('unlabelled ' + (i.name || i.id));
         }
+        // WCAG AA contrast of every visible piece of text against its background.
+        const rgb = c => (c.match(/[0-9.]+/g) || []).map(Number);
+        const lum = ([r, g, b]) => {
+          const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const bg = el => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        let checked = 0;
+        while (walker.nextNode()) {
+          const n = walker.currentNode, el = n.parentElement;
+          if (!n.textContent.trim() || !el || el.closest('.visually-hidden, [hidden], .skip, svg')) continue;
+          const st = getComputedStyle(el);
+          if (st.visibility === 'hidden' || st.display === 'none') continue;
+          const a = lum(rgb(st.color)), b2 = lum(bg(el));
+          const ratio = (Math.max(a, b2) + 0.05) / (Math.min(a, b2) + 0.05);
+          const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+          const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+          checked++;
+          if (!(ratio >= need)) out.push('contrast ' + ratio.toFixed(2) + ': ' + n.textContent.trim().slice(0, 30));
+        }
+        if (checked < 3) out.push('contrast: too little text checked');
         return out;
     "#)
         .await;
@@ -111,6 +140,17 @@ async fn browser_walkthrough_of_every_role() {
     check_page(&b).await;
     b.screenshot(&shots().join("login.png")).await;
 
+    // Keyboard only: the skip link comes first, then the form in reading order,
+    // and Enter signs in.
+    b.press('\u{E004}').await;
+    assert_eq!(b.focused().await, "a.skip");
+    b.press('\u{E004}').await;
+    assert_eq!(b.focused().await, "a.brand");
+    for field in ["input#username", "input#password", "input#totp", "button"] {
+        b.press('\u{E004}').await;
+        assert_eq!(b.focused().await, field);
+    }
+
     // A wrong password gives the one message that does not say what was wrong.
     sign_in(
         &b,
@@ -124,8 +164,19 @@ async fn browser_walkthrough_of_every_role() {
     assert!(t.contains("That did not work"), "{t}");
     assert!(b.url().await.ends_with("/login"));
 
-    // Caseworker alice signs in with her code and opens a case.
-    sign_in_ok(&b, &app, "alice").await;
+    // Caseworker alice signs in with her code, by keyboard, and opens a case.
+    b.goto(&format!("{base}/login")).await;
+    b.type_into("#username", "alice").await;
+    b.type_into("#password", &app.creds.users["alice"].password.clone())
+        .await;
+    b.type_into("#totp", &app.code("alice")).await;
+    b.js("window.__cvOldPage = true; return null;").await;
+    b.press('\u{E007}').await;
+    b.wait_for(
+        "return window.__cvOldPage !== true && document.readyState === 'complete';",
+        "sign-in by Enter",
+    )
+    .await;
     assert!(b.url().await.ends_with("/cases"), "{}", b.url().await);
     check_page(&b).await;
     b.type_into("#client_name", "Maria Example").await;

@@ -248,6 +248,28 @@ impl Browser {
         .await;
     }
 
+    /// Presses a key (W3C key value: Tab is U+E004, Enter U+E007) on whatever
+    /// has the focus, as a keyboard user would.
+    pub async fn press(&self, key: char) {
+        let k = key.to_string();
+        self.cmd(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+                {"type": "keyDown", "value": k}, {"type": "keyUp", "value": k}]}]}),
+        )
+        .await;
+    }
+
+    /// A short description of the focused element (`tag#id.class`).
+    pub async fn focused(&self) -> String {
+        self.js("const e = document.activeElement; return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + e.className : '');")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The visible text of the page's body.
     pub async fn text(&self) -> String {
         self.js("return document.body ? document.body.innerText : '';")
