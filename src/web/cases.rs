@@ -445,10 +445,10 @@ pub(super) async fn case_page(
     case_response(&st, s, case, StatusCode::OK, notice).await
 }
 
-/// Proves a fresh code when the session is not fresh; the code field is
-/// required on the form in that case.
+/// Proves the code typed into a form, if any. With no code the vault's own
+/// decision stands: a session outside the step-up window gets `StepUpRequired`.
 async fn step_up(st: &AppState, s: &mut SessionInfo, code: &str) -> Result<(), VaultError> {
-    if s.actor.fresh && code.trim().is_empty() {
+    if code.trim().is_empty() {
         return Ok(());
     }
     let v = st.vault.clone();
@@ -568,6 +568,19 @@ async fn finish(
     }
 }
 
+/// A small text field of a multipart form, or None when it is longer than `max`
+/// bytes (read chunk by chunk, so an oversized field is never buffered whole).
+async fn bounded_text(mut f: axum::extract::multipart::Field<'_>, max: usize) -> Option<String> {
+    let mut buf = Vec::new();
+    while let Ok(Some(chunk)) = f.chunk().await {
+        if buf.len() + chunk.len() > max {
+            return None;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).ok()
+}
+
 /// `POST /cases/{case}/documents`: the upload form without JavaScript
 /// (`multipart/form-data`: the `csrf` field first, then `file`). The file part is
 /// streamed into the vault like an API upload; nothing is buffered whole.
@@ -579,7 +592,7 @@ pub(super) async fn upload_form(
 ) -> Result<Response, PageError> {
     let first = mp.next_field().await.map_err(|_| PageError::BadForm)?;
     let token = match first {
-        Some(f) if f.name() == Some("csrf") => f.text().await.ok(),
+        Some(f) if f.name() == Some("csrf") => bounded_text(f, 128).await,
         _ => None,
     };
     check_csrf(&st, &s, token.as_deref(), "upload").await?;

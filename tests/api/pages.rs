@@ -129,6 +129,7 @@ async fn every_page_sends_the_security_headers_and_every_post_form_a_csrf_field(
     let pat = sign_in(&app, "pat").await;
     let admin = sign_in(&app, "admin").await;
     let audrey = sign_in(&app, "audrey").await;
+    let root = sign_in(&app, "root").await;
     let anon = page_client(&app);
     let b = &app.base;
     let pages: Vec<(&Client, String, StatusCode)> = vec![
@@ -153,6 +154,9 @@ async fn every_page_sends_the_security_headers_and_every_post_form_a_csrf_field(
         (&admin, format!("{b}/admin/users"), StatusCode::OK),
         (&admin, format!("{b}/audit"), StatusCode::OK),
         (&audrey, format!("{b}/audit"), StatusCode::OK),
+        (&audrey, format!("{b}/admin"), StatusCode::FORBIDDEN),
+        (&root, format!("{b}/admin"), StatusCode::OK),
+        (&root, format!("{b}/admin/users"), StatusCode::OK),
     ];
     let mut forms = 0;
     for (c, url, status) in &pages {
@@ -502,4 +506,79 @@ async fn audit_page_is_decided_and_confined() {
     assert!(entries.iter().any(|e| e.action == "read_all_audit"
         && e.decision == "deny"
         && e.actor == app.user_id("alice")));
+}
+
+#[tokio::test]
+async fn sharing_asks_for_a_fresh_code_once_the_step_up_window_has_passed() {
+    let app = spawn_app().await;
+    let alice = sign_in(&app, "alice").await;
+    let api = app.login("alice").await;
+    let case = app.create_case(&api, "bronx", "Step Up", None).await;
+    let page = format!("{}/cases/{case}", app.base);
+    let (_, _, html) = get(&alice, &page).await;
+    assert!(
+        !html.contains("id=\"share-code\""),
+        "a fresh session is asked for a code"
+    );
+
+    // Past the 10-minute step-up window (but inside the 15-minute idle timeout).
+    app.clock.advance(11 * 60);
+    let (_, _, html) = get(&alice, &page).await;
+    assert!(
+        html.contains("id=\"share-code\""),
+        "no code field after the window"
+    );
+    let token = hidden(&html, "csrf").unwrap();
+    let until = "2030-01-31";
+    let share = format!("{page}/shares");
+    let r = alice
+        .post(&share)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "pat"),
+            ("permission", "read"),
+            ("until", until),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await.unwrap().contains("Enter the 6-digit code"));
+    let r = alice
+        .post(&share)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "pat"),
+            ("permission", "read"),
+            ("until", until),
+            ("totp", "000000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("That code did not work"));
+    let r = alice
+        .post(&share)
+        .form(&[
+            ("csrf", token.as_str()),
+            ("username", "pat"),
+            ("permission", "read"),
+            ("until", until),
+            ("totp", &app.code("alice")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, _, html) = get(&alice, &page).await;
+    assert!(
+        html.contains("2030-01-31") && html.contains("Active"),
+        "{html}"
+    );
+
+    // The partner sees the case with the share's end.
+    let pat = sign_in(&app, "pat").await;
+    let (_, _, list) = get(&pat, &format!("{}/cases", app.base)).await;
+    assert!(list.contains("Step Up") && list.contains("2030-01-31"));
 }
