@@ -60,6 +60,20 @@ fn outcome_words(o: &str) -> &str {
     }
 }
 
+/// What an entry means, in words: `read_case` is told apart by its target.
+fn entry_words<'a>(action: &'a str, target: &str) -> &'a str {
+    if action == "read_case" {
+        if target.contains(" doc:") {
+            return "Opened a document";
+        }
+        if target.ends_with(" documents") {
+            return "Viewed the document list";
+        }
+        return "Opened the case";
+    }
+    action_words(action)
+}
+
 fn action_words(a: &str) -> &str {
     ACTIONS
         .iter()
@@ -155,10 +169,10 @@ fn table(p: &AuditListing) -> Markup {
             } }
             tbody { @for e in &p.entries { tr.(if e.decision == "deny" { "deny" } else { "allow" }) {
                 td { (e.seq) }
-                td { (minute(&e.time)) }
+                td.date { (e.time.get(..10).unwrap_or("")) br; span.muted { (minute(&e.time).get(11..).unwrap_or("")) } }
                 td { (p.names.get(&e.actor).map(String::as_str).unwrap_or(if e.actor == "-" { "(not signed in)" } else { e.actor.as_str() }))
                      br; span.muted { (e.role) } }
-                td { (action_words(&e.action)) }
+                td { (entry_words(&e.action, &e.target)) }
                 td.ids { @for t in e.target.split(' ') { span { (t) } " " } }
                 td { @if e.decision == "deny" { strong { "Refused" } } @else { "Allowed" }
                      @let w = outcome_words(&e.outcome);

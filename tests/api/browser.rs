@@ -334,7 +334,10 @@ async fn browser_walkthrough_of_every_role() {
     b.type_into("#id", &case).await;
     b.click("form.filters button[type=submit]").await;
     let t = b.text().await;
-    assert!(t.contains("Opened a case or document"), "{t}");
+    assert!(
+        t.contains("Opened the case") && t.contains("Opened a document"),
+        "{t}"
+    );
     assert!(t.contains("alice") && t.contains("pat"), "{t}");
     assert!(
         !t.contains("Maria Example"),
