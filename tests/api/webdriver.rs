@@ -2,6 +2,7 @@
 //! `chromedriver` and headless `chromium`. Small on purpose: the handful of
 //! commands the browser test needs, no extra dependency, no browser download.
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,7 +58,10 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        // Its own process group: the browser it starts joins it, so ending the
+        // group ends every browser process even when a test panics.
         let child = Command::new(driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
@@ -344,11 +348,10 @@ impl Browser {
     }
 
     /// Ends the browser session and chromedriver.
-    pub async fn quit(mut self) {
+    pub async fn quit(self) {
         let url = format!("{}/session/{}", self.base, self.session);
         let _ = self.http.delete(url).send().await;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Drop ends the process group.
     }
 
     /// Forgets every cookie (the next visitor starts signed out).
@@ -359,8 +362,14 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ending chromedriver ends the browser it started.
-        let _ = self.child.kill();
+        // chromedriver leads its own process group (see `start`); the browser and
+        // its helpers are in it. Killing only chromedriver would orphan them.
+        if let Some(pid) = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
         let _ = self.child.wait();
     }
 }
