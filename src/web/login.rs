@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page};
-use super::session::{EnrolSession, PageForm, check_csrf, ct_eq};
+use super::session::{EnrolSession, check_csrf, ct_eq};
 use crate::http::{AppState, COOKIE, blocking, session_token};
 use crate::vault::{LoginInput, SessionInfo, VaultError};
 
@@ -236,15 +236,20 @@ pub(super) async fn login_submit(
     Ok(resp)
 }
 
-/// Any form with no fields but its token.
+/// The sign-out form: only its token.
 #[derive(Deserialize)]
-pub(super) struct Nothing {}
+pub(super) struct LogoutForm {
+    #[serde(default)]
+    csrf: Option<String>,
+}
 
-/// `POST /logout`.
+/// `POST /logout` (also from the enrolment page, before TOTP is set up).
 pub(super) async fn logout(
     State(st): State<AppState>,
-    PageForm(s, _): PageForm<Nothing>,
+    EnrolSession(s): EnrolSession,
+    Form(f): Form<LogoutForm>,
 ) -> Result<Response, PageError> {
+    check_csrf(&st, &s, f.csrf.as_deref(), "logout").await?;
     let v = st.vault.clone();
     blocking(move || v.logout(&s)).await?;
     let mut resp = super::see_other("/login?done=signed_out");
@@ -307,6 +312,10 @@ async fn enrol_response(
                     button type="submit" { "Confirm" }
                 }
             }
+        }
+        form method="post" action="/logout" {
+            (csrf_field(&s))
+            p { "Not now? " button.secondary type="submit" { "Sign out" } }
         }
     };
     Ok((
