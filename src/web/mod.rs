@@ -12,6 +12,7 @@
 //! plain-English text and never a stack trace or a value the caller sent.
 mod admin;
 mod audit;
+mod case_actions;
 mod cases;
 mod error;
 mod layout;
@@ -77,8 +78,11 @@ pub fn router() -> Router<AppState> {
         .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/{case}", get(cases::case_page))
-        .route("/cases/{case}/shares", post(cases::share))
-        .route("/cases/{case}/shares/{share}/revoke", post(cases::revoke))
+        .route("/cases/{case}/shares", post(case_actions::share))
+        .route(
+            "/cases/{case}/shares/{share}/revoke",
+            post(case_actions::revoke),
+        )
         .route("/admin", get(admin::office_page))
         .route("/admin/offices/{office}/seal", post(admin::seal))
         .route("/admin/offices/{office}/unseal", post(admin::unseal))
@@ -94,7 +98,7 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(FORM_LIMIT));
     // The no-JavaScript upload form streams its file: no body limit but the
     // vault's own document limit, counted while streaming.
-    let uploads = Router::new().route("/cases/{case}/documents", post(cases::upload_form));
+    let uploads = Router::new().route("/cases/{case}/documents", post(case_actions::upload_form));
     Router::new()
         .merge(forms)
         .merge(uploads)
