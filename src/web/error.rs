@@ -108,7 +108,7 @@ impl IntoResponse for PageError {
                 html! {
                     p { "The " strong { (office) } " office is sealed: its encryption keys have been removed from the server, so nobody can read its case files until it is unsealed." }
                     p { "Only an administrator of the " (office) " office can unseal it, with the office passphrase and their authenticator code. If you did not expect this, contact your office administrator." }
-                    p { "You can still open new cases and add documents; they are encrypted straight away." }
+                    p { "Staff of the office can still open new cases and add documents: they are encrypted straight away and become readable after unsealing." }
                     (back_links())
                 },
             ),

@@ -582,3 +582,34 @@ async fn sharing_asks_for_a_fresh_code_once_the_step_up_window_has_passed() {
     let (_, _, list) = get(&pat, &format!("{}/cases", app.base)).await;
     assert!(list.contains("Step Up") && list.contains("2030-01-31"));
 }
+
+#[tokio::test]
+async fn a_partner_sees_the_upload_form_only_with_an_upload_share() {
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let read = app.create_case(&api, "bronx", "Read Share", None).await;
+    let upload = app.create_case(&api, "bronx", "Upload Share", None).await;
+    for (case, permission) in [(&read, "read"), (&upload, "upload")] {
+        let r = api
+            .post(app.url(&format!("/cases/{case}/shares")))
+            .json(&serde_json::json!({"username": "pat", "permission": permission, "expires_at": "2030-01-01T00:00:00Z"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let pat = sign_in(&app, "pat").await;
+    let (_, _, html) = get(&pat, &format!("{}/cases/{read}", app.base)).await;
+    assert!(
+        html.contains("read only") && !html.contains("id=\"upload\""),
+        "{html}"
+    );
+    assert!(!html.contains("Share this case"));
+    let (_, _, html) = get(&pat, &format!("{}/cases/{upload}", app.base)).await;
+    assert!(
+        html.contains("read and add documents") && html.contains("id=\"upload\""),
+        "{html}"
+    );
+    // The form's script target is the API route, which the vault also decides.
+    assert!(html.contains(&format!("data-api=\"/api/v1/cases/{upload}/documents\"")));
+}
