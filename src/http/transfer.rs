@@ -9,7 +9,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -76,6 +75,25 @@ pub(super) async fn upload(
         return Err(VaultError::TooLarge(limit).into());
     }
 
+    let (id, size) = store_stream(&st, up, body.into_data_stream()).await?;
+    Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
+}
+
+/// Encrypts a stream of plaintext chunks into the prepared upload `up` and stores
+/// it; returns the new document's id and size. Memory stays bounded: chunks pass
+/// in batches through a small channel to a blocking writer. A failed or oversized
+/// stream leaves nothing behind (the temporary blob is removed and the failure
+/// audited). The HTTP API and the no-JavaScript upload form of the pages share this.
+pub(crate) async fn store_stream<S, E>(
+    st: &AppState,
+    up: crate::vault::Upload,
+    chunks: S,
+) -> Result<(String, u64), ApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>>,
+{
+    use futures_util::StreamExt;
+    let limit = up.limit();
     let (tx, mut rx) = mpsc::channel::<Chunk>(4);
     let v = st.vault.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<(String, u64), VaultError> {
@@ -110,31 +128,29 @@ pub(super) async fn upload(
         }
     });
 
-    let mut body = body;
+    let mut chunks = std::pin::pin!(chunks);
     let mut total: u64 = 0;
     let mut failure: Option<ApiError> = None;
     let mut batch: Vec<Bytes> = Vec::new();
     let mut batched = 0usize;
-    while let Some(frame) = body.frame().await {
-        match frame {
-            Ok(f) => {
-                if let Ok(data) = f.into_data() {
-                    total += data.len() as u64;
-                    if total > limit {
-                        failure = Some(VaultError::TooLarge(limit).into());
+    while let Some(item) = chunks.next().await {
+        match item {
+            Ok(data) => {
+                total += data.len() as u64;
+                if total > limit {
+                    failure = Some(VaultError::TooLarge(limit).into());
+                    break;
+                }
+                batched += data.len();
+                batch.push(data);
+                if batched >= BATCH {
+                    batched = 0;
+                    if tx
+                        .send(Chunk::Data(std::mem::take(&mut batch)))
+                        .await
+                        .is_err()
+                    {
                         break;
-                    }
-                    batched += data.len();
-                    batch.push(data);
-                    if batched >= BATCH {
-                        batched = 0;
-                        if tx
-                            .send(Chunk::Data(std::mem::take(&mut batch)))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
                     }
                 }
             }
@@ -160,8 +176,7 @@ pub(super) async fn upload(
     if let Some(f) = failure {
         return Err(f);
     }
-    let (id, size) = result?;
-    Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
+    result.map_err(ApiError::from)
 }
 
 /// RFC 5987 encoding of a filename for Content-Disposition.

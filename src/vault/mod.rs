@@ -5,6 +5,7 @@
 //! Invariants: office identities and case keys live only in the keyring below, in
 //! types that wipe on drop, and only while the office is unsealed; a case the actor may
 //! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
+mod audit_view;
 mod cases;
 mod documents;
 mod export;
@@ -23,6 +24,7 @@ use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
 use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
+pub use audit_view::{AUDIT_LISTING_MAX, AuditListing};
 pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
 pub use documents::{DocumentView, OpenDocument, Upload};
 pub use export::{ExportSummary, export_case};
