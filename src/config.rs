@@ -17,6 +17,23 @@ pub struct Settings {
     pub uploads: UploadSettings,
     /// Key derivation.
     pub kdf: KdfSettings,
+    /// Automatic sealing.
+    #[serde(default)]
+    pub seal: SealSettings,
+}
+
+/// `[seal]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealSettings {
+    /// An office whose keys are unused this long is sealed again (0 = never).
+    pub idle_minutes: u32,
+}
+
+impl Default for SealSettings {
+    fn default() -> Self {
+        SealSettings { idle_minutes: 240 }
+    }
 }
 
 /// `[session]`.
@@ -108,6 +125,7 @@ impl Settings {
                 passphrase_log_n: 18,
                 max_log_n: 20,
             },
+            seal: SealSettings::default(),
         })
     }
 }

@@ -23,6 +23,7 @@ pub mod http;
 pub mod policy;
 pub mod store;
 pub mod vault;
+pub mod web;
 
 pub use app::{App, AppOptions, ServerHandle};
 pub use clock::Clock;

@@ -14,7 +14,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 pub use error::ApiError;
-pub use extract::{COOKIE, EnrollingSession, JsonBody, Session};
+pub use extract::{COOKIE, EnrollingSession, JsonBody, Session, session_token};
+pub(crate) use transfer::store_stream;
 
 use crate::vault::{Vault, VaultError};
 
@@ -72,11 +73,12 @@ async fn request_log(req: axum::extract::Request, next: Next) -> Response {
     resp
 }
 
-/// The whole router: API under `/api/v1`, `/healthz`, and the pages.
+/// The whole router: API under `/api/v1`, `/healthz`, and the pages (`web/`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", routes::api())
         .merge(routes::root())
+        .merge(crate::web::router())
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_log))

@@ -2,7 +2,7 @@
 use age::secrecy::SecretString;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -51,34 +51,13 @@ pub(super) fn api() -> Router<AppState> {
 }
 
 pub(super) fn root() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/", get(|| async { Redirect::to("/login") }))
-        .merge(crate::http::routes::pages())
-}
-
-fn pages() -> Router<AppState> {
-    Router::new().route("/login", get(login_page))
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// `GET /healthz`: 200, reveals nothing.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The server is up")))]
 pub(super) async fn healthz() -> &'static str {
     "ok"
-}
-
-async fn login_page() -> Response {
-    let html = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in — casevault</title></head>
-<body><main><h1>Sign in to casevault</h1>
-<form method="post" action="/login">
-<p><label for="username">Username</label><br><input id="username" name="username" autocomplete="username" required></p>
-<p><label for="password">Password</label><br><input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><label for="totp">6-digit code from your authenticator app</label><br><input id="totp" name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5}"></p>
-<p><button type="submit">Sign in</button></p>
-</form></main></body></html>"#;
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 // ---------- sign-in ----------

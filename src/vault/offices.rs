@@ -151,6 +151,7 @@ impl Vault {
             office: key,
             index,
             cases: Mutex::new(HashMap::new()),
+            last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
         self.record_now(&allowed, "ok")?;
         self.keyring

@@ -3,6 +3,9 @@
 mod access;
 mod auth;
 mod authkit;
+mod browser;
 mod helpers;
+mod pages;
 mod policy_secrets;
 mod vault_core;
+mod webdriver;
