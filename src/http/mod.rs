@@ -14,7 +14,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 pub use error::ApiError;
-pub use extract::{COOKIE, EnrollingSession, JsonBody, Session, session_token};
+pub use extract::{
+    COOKIE, EnrollingSession, JsonBody, Session, cookie_value, end_previous_session, session_token,
+};
 pub(crate) use transfer::store_stream;
 
 use crate::vault::{Vault, VaultError};

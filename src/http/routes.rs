@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::error::ApiError;
-use super::extract::{COOKIE, EnrollingSession, JsonBody, Session, session_token};
+use super::extract::{COOKIE, EnrollingSession, JsonBody, Session};
 use super::{AppState, blocking};
 use crate::vault::{
     CaseInput, CaseSummary, CaseView, DocumentView, LoginInput, NewUser, OfficeMode, UserView,
@@ -117,18 +117,7 @@ pub(super) async fn login(
             client,
         })
         .await?;
-    // Rotation: a successful sign-in ends any session this browser already had, so
-    // a token planted before sign-in is worthless after it.
-    if let Some(old) = session_token(&headers) {
-        let v = st.vault.clone();
-        let _ = blocking(move || {
-            if let Ok(s) = v.session(&old) {
-                v.logout(&s)?;
-            }
-            Ok(())
-        })
-        .await;
-    }
+    super::extract::end_previous_session(&st, &headers).await;
     let mut resp = Json(LoginAnswer {
         user: out.user,
         must_enrol_totp: out.must_enrol,

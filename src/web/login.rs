@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page};
 use super::session::{EnrolSession, check_csrf, ct_eq};
-use crate::http::{AppState, COOKIE, blocking, session_token};
+use crate::http::{AppState, COOKIE, blocking, cookie_value, session_token};
 use crate::vault::{LoginInput, SessionInfo, VaultError};
 
 /// The pre-session CSRF cookie of the sign-in form.
@@ -31,18 +31,6 @@ pub(crate) fn home(role: &str) -> &'static str {
         "auditor" => "/audit",
         _ => "/cases",
     }
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
 async fn current_session(st: &AppState, headers: &HeaderMap) -> Option<SessionInfo> {
@@ -204,17 +192,7 @@ pub(super) async fn login_submit(
         }
         Err(e) => return Err(e.into()),
     };
-    // A successful sign-in ends any session this browser already had.
-    if let Some(old) = session_token(&headers) {
-        let v = st.vault.clone();
-        let _ = blocking(move || {
-            if let Ok(s) = v.session(&old) {
-                v.logout(&s)?;
-            }
-            Ok(())
-        })
-        .await;
-    }
+    crate::http::end_previous_session(&st, &headers).await;
     let to = if out.must_enrol {
         "/enrol"
     } else {
