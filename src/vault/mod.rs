@@ -277,6 +277,12 @@ impl Vault {
         Ok(swept)
     }
 
+    /// Number of argon2 password verifications run so far (see
+    /// [`PasswordHasher::verifications`]).
+    pub fn password_verifications(&self) -> u64 {
+        self.hasher.verifications()
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings
