@@ -16,6 +16,9 @@ use crate::http::{self, AppState};
 use crate::policy::Policy;
 use crate::vault::{Vault, VaultError, VaultOptions};
 
+/// Connections served at once; further ones wait in the kernel's accept queue.
+const MAX_CONNECTIONS: usize = 512;
+
 /// The client's address, put into each request's extensions (throttling only).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
@@ -95,6 +98,9 @@ impl App {
             Tls::Files { cert, key } => Some(tls_acceptor(cert, key)?),
             Tls::InsecurePlainHttp => None,
         };
+        self.vault
+            .sweep_orphan_blobs()
+            .map_err(|e| format!("cleaning the blob directory: {e}"))?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -104,6 +110,25 @@ impl App {
         });
         let (tx, rx) = watch::channel(false);
         let retention = tokio::spawn(retention_loop(self.vault.clone(), rx.clone()));
+        // Idle auto-seal, checked once a minute.
+        let vault = self.vault.clone();
+        let mut stop = rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let v = vault.clone();
+                        match tokio::task::spawn_blocking(move || v.seal_idle()).await {
+                            Ok(Err(e)) => tracing::error!(error = %e, "idle auto-seal failed"),
+                            Err(e) => tracing::error!(error = %e, "idle auto-seal task failed"),
+                            Ok(Ok(_)) => {}
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        });
         let task = tokio::spawn(accept_loop(listener, acceptor, router, rx));
         Ok(ServerHandle {
             addr,
@@ -148,7 +173,12 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // A bounded number of connections at once, so a flood cannot exhaust descriptors.
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(x) => x,
@@ -164,6 +194,7 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let _slot = slot;
             let _ = stream.set_nodelay(true);
             let svc = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
@@ -172,7 +203,12 @@ async fn accept_loop(
                     async move { tower_service::Service::call(&mut r, req).await }
                 },
             );
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            // A client that trickles its request headers must not hold a task forever.
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30));
             match acceptor {
                 Some(acc) => {
                     // A slow or silent handshake must not hold a task forever.

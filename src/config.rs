@@ -20,6 +20,23 @@ pub struct Settings {
     /// Retention (from `retention.toml`, not `settings.toml`).
     #[serde(skip)]
     pub retention: RetentionSettings,
+    /// Automatic sealing.
+    #[serde(default)]
+    pub seal: SealSettings,
+}
+
+/// `[seal]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealSettings {
+    /// An office whose keys are unused this long is sealed again (0 = never).
+    pub idle_minutes: u32,
+}
+
+impl Default for SealSettings {
+    fn default() -> Self {
+        SealSettings { idle_minutes: 240 }
+    }
 }
 
 /// `[session]`.
@@ -147,6 +164,7 @@ impl Settings {
                 max_log_n: 20,
             },
             retention: RetentionSettings::default(),
+            seal: SealSettings::default(),
         })
     }
 }

@@ -67,7 +67,7 @@ const USERS: &[DemoUser] = &[
 ];
 
 /// Creates the demo offices and users in an empty vault (offices end unsealed).
-pub async fn populate(vault: &Vault) -> Result<Credentials, VaultError> {
+pub async fn populate(vault: &std::sync::Arc<Vault>) -> Result<Credentials, VaultError> {
     let op = Actor::cli_operator();
     let mut offices = BTreeMap::new();
     for slug in ["bronx", "queens"] {

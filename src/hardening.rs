@@ -21,3 +21,18 @@ pub fn disable_core_dumps() -> Result<(), String> {
         .map_err(|e| format!("prctl(PR_SET_DUMPABLE): {e}"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn core_dumps_are_off_after_hardening() {
+        super::disable_core_dumps().unwrap();
+        let lim = rustix::process::getrlimit(rustix::process::Resource::Core);
+        assert_eq!(lim.current, Some(0));
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            rustix::process::dumpable_behavior().unwrap(),
+            rustix::process::DumpableBehavior::NotDumpable
+        );
+    }
+}

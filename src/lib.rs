@@ -24,6 +24,7 @@ pub mod policy;
 pub mod remote;
 pub mod store;
 pub mod vault;
+pub mod web;
 
 pub use app::{App, AppOptions, ServerHandle};
 pub use clock::Clock;

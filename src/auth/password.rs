@@ -42,6 +42,7 @@ pub fn check_new_password(p: &str) -> Result<(), PasswordPolicyError> {
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    verifications: Arc<std::sync::atomic::AtomicU64>,
     dummy: Arc<String>,
     params: Params,
 }
@@ -53,6 +54,7 @@ impl PasswordHasher {
         let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
         let mut h = PasswordHasher {
             permits: Arc::new(Semaphore::new(concurrent.max(1))),
+            verifications: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             dummy: Arc::new(String::new()),
             params,
         };
@@ -99,6 +101,13 @@ impl PasswordHasher {
             .unwrap_or(false)
     }
 
+    /// How many argon2 verifications have run (real or dummy): lets tests prove that
+    /// an unknown user costs a full hash, without timing anything.
+    pub fn verifications(&self) -> u64 {
+        self.verifications
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Verifies synchronously.
     pub fn verify_blocking(&self, password: &str, stored: Option<&str>) -> bool {
         let known = stored.is_some();
@@ -110,6 +119,8 @@ impl PasswordHasher {
             .argon()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ok && known
     }
 }
@@ -125,8 +136,12 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(h.verify_blocking("a long enough passphrase", Some(&phc)));
         assert!(!h.verify_blocking("a long enough passphrasE", Some(&phc)));
-        // The dummy's own password does not let an unknown user in.
+        // The dummy is a real argon2id hash (so an unknown user costs a real
+        // verification), and its own password does not let an unknown user in.
+        assert!(h.dummy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let before = h.verifications();
         assert!(!h.verify_blocking("dummy password for unknown users", None));
+        assert_eq!(h.verifications(), before + 1);
     }
 
     #[test]

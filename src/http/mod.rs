@@ -15,7 +15,10 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 
 pub use error::ApiError;
-pub use extract::{COOKIE, EnrollingSession, JsonBody, Session};
+pub use extract::{
+    COOKIE, EnrollingSession, JsonBody, Session, cookie_value, end_previous_session, session_token,
+};
+pub(crate) use transfer::store_stream;
 
 use crate::vault::{Vault, VaultError};
 
@@ -59,12 +62,28 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
     resp
 }
 
-/// The whole router: API under `/api/v1`, `/healthz`, and the pages.
+/// Logs each request at debug level: method, the route *template* (never the
+/// concrete path or query, which can carry ids, filenames or A-numbers) and status.
+async fn request_log(req: axum::extract::Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "-".into());
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %route, status = resp.status().as_u16(), "request");
+    resp
+}
+
+/// The whole router: API under `/api/v1`, `/healthz`, and the pages (`web/`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", routes::api())
         .merge(routes::root())
+        .merge(crate::web::router())
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(request_log))
         .with_state(state)
 }

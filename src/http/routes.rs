@@ -2,14 +2,14 @@
 use age::secrecy::SecretString;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::error::ApiError;
-use super::extract::{COOKIE, EnrollingSession, JsonBody, Session, session_token};
+use super::extract::{COOKIE, EnrollingSession, JsonBody, Session};
 use super::{AppState, blocking};
 use crate::vault::{
     CaseInput, CaseSummary, CaseView, DocumentView, LoginInput, NewUser, OfficeMode, UserView,
@@ -52,34 +52,13 @@ pub(super) fn api() -> Router<AppState> {
 }
 
 pub(super) fn root() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/", get(|| async { Redirect::to("/login") }))
-        .merge(crate::http::routes::pages())
-}
-
-fn pages() -> Router<AppState> {
-    Router::new().route("/login", get(login_page))
+    Router::new().route("/healthz", get(healthz))
 }
 
 /// `GET /healthz`: 200, reveals nothing.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The server is up")))]
 pub(super) async fn healthz() -> &'static str {
     "ok"
-}
-
-async fn login_page() -> Response {
-    let html = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in — casevault</title></head>
-<body><main><h1>Sign in to casevault</h1>
-<form method="post" action="/login">
-<p><label for="username">Username</label><br><input id="username" name="username" autocomplete="username" required></p>
-<p><label for="password">Password</label><br><input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><label for="totp">6-digit code from your authenticator app</label><br><input id="totp" name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}|[a-z0-9]{5}-[a-z0-9]{5}"></p>
-<p><button type="submit">Sign in</button></p>
-</form></main></body></html>"#;
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 
 // ---------- sign-in ----------
@@ -139,18 +118,7 @@ pub(super) async fn login(
             client,
         })
         .await?;
-    // Rotation: a successful sign-in ends any session this browser already had, so
-    // a token planted before sign-in is worthless after it.
-    if let Some(old) = session_token(&headers) {
-        let v = st.vault.clone();
-        let _ = blocking(move || {
-            if let Ok(s) = v.session(&old) {
-                v.logout(&s)?;
-            }
-            Ok(())
-        })
-        .await;
-    }
+    super::extract::end_previous_session(&st, &headers).await;
     let mut resp = Json(LoginAnswer {
         user: out.user,
         must_enrol_totp: out.must_enrol,
@@ -442,10 +410,10 @@ pub(super) struct OfficeList {
 #[utoipa::path(get, path = "/api/v1/offices", responses((status = 200, body = OfficeList)))]
 pub(super) async fn list_offices(
     State(st): State<AppState>,
-    Session(_s): Session,
+    Session(s): Session,
 ) -> ApiResult<Json<OfficeList>> {
     let v = st.vault.clone();
-    let offices = blocking(move || v.offices()).await?;
+    let offices = blocking(move || v.list_offices(&s.actor)).await?;
     Ok(Json(OfficeList {
         offices: offices
             .into_iter()

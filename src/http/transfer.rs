@@ -9,7 +9,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -33,9 +32,14 @@ pub(super) struct Uploaded {
 }
 
 enum Chunk {
-    Data(Bytes),
+    /// Request frames, batched so the encrypting thread is woken once per
+    /// [`BATCH`] bytes rather than once per TLS record.
+    Data(Vec<Bytes>),
     End,
 }
+
+/// How much data crosses a thread boundary at once (both directions).
+const BATCH: usize = 256 * 1024;
 
 /// `POST /api/v1/cases/{case}/documents?filename=NAME`: the raw body is the document.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/documents", params(UploadQuery),
@@ -71,7 +75,26 @@ pub(super) async fn upload(
         return Err(VaultError::TooLarge(limit).into());
     }
 
-    let (tx, mut rx) = mpsc::channel::<Chunk>(8);
+    let (id, size) = store_stream(&st, up, body.into_data_stream()).await?;
+    Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
+}
+
+/// Encrypts a stream of plaintext chunks into the prepared upload `up` and stores
+/// it; returns the new document's id and size. Memory stays bounded: chunks pass
+/// in batches through a small channel to a blocking writer. A failed or oversized
+/// stream leaves nothing behind (the temporary blob is removed and the failure
+/// audited). The HTTP API and the no-JavaScript upload form of the pages share this.
+pub(crate) async fn store_stream<S, E>(
+    st: &AppState,
+    up: crate::vault::Upload,
+    chunks: S,
+) -> Result<(String, u64), ApiError>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>>,
+{
+    use futures_util::StreamExt;
+    let limit = up.limit();
+    let (tx, mut rx) = mpsc::channel::<Chunk>(4);
     let v = st.vault.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<(String, u64), VaultError> {
         let mut w = match v.upload_writer(&up) {
@@ -83,8 +106,8 @@ pub(super) async fn upload(
         };
         loop {
             match rx.blocking_recv() {
-                Some(Chunk::Data(b)) => {
-                    if let Err(e) = w.write_all(&b) {
+                Some(Chunk::Data(batch)) => {
+                    if let Err(e) = batch.iter().try_for_each(|b| w.write_all(b)) {
                         drop(w);
                         let _ = v.abort_upload(up, "failed");
                         return Err(VaultError::Internal(format!("writing blob: {e}")));
@@ -105,19 +128,28 @@ pub(super) async fn upload(
         }
     });
 
-    let mut body = body;
+    let mut chunks = std::pin::pin!(chunks);
     let mut total: u64 = 0;
     let mut failure: Option<ApiError> = None;
-    while let Some(frame) = body.frame().await {
-        match frame {
-            Ok(f) => {
-                if let Ok(data) = f.into_data() {
-                    total += data.len() as u64;
-                    if total > limit {
-                        failure = Some(VaultError::TooLarge(limit).into());
-                        break;
-                    }
-                    if tx.send(Chunk::Data(data)).await.is_err() {
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut batched = 0usize;
+    while let Some(item) = chunks.next().await {
+        match item {
+            Ok(data) => {
+                total += data.len() as u64;
+                if total > limit {
+                    failure = Some(VaultError::TooLarge(limit).into());
+                    break;
+                }
+                batched += data.len();
+                batch.push(data);
+                if batched >= BATCH {
+                    batched = 0;
+                    if tx
+                        .send(Chunk::Data(std::mem::take(&mut batch)))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -132,6 +164,9 @@ pub(super) async fn upload(
         }
     }
     if failure.is_none() {
+        if !batch.is_empty() {
+            let _ = tx.send(Chunk::Data(batch)).await;
+        }
         let _ = tx.send(Chunk::End).await;
     }
     drop(tx);
@@ -141,8 +176,7 @@ pub(super) async fn upload(
     if let Some(f) = failure {
         return Err(f);
     }
-    let (id, size) = result?;
-    Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
+    result.map_err(ApiError::from)
 }
 
 /// RFC 5987 encoding of a filename for Content-Disposition.
@@ -187,23 +221,32 @@ pub(super) async fn download(
     let mut reader = opened.reader;
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
-        let mut buf = vec![0u8; 64 * 1024];
         loop {
-            match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if tx
-                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                        .is_err()
-                    {
+            // Fill a whole batch (several age chunks) before handing it over.
+            let mut buf = vec![0u8; BATCH];
+            let mut filled = 0;
+            let mut failed = None;
+            while filled < BATCH {
+                match reader.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) => {
+                        failed = Some(e);
                         break;
                     }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "document stream failed authentication or i/o");
-                    let _ = tx.blocking_send(Err(e));
-                    break;
-                }
+            }
+            if let Some(e) = failed {
+                tracing::error!(error = %e, "document stream failed authentication or i/o");
+                let _ = tx.blocking_send(Err(e));
+                break;
+            }
+            if filled == 0 {
+                break;
+            }
+            buf.truncate(filled);
+            if tx.blocking_send(Ok(Bytes::from(buf))).is_err() || filled < BATCH {
+                break;
             }
         }
     });

@@ -26,6 +26,7 @@ const POLICY_FILE: &str = "casevault.cedar";
 pub enum Action {
     CreateCase,
     ListCases,
+    ListOffices,
     ReadCase,
     UploadDocument,
     ShareCase,
@@ -51,6 +52,7 @@ impl Action {
         match self {
             Action::CreateCase => "create_case",
             Action::ListCases => "list_cases",
+            Action::ListOffices => "list_offices",
             Action::ReadCase => "read_case",
             Action::UploadDocument => "upload_document",
             Action::ShareCase => "share_case",
@@ -184,7 +186,18 @@ impl Policy {
         let validator = Validator::new(schema.clone());
         let result = validator.validate(&set, ValidationMode::Strict);
         if let Some(err) = result.validation_errors().next() {
-            return Err(describe(&policy_file, policy_text, err, err.to_string()));
+            // Cedar names policies by position (`policy11`); add the rule's own @id.
+            let mut msg = err.to_string();
+            for p in set.policies() {
+                let pid = format!("`{}`", p.id());
+                if let Some(name) = p.annotation("id")
+                    && msg.contains(&pid)
+                {
+                    msg = msg.replace(&pid, &format!("{pid} (@id(\"{name}\"))"));
+                    break;
+                }
+            }
+            return Err(describe(&policy_file, policy_text, err, msg));
         }
         Ok(Policy {
             set,
@@ -332,6 +345,7 @@ mod tests {
             err.starts_with(&format!("policy/casevault.cedar:{line}:")),
             "{err}"
         );
+        assert!(err.contains("@id(\"11-auditor\")"), "{err}");
 
         let syntax = DEFAULT_POLICIES.replacen("permit (", "permit ((", 1);
         let err = Policy::from_texts(DEFAULT_SCHEMA, &syntax, "policy")

@@ -190,3 +190,48 @@ impl Db {
 
 /// A transaction handed to [`Db::write`] / [`Db::read`] callbacks.
 pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_recorded_and_newer_database_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Db::open(dir.path()).unwrap();
+            let conn = db.lock();
+            let v: i64 = conn
+                .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(v, MIGRATIONS.last().unwrap().0);
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let sd: i64 = conn
+                .query_row("PRAGMA secure_delete", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(sd, 1);
+            let fk: i64 = conn
+                .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(fk, 1);
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')",
+                [],
+            )
+            .unwrap();
+        }
+        match Db::open(dir.path()) {
+            Err(StoreError::TooNew { found: 999, .. }) => {}
+            other => panic!("expected TooNew, got {:?}", other.err()),
+        }
+        // Re-opening an up-to-date database applies nothing twice.
+        let dir2 = tempfile::tempdir().unwrap();
+        Db::open(dir2.path()).unwrap();
+        Db::open(dir2.path()).unwrap();
+    }
+}

@@ -399,30 +399,41 @@ impl Vault {
         expires_at: &str,
     ) -> Result<String, VaultError> {
         let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
-        if !matches!(permission, "read" | "upload") {
-            return Err(bad(
-                "invalid_permission",
-                "permission is \"read\" or \"upload\"",
-            ));
-        }
-        let expires = parse_rfc3339(expires_at)
-            .ok_or_else(|| {
-                bad(
-                    "invalid_time",
-                    "expires_at must be an RFC 3339 time, e.g. 2026-12-31T23:59:59Z",
-                )
-            })?
-            .unix_timestamp();
-        if expires <= self.clock.unix() {
-            return Err(bad("invalid_time", "expires_at must be in the future"));
-        }
-        let partner = match Username::parse(username) {
-            Some(u) => self.db.read(|tx| tx.user_by_name(u.as_str()))?,
-            None => None,
+        let checked = (|| {
+            if !matches!(permission, "read" | "upload") {
+                return Err(bad(
+                    "invalid_permission",
+                    "permission is \"read\" or \"upload\"",
+                ));
+            }
+            let expires = parse_rfc3339(expires_at)
+                .ok_or_else(|| {
+                    bad(
+                        "invalid_time",
+                        "expires_at must be an RFC 3339 time, e.g. 2026-12-31T23:59:59Z",
+                    )
+                })?
+                .unix_timestamp();
+            if expires <= self.clock.unix() {
+                return Err(bad("invalid_time", "expires_at must be in the future"));
+            }
+            let partner = match Username::parse(username) {
+                Some(u) => self.db.read(|tx| tx.user_by_name(u.as_str()))?,
+                None => None,
+            };
+            let partner = partner
+                .filter(|u| u.role == "partner" && !u.disabled)
+                .ok_or_else(|| bad("unknown_partner", "no partner account has that username"))?;
+            Ok((expires, partner))
+        })();
+        // An allowed decision is audited whatever becomes of the request.
+        let (expires, partner) = match checked {
+            Ok(v) => v,
+            Err(e) => {
+                self.record_now(&allowed, "invalid_input")?;
+                return Err(e);
+            }
         };
-        let partner = partner
-            .filter(|u| u.role == "partner" && !u.disabled)
-            .ok_or_else(|| bad("unknown_partner", "no partner account has that username"))?;
         let id = new_id();
         let now = self.now_str();
         let allowed = super::Allowed {
@@ -452,18 +463,28 @@ impl Vault {
         share_id: &str,
     ) -> Result<(), VaultError> {
         let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
-        let share = parse_id(share_id).ok_or(VaultError::NotFound)?;
+        let Some(share) = parse_id(share_id) else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
         let now = self.clock.unix();
         let allowed = super::Allowed {
             target: format!("{} share:{share}", allowed.target),
             ..allowed
         };
-        self.db.write(|tx| {
-            if !tx.revoke_share(&case.id, &share, now)? {
-                return Err(VaultError::NotFound);
+        let revoked = self.db.write(|tx| {
+            let revoked = tx.revoke_share(&case.id, &share, now)?;
+            if revoked {
+                self.record(tx, &allowed, "ok")?;
             }
-            self.record(tx, &allowed, "ok")
-        })
+            Ok::<_, VaultError>(revoked)
+        })?;
+        if !revoked {
+            // Unknown, of another case, or already revoked: audited, then 404.
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        }
+        Ok(())
     }
 
     /// Assigns a caseworker of the case's office to the case.
@@ -478,9 +499,15 @@ impl Vault {
             Some(u) => self.db.read(|tx| tx.user(&u))?,
             None => None,
         };
-        let user = user
-            .filter(|u| u.role == "caseworker" && u.office.as_deref() == Some(case.office.as_str()))
-            .ok_or_else(|| bad("unknown_user", "no caseworker of this office has that id"))?;
+        let Some(user) = user.filter(|u| {
+            u.role == "caseworker" && u.office.as_deref() == Some(case.office.as_str())
+        }) else {
+            self.record_now(&allowed, "invalid_input")?;
+            return Err(bad(
+                "unknown_user",
+                "no caseworker of this office has that id",
+            ));
+        };
         let allowed = super::Allowed {
             target: format!("{} user:{}", allowed.target, user.id),
             ..allowed

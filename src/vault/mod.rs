@@ -6,6 +6,7 @@
 //! types that wipe on drop, and only while the office is unsealed; a case the actor may
 //! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
 mod audit_log;
+mod audit_view;
 mod cases;
 mod documents;
 mod export;
@@ -27,6 +28,7 @@ use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
+pub use audit_view::{AUDIT_LISTING_MAX, AuditListing};
 pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
 pub use documents::{DocumentView, OpenDocument, Upload};
 pub use export::{ExportSummary, export_case};
@@ -142,6 +144,8 @@ struct Unsealed {
     office: OfficeKey,
     index: BlindIndexKey,
     cases: Mutex<HashMap<String, Arc<CaseKey>>>,
+    /// Unix time of the last use of this office's keys (for the idle auto-seal).
+    last_used: std::sync::atomic::AtomicI64,
 }
 
 /// Options for opening a vault.
@@ -225,9 +229,8 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl Vault {
-    /// Opens (creating) the vault in `opts.data_dir`, with the given policy. Leftover
-    /// temporary files and orphan blobs from a crash are collected. Every office
-    /// starts sealed.
+    /// Opens (creating) the vault in `opts.data_dir`, with the given policy. Every
+    /// office starts sealed.
     pub fn open(opts: VaultOptions, policy: Policy) -> Result<Vault, VaultError> {
         let dir = &opts.data_dir;
         std::fs::create_dir_all(dir)
@@ -251,17 +254,6 @@ impl Vault {
                 .clone()
                 .unwrap_or_else(|| dir.join("auth.key")),
         )?;
-        let referenced: std::collections::HashSet<String> =
-            db.read(|tx| tx.blob_names())?.into_iter().collect();
-        let swept = blobs
-            .sweep(|b| referenced.contains(b.as_str()))
-            .map_err(StoreError::from)?;
-        if swept > 0 {
-            tracing::info!(
-                files = swept,
-                "removed leftover temporary and orphan blob files"
-            );
-        }
         Ok(Vault {
             db,
             blobs,
@@ -275,6 +267,32 @@ impl Vault {
             unseal_lock: Mutex::new(()),
             data_dir: opts.data_dir,
         })
+    }
+
+    /// Removes temporary files left by a crash and blobs no document row names
+    /// (an interrupted upload, a purge whose unlink did not finish). Run when the
+    /// server starts, before it accepts requests: never while another process may be
+    /// uploading into the same data directory.
+    pub fn sweep_orphan_blobs(&self) -> Result<usize, VaultError> {
+        let referenced: std::collections::HashSet<String> =
+            self.db.read(|tx| tx.blob_names())?.into_iter().collect();
+        let swept = self
+            .blobs
+            .sweep(|b| referenced.contains(b.as_str()))
+            .map_err(StoreError::from)?;
+        if swept > 0 {
+            tracing::info!(
+                files = swept,
+                "removed leftover temporary and orphan blob files"
+            );
+        }
+        Ok(swept)
+    }
+
+    /// Number of argon2 password verifications run so far (see
+    /// [`PasswordHasher::verifications`]).
+    pub fn password_verifications(&self) -> u64 {
+        self.hasher.verifications()
     }
 
     /// The settings in force.
@@ -302,11 +320,60 @@ impl Vault {
     }
 
     fn unsealed(&self, office: &str) -> Option<Arc<Unsealed>> {
-        self.keyring
+        let u = self
+            .keyring
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(office)
-            .cloned()
+            .cloned()?;
+        u.last_used
+            .store(self.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        Some(u)
+    }
+
+    /// Seals every office whose keys have not been used for the configured idle time
+    /// (`[seal] idle_minutes`; 0 = never). Returns the offices sealed.
+    pub fn seal_idle(&self) -> Result<Vec<String>, VaultError> {
+        let idle = i64::from(self.settings.seal.idle_minutes) * 60;
+        if idle == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.unix();
+        let sealed: Vec<String> = {
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            let stale: Vec<String> = ring
+                .iter()
+                .filter(|(_, u)| {
+                    now - u.last_used.load(std::sync::atomic::Ordering::Relaxed) >= idle
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for o in &stale {
+                ring.remove(o);
+            }
+            stale
+        };
+        let system = Actor {
+            id: "system".into(),
+            username: "system".into(),
+            role: "system".into(),
+            office: None,
+            org: None,
+            supervisor: false,
+            second_factor: false,
+            fresh: false,
+        };
+        for o in &sealed {
+            self.audit_now(
+                &system,
+                "auto_seal",
+                &format!("office:{o}"),
+                "allow",
+                "idle",
+            )?;
+            tracing::info!(office = %o, "office sealed after idle time");
+        }
+        Ok(sealed)
     }
 
     /// Whether an office's keys are in memory.

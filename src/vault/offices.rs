@@ -118,10 +118,10 @@ impl Vault {
             &Resource::Office(office),
             format!("office:{office}"),
         )?;
-        let row = self
-            .db
-            .read(|tx| tx.office(office))?
-            .ok_or(VaultError::NotFound)?;
+        let Some(row) = self.db.read(|tx| tx.office(office))? else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let key = match &row.wrapped_identity {
@@ -151,6 +151,7 @@ impl Vault {
             office: key,
             index,
             cases: Mutex::new(HashMap::new()),
+            last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
         self.record_now(&allowed, "ok")?;
         self.keyring
@@ -169,9 +170,10 @@ impl Vault {
             &Resource::Office(office),
             format!("office:{office}"),
         )?;
-        self.db
-            .read(|tx| tx.office(office))?
-            .ok_or(VaultError::NotFound)?;
+        if self.db.read(|tx| tx.office(office))?.is_none() {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        }
         self.record_now(&allowed, "ok")?;
         self.keyring
             .write()
@@ -236,7 +238,20 @@ impl Vault {
         Ok(())
     }
 
-    /// Lists the offices and whether each is sealed.
+    /// Lists the offices and whether each is sealed, for a signed-in user (one
+    /// decision, audited like every other route).
+    pub fn list_offices(&self, actor: &Actor) -> Result<Vec<(String, bool)>, VaultError> {
+        let allowed = self.authorize(
+            actor,
+            Action::ListOffices,
+            &Resource::System,
+            "offices".into(),
+        )?;
+        self.record_now(&allowed, "ok")?;
+        self.offices()
+    }
+
+    /// Lists the offices and whether each is sealed (no decision: CLI and set-up).
     pub fn offices(&self) -> Result<Vec<(String, bool)>, VaultError> {
         let slugs = self.db.read(|tx| tx.office_slugs())?;
         Ok(slugs

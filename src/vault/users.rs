@@ -3,6 +3,8 @@
 //! Invariants: wrong user, wrong password and wrong code give the same error after the
 //! same work; a used TOTP step is refused; only a keyed hash of a session token is
 //! stored; a user who must have TOTP but has none can do nothing but enrol.
+use std::sync::Arc;
+
 use age::secrecy::ExposeSecret;
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -162,8 +164,19 @@ impl Vault {
         Ok(false)
     }
 
+    /// Runs blocking work (SQLite, files) off the async executor.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
+    }
+
     /// Signs a user in. Every failure looks the same from outside.
-    pub async fn login(&self, input: LoginInput) -> Result<LoginOutcome, VaultError> {
+    pub async fn login(self: &Arc<Self>, input: LoginInput) -> Result<LoginOutcome, VaultError> {
         let now = self.clock.unix();
         let name = Username::parse(&input.username);
         let account_key = format!(
@@ -175,35 +188,56 @@ impl Vault {
             crypto::hex(&crypto::sha256(input.client.as_bytes())[..8])
         );
         let keys = [account_key.clone(), addr_key];
-        if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
-            self.audit_login(None, "deny", "throttled")?;
-            return Err(VaultError::Throttled(secs));
-        }
-        let user = match &name {
-            Some(n) => self.db.read(|tx| tx.user_by_name(n.as_str()))?,
-            None => None,
-        };
+        let lookup_keys = keys.clone();
+        let user = self
+            .run(move |v| {
+                if let ThrottleVerdict::Wait(secs) = v.throttle.check(&lookup_keys, now) {
+                    v.audit_login(None, "deny", "throttled")?;
+                    return Err(VaultError::Throttled(secs));
+                }
+                match &name {
+                    Some(n) => Ok(v.db.read(|tx| tx.user_by_name(n.as_str()))?),
+                    None => Ok(None),
+                }
+            })
+            .await?;
         let stored = user
             .as_ref()
             .filter(|u| !u.disabled)
             .map(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(input.password.clone(), stored).await;
+        let totp = input.totp;
+        self.run(move |v| v.finish_login(password_ok, user, totp, &keys, &account_key, now))
+            .await
+    }
+
+    fn finish_login(
+        &self,
+        password_ok: bool,
+        user: Option<UserRow>,
+        totp: Option<Zeroizing<String>>,
+        keys: &[String],
+        account_key: &str,
+        now: i64,
+    ) -> Result<LoginOutcome, VaultError> {
         let user = match (password_ok, user) {
             (true, Some(u)) => u,
             (_, u) => {
-                self.throttle.failure(&keys, now);
+                self.throttle.failure(keys, now);
                 self.audit_login(u.as_ref(), "deny", "invalid_credentials")?;
                 return Err(VaultError::InvalidCredentials);
             }
         };
         let mut totp_at = None;
         if user.totp_confirmed {
-            let Some(code) = &input.totp else {
+            // An empty code field (a form submitted without one) means "no code".
+            let code = totp.as_ref().filter(|c| !c.trim().is_empty());
+            let Some(code) = code else {
                 self.audit_login(Some(&user), "deny", "totp_required")?;
                 return Err(VaultError::TotpRequired);
             };
             if !self.check_second_factor(&user, code, true)? {
-                self.throttle.failure(&keys, now);
+                self.throttle.failure(keys, now);
                 self.audit_login(Some(&user), "deny", "invalid_credentials")?;
                 return Err(VaultError::InvalidCredentials);
             }
@@ -229,7 +263,7 @@ impl Vault {
             )?;
             Ok(())
         })?;
-        self.throttle.success(&account_key);
+        self.throttle.success(account_key);
         Ok(LoginOutcome {
             token,
             user: UserView::from(&user),
@@ -270,7 +304,22 @@ impl Vault {
             .db
             .read(|tx| tx.user(&session.actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
+        // Wrong step-up codes count against the account exactly like failed sign-ins:
+        // a stolen session cookie must not become an unthrottled code-guessing oracle.
+        let now = self.clock.unix();
+        let keys = [format!("u:{}", user.username)];
+        if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
+            self.audit_now(
+                &session.actor,
+                "step_up",
+                &format!("user:{}", user.id),
+                "deny",
+                "throttled",
+            )?;
+            return Err(VaultError::Throttled(secs));
+        }
         if !self.check_second_factor(&user, code, false)? {
+            self.throttle.failure(&keys, now);
             self.audit_now(
                 &session.actor,
                 "step_up",
@@ -283,7 +332,6 @@ impl Vault {
                 "that code is not valid (or was already used)".into(),
             ));
         }
-        let now = self.clock.unix();
         self.db
             .write(|tx| tx.touch_session(&session.token_hash, now, Some(now)))?;
         session.actor.fresh = true;
@@ -388,7 +436,11 @@ impl Vault {
     }
 
     /// Creates an account (admins: caseworkers of their office; superadmin: anyone).
-    pub async fn create_user(&self, actor: &Actor, nu: NewUser) -> Result<UserView, VaultError> {
+    pub async fn create_user(
+        self: &Arc<Self>,
+        actor: &Actor,
+        nu: NewUser,
+    ) -> Result<UserView, VaultError> {
         let username = Username::parse(&nu.username).ok_or_else(|| {
             VaultError::BadRequest(
                 "invalid_username",
@@ -411,55 +463,67 @@ impl Vault {
         }
         auth::check_new_password(&nu.password)
             .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
-        let resource = match &nu.office {
-            Some(o) => Resource::Office(o),
-            None => Resource::System,
-        };
         let id = new_id();
-        let allowed = self.authorize_ctx(
-            actor,
-            Action::ManageUsers,
-            &resource,
+        let (a, role, office, target) = (
+            actor.clone(),
+            nu.role.clone(),
+            nu.office.clone(),
             format!("user:{id}"),
-            Some(&nu.role),
-        )?;
-        if let Some(o) = &nu.office
-            && self.db.read(|tx| tx.office(o))?.is_none()
-        {
-            return Err(VaultError::BadRequest(
-                "invalid_office",
-                "no such office".into(),
-            ));
-        }
+        );
+        let allowed = self
+            .run(move |v| {
+                let resource = match &office {
+                    Some(o) => Resource::Office(o),
+                    None => Resource::System,
+                };
+                let allowed =
+                    v.authorize_ctx(&a, Action::ManageUsers, &resource, target, Some(&role))?;
+                if let Some(o) = &office
+                    && v.db.read(|tx| tx.office(o))?.is_none()
+                {
+                    v.record_now(&allowed, "invalid_input")?;
+                    return Err(VaultError::BadRequest(
+                        "invalid_office",
+                        "no such office".into(),
+                    ));
+                }
+                Ok(allowed)
+            })
+            .await?;
         let hash = self
             .hasher
             .hash(nu.password.clone())
             .await
             .map_err(VaultError::Internal)?;
-        let now = self.now_str();
-        let row_org = if nu.role == "partner" {
-            nu.org.clone()
-        } else {
-            None
-        };
-        self.db.write(|tx| {
-            tx.insert_user(
-                &id,
-                username.as_str(),
-                &nu.role,
-                nu.office.as_deref(),
-                row_org.as_deref(),
-                nu.supervisor && nu.role == "caseworker",
-                &hash,
-                &now,
-            )?;
-            self.record(tx, &allowed, "ok")
-        })?;
-        let row = self
-            .db
-            .read(|tx| tx.user(&id))?
-            .ok_or(VaultError::NotFound)?;
-        Ok(UserView::from(&row))
+        self.run(move |v| {
+            let now = v.now_str();
+            let row_org = if nu.role == "partner" {
+                nu.org.clone()
+            } else {
+                None
+            };
+            let created = v.db.write(|tx| {
+                tx.insert_user(
+                    &id,
+                    username.as_str(),
+                    &nu.role,
+                    nu.office.as_deref(),
+                    row_org.as_deref(),
+                    nu.supervisor && nu.role == "caseworker",
+                    &hash,
+                    &now,
+                )?;
+                v.record(tx, &allowed, "ok")
+            });
+            if let Err(e) = created {
+                // The username is taken (or storage failed): the decision is still audited.
+                v.record_now(&allowed, "failed")?;
+                return Err(e);
+            }
+            let row = v.db.read(|tx| tx.user(&id))?.ok_or(VaultError::NotFound)?;
+            Ok(UserView::from(&row))
+        })
+        .await
     }
 
     /// Sets a user's TOTP seed directly, already confirmed (demo set-up, CLI).
@@ -520,24 +584,30 @@ impl Vault {
 
     /// Resets a password (and ends the user's sessions).
     pub async fn reset_password(
-        &self,
+        self: &Arc<Self>,
         actor: &Actor,
         user_id: &str,
         password: Zeroizing<String>,
     ) -> Result<(), VaultError> {
         auth::check_new_password(&password)
             .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
-        let (user, allowed) = self.managed_user(actor, user_id, "reset_password")?;
+        let (a, uid) = (actor.clone(), user_id.to_string());
+        let (user, allowed) = self
+            .run(move |v| v.managed_user(&a, &uid, "reset_password"))
+            .await?;
         let hash = self
             .hasher
             .hash(password)
             .await
             .map_err(VaultError::Internal)?;
-        self.db.write(|tx| {
-            tx.set_password(&user.id, &hash)?;
-            tx.delete_user_sessions(&user.id)?;
-            self.record(tx, &allowed, "ok")
+        self.run(move |v| {
+            v.db.write(|tx| {
+                tx.set_password(&user.id, &hash)?;
+                tx.delete_user_sessions(&user.id)?;
+                v.record(tx, &allowed, "ok")
+            })
         })
+        .await
     }
 
     /// Resets a user's TOTP: they must enrol again at next sign-in.

@@ -1,8 +1,15 @@
 //! One integration-test binary: every test runs a real server on 127.0.0.1:0 over
 //! HTTPS against a fresh vault in a temporary directory.
+mod access;
 mod audit_log;
+mod auth;
+mod authkit;
+mod browser;
 mod helpers;
 mod lifecycle_helpers;
+mod pages;
+mod policy_secrets;
 mod purge;
 mod retention;
 mod vault_core;
+mod webdriver;

@@ -531,7 +531,9 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
                     v.open_document(&op, &case, &doc),
                     Err(VaultError::NotFound)
                 ));
-                // Reopening swept the orphan blob and finished the checkpoint.
+                // Reopening finished the checkpoint; the server's start sweeps the
+                // orphan blob.
+                assert_eq!(v.sweep_orphan_blobs().unwrap(), 1, "{fault:?}");
                 let referenced = count(image.path(), "documents", "1") as usize;
                 assert_eq!(blob_files(image.path()).len(), referenced, "{fault:?}");
                 let mut needles: Vec<&[u8]> = vec![&wrapped[..]];
@@ -546,6 +548,8 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
             Err(e) => panic!("{fault:?}: {e}"),
         }
         assert_eq!(count(app.data(), "cases", &format!("id = '{case}'")), 0);
+        app.app.vault.sweep_orphan_blobs().unwrap();
+        assert!(blob_files(app.data()).is_empty());
     }
 }
 

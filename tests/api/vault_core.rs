@@ -664,3 +664,101 @@ async fn health_openapi_and_unknown_routes() {
     assert!(r.status().is_redirection());
     assert_eq!(r.headers()["location"], "/login");
 }
+
+#[tokio::test]
+async fn crash_leftovers_are_collected_at_start_and_documents_survive() {
+    let mut app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Leftover Client", None)
+        .await;
+    let doc = app
+        .upload_ok(&alice, &case, "keep.pdf", bytes(70_000, 9))
+        .await;
+    let blobs = app.data().join("blobs");
+    // What a crash can leave: a half-written temporary file, and a committed blob whose
+    // row was never written.
+    std::fs::write(
+        blobs.join(".tmp-0123456789abcdef0123456789abcdef"),
+        b"partial ciphertext",
+    )
+    .unwrap();
+    std::fs::write(
+        blobs.join("0123456789abcdef0123456789abcdef"),
+        b"orphan ciphertext",
+    )
+    .unwrap();
+    assert_eq!(std::fs::read_dir(&blobs).unwrap().count(), 3);
+    app.restart().await;
+    assert_eq!(
+        std::fs::read_dir(&blobs).unwrap().count(),
+        1,
+        "leftovers removed, the document kept"
+    );
+    let admin = app.login("admin").await;
+    let r = admin
+        .post(app.url("/offices/bronx/unseal"))
+        .json(&json!({"passphrase": app.creds.offices["bronx"].passphrase}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let alice = app.login("alice").await;
+    let got = alice
+        .get(app.url(&format!("/cases/{case}/documents/{doc}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(got[..] == bytes(70_000, 9)[..]);
+    let db = casevault::store::Db::open(app.data()).unwrap();
+    assert!(db.integrity_ok().unwrap());
+}
+
+#[tokio::test]
+async fn idle_offices_seal_themselves() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Idle Client", None).await;
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Just under the idle time: still unsealed (each read counts as use).
+    app.clock
+        .advance(i64::from(app.settings.seal.idle_minutes) * 60 - 120);
+    assert!(app.app.vault.seal_idle().unwrap().is_empty());
+    let alice = app.login("alice").await; // the 15-minute session ended meanwhile
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A full idle period later both offices are sealed, and it is audited.
+    app.clock
+        .advance(i64::from(app.settings.seal.idle_minutes) * 60);
+    let mut sealed = app.app.vault.seal_idle().unwrap();
+    sealed.sort();
+    assert_eq!(sealed, vec!["bronx".to_string(), "queens".to_string()]);
+    let alice = app.login("alice").await;
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::LOCKED, "office_sealed").await;
+    let n: i64 = rusqlite::Connection::open(app.data().join("casevault.db"))
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'auto_seal'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+}

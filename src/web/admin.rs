@@ -1,0 +1,352 @@
+//! Office administration: seal, unseal (passphrase and a fresh code), panic seal,
+//! and the accounts of the office (create, disable, enable, reset password).
+//!
+//! Invariant: the pages only offer; the vault decides. A form shown to someone the
+//! policy refuses still ends in the vault's audited denial, never in a change.
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::error::PageError;
+use super::layout::{Notice, csrf_field, done_message, page, role_name};
+use super::session::{PageForm, PageSession};
+use crate::http::{AppState, blocking};
+use crate::vault::{NewUser, SessionInfo, UserView, VaultError};
+
+#[derive(Deserialize, Default)]
+pub(super) struct DoneQuery {
+    done: Option<String>,
+}
+
+fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
+    if matches!(s.actor.role.as_str(), "admin" | "superadmin") {
+        Ok(())
+    } else {
+        Err(PageError::Vault(VaultError::Forbidden))
+    }
+}
+
+fn office_card(s: &SessionInfo, slug: &str, sealed: bool) -> Markup {
+    html! {
+        section.card aria-labelledby={ "office-" (slug) } {
+            h2 id={ "office-" (slug) } { "Office " (slug) }
+            @if sealed {
+                p.state.sealed { strong { "Sealed." } " Nobody can read this office’s case files. New cases and uploads still work." }
+                @if s.actor.role == "admin" {
+                    form method="post" action={ "/admin/offices/" (slug) "/unseal" } {
+                        (csrf_field(s))
+                        div.field {
+                            label for={ "pass-" (slug) } { "Office passphrase" }
+                            input id={ "pass-" (slug) } name="passphrase" type="password" autocomplete="off" required;
+                        }
+                        div.field {
+                            label for={ "code-" (slug) } { "6-digit code from your authenticator app" }
+                            input id={ "code-" (slug) } name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                        }
+                        button type="submit" { "Unseal " (slug) }
+                    }
+                }
+            } @else {
+                p.state.open { strong { "Unsealed." } " Staff can read this office’s case files." }
+                form method="post" action={ "/admin/offices/" (slug) "/seal" } {
+                    (csrf_field(s))
+                    button.danger type="submit" { "Seal " (slug) " now" }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /admin`: the offices the caller administers and their seal state.
+pub(super) async fn office_page(
+    State(st): State<AppState>,
+    PageSession(s): PageSession,
+    q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    require_admin(&s)?;
+    let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
+    office_response(&st, s, StatusCode::OK, notice).await
+}
+
+async fn office_response(
+    st: &AppState,
+    s: SessionInfo,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let offices = blocking(move || v.offices()).await?;
+    let mine: Vec<(String, bool)> = offices
+        .into_iter()
+        .filter(|(slug, _)| s.actor.role == "superadmin" || s.actor.office.as_deref() == Some(slug))
+        .collect();
+    let body = html! {
+        h1 { "Office" }
+        p { "Sealing removes an office’s keys from the server’s memory at once: nobody, not even the server, can read its files until an administrator unseals it with the office passphrase." }
+        @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed)) }
+        section.card.panic aria-labelledby="panic" {
+            h2 #panic { "Emergency: seal everything" }
+            p { "Use this if you think the server or an account is being misused (for example, someone is demanding access). It seals every office you administer immediately." }
+            form method="post" action="/admin/seal-all" {
+                (csrf_field(&s))
+                button.danger type="submit" { "Seal every office now" }
+            }
+        }
+    };
+    Ok((status, page("Office", Some(&s), notice.as_ref(), body)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Nothing {}
+
+/// `POST /admin/offices/{office}/seal`.
+pub(super) async fn seal(
+    State(st): State<AppState>,
+    Path(office): Path<String>,
+    PageForm(s, _): PageForm<Nothing>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    blocking(move || v.seal(&actor, &office)).await?;
+    Ok(super::see_other("/admin?done=sealed"))
+}
+
+/// `POST /admin/seal-all`: panic seal.
+pub(super) async fn seal_all(
+    State(st): State<AppState>,
+    PageForm(s, _): PageForm<Nothing>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    blocking(move || v.seal_all(&actor)).await?;
+    Ok(super::see_other("/admin?done=sealed_all"))
+}
+
+#[derive(Deserialize)]
+pub(super) struct UnsealForm {
+    passphrase: Zeroizing<String>,
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// `POST /admin/offices/{office}/unseal`: always asks for a fresh code.
+pub(super) async fn unseal(
+    State(st): State<AppState>,
+    Path(office): Path<String>,
+    PageForm(s, f): PageForm<UnsealForm>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let mut sess = s.clone();
+    let result = blocking(move || {
+        v.step_up(&mut sess, f.totp.trim())?;
+        let secret = age::secrecy::SecretString::from(f.passphrase.trim().to_string());
+        v.unseal(&sess.actor, &office, secret)
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(super::see_other("/admin?done=unsealed")),
+        Err(VaultError::BadRequest("invalid_code", _)) => office_response(&st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(
+            "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.".into(),
+        ))).await,
+        Err(VaultError::BadRequest(_, _)) => office_response(&st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(
+            "That passphrase does not open this office. Check it (it is several words, separated as written down) and try again.".into(),
+        ))).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
+    let superadmin = s.actor.role == "superadmin";
+    html! {
+        h1 { "Users" }
+        div.table-wrap { table {
+            caption.visually-hidden { "Accounts" }
+            thead { tr {
+                th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Office" }
+                th scope="col" { "Authenticator" } th scope="col" { "Status" } th scope="col" { "Actions" }
+            } }
+            tbody { @for u in users { tr {
+                td { (u.username) }
+                td { (role_name(&u.role)) @if u.supervisor { " (supervisor)" } }
+                td { (u.office.as_deref().or(u.org.as_deref()).unwrap_or("—")) }
+                td { (if u.totp_enrolled { "Set up" } else { "Not yet" }) }
+                td { (if u.disabled { "Disabled" } else { "Active" }) }
+                td.actions {
+                    @if u.id != s.actor.id {
+                        form.inline method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
+                            (csrf_field(s))
+                            button.secondary type="submit" { (if u.disabled { "Enable" } else { "Disable" }) span.visually-hidden { " " (u.username) } }
+                        }
+                        details {
+                            summary { "Reset password" span.visually-hidden { " for " (u.username) } }
+                            form method="post" action={ "/admin/users/" (u.id) "/password" } {
+                                (csrf_field(s))
+                                label for={ "pw-" (u.id) } { "New password for " (u.username) }
+                                input id={ "pw-" (u.id) } name="password" type="password" autocomplete="new-password" minlength="12" required;
+                                button type="submit" { "Set password" }
+                            }
+                        }
+                    }
+                }
+            } } }
+        } }
+        section aria-labelledby="new-user" {
+            h2 #new-user { "Add a person" }
+            form.card method="post" action="/admin/users" {
+                (csrf_field(s))
+                div.field {
+                    label for="username" { "Username" }
+                    input #username name="username" required autocapitalize="none" spellcheck="false" autocomplete="off" aria-describedby="username-help";
+                    p.help #username-help { "3 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter." }
+                }
+                @if superadmin {
+                    div.field {
+                        label for="role" { "Role" }
+                        select #role name="role" {
+                            option value="caseworker" { "Caseworker" }
+                            option value="admin" { "Office administrator" }
+                            option value="partner" { "Partner attorney" }
+                            option value="auditor" { "Auditor" }
+                        }
+                    }
+                    div.field {
+                        label for="office" { "Office (caseworkers and administrators)" }
+                        input #office name="office" autocapitalize="none";
+                    }
+                    div.field {
+                        label for="org" { "Organisation (partner attorneys)" }
+                        input #org name="org";
+                    }
+                } @else {
+                    input type="hidden" name="role" value="caseworker";
+                    p { "New accounts here are caseworkers of the " (s.actor.office.as_deref().unwrap_or("")) " office." }
+                }
+                div.field {
+                    label.choice { input type="checkbox" name="supervisor" value="yes"; " Supervisor (can see every case of the office)" }
+                }
+                div.field {
+                    label for="new-password" { "First password" }
+                    input #new-password name="password" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-help";
+                    p.help #pw-help { "At least 12 characters and not a common password. Give it to the person in private; they set up their authenticator app when they first sign in." }
+                }
+                button type="submit" { "Create account" }
+            }
+        }
+    }
+}
+
+async fn users_response(
+    st: &AppState,
+    s: SessionInfo,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    require_admin(&s)?;
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let users = blocking(move || v.list_users(&actor)).await?;
+    let body = users_body(&s, &users);
+    Ok((status, page("Users", Some(&s), notice.as_ref(), body)).into_response())
+}
+
+/// `GET /admin/users`.
+pub(super) async fn users_page(
+    State(st): State<AppState>,
+    PageSession(s): PageSession,
+    q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
+    users_response(&st, s, StatusCode::OK, notice).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewUserForm {
+    username: String,
+    role: String,
+    #[serde(default)]
+    office: String,
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    supervisor: Option<String>,
+    password: Zeroizing<String>,
+}
+
+async fn user_result(
+    st: &AppState,
+    s: SessionInfo,
+    result: Result<(), VaultError>,
+    done: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(super::see_other(&format!("/admin/users?done={done}"))),
+        Err(VaultError::BadRequest(_, m) | VaultError::Conflict(_, m)) => {
+            users_response(st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/users`.
+pub(super) async fn create_user(
+    State(st): State<AppState>,
+    PageForm(s, f): PageForm<NewUserForm>,
+) -> Result<Response, PageError> {
+    let office = if s.actor.role == "admin" {
+        s.actor.office.clone()
+    } else {
+        Some(f.office.trim().to_string()).filter(|o| !o.is_empty())
+    };
+    let nu = NewUser {
+        username: f.username.trim().to_string(),
+        role: f.role,
+        office,
+        org: Some(f.org.trim().to_string()).filter(|o| !o.is_empty()),
+        supervisor: f.supervisor.is_some(),
+        password: f.password,
+    };
+    let result = st.vault.create_user(&s.actor, nu).await.map(|_| ());
+    user_result(&st, s, result, "user_created").await
+}
+
+/// `POST /admin/users/{user}/disable`.
+pub(super) async fn disable(
+    State(st): State<AppState>,
+    Path(user): Path<String>,
+    PageForm(s, _): PageForm<Nothing>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let result = blocking(move || v.set_user_disabled(&actor, &user, true)).await;
+    user_result(&st, s, result, "disabled").await
+}
+
+/// `POST /admin/users/{user}/enable`.
+pub(super) async fn enable(
+    State(st): State<AppState>,
+    Path(user): Path<String>,
+    PageForm(s, _): PageForm<Nothing>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let result = blocking(move || v.set_user_disabled(&actor, &user, false)).await;
+    user_result(&st, s, result, "enabled").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    password: Zeroizing<String>,
+}
+
+/// `POST /admin/users/{user}/password`.
+pub(super) async fn reset_password(
+    State(st): State<AppState>,
+    Path(user): Path<String>,
+    PageForm(s, f): PageForm<PasswordForm>,
+) -> Result<Response, PageError> {
+    let result = st.vault.reset_password(&s.actor, &user, f.password).await;
+    user_result(&st, s, result, "password_reset").await
+}

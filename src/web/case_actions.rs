@@ -1,0 +1,212 @@
+//! Changes to one case from its page: sharing with a partner (and revoking),
+//! and the upload form for browsers without JavaScript.
+//!
+//! Invariants: each change is one `Vault` call, decided and audited there; a code
+//! typed into a form is proved with `Vault::step_up` first, and a form without one
+//! leaves the vault to ask for it; the multipart upload checks its CSRF field
+//! (bounded in size) before reading the file, then streams the file like the API.
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::cases::case_response;
+use super::error::PageError;
+use super::layout::Notice;
+use super::session::{PageForm, PageSession, check_csrf};
+use crate::http::{AppState, blocking, store_stream};
+use crate::vault::{SessionInfo, VaultError, parse_id};
+
+/// Proves the code typed into a form, if any. With no code the vault's own
+/// decision stands: a session outside the step-up window gets `StepUpRequired`.
+async fn step_up(st: &AppState, s: &mut SessionInfo, code: &str) -> Result<(), VaultError> {
+    if code.trim().is_empty() {
+        return Ok(());
+    }
+    let v = st.vault.clone();
+    let mut sess = s.clone();
+    let code = Zeroizing::new(code.trim().to_string());
+    let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
+    *s = sess;
+    Ok(())
+}
+
+const CODE_HELP: &str = "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.";
+
+#[derive(Deserialize)]
+pub(super) struct ShareForm {
+    username: String,
+    permission: String,
+    until: String,
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// `POST /cases/{case}/shares` (step-up).
+pub(super) async fn share(
+    State(st): State<AppState>,
+    Path(case): Path<String>,
+    PageForm(mut s, f): PageForm<ShareForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        step_up(&st, &mut s, &f.totp).await?;
+        let date = f.until.trim();
+        let valid = date.len() == 10
+            && time::Date::parse(
+                date,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .is_ok();
+        if !valid {
+            return Err(VaultError::BadRequest(
+                "invalid_time",
+                "Choose the last day the partner may see the case.".into(),
+            ));
+        }
+        let expires = format!("{date}T23:59:59Z");
+        let v = st.vault.clone();
+        let actor = s.actor.clone();
+        let case = case.clone();
+        blocking(move || v.share_case(&actor, &case, f.username.trim(), &f.permission, &expires))
+            .await
+    }
+    .await;
+    finish(&st, s, case, result.map(|_| ()), "shared").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct RevokeForm {
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// `POST /cases/{case}/shares/{share}/revoke` (step-up).
+pub(super) async fn revoke(
+    State(st): State<AppState>,
+    Path((case, share)): Path<(String, String)>,
+    PageForm(mut s, f): PageForm<RevokeForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        step_up(&st, &mut s, &f.totp).await?;
+        let v = st.vault.clone();
+        let actor = s.actor.clone();
+        let case = case.clone();
+        blocking(move || v.revoke_share(&actor, &case, &share)).await
+    }
+    .await;
+    finish(&st, s, case, result, "revoked").await
+}
+
+/// After a change on a case: redirect with a fixed message, or show the case again
+/// with what went wrong.
+async fn finish(
+    st: &AppState,
+    s: SessionInfo,
+    case: String,
+    result: Result<(), VaultError>,
+    done: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => {
+            let id = parse_id(&case).unwrap_or_default();
+            Ok(super::see_other(&format!("/cases/{id}?done={done}")))
+        }
+        Err(VaultError::BadRequest("invalid_code", _)) => {
+            case_response(
+                st,
+                s,
+                case,
+                StatusCode::BAD_REQUEST,
+                Some(Notice::Error(CODE_HELP.into())),
+            )
+            .await
+        }
+        Err(VaultError::StepUpRequired) => {
+            case_response(
+                st,
+                s,
+                case,
+                StatusCode::UNAUTHORIZED,
+                Some(Notice::Error(
+                    "Enter the 6-digit code from your authenticator app.".into(),
+                )),
+            )
+            .await
+        }
+        Err(VaultError::BadRequest(_, m) | VaultError::Conflict(_, m)) => {
+            case_response(st, s, case, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A small text field of a multipart form, or None when it is longer than `max`
+/// bytes (read chunk by chunk, so an oversized field is never buffered whole).
+async fn bounded_text(mut f: axum::extract::multipart::Field<'_>, max: usize) -> Option<String> {
+    let mut buf = Vec::new();
+    while let Ok(Some(chunk)) = f.chunk().await {
+        if buf.len() + chunk.len() > max {
+            return None;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).ok()
+}
+
+/// `POST /cases/{case}/documents`: the upload form without JavaScript
+/// (`multipart/form-data`: the `csrf` field first, then `file`). The file part is
+/// streamed into the vault like an API upload; nothing is buffered whole.
+pub(super) async fn upload_form(
+    State(st): State<AppState>,
+    PageSession(s): PageSession,
+    Path(case): Path<String>,
+    mut mp: Multipart,
+) -> Result<Response, PageError> {
+    let first = mp.next_field().await.map_err(|_| PageError::BadForm)?;
+    let token = match first {
+        Some(f) if f.name() == Some("csrf") => bounded_text(f, 128).await,
+        _ => None,
+    };
+    check_csrf(&st, &s, token.as_deref(), "upload").await?;
+    let Some(field) = mp.next_field().await.map_err(|_| PageError::BadForm)? else {
+        return Err(PageError::BadForm);
+    };
+    let filename = field
+        .file_name()
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string())
+        .filter(|n| !n.is_empty());
+    let Some(filename) = filename else {
+        return finish(
+            &st,
+            s,
+            case,
+            Err(VaultError::BadRequest(
+                "missing_file",
+                "Choose a file to upload first.".into(),
+            )),
+            "uploaded",
+        )
+        .await;
+    };
+    let content_type = field.content_type().map(str::to_string);
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let c = case.clone();
+    let up = blocking(move || v.begin_upload(&actor, &c, &filename, content_type.as_deref())).await;
+    let result = match up {
+        Ok(up) => match store_stream(&st, up, field).await {
+            Ok(_) => Ok(()),
+            Err(api) if api.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
+                VaultError::BadRequest("too_large", api.message().to_string()),
+            ),
+            Err(api) if api.status().is_client_error() => Err(VaultError::BadRequest(
+                "upload_failed",
+                "The upload did not complete; nothing was stored. Try again.".into(),
+            )),
+            Err(_) => Err(VaultError::Internal("upload failed".into())),
+        },
+        Err(e) => Err(e),
+    };
+    finish(&st, s, case, result, "uploaded").await
+}

@@ -1,0 +1,162 @@
+//! Error pages that help: what happened, in plain English, and what to do next.
+//! Status codes come from the API's mapping (`http::ApiError`), so a page and the
+//! API never disagree; the text is fixed per kind of error and carries no value
+//! the visitor sent, no stack trace and, for internal faults, only a reference id.
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+
+use super::layout::{Notice, page};
+use crate::http::ApiError;
+use crate::vault::VaultError;
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// Not signed in (or the session ended): go to the sign-in page.
+    SignIn,
+    /// Signed in, but the authenticator must be set up first.
+    Enrol,
+    /// No such page, or a case the visitor may not see (the two look alike).
+    NotFound,
+    /// A form arrived without the right CSRF token.
+    Csrf,
+    /// A form that could not be read.
+    BadForm,
+    /// An error from the vault.
+    Vault(VaultError),
+}
+
+impl From<VaultError> for PageError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::NotFound => PageError::NotFound,
+            VaultError::Unauthenticated => PageError::SignIn,
+            other => PageError::Vault(other),
+        }
+    }
+}
+
+fn error_page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let markup = page(
+        title,
+        None,
+        None,
+        html! {
+            h1 { (title) }
+            (body)
+        },
+    );
+    (status, markup).into_response()
+}
+
+fn back_links() -> Markup {
+    html! {
+        p { a href="/cases" { "Go to your cases" } " · " a href="/login" { "Sign in again" } }
+    }
+}
+
+/// Minutes (rounded up) for a person to read.
+pub(crate) fn wait_words(secs: i64) -> String {
+    let secs = secs.max(1);
+    if secs < 60 {
+        format!("{secs} seconds")
+    } else {
+        let m = (secs + 59) / 60;
+        if m == 1 {
+            "1 minute".into()
+        } else {
+            format!("{m} minutes")
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn => super::see_other("/login"),
+            PageError::Enrol => super::see_other("/enrol"),
+            PageError::NotFound => error_page(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                html! {
+                    p { "We could not find that page or case. It may never have existed, it may have been deleted, or it has not been shared with you." }
+                    p { "If someone sent you this link, ask them to check that the case is shared with your account." }
+                    (back_links())
+                },
+            ),
+            PageError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "This form has expired",
+                html! {
+                    p { "For your safety we did not act on it: the form did not carry the security code of your current session. This happens when a page was left open from an earlier sign-in, or when another website tried to send it." }
+                    p { "Go back, reload the page, and try again. Nothing was changed." }
+                    (back_links())
+                },
+            ),
+            PageError::BadForm => error_page(
+                StatusCode::BAD_REQUEST,
+                "That form could not be read",
+                html! {
+                    p { "Some of what was sent is missing or too long. Go back, check the form and try again. Nothing was changed." }
+                    (back_links())
+                },
+            ),
+            PageError::Vault(VaultError::Sealed(office)) => error_page(
+                StatusCode::LOCKED,
+                "This office is sealed",
+                html! {
+                    p { "The " strong { (office) } " office is sealed: its encryption keys have been removed from the server, so nobody can read its case files until it is unsealed." }
+                    p { "Only an administrator of the " (office) " office can unseal it, with the office passphrase and their authenticator code. If you did not expect this, contact your office administrator." }
+                    p { "Staff of the office can still open new cases and add documents: they are encrypted straight away and become readable after unsealing." }
+                    (back_links())
+                },
+            ),
+            PageError::Vault(VaultError::Throttled(secs)) => {
+                let mut resp = error_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many attempts",
+                    html! {
+                        p { "There have been too many unsuccessful sign-in attempts. For safety, signing in is paused for a while." }
+                        p { strong { "Please try again in " (wait_words(secs)) "." } }
+                        p { "If you have forgotten your password or lost your phone, ask your office administrator to reset it." }
+                        p { a href="/login" { "Back to sign-in" } }
+                    },
+                );
+                if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                resp
+            }
+            PageError::Vault(VaultError::Forbidden) => error_page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                html! {
+                    p { "Your account is not allowed to do that. If you think it should be, ask your office administrator." }
+                    (back_links())
+                },
+            ),
+            PageError::Vault(e) => {
+                let api = ApiError::from(e);
+                let status = api.status();
+                let title = if status.is_server_error() {
+                    "Something went wrong on our side"
+                } else {
+                    "That did not work"
+                };
+                let notice = Notice::Error(api.message().to_string());
+                let markup = page(
+                    title,
+                    None,
+                    Some(&notice),
+                    html! {
+                        h1 { (title) }
+                        p { "Nothing was changed. Go back and try again; if it keeps happening, tell your office administrator and quote the message above." }
+                        (back_links())
+                    },
+                );
+                (status, markup).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The frame every page shares: language, title, the one stylesheet, a skip link,
+//! the navigation for the signed-in role, a notice area and the sign-out form.
+//! Everything interpolated is escaped by `maud`; the only pre-escaped markup on
+//! any page is the QR code SVG the server itself generates.
+use axum::response::Html;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::vault::SessionInfo;
+
+/// A message shown at the top of the main content.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    /// Something worked.
+    Done(String),
+    /// Something did not work (fixed text, never a value the visitor sent).
+    Error(String),
+}
+
+/// The hidden CSRF field every changing form carries.
+pub fn csrf_field(s: &SessionInfo) -> Markup {
+    html! { input type="hidden" name="csrf" value=(s.csrf); }
+}
+
+/// Plain-English name of a role.
+pub fn role_name(role: &str) -> &'static str {
+    match role {
+        "caseworker" => "caseworker",
+        "partner" => "partner attorney",
+        "admin" => "office administrator",
+        "auditor" => "auditor",
+        "superadmin" => "coalition operator",
+        _ => "user",
+    }
+}
+
+fn nav(s: &SessionInfo) -> Markup {
+    let role = s.actor.role.as_str();
+    html! {
+        nav aria-label="Main" {
+            ul {
+                @if matches!(role, "caseworker" | "partner") {
+                    li { a href="/cases" { @if role == "partner" { "Shared cases" } @else { "Cases" } } }
+                }
+                @if matches!(role, "admin" | "superadmin") {
+                    li { a href="/admin" { "Office" } }
+                    li { a href="/admin/users" { "Users" } }
+                }
+                @if matches!(role, "admin" | "auditor") {
+                    li { a href="/audit" { "Audit log" } }
+                }
+            }
+        }
+        div.who {
+            span { "Signed in as " strong { (s.actor.username) } " (" (role_name(role))
+                @if let Some(o) = &s.actor.office { ", " (o) } ")" }
+            form method="post" action="/logout" {
+                (csrf_field(s))
+                button.link type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+/// A whole page.
+pub fn page(
+    title: &str,
+    session: Option<&SessionInfo>,
+    notice: Option<&Notice>,
+    body: Markup,
+) -> Html<String> {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " — casevault" }
+                link rel="stylesheet" href=(super::css_url());
+            }
+            body {
+                a.skip href="#main" { "Skip to main content" }
+                header.top {
+                    a.brand href="/" { "casevault" }
+                    @if let Some(s) = session { (nav(s)) }
+                }
+                main #main tabindex="-1" {
+                    @match notice {
+                        Some(Notice::Done(m)) => p.notice.done role="status" { (m) },
+                        Some(Notice::Error(m)) => p.notice.error role="alert" { (m) },
+                        None => {},
+                    }
+                    (body)
+                }
+                footer { p { "casevault keeps every client file encrypted with keys your office holds." } }
+            }
+        }
+    };
+    Html(markup.into_string())
+}
+
+/// A fixed message for a `?done=` word after a successful post (never echoed).
+pub fn done_message(word: Option<&str>) -> Option<Notice> {
+    let m = match word? {
+        "case_created" => "The case was opened.",
+        "uploaded" => "The document was uploaded and encrypted.",
+        "shared" => "The case was shared. The partner can see it until the date shown.",
+        "revoked" => "The share was revoked. The partner can no longer see this case.",
+        "sealed" => "The office is sealed. Nobody can read its files until it is unsealed.",
+        "unsealed" => "The office is unsealed. Its files can be read again.",
+        "sealed_all" => "Every office you administer is sealed.",
+        "user_created" => {
+            "The account was created. Give the person their username and password; they will set up their authenticator app when they first sign in."
+        }
+        "disabled" => "The account is disabled and signed out everywhere.",
+        "enabled" => "The account can sign in again.",
+        "password_reset" => "The password was changed and the person was signed out everywhere.",
+        "signed_out" => "You are signed out.",
+        _ => return None,
+    };
+    Some(Notice::Done(m.into()))
+}
+
+/// A size in bytes, for people.
+pub fn size_words(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    if f < K {
+        format!("{n} bytes")
+    } else if f < K * K {
+        format!("{:.0} KB", f / K)
+    } else if f < K * K * K {
+        format!("{:.1} MB", f / K / K)
+    } else {
+        format!("{:.2} GB", f / K / K / K)
+    }
+}
+
+/// The date part of an RFC 3339 time, for people ("2026-09-21").
+pub fn day(t: &str) -> &str {
+    t.get(..10).unwrap_or(t)
+}
+
+/// "2026-09-21 14:03 UTC" from an RFC 3339 time.
+pub fn minute(t: &str) -> String {
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(m)) => format!("{d} {m} UTC"),
+        _ => t.to_string(),
+    }
+}
+
+/// RFC 3339 for a unix time (empty when out of range).
+pub fn unix_time(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(crate::clock::rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,361 @@
+//! Sign-in, sign-out and the forced TOTP enrolment.
+//!
+//! The sign-in form comes before any session, so its CSRF defence is a
+//! double-submit token: `GET /login` sets a random value in a `__Host-` cookie
+//! (`Secure`, `HttpOnly`, `SameSite=Strict`, host-only, so neither another site
+//! nor a sibling subdomain can set or read it) and in a hidden field; the post must
+//! carry both, equal. A post whose `Origin` names another origin is refused too.
+//! (Only as a second check: with `no-referrer` browsers send `Origin: null`.)
+//! Errors never say which of username, password or code was wrong.
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, PreEscaped, html};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::error::PageError;
+use super::layout::{Notice, csrf_field, done_message, page};
+use super::session::{EnrolSession, check_csrf, ct_eq};
+use crate::http::{AppState, COOKIE, blocking, cookie_value, session_token};
+use crate::vault::{LoginInput, SessionInfo, VaultError};
+
+/// The pre-session CSRF cookie of the sign-in form.
+pub const LOGIN_COOKIE: &str = "__Host-casevault_login";
+
+/// Where a role starts.
+pub(crate) fn home(role: &str) -> &'static str {
+    match role {
+        "admin" | "superadmin" => "/admin",
+        "auditor" => "/audit",
+        _ => "/cases",
+    }
+}
+
+async fn current_session(st: &AppState, headers: &HeaderMap) -> Option<SessionInfo> {
+    let token = session_token(headers)?;
+    let v = st.vault.clone();
+    blocking(move || v.session(&token)).await.ok()
+}
+
+/// `GET /`: signed-in visitors go to their start page, others to sign in.
+pub(super) async fn root(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    match current_session(&st, &headers).await {
+        Some(s) if s.must_enrol => super::see_other("/enrol"),
+        Some(s) => super::see_other(home(&s.actor.role)),
+        None => super::see_other("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginQuery {
+    done: Option<String>,
+}
+
+fn login_form(token: &str, username: &str) -> Markup {
+    html! {
+        h1 { "Sign in to casevault" }
+        form.card method="post" action="/login" {
+            input type="hidden" name="login_csrf" value=(token);
+            div.field {
+                label for="username" { "Username" }
+                input #username name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(username);
+            }
+            div.field {
+                label for="password" { "Password" }
+                input #password name="password" type="password" autocomplete="current-password" required;
+            }
+            div.field {
+                label for="totp" { "6-digit code from your authenticator app" }
+                input #totp name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="12" aria-describedby="totp-help";
+                p.help #totp-help { "Open the authenticator app on your phone and type the code it shows for casevault. Lost your phone? Type one of your recovery codes instead. If you have not set up an app yet, leave this empty." }
+            }
+            button type="submit" { "Sign in" }
+        }
+    }
+}
+
+fn login_response(status: StatusCode, notice: Option<Notice>, username: &str) -> Response {
+    let token = crate::crypto::random_token();
+    let mut resp = (
+        status,
+        page(
+            "Sign in",
+            None,
+            notice.as_ref(),
+            login_form(&token, username),
+        ),
+    )
+        .into_response();
+    let cookie = format!("{LOGIN_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /login`.
+pub(super) async fn login_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    q: Result<axum::extract::Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Some(s) = current_session(&st, &headers).await {
+        return super::see_other(if s.must_enrol {
+            "/enrol"
+        } else {
+            home(&s.actor.role)
+        });
+    }
+    let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
+    login_response(StatusCode::OK, notice, "")
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    login_csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: Zeroizing<String>,
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// False when the request's `Origin` names another origin than this server.
+/// Browsers send `Origin: null` on our own forms, because every page asks for
+/// `Referrer-Policy: no-referrer`; so this check only refuses a foreign origin
+/// named outright, and the double-submit token is the real defence.
+fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    if origin == "null" {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()));
+    match (
+        origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://")),
+        host,
+    ) {
+        (Some(o), Some(h)) => o.eq_ignore_ascii_case(&h),
+        _ => false,
+    }
+}
+
+/// `POST /login`.
+pub(super) async fn login_submit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    ci: Option<axum::Extension<crate::app::ClientAddr>>,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let cookie = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let token_ok = !cookie.is_empty() && ct_eq(cookie.as_bytes(), f.login_csrf.as_bytes());
+    if !token_ok || !same_origin(&headers, &uri) {
+        let v = st.vault.clone();
+        blocking(move || v.audit_csrf_failure(None, "login")).await?;
+        return Err(PageError::Csrf);
+    }
+    let totp = Some(f.totp.clone()).filter(|c| !c.trim().is_empty());
+    let client = ci.map(|c| c.0.0.ip().to_string()).unwrap_or_default();
+    let username = f.username.clone();
+    let out = match st
+        .vault
+        .login(LoginInput {
+            username: f.username,
+            password: f.password,
+            totp,
+            client,
+        })
+        .await
+    {
+        Ok(out) => out,
+        Err(VaultError::InvalidCredentials | VaultError::TotpRequired) => {
+            // Deliberately one message for all three: it must not tell which was wrong.
+            return Ok(login_response(
+                StatusCode::UNAUTHORIZED,
+                Some(Notice::Error(
+                    "That did not work. Check your username, password and the 6-digit code, then try again.".into(),
+                )),
+                &username,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    crate::http::end_previous_session(&st, &headers).await;
+    let to = if out.must_enrol {
+        "/enrol"
+    } else {
+        home(&out.user.role)
+    };
+    let mut resp = super::see_other(to);
+    let h = resp.headers_mut();
+    for c in [
+        format!(
+            "{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/",
+            out.token.as_str()
+        ),
+        format!("{LOGIN_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// The sign-out form: only its token.
+#[derive(Deserialize)]
+pub(super) struct LogoutForm {
+    #[serde(default)]
+    csrf: Option<String>,
+}
+
+/// `POST /logout` (also from the enrolment page, before TOTP is set up).
+pub(super) async fn logout(
+    State(st): State<AppState>,
+    EnrolSession(s): EnrolSession,
+    Form(f): Form<LogoutForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&st, &s, f.csrf.as_deref(), "logout").await?;
+    let v = st.vault.clone();
+    blocking(move || v.logout(&s)).await?;
+    let mut resp = super::see_other("/login?done=signed_out");
+    let c = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// The QR code as inline SVG, without the XML prolog. It is generated here from
+/// the otpauth URI (no visitor input reaches its markup), so it is safe to embed.
+fn qr(svg: &str) -> Markup {
+    let start = svg.find("<svg").unwrap_or(0);
+    let svg = svg[start..].replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"QR code for your authenticator app\" ",
+        1,
+    );
+    PreEscaped(svg)
+}
+
+fn grouped(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn enrol_response(
+    st: &AppState,
+    s: SessionInfo,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let s2 = s.clone();
+    let e = blocking(move || v.enrol_totp(&s2)).await?;
+    let body = html! {
+        h1 { "Set up your authenticator app" }
+        p { "Your account needs a second step at sign-in: a 6-digit code from an app on your phone. This keeps client files safe even if someone learns your password." }
+        ol.steps {
+            li { "Install an authenticator app on your phone if you do not have one (for example Google Authenticator, Microsoft Authenticator or FreeOTP)." }
+            li {
+                p { "In the app, add an account and scan this picture:" }
+                div.qr { (qr(&e.qr_svg)) }
+                p { "If you cannot scan, choose “enter a key” in the app and type this key:" }
+                p { code.secret { (grouped(&e.secret)) } }
+            }
+            li {
+                p { "Type the 6-digit code the app now shows for casevault:" }
+                form.card method="post" action="/enrol" {
+                    (csrf_field(&s))
+                    div.field {
+                        label for="totp" { "6-digit code" }
+                        input #totp name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
+                    }
+                    button type="submit" { "Confirm" }
+                }
+            }
+        }
+        form method="post" action="/logout" {
+            (csrf_field(&s))
+            p { "Not now? " button.secondary type="submit" { "Sign out" } }
+        }
+    };
+    Ok((
+        status,
+        page("Set up your authenticator app", None, notice.as_ref(), body),
+    )
+        .into_response())
+}
+
+/// `GET /enrol`: a new secret with its QR code (replacing an unconfirmed one).
+pub(super) async fn enrol_page(
+    State(st): State<AppState>,
+    EnrolSession(s): EnrolSession,
+) -> Result<Response, PageError> {
+    if !s.must_enrol {
+        return Ok(super::see_other(home(&s.actor.role)));
+    }
+    enrol_response(&st, s, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct EnrolForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// `POST /enrol`: the first valid code confirms; the recovery codes are shown once.
+pub(super) async fn enrol_confirm(
+    State(st): State<AppState>,
+    EnrolSession(s): EnrolSession,
+    Form(f): Form<EnrolForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&st, &s, f.csrf.as_deref(), "enrol").await?;
+    if !s.must_enrol {
+        return Ok(super::see_other(home(&s.actor.role)));
+    }
+    let v = st.vault.clone();
+    let mut s2 = s.clone();
+    let code = f.totp.clone();
+    let codes = match blocking(move || v.confirm_totp(&mut s2, code.trim())).await {
+        Ok(c) => c,
+        Err(VaultError::BadRequest(..)) => {
+            return enrol_response(
+                &st,
+                s,
+                StatusCode::BAD_REQUEST,
+                Some(Notice::Error(
+                    "That code did not match. We made a new picture below: delete the casevault entry you just added in your app, scan the new picture, and type the code it shows.".into(),
+                )),
+            )
+            .await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let body = html! {
+        h1 { "Save your recovery codes" }
+        p { "Your authenticator app is set up. If you ever lose your phone, each of these codes lets you sign in once instead of the 6-digit code." }
+        p { strong { "Write them down or print this page now and keep them somewhere safe. They will not be shown again." } }
+        ul.codes { @for c in &codes { li { code { (c.as_str()) } } } }
+        p { a.button href=(home(&s.actor.role)) { "I have saved them — continue" } }
+    };
+    Ok(page("Save your recovery codes", None, None, body).into_response())
+}

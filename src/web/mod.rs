@@ -1,0 +1,119 @@
+//! The HTML pages for people: sign-in and TOTP enrolment, case lists and cases,
+//! office administration and the audit log. Server-rendered with `maud`; one
+//! first-party stylesheet and one small script (the upload progress bar) are
+//! served from the binary, so the global `Content-Security-Policy: default-src
+//! 'self'` holds: no inline script or style, no third-party origin.
+//!
+//! Invariants: every page handler reaches data only through the same `Vault`
+//! methods as the API (one policy decision, one audit log); every form that
+//! changes something is read through [`session::PageForm`] or checks the token
+//! itself (login, multipart upload), so a post without the session's CSRF token is
+//! refused with 403 and audited before any other work; error pages carry fixed,
+//! plain-English text and never a stack trace or a value the caller sent.
+mod admin;
+mod audit;
+mod case_actions;
+mod cases;
+mod error;
+mod layout;
+mod login;
+mod session;
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use crate::http::AppState;
+
+pub use error::PageError;
+
+/// The largest urlencoded form body a page accepts (uploads are streamed apart).
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+const APP_CSS: &str = include_str!("static/app.css");
+const UPLOAD_JS: &str = include_str!("static/upload.js");
+
+/// A short content hash, so that a changed asset gets a new URL and the old one
+/// may be cached for a year.
+fn version(body: &str) -> String {
+    crate::crypto::hex(&crate::crypto::sha256(body.as_bytes())[..6])
+}
+
+static CSS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/static/app.css?v={}", version(APP_CSS)));
+static JS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/static/upload.js?v={}", version(UPLOAD_JS)));
+
+/// URL of the stylesheet (with its version).
+pub(crate) fn css_url() -> &'static str {
+    CSS_URL.as_str()
+}
+
+/// URL of the upload script (with its version).
+pub(crate) fn js_url() -> &'static str {
+    JS_URL.as_str()
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    resp
+}
+
+/// The page routes.
+pub fn router() -> Router<AppState> {
+    let forms = Router::new()
+        .route("/", get(login::root))
+        .route("/login", get(login::login_page).post(login::login_submit))
+        .route("/logout", post(login::logout))
+        .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
+        .route("/cases", get(cases::list_page).post(cases::create))
+        .route("/cases/{case}", get(cases::case_page))
+        .route("/cases/{case}/shares", post(case_actions::share))
+        .route(
+            "/cases/{case}/shares/{share}/revoke",
+            post(case_actions::revoke),
+        )
+        .route("/admin", get(admin::office_page))
+        .route("/admin/offices/{office}/seal", post(admin::seal))
+        .route("/admin/offices/{office}/unseal", post(admin::unseal))
+        .route("/admin/seal-all", post(admin::seal_all))
+        .route(
+            "/admin/users",
+            get(admin::users_page).post(admin::create_user),
+        )
+        .route("/admin/users/{user}/disable", post(admin::disable))
+        .route("/admin/users/{user}/enable", post(admin::enable))
+        .route("/admin/users/{user}/password", post(admin::reset_password))
+        .route("/audit", get(audit::audit_page))
+        .layer(DefaultBodyLimit::max(FORM_LIMIT));
+    // The no-JavaScript upload form streams its file: no body limit but the
+    // vault's own document limit, counted while streaming.
+    let uploads = Router::new().route("/cases/{case}/documents", post(case_actions::upload_form));
+    Router::new()
+        .merge(forms)
+        .merge(uploads)
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+        )
+        .route(
+            "/static/upload.js",
+            get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }),
+        )
+        .fallback(|| async { PageError::NotFound })
+}
+
+/// 303 See Other: after a successful post, the browser loads the page afresh.
+pub(crate) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}

@@ -1,0 +1,386 @@
+//! The pages in a real browser: headless Debian Chromium driven through
+//! chromedriver against a real HTTPS server. One browser session walks the whole
+//! story (caseworker, partner, administrator, a new user's enrolment) and saves the
+//! screenshots shown in README.md under `docs/screenshots/`.
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use casevault::auth::{TotpSecret, current_step};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, bytes, spawn_app};
+use crate::webdriver::{Browser, installed};
+
+/// Where screenshots go: `docs/screenshots/` when `CASEVAULT_SCREENSHOTS=1`
+/// (to refresh README's pictures), otherwise a scratch directory, so that a test
+/// run leaves the work tree as it was.
+fn shots() -> PathBuf {
+    if std::env::var_os("CASEVAULT_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        std::env::temp_dir().join("casevault-screenshots")
+    }
+}
+
+/// Signs in through the form. `code` None leaves the code field empty.
+async fn sign_in(b: &Browser, app: &TestApp, user: &str, password: &str, code: Option<String>) {
+    b.clear_cookies().await;
+    b.goto(&format!("{}/login", app.base)).await;
+    b.type_into("#username", user).await;
+    b.type_into("#password", password).await;
+    if let Some(c) = code {
+        b.type_into("#totp", &c).await;
+    }
+    b.click("form.card button[type=submit]").await;
+}
+
+async fn sign_in_ok(b: &Browser, app: &TestApp, user: &str) {
+    let pw = app.creds.users[user].password.clone();
+    sign_in(b, app, user, &pw, Some(app.code(user))).await;
+    assert!(
+        !b.url().await.ends_with("/login"),
+        "{user} could not sign in: {}",
+        b.text().await
+    );
+}
+
+/// Every form that posts carries the session's CSRF field (or, on the sign-in
+/// page, the double-submit one); the page has no inline script or style, one
+/// `h1`, a language, a label for every field and AA contrast for all its text.
+async fn check_page(b: &Browser) {
+    let bad = b
+        .js(r#"
+        const out = [];
+        for (const f of document.querySelectorAll('form')) {
+          if ((f.getAttribute('method') || 'get').toLowerCase() !== 'post') continue;
+          const t = f.querySelector('input[type=hidden][name=csrf], input[type=hidden][name=login_csrf]');
+          if (!t || t.value.length < 20) out.push('no csrf: ' + f.getAttribute('action'));
+        }
+        for (const s of document.querySelectorAll('script')) if (!s.src) out.push('inline script');
+        if (document.querySelector('style, [style]')) out.push('inline style');
+        if (document.documentElement.lang !== 'en') out.push('no lang');
+        if (document.querySelectorAll('h1').length !== 1) out.push('not one h1');
+        for (const i of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+          const ok = (i.id && document.querySelector('label[for="' + i.id + '"]')) || i.closest('label');
+          if (!ok) out.push('unlabelled ' + (i.name || i.id));
+        }
+        // WCAG AA contrast of every visible piece of text against its background.
+        const rgb = c => (c.match(/[0-9.]+/g) || []).map(Number);
+        const lum = ([r, g, b]) => {
+          const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+          return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+        };
+        const bg = el => {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+          }
+          return [255, 255, 255];
+        };
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        let checked = 0;
+        while (walker.nextNode()) {
+          const n = walker.currentNode, el = n.parentElement;
+          if (!n.textContent.trim() || !el || el.closest('.visually-hidden, [hidden], .skip, svg')) continue;
+          const st = getComputedStyle(el);
+          if (st.visibility === 'hidden' || st.display === 'none') continue;
+          const a = lum(rgb(st.color)), b2 = lum(bg(el));
+          const ratio = (Math.max(a, b2) + 0.05) / (Math.min(a, b2) + 0.05);
+          const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+          const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+          checked++;
+          if (!(ratio >= need)) out.push('contrast ' + ratio.toFixed(2) + ': ' + n.textContent.trim().slice(0, 30));
+        }
+        if (checked < 3) out.push('contrast: too little text checked');
+        return out;
+    "#)
+        .await;
+    assert_eq!(
+        bad,
+        Value::Array(vec![]),
+        "page problems at {}",
+        b.url().await
+    );
+}
+
+async fn wait_file(dir: &Path, name: &str) -> Vec<u8> {
+    let p = dir.join(name);
+    let started = Instant::now();
+    loop {
+        if p.exists()
+            && let Ok(b) = std::fs::read(&p)
+            && !b.is_empty()
+        {
+            return b;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "download of {name} did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_walkthrough_of_every_role() {
+    if installed().is_none() && std::env::var_os("CASEVAULT_SKIP_BROWSER").is_some() {
+        eprintln!("skipped: chromium/chromedriver not installed and CASEVAULT_SKIP_BROWSER set");
+        return;
+    }
+    let app = spawn_app().await;
+    let work = tempfile::tempdir().unwrap();
+    let downloads = work.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let b = Browser::start(&downloads).await;
+    let base = app.base.clone();
+
+    // A visitor is sent to sign in.
+    b.goto(&format!("{base}/")).await;
+    assert!(b.url().await.ends_with("/login"));
+    check_page(&b).await;
+    b.screenshot(&shots().join("login.png")).await;
+
+    // Keyboard only: the skip link comes first, then the form in reading order,
+    // and Enter signs in.
+    b.press('\u{E004}').await;
+    assert_eq!(b.focused().await, "a.skip");
+    b.press('\u{E004}').await;
+    assert_eq!(b.focused().await, "a.brand");
+    for field in ["input#username", "input#password", "input#totp", "button"] {
+        b.press('\u{E004}').await;
+        assert_eq!(b.focused().await, field);
+    }
+
+    // A wrong password gives the one message that does not say what was wrong.
+    sign_in(
+        &b,
+        &app,
+        "alice",
+        "not-the-password",
+        Some(app.code("alice")),
+    )
+    .await;
+    let t = b.text().await;
+    assert!(t.contains("That did not work"), "{t}");
+    assert!(b.url().await.ends_with("/login"));
+
+    // Caseworker alice signs in with her code, by keyboard, and opens a case.
+    b.goto(&format!("{base}/login")).await;
+    b.type_into("#username", "alice").await;
+    b.type_into("#password", &app.creds.users["alice"].password.clone())
+        .await;
+    b.type_into("#totp", &app.code("alice")).await;
+    b.js("window.__cvOldPage = true; return null;").await;
+    b.press('\u{E007}').await;
+    b.wait_for(
+        "return window.__cvOldPage !== true && document.readyState === 'complete';",
+        "sign-in by Enter",
+    )
+    .await;
+    assert!(b.url().await.ends_with("/cases"), "{}", b.url().await);
+    check_page(&b).await;
+    b.type_into("#client_name", "Maria Example").await;
+    b.type_into("#a_number", "A012345678").await;
+    b.type_into("#country_of_birth", "Guatemala").await;
+    b.type_into(
+        "#notes",
+        "Asylum interview on 3 March. Bring the birth certificate.",
+    )
+    .await;
+    b.click("form[action='/cases'][method='post'] button[type=submit]")
+        .await;
+    let url = b.url().await;
+    assert!(
+        url.contains("done=case_created"),
+        "{url}: {}",
+        b.text().await
+    );
+    let case = url
+        .split("/cases/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(b.text().await.contains("Maria Example"));
+
+    // A second case that will not be shared.
+    let api_alice = app.login("alice").await;
+    app.create_case(&api_alice, "bronx", "Other Client", None)
+        .await;
+
+    // Upload through the page's script (progress bar), then download it.
+    let doc = bytes(3 * 1024 * 1024 + 17, 7);
+    let file = work.path().join("birth-certificate.pdf");
+    std::fs::write(&file, &doc).unwrap();
+    b.keys("#file", &file.to_string_lossy()).await;
+    b.click_stay("#upload button[type=submit]").await;
+    b.wait_for(
+        "return location.search.includes('done=uploaded') && document.readyState === 'complete';",
+        "the upload to finish",
+    )
+    .await;
+    let t = b.text().await;
+    assert!(t.contains("birth-certificate.pdf"), "{t}");
+    assert!(t.contains("The document was uploaded"), "{t}");
+    check_page(&b).await;
+    b.click_stay("a.download").await;
+    let got = wait_file(&downloads, "birth-certificate.pdf").await;
+    assert!(
+        got == doc,
+        "the downloaded document differs from the uploaded one"
+    );
+
+    // Share with partner pat (alice's sign-in code is fresh: no code asked).
+    b.type_into("#partner", "pat").await;
+    b.click("form[action$='/shares'] button[type=submit]").await;
+    let t = b.text().await;
+    assert!(b.url().await.contains("done=shared"), "{t}");
+    assert!(t.contains("pat") && t.contains("Active"), "{t}");
+    check_page(&b).await;
+    b.screenshot(&shots().join("case.png")).await;
+
+    // Search by A-number.
+    b.goto(&format!("{base}/cases?a_number=012345678")).await;
+    let t = b.text().await;
+    assert!(
+        t.contains("Maria Example") && !t.contains("Other Client"),
+        "{t}"
+    );
+    b.goto(&format!("{base}/cases")).await;
+    assert!(b.text().await.contains("Other Client"));
+    b.screenshot(&shots().join("cases.png")).await;
+
+    // The same list on a phone.
+    b.phone(Some((390, 844))).await;
+    b.goto(&format!("{base}/cases")).await;
+    let overflow = b
+        .js("return window.innerWidth <= 400 && document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(
+        overflow,
+        Value::Bool(true),
+        "the page scrolls sideways on a phone"
+    );
+    b.screenshot(&shots().join("cases-phone.png")).await;
+    b.phone(None).await;
+
+    // Sign out.
+    b.click("header form[action='/logout'] button").await;
+    assert!(b.url().await.contains("/login?done=signed_out"));
+
+    // Partner pat sees only the shared case, with the share's end date.
+    sign_in_ok(&b, &app, "pat").await;
+    let t = b.text().await;
+    assert!(t.contains("Cases shared with you"), "{t}");
+    assert!(
+        t.contains("Maria Example") && !t.contains("Other Client"),
+        "{t}"
+    );
+    assert!(t.contains("Shared until"), "{t}");
+    assert_eq!(b.find_all("tbody tr").await.len(), 1);
+    check_page(&b).await;
+    b.screenshot(&shots().join("partner.png")).await;
+    b.click("tbody a").await;
+    let t = b.text().await;
+    assert!(
+        t.contains("birth-certificate.pdf") && t.contains("Shared with you"),
+        "{t}"
+    );
+    assert!(!t.contains("Share this case"), "{t}");
+
+    // Administrator seals bronx.
+    sign_in_ok(&b, &app, "admin").await;
+    assert!(b.url().await.ends_with("/admin"));
+    check_page(&b).await;
+    b.screenshot(&shots().join("admin.png")).await;
+    b.click("form[action='/admin/offices/bronx/seal'] button")
+        .await;
+    assert!(b.text().await.contains("The office is sealed"));
+
+    // Alice now sees the sealed state, and the case page explains it.
+    sign_in_ok(&b, &app, "alice").await;
+    let t = b.text().await;
+    assert!(t.contains("The bronx office is sealed"), "{t}");
+    assert!(
+        !t.contains("Maria Example"),
+        "a sealed office shows no client names: {t}"
+    );
+    b.screenshot(&shots().join("cases-sealed.png")).await;
+    b.goto(&format!("{base}/cases/{case}")).await;
+    let t = b.text().await;
+    assert!(
+        t.contains("This office is sealed") && t.contains("administrator of the bronx office"),
+        "{t}"
+    );
+    b.screenshot(&shots().join("sealed.png")).await;
+
+    // Administrator unseals with the passphrase and a fresh code.
+    sign_in_ok(&b, &app, "admin").await;
+    b.type_into(
+        "#pass-bronx",
+        &app.creds.offices["bronx"].passphrase.clone(),
+    )
+    .await;
+    b.type_into("#code-bronx", &app.code("admin")).await;
+    b.click("form[action='/admin/offices/bronx/unseal'] button")
+        .await;
+    let t = b.text().await;
+    assert!(t.contains("The office is unsealed"), "{t}");
+
+    // The audit log, filtered by the case: alice's reads and pat's read are there.
+    b.click("header a[href='/audit']").await;
+    b.type_into("#id", &case).await;
+    b.click("form.filters button[type=submit]").await;
+    let t = b.text().await;
+    assert!(
+        t.contains("Opened the case") && t.contains("Opened a document"),
+        "{t}"
+    );
+    assert!(t.contains("alice") && t.contains("pat"), "{t}");
+    assert!(
+        !t.contains("Maria Example"),
+        "the log never names clients: {t}"
+    );
+    check_page(&b).await;
+    b.screenshot(&shots().join("audit.png")).await;
+
+    // A new caseworker; at first sign-in they must set up their authenticator.
+    b.click("header a[href='/admin/users']").await;
+    b.type_into("#username", "carol").await;
+    b.type_into("#new-password", "maple river lantern 47").await;
+    b.click("form[action='/admin/users'] button[type=submit]")
+        .await;
+    let t = b.text().await;
+    assert!(
+        t.contains("The account was created") && t.contains("carol"),
+        "{t}"
+    );
+    check_page(&b).await;
+    b.screenshot(&shots().join("users.png")).await;
+
+    sign_in(&b, &app, "carol", "maple river lantern 47", None).await;
+    assert!(b.url().await.ends_with("/enrol"), "{}", b.text().await);
+    check_page(&b).await;
+    assert!(!b.find_all(".qr svg").await.is_empty());
+    b.screenshot(&shots().join("enrol.png")).await;
+    let secret = b
+        .js("return document.querySelector('code.secret').textContent;")
+        .await;
+    let secret = secret.as_str().unwrap().replace(' ', "");
+    app.clock.advance(30);
+    let code = TotpSecret::from_base32(&secret)
+        .unwrap()
+        .code_at(current_step(app.clock.unix()));
+    b.type_into("#totp", &code).await;
+    b.click("form[action='/enrol'] button[type=submit]").await;
+    let t = b.text().await;
+    assert!(t.contains("Save your recovery codes"), "{t}");
+    assert_eq!(b.find_all("ul.codes li").await.len(), 10);
+    b.screenshot(&shots().join("recovery-codes.png")).await;
+    b.click("a.button").await;
+    assert!(b.url().await.ends_with("/cases"));
+
+    b.quit().await;
+}
