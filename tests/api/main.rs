@@ -1,6 +1,7 @@
 //! One integration-test binary: every test runs a real server on 127.0.0.1:0 over
 //! HTTPS against a fresh vault in a temporary directory.
 mod access;
+mod admin_matrix;
 mod audit_log;
 mod auth;
 mod authkit;
