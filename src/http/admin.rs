@@ -72,6 +72,7 @@ pub(super) async fn read_audit(
         target: q.target,
         since: q.since,
         until: q.until,
+        names: false,
     };
     let v = st.vault.clone();
     Ok(Json(blocking(move || v.read_audit(&s.actor, query)).await?))

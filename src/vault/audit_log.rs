@@ -1,8 +1,13 @@
-//! Reading the audit log: office administrators see the entries that name their
-//! office, auditors every entry. One decision per request, itself audited.
+//! Reading the audit log, for the API and the pages alike: office administrators
+//! see the entries that name their office, auditors every entry. One decision per
+//! request (`read_office_audit` or `read_all_audit`), itself audited.
 //!
 //! Invariant: an administrator's filter is forced to their own office whatever the
-//! query says; entries carry ids only, so a page reveals no client data.
+//! query says; entries carry ids only, so a page reveals no client data. Usernames
+//! shown beside entries (pages only) come from the users table at read time, after
+//! the decision: the log itself keeps ids only.
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{Actor, Vault, VaultError};
@@ -32,6 +37,8 @@ pub struct AuditQuery {
     pub since: Option<String>,
     /// Only entries before this time (RFC 3339).
     pub until: Option<String>,
+    /// Also look up the usernames of the page's actors (for the pages).
+    pub names: bool,
 }
 
 /// One entry as the API shows it.
@@ -80,6 +87,12 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntryView>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next_after: Option<i64>,
+    /// The office the answer is confined to (office administrators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
+    /// Actor id → username for the accounts on this page, when asked for.
+    #[serde(skip)]
+    pub names: HashMap<String, String>,
 }
 
 fn bad(msg: &str) -> VaultError {
@@ -142,13 +155,29 @@ impl Vault {
             )?
         };
         self.record_now(&allowed, "ok")?;
-        let rows = self.db.read(|tx| tx.audit_page(&filter))?;
+        let (rows, names) = self.db.read(|tx| -> Result<_, VaultError> {
+            let rows = tx.audit_page(&filter)?;
+            let mut names = HashMap::new();
+            if q.names {
+                for r in &rows {
+                    if names.contains_key(&r.actor) || super::parse_id(&r.actor).is_none() {
+                        continue;
+                    }
+                    if let Some(u) = tx.user(&r.actor)? {
+                        names.insert(r.actor.clone(), u.username);
+                    }
+                }
+            }
+            Ok((rows, names))
+        })?;
         let next_after = (rows.len() as i64 == limit)
             .then(|| rows.last().map(|r| r.seq))
             .flatten();
         Ok(AuditPage {
             entries: rows.into_iter().map(AuditEntryView::from).collect(),
             next_after,
+            office: filter.office,
+            names,
         })
     }
 }

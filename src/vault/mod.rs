@@ -28,7 +28,6 @@ use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
-pub use audit_view::{AUDIT_LISTING_MAX, AuditListing};
 pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
 pub use documents::{DocumentView, OpenDocument, Upload};
 pub use export::{ExportSummary, export_case};

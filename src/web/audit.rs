@@ -1,7 +1,7 @@
 //! The audit log page: filters (person, action, case or other id, dates) and
 //! paging, for office administrators (their office) and auditors (every office).
 //!
-//! Invariant: entries come only from `Vault::audit_page_for`, which decides and
+//! Invariant: entries come only from `Vault::read_audit` (the API's own call), which decides and
 //! audits first; filter values are only used as query parameters, never echoed
 //! into anything but the escaped filter form itself.
 use axum::extract::{Query, State};
@@ -13,8 +13,7 @@ use super::error::PageError;
 use super::layout::{minute, page};
 use super::session::PageSession;
 use crate::http::{AppState, blocking};
-use crate::store::AuditFilter;
-use crate::vault::AuditListing;
+use crate::vault::{AuditPage, AuditQuery as VaultQuery};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -36,6 +35,11 @@ const ACTIONS: &[(&str, &str)] = &[
     ("hold_office", "Legal hold on an office"),
     ("purge_case", "Destroyed a case"),
     ("purge_office", "Destroyed an office"),
+    ("close_case", "Closed a case"),
+    (
+        "run_retention",
+        "Retention (scheduled deletion) run or preview",
+    ),
     ("read_office_audit", "Read the audit log"),
     ("read_all_audit", "Read the audit log (all offices)"),
     ("csrf_check", "Refused a forged or expired form"),
@@ -56,6 +60,10 @@ fn outcome_words(o: &str) -> &str {
         "must_enrol" => "must set up an authenticator",
         "wrong_secret" => "wrong passphrase",
         "not_found" => "not found",
+        "placed" => "hold placed",
+        "lifted" => "hold lifted",
+        "legal_hold" => "refused: under a legal hold",
+        "already_closed" => "was already closed",
         other => other,
     }
 }
@@ -159,7 +167,7 @@ fn next_link(q: &AuditQuery, after: i64) -> String {
     format!("/audit?{s}after={after}")
 }
 
-fn table(p: &AuditListing) -> Markup {
+fn table(p: &AuditPage) -> Markup {
     html! {
         div.table-wrap { table.audit {
             caption.visually-hidden { "Audit entries, oldest first" }
@@ -192,9 +200,9 @@ pub(super) async fn audit_page(
     let v = st.vault.clone();
     let actor = s.actor.clone();
     let person = q.person.trim().to_string();
-    let mut f = AuditFilter {
-        after: q.after.max(0),
-        limit: PAGE_SIZE,
+    let mut f = VaultQuery {
+        after: Some(q.after.max(0)),
+        limit: Some(PAGE_SIZE),
         action: Some(q.action.clone()).filter(|a| ACTIONS.iter().any(|(k, _)| k == a)),
         target: Some(q.id.trim().to_string()).filter(|t| !t.is_empty()),
         since: valid_day(&q.from).then(|| format!("{}T00:00:00Z", q.from)),
@@ -208,7 +216,8 @@ pub(super) async fn audit_page(
                 .map(|d| format!("{d}T00:00:00Z"))
                 .unwrap_or_else(|| format!("{}T23:59:59Z", q.to))
         }),
-        ..AuditFilter::default()
+        names: true,
+        ..VaultQuery::default()
     };
     let (found_person, p) = blocking(move || {
         let mut found = true;
@@ -222,12 +231,10 @@ pub(super) async fn audit_page(
                 }
             }
         }
-        let p = v.audit_page_for(&actor, &f)?;
+        let p = v.read_audit(&actor, f)?;
         Ok((found, p))
     })
     .await?;
-    let last = p.entries.last().map(|e| e.seq);
-    let full = p.entries.len() as i64 >= PAGE_SIZE;
     let scope = match &p.office {
         Some(o) => format!("Entries that concern the {o} office."),
         None => "Entries of every office.".to_string(),
@@ -240,7 +247,7 @@ pub(super) async fn audit_page(
         @if p.entries.is_empty() { p.empty { "No entries match." } } @else { (table(&p)) }
         nav.pager aria-label="Pages" {
             @if q.after > 0 { a href="/audit" { "← First page" } " " }
-            @if let (true, Some(l)) = (full, last) { a href=(next_link(&q, l)) { "Next page →" } }
+            @if let Some(l) = p.next_after { a href=(next_link(&q, l)) { "Next page →" } }
         }
     };
     Ok(page("Audit log", Some(&s), None, body).into_response())
