@@ -44,6 +44,7 @@ pub enum Action {
     CreateOffice,
     ReadAllAudit,
     CloseCase,
+    ListOfficeCases,
 }
 
 impl Action {
@@ -70,6 +71,7 @@ impl Action {
             Action::CreateOffice => "create_office",
             Action::ReadAllAudit => "read_all_audit",
             Action::CloseCase => "close_case",
+            Action::ListOfficeCases => "list_office_cases",
         }
     }
 }

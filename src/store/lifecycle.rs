@@ -37,6 +37,26 @@ pub struct ClosedCase {
     pub held: bool,
 }
 
+/// A case as an office administrator's list shows it: public facts and counts only
+/// (no metadata, no keys).
+#[derive(Debug, Clone)]
+pub struct CaseFactsRow {
+    /// Case id.
+    pub id: String,
+    /// `open` / `closed`.
+    pub status: String,
+    /// Legal hold on the case itself.
+    pub held: bool,
+    /// RFC 3339 time it was opened.
+    pub created_at: String,
+    /// RFC 3339 time it was closed.
+    pub closed_at: Option<String>,
+    /// Documents stored.
+    pub documents: u64,
+    /// Stored (padded ciphertext) bytes of those documents.
+    pub bytes: u64,
+}
+
 fn exec(tx: &Tx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
     tx.0.execute(sql, p).map_err(StoreError::from_sqlite)
 }
@@ -64,6 +84,30 @@ impl Tx<'_> {
                 office: r.get(1)?,
                 closed_at: r.get(2)?,
                 held: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every case of an office with its document count, newest first (`case` set:
+    /// only that case).
+    pub fn case_facts(&self, office: &str, case: Option<&str>) -> R<Vec<CaseFactsRow>> {
+        let mut st = self.0.prepare(
+            "SELECT c.id, c.status, c.held, c.created_at, c.closed_at,
+                    (SELECT COUNT(*) FROM documents d WHERE d.case_id = c.id),
+                    (SELECT COALESCE(SUM(d.stored_size), 0) FROM documents d WHERE d.case_id = c.id)
+             FROM cases c WHERE c.office = ?1 AND (?2 IS NULL OR c.id = ?2)
+             ORDER BY c.created_at DESC, c.id",
+        )?;
+        let rows = st.query_map(params![office, case], |r| {
+            Ok(CaseFactsRow {
+                id: r.get(0)?,
+                status: r.get(1)?,
+                held: r.get(2)?,
+                created_at: r.get(3)?,
+                closed_at: r.get(4)?,
+                documents: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+                bytes: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub use blob::{BlobName, BlobStore, BlobWriter};
-pub use lifecycle::{ClosedCase, PurgeCounts};
+pub use lifecycle::{CaseFactsRow, ClosedCase, PurgeCounts};
 pub use rows::*;
 
 /// Errors of the storage layer.

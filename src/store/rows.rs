@@ -93,6 +93,8 @@ pub struct CaseRow {
     pub created_at: String,
     /// The A-number still needs indexing (created while sealed).
     pub a_number_pending: bool,
+    /// RFC 3339 time it was closed (None while open).
+    pub closed_at: Option<String>,
 }
 
 /// A document row.
@@ -195,7 +197,7 @@ fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
 }
 
 const CASE_COLS: &str = "c.id, c.office, c.created_by, c.recipient, c.wrapped_identity, c.metadata, \
-     c.status, c.held, c.created_at, c.a_number_pending";
+     c.status, c.held, c.created_at, c.a_number_pending, c.closed_at";
 
 fn case_from(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
@@ -209,6 +211,7 @@ fn case_from(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
         held: r.get(7)?,
         created_at: r.get(8)?,
         a_number_pending: r.get(9)?,
+        closed_at: r.get(10)?,
     })
 }
 

@@ -109,6 +109,8 @@ pub struct CaseView {
     pub status: String,
     /// RFC 3339.
     pub created_at: String,
+    /// RFC 3339 time it was closed (absent while open).
+    pub closed_at: Option<String>,
     /// Under legal hold (the case or its office).
     pub held: bool,
     /// Decrypted metadata.
@@ -383,6 +385,7 @@ impl Vault {
             office: case.office.clone(),
             status: case.status.clone(),
             created_at: case.created_at.clone(),
+            closed_at: case.closed_at.clone(),
             held: case.held || office_held,
             metadata,
             shares,

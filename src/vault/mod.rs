@@ -5,6 +5,7 @@
 //! Invariants: office identities and case keys live only in the keyring below, in
 //! types that wipe on drop, and only while the office is unsealed; a case the actor may
 //! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
+mod admin_view;
 mod audit_log;
 mod audit_view;
 mod cases;
@@ -27,6 +28,7 @@ use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
 use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
+pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
 pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
 pub use documents::{DocumentView, OpenDocument, Upload};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::{Actor, Vault, VaultError};
 use crate::clock::parse_rfc3339;
 use crate::policy::{Action, Resource};
+use crate::store::ClosedCase;
 
 /// One case a retention run removed (or, in a dry run, would remove).
 #[derive(Debug, Clone, Serialize)]
@@ -51,6 +52,71 @@ impl Actor {
 }
 
 impl Vault {
+    /// Closed cases whose retention time has passed at the clock's current time.
+    fn due_cases(&self) -> Result<Vec<ClosedCase>, VaultError> {
+        let days = i64::from(self.settings.retention.closed_case_days);
+        let cutoff = self.clock.now() - time::Duration::days(days);
+        let closed = self.db.read(|tx| tx.closed_cases())?;
+        // A case closed without a recorded time is kept: never guess towards deletion.
+        Ok(closed
+            .into_iter()
+            .filter(|c| {
+                c.closed_at
+                    .as_deref()
+                    .and_then(parse_rfc3339)
+                    .is_some_and(|t| t <= cutoff)
+            })
+            .collect())
+    }
+
+    /// What a dry run reports for a due case: its counts, read without changing it.
+    fn due_item(&self, c: ClosedCase) -> Result<RetentionItem, VaultError> {
+        let docs = self.db.read(|tx| tx.documents(&c.id))?;
+        Ok(RetentionItem {
+            case_id: c.id,
+            office: c.office,
+            documents: docs.len() as u64,
+            bytes: docs
+                .iter()
+                .map(|d| u64::try_from(d.stored_size).unwrap_or(0))
+                .sum(),
+        })
+    }
+
+    /// A dry run for one office, asked by its administrator (`run_retention` on the
+    /// office, rule 7): what the next run would purge there, and what it would keep
+    /// because of a legal hold. Nothing is changed; the preview is audited.
+    pub fn retention_preview(
+        &self,
+        actor: &Actor,
+        office: &str,
+    ) -> Result<RetentionReport, VaultError> {
+        let allowed = self.authorize(
+            actor,
+            Action::RunRetention,
+            &Resource::Office(office),
+            format!("office:{office} retention"),
+        )?;
+        let mut report = RetentionReport {
+            dry_run: true,
+            ..Default::default()
+        };
+        for c in self.due_cases()?.into_iter().filter(|c| c.office == office) {
+            if c.held {
+                report.held.push(c.id);
+            } else {
+                report.purged.push(self.due_item(c)?);
+            }
+        }
+        let outcome = format!(
+            "dry_run due={} held={}",
+            report.purged.len(),
+            report.held.len()
+        );
+        self.record_now(&allowed, &outcome)?;
+        Ok(report)
+    }
+
     /// Runs retention once at the clock's current time. In a dry run nothing is
     /// changed and the report lists what would go.
     pub fn run_retention(&self, dry_run: bool) -> Result<RetentionReport, VaultError> {
@@ -61,38 +127,17 @@ impl Vault {
             &Resource::System,
             "retention".into(),
         )?;
-        let days = i64::from(self.settings.retention.closed_case_days);
-        let cutoff = self.clock.now() - time::Duration::days(days);
-        let closed = self.db.read(|tx| tx.closed_cases())?;
         let mut report = RetentionReport {
             dry_run,
             ..Default::default()
         };
-        for c in closed {
-            // A case closed without a recorded time is kept: never guess towards deletion.
-            let due = c
-                .closed_at
-                .as_deref()
-                .and_then(parse_rfc3339)
-                .is_some_and(|t| t <= cutoff);
-            if !due {
-                continue;
-            }
+        for c in self.due_cases()? {
             if c.held {
                 report.held.push(c.id);
                 continue;
             }
             if dry_run {
-                let docs = self.db.read(|tx| tx.documents(&c.id))?;
-                report.purged.push(RetentionItem {
-                    case_id: c.id,
-                    office: c.office,
-                    documents: docs.len() as u64,
-                    bytes: docs
-                        .iter()
-                        .map(|d| u64::try_from(d.stored_size).unwrap_or(0))
-                        .sum(),
-                });
+                report.purged.push(self.due_item(c)?);
                 continue;
             }
             match self.purge_case(&actor, &c.id) {
