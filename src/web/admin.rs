@@ -14,14 +14,14 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page, role_name};
 use super::session::{PageForm, PageSession};
 use crate::http::{AppState, blocking};
-use crate::vault::{NewUser, SessionInfo, UserView, VaultError};
+use crate::vault::{NewUser, OfficeCases, SessionInfo, UserView, VaultError};
 
 #[derive(Deserialize, Default)]
 pub(super) struct DoneQuery {
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
-fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
+pub(super) fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
     if matches!(s.actor.role.as_str(), "admin" | "superadmin") {
         Ok(())
     } else {
@@ -29,7 +29,7 @@ fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
     }
 }
 
-fn office_card(s: &SessionInfo, slug: &str, sealed: bool) -> Markup {
+fn office_card(s: &SessionInfo, slug: &str, sealed: bool, life: Option<&OfficeCases>) -> Markup {
     html! {
         section.card aria-labelledby={ "office-" (slug) } {
             h2 id={ "office-" (slug) } { "Office " (slug) }
@@ -56,6 +56,10 @@ fn office_card(s: &SessionInfo, slug: &str, sealed: bool) -> Markup {
                     button.danger type="submit" { "Seal " (slug) " now" }
                 }
             }
+            @if let Some(o) = life {
+                p { a href="/admin/cases" { "The office’s " (o.cases.len()) " cases" } " (IDs, dates, status and legal holds; no client names)" }
+                (super::office_lifecycle::hold_section(s, o))
+            }
         }
     }
 }
@@ -71,22 +75,40 @@ pub(super) async fn office_page(
     office_response(&st, s, StatusCode::OK, notice).await
 }
 
-async fn office_response(
+pub(super) async fn office_response(
     st: &AppState,
     s: SessionInfo,
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
     let v = st.vault.clone();
-    let offices = blocking(move || v.offices()).await?;
+    let actor = s.actor.clone();
+    // An office administrator also sees the holds and the retention preview of
+    // their office (two decisions, each audited); the coalition operator does not
+    // administer offices' records.
+    let (offices, life) = blocking(move || {
+        let offices = v.offices()?;
+        let life = match (actor.role.as_str(), actor.office.as_deref()) {
+            ("admin", Some(o)) => Some((
+                v.office_cases_for_admin(&actor, o)?,
+                v.retention_preview(&actor, o)?,
+            )),
+            _ => None,
+        };
+        Ok((offices, life))
+    })
+    .await?;
+    let days = st.vault.settings().retention.closed_case_days;
     let mine: Vec<(String, bool)> = offices
         .into_iter()
         .filter(|(slug, _)| s.actor.role == "superadmin" || s.actor.office.as_deref() == Some(slug))
         .collect();
+    let life_of = |slug: &str| life.as_ref().filter(|(o, _)| o.office == slug);
     let body = html! {
         h1 { "Office" }
         p { "Sealing removes an office’s keys from the server’s memory at once: nobody, not even the server, can read its files until an administrator unseals it with the office passphrase." }
-        @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed)) }
+        @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed, life_of(slug).map(|l| &l.0))) }
+        @if let Some((o, r)) = &life { (super::office_lifecycle::retention_section(o, r, days)) }
         section.card.panic aria-labelledby="panic" {
             h2 #panic { "Emergency: seal everything" }
             p { "Use this if you think the server or an account is being misused (for example, someone is demanding access). It seals every office you administer immediately." }

@@ -36,6 +36,7 @@ const ACTIONS: &[(&str, &str)] = &[
     ("purge_case", "Destroyed a case"),
     ("purge_office", "Destroyed an office"),
     ("close_case", "Closed a case"),
+    ("list_office_cases", "Listed the office’s cases"),
     (
         "run_retention",
         "Retention (scheduled deletion) run or preview",

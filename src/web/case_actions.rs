@@ -1,5 +1,5 @@
 //! Changes to one case from its page: sharing with a partner (and revoking),
-//! and the upload form for browsers without JavaScript.
+//! closing it, and the upload form for browsers without JavaScript.
 //!
 //! Invariants: each change is one `Vault` call, decided and audited there; a code
 //! typed into a form is proved with `Vault::step_up` first, and a form without one
@@ -20,7 +20,11 @@ use crate::vault::{SessionInfo, VaultError, parse_id};
 
 /// Proves the code typed into a form, if any. With no code the vault's own
 /// decision stands: a session outside the step-up window gets `StepUpRequired`.
-async fn step_up(st: &AppState, s: &mut SessionInfo, code: &str) -> Result<(), VaultError> {
+pub(super) async fn step_up(
+    st: &AppState,
+    s: &mut SessionInfo,
+    code: &str,
+) -> Result<(), VaultError> {
     if code.trim().is_empty() {
         return Ok(());
     }
@@ -32,7 +36,7 @@ async fn step_up(st: &AppState, s: &mut SessionInfo, code: &str) -> Result<(), V
     Ok(())
 }
 
-const CODE_HELP: &str = "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.";
+pub(super) const CODE_HELP: &str = "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.";
 
 #[derive(Deserialize)]
 pub(super) struct ShareForm {
@@ -96,6 +100,19 @@ pub(super) async fn revoke(
     }
     .await;
     finish(&st, s, case, result, "revoked").await
+}
+
+/// `POST /cases/{case}/close`: closes the case (its retention period starts).
+pub(super) async fn close(
+    State(st): State<AppState>,
+    Path(case): Path<String>,
+    PageForm(s, _): PageForm<super::admin::Nothing>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let c = case.clone();
+    let result = blocking(move || v.close_case(&actor, &c)).await;
+    finish(&st, s, case, result, "closed").await
 }
 
 /// After a change on a case: redirect with a fixed message, or show the case again

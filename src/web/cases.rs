@@ -366,6 +366,21 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
     }
 }
 
+fn close_section(s: &SessionInfo, case: &CaseView, days: u32) -> Markup {
+    html! {
+        section aria-labelledby="close" {
+            h2 #close { "Close this case" }
+            p { "Close the case when the work on it is finished. It stays readable, but "
+                strong { "it will be deleted automatically " (days) " days after closing" }
+                ", unless an administrator places a legal hold on it. A closed case cannot be reopened." }
+            form method="post" action={ "/cases/" (case.id) "/close" } {
+                (csrf_field(s))
+                button.secondary type="submit" { "Close case" }
+            }
+        }
+    }
+}
+
 pub(super) async fn case_response(
     st: &AppState,
     s: SessionInfo,
@@ -393,11 +408,28 @@ pub(super) async fn case_response(
     let my_share = shares.get(&case.id);
     let can_upload = !partner || my_share.is_some_and(|s| s.0 == "upload");
     let m = &case.metadata;
+    let days = st.vault.settings().retention.closed_case_days;
+    let delete_on = case
+        .closed_at
+        .as_deref()
+        .and_then(crate::clock::parse_rfc3339)
+        .map(|t| crate::clock::rfc3339(t + time::Duration::days(i64::from(days))))
+        .map(|t| day(&t).to_string());
     let body = html! {
         p.crumbs { a href="/cases" { "← All cases" } }
         h1 { (m.client_name) }
         @if case.held {
             div.banner.held role="status" { strong { "Legal hold. " } "This case is under a legal hold: nothing in it can be deleted until the hold is lifted." }
+        }
+        @if case.status == "closed" {
+            div.banner.closed role="status" {
+                strong { "Closed" }
+                @if let Some(c) = &case.closed_at { " on " (day(c)) }
+                ". "
+                @if case.held { "It is under a legal hold, so it will not be deleted while the hold lasts." }
+                @else if let Some(d) = &delete_on { "It will be deleted automatically on " (d) " (" (days) " days after closing)." }
+                @else { "It will be deleted automatically " (days) " days after closing." }
+            }
         }
         @if let Some((perm, until)) = my_share {
             div.banner role="status" {
@@ -424,6 +456,7 @@ pub(super) async fn case_response(
         }
         (documents_section(&s, &case, &docs, can_upload))
         @if !partner { (shares_section(&s, &case, day(&today), day(&until))) }
+        @if s.actor.role == "caseworker" && case.status != "closed" { (close_section(&s, &case, days)) }
     };
     Ok((
         status,

@@ -43,6 +43,7 @@ fn nav(s: &SessionInfo) -> Markup {
                 }
                 @if matches!(role, "admin" | "superadmin") {
                     li { a href="/admin" { "Office" } }
+                    @if role == "admin" { li { a href="/admin/cases" { "Cases" } } }
                     li { a href="/admin/users" { "Users" } }
                 }
                 @if matches!(role, "admin" | "auditor") {
@@ -116,6 +117,23 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "enabled" => "The account can sign in again.",
         "password_reset" => "The password was changed and the person was signed out everywhere.",
         "signed_out" => "You are signed out.",
+        "held" => {
+            "The legal hold is in place. Nothing in this case can be deleted until the hold is lifted."
+        }
+        "lifted" => {
+            "The legal hold is lifted. The case can be deleted again (by hand or by the retention schedule)."
+        }
+        "office_held" => {
+            "The whole office is under a legal hold. None of its cases can be deleted until the hold is lifted."
+        }
+        "office_lifted" => "The office-wide legal hold is lifted.",
+        "purged" => {
+            "The case was permanently deleted. Its keys are destroyed: nobody can read it any more."
+        }
+        "office_purged" => {
+            "The office was permanently deleted with all its cases, documents and accounts, including yours."
+        }
+        "closed" => "The case is closed. It stays readable until the retention period ends.",
         _ => return None,
     };
     Some(Notice::Done(m.into()))

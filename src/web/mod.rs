@@ -1,8 +1,9 @@
 //! The HTML pages for people: sign-in and TOTP enrolment, case lists and cases,
-//! office administration and the audit log. Server-rendered with `maud`; one
-//! first-party stylesheet and one small script (the upload progress bar) are
-//! served from the binary, so the global `Content-Security-Policy: default-src
-//! 'self'` holds: no inline script or style, no third-party origin.
+//! office administration (seal, accounts, legal holds, retention, purge) and the
+//! audit log. Server-rendered with `maud`; one first-party stylesheet and one
+//! small script (the upload progress bar) are served from the binary, so the
+//! global `Content-Security-Policy: default-src 'self'` holds: no inline script
+//! or style, no third-party origin.
 //!
 //! Invariants: every page handler reaches data only through the same `Vault`
 //! methods as the API (one policy decision, one audit log); every form that
@@ -11,12 +12,14 @@
 //! refused with 403 and audited before any other work; error pages carry fixed,
 //! plain-English text and never a stack trace or a value the caller sent.
 mod admin;
+mod admin_cases;
 mod audit;
 mod case_actions;
 mod cases;
 mod error;
 mod layout;
 mod login;
+mod office_lifecycle;
 mod session;
 
 use std::sync::LazyLock;
@@ -79,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/{case}", get(cases::case_page))
         .route("/cases/{case}/shares", post(case_actions::share))
+        .route("/cases/{case}/close", post(case_actions::close))
         .route(
             "/cases/{case}/shares/{share}/revoke",
             post(case_actions::revoke),
@@ -87,6 +91,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/offices/{office}/seal", post(admin::seal))
         .route("/admin/offices/{office}/unseal", post(admin::unseal))
         .route("/admin/seal-all", post(admin::seal_all))
+        .route("/admin/offices/{office}/hold", post(office_lifecycle::hold))
+        .route("/admin/offices/{office}/lift", post(office_lifecycle::lift))
+        .route(
+            "/admin/offices/{office}/purge",
+            get(office_lifecycle::purge_page).post(office_lifecycle::purge),
+        )
+        .route("/admin/cases", get(admin_cases::list_page))
+        .route("/admin/cases/{case}/hold", post(admin_cases::hold))
+        .route("/admin/cases/{case}/lift", post(admin_cases::lift))
+        .route(
+            "/admin/cases/{case}/purge",
+            get(admin_cases::purge_page).post(admin_cases::purge),
+        )
         .route(
             "/admin/users",
             get(admin::users_page).post(admin::create_user),

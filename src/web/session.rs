@@ -111,6 +111,7 @@ fn form_name(path: &str) -> &'static str {
         (Some("cases"), Some("documents")) => "upload",
         (Some("cases"), _) => "case",
         (Some("admin"), Some(_)) if path.starts_with("/admin/users") => "user",
+        (Some("admin"), Some(_)) if path.starts_with("/admin/cases") => "admin_case",
         (Some("admin"), _) => "office",
         (Some("logout"), _) => "logout",
         (Some("enrol"), _) => "enrol",
@@ -136,6 +137,8 @@ mod tests {
         assert_eq!(form_name("/cases/x/shares"), "share");
         assert_eq!(form_name("/admin/users/x/disable"), "user");
         assert_eq!(form_name("/admin/seal-all"), "office");
+        assert_eq!(form_name("/admin/cases/x/purge"), "admin_case");
+        assert_eq!(form_name("/admin/offices/bronx/purge"), "office");
         assert_eq!(form_name("/anything/else"), "page");
     }
 }

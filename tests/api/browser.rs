@@ -1,7 +1,8 @@
 //! The pages in a real browser: headless Debian Chromium driven through
 //! chromedriver against a real HTTPS server. One browser session walks the whole
-//! story (caseworker, partner, administrator, a new user's enrolment) and saves the
-//! screenshots shown in README.md under `docs/screenshots/`.
+//! story (caseworker, partner, administrator with seal, audit log, legal hold and
+//! purge, a new user's enrolment) and saves the screenshots shown in README.md
+//! under `docs/screenshots/`.
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -345,6 +346,96 @@ async fn browser_walkthrough_of_every_role() {
     );
     check_page(&b).await;
     b.screenshot(&shots().join("audit.png")).await;
+
+    // The administrator's case list: ids, dates, holds and counts, no client names.
+    b.click("header a[href='/admin/cases']").await;
+    check_page(&b).await;
+    let t = b.text().await;
+    assert!(t.contains(&case), "{t}");
+    assert!(
+        !t.contains("Maria Example") && !t.contains("Other Client"),
+        "an administrator's case list names clients: {t}"
+    );
+    // A legal hold (the sign-in code is still fresh: no code asked).
+    b.click_stay(&format!("#case-{case} summary")).await;
+    b.type_into(&format!("#reason-{case}"), "Subpoena 24-117")
+        .await;
+    b.click(&format!(
+        "form[action='/admin/cases/{case}/hold'] button[type=submit]"
+    ))
+    .await;
+    let t = b.text().await;
+    assert!(t.contains("The legal hold is in place"), "{t}");
+    check_page(&b).await;
+    b.screenshot(&shots().join("admin-cases.png")).await;
+
+    // Purge is refused while the hold lasts: a notice, no button, nothing deleted.
+    b.click(&format!("#case-{case} a[href$='/purge']")).await;
+    let t = b.text().await;
+    assert!(
+        t.contains("This case is under a legal hold; lift the hold first."),
+        "{t}"
+    );
+    assert!(b.find_all("button.danger").await.is_empty(), "{t}");
+    check_page(&b).await;
+
+    // Lift it, then purge with a fresh code.
+    b.click("p.crumbs a").await;
+    b.click(&format!(
+        "form[action='/admin/cases/{case}/lift'] button[type=submit]"
+    ))
+    .await;
+    let t = b.text().await;
+    assert!(t.contains("The legal hold is lifted"), "{t}");
+    b.click(&format!("#case-{case} a[href$='/purge']")).await;
+    let t = b.text().await;
+    assert!(
+        t.contains("Delete this case permanently?")
+            && t.contains("This cannot be undone.")
+            && t.contains(&case)
+            && t.contains("bronx"),
+        "{t}"
+    );
+    assert!(!t.contains("Maria Example"), "{t}");
+    check_page(&b).await;
+    b.screenshot(&shots().join("purge-confirm.png")).await;
+    b.type_into("#purge-code", &app.code("admin")).await;
+    b.click("form[action$='/purge'] button.danger").await;
+    let t = b.text().await;
+    assert!(b.url().await.contains("done=purged"), "{t}");
+    assert!(
+        t.contains("permanently deleted") && !t.contains(&case),
+        "{t}"
+    );
+
+    // For alice the case is gone: a helpful 404, and not in her list.
+    sign_in_ok(&b, &app, "alice").await;
+    let t = b.text().await;
+    assert!(
+        !t.contains("Maria Example") && t.contains("Other Client"),
+        "{t}"
+    );
+    b.goto(&format!("{base}/cases/{case}")).await;
+    let t = b.text().await;
+    assert!(t.contains("Not found") && t.contains("deleted"), "{t}");
+    check_page(&b).await;
+
+    // Alice closes her other case: the page says so, and when it will be deleted.
+    b.goto(&format!("{base}/cases")).await;
+    b.click("tbody a").await;
+    assert!(b.text().await.contains("Other Client"));
+    b.click("form[action$='/close'] button[type=submit]").await;
+    let t = b.text().await;
+    assert!(b.url().await.contains("done=closed"), "{t}");
+    assert!(
+        t.contains("The case is closed") && t.contains("It will be deleted automatically on"),
+        "{t}"
+    );
+    assert!(b.find_all("form[action$='/close']").await.is_empty());
+    check_page(&b).await;
+    b.goto(&format!("{base}/cases")).await;
+    assert!(b.text().await.contains("Closed"));
+    sign_in_ok(&b, &app, "admin").await;
 
     // A new caseworker; at first sign-in they must set up their authenticator.
     b.click("header a[href='/admin/users']").await;

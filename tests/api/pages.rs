@@ -613,3 +613,385 @@ async fn a_partner_sees_the_upload_form_only_with_an_upload_share() {
     // The form's script target is the API route, which the vault also decides.
     assert!(html.contains(&format!("data-api=\"/api/v1/cases/{upload}/documents\"")));
 }
+
+/// Posts a form with the given fields (the session's token added when `token` is set).
+async fn post_form(
+    c: &Client,
+    url: &str,
+    token: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    if let Some(t) = token {
+        form.push(("csrf", t));
+    }
+    let r = c.post(url).form(&form).send().await.unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn admin_case_list_shows_no_client_data_and_its_forms_need_the_token() {
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let marker = "Zephyrine Quillfeather";
+    let case = app
+        .create_case(&api, "bronx", marker, Some("A987654321"))
+        .await;
+    app.upload_ok(&api, &case, "asylum-petition.pdf", bytes(5000, 3))
+        .await;
+    let bob = app.login("bob").await;
+    let queens = app.create_case(&bob, "queens", "Queens Only", None).await;
+
+    let admin = sign_in(&app, "admin").await;
+    let b = &app.base;
+    let mut forms = 0;
+    for url in [
+        format!("{b}/admin/cases"),
+        format!("{b}/admin"),
+        format!("{b}/admin/cases/{case}/purge"),
+        format!("{b}/admin/offices/bronx/purge"),
+    ] {
+        let (s, h, body) = get(&admin, &url).await;
+        assert_eq!(s, StatusCode::OK, "{url}");
+        assert_secure_page(&url, &h, &body);
+        forms += assert_forms_have_csrf(&url, &body);
+        for secret in [marker, "Zephyrine", "987654321", "asylum-petition"] {
+            assert!(!body.contains(secret), "{url} shows {secret}");
+        }
+    }
+    // Hold (details form), purge link target, office hold, two purge forms, seal...
+    assert!(forms >= 6, "only {forms} posting forms were checked");
+    let (_, _, list) = get(&admin, &format!("{b}/admin/cases")).await;
+    assert!(list.contains(&case), "the case id is listed");
+    assert!(!list.contains(&queens), "another office's case is listed");
+    assert!(list.contains(&format!("/admin/cases/{case}/purge")));
+    let (_, _, confirm) = get(&admin, &format!("{b}/admin/cases/{case}/purge")).await;
+    assert!(confirm.contains("This cannot be undone") && confirm.contains("bronx"));
+    assert!(confirm.contains(&case));
+
+    // Only the office's administrator: others are refused, another office's case
+    // is not admitted to exist.
+    let (s, _, _) = get(&admin, &format!("{b}/admin/cases/{queens}/purge")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let alice = sign_in(&app, "alice").await;
+    let (_, _, own) = get(&alice, &format!("{b}/cases/{case}")).await;
+    assert!(
+        own.contains(marker),
+        "the marker is a name the case page shows"
+    );
+    for (url, status) in [
+        (format!("{b}/admin/cases"), StatusCode::FORBIDDEN),
+        (
+            format!("{b}/admin/cases/{case}/purge"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("{b}/admin/offices/bronx/purge"),
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let (s, _, body) = get(&alice, &url).await;
+        assert_eq!(s, status, "{url}");
+        assert!(!body.contains(marker));
+    }
+    let root = sign_in(&app, "root").await;
+    let (s, _, _) = get(&root, &format!("{b}/admin/cases")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The vault decided each time, and recorded it (rule 15).
+    let listings: Vec<_> = app
+        .app
+        .vault
+        .db()
+        .read(|tx| {
+            tx.audit_page(&AuditFilter {
+                limit: 10_000,
+                action: Some("list_office_cases".into()),
+                ..AuditFilter::default()
+            })
+        })
+        .unwrap();
+    let by = |who: &str, d: &str| {
+        listings
+            .iter()
+            .filter(|e| e.actor == app.user_id(who) && e.decision == d)
+            .count()
+    };
+    assert!(by("admin", "allow") >= 4 && by("admin", "deny") == 1);
+    assert_eq!((by("alice", "deny"), by("root", "deny")), (3, 1));
+    assert!(listings.iter().all(|e| !e.target.contains("Zephyrine")));
+
+    // Every new form refuses a post without the session's token, and nothing changes.
+    let before = csrf_denials(&app);
+    let code = app.code("admin");
+    let posts = [
+        (&admin, format!("{b}/admin/cases/{case}/hold")),
+        (&admin, format!("{b}/admin/cases/{case}/lift")),
+        (&admin, format!("{b}/admin/cases/{case}/purge")),
+        (&admin, format!("{b}/admin/offices/bronx/hold")),
+        (&admin, format!("{b}/admin/offices/bronx/lift")),
+        (&admin, format!("{b}/admin/offices/bronx/purge")),
+        (&alice, format!("{b}/cases/{case}/close")),
+    ];
+    for (c, url) in &posts {
+        let (s, _, body) = post_form(
+            c,
+            url,
+            None,
+            &[("totp", code.as_str()), ("confirm", "bronx")],
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{url}");
+        assert!(body.contains("This form has expired"), "{url}");
+    }
+    assert_eq!(csrf_denials(&app), before + posts.len());
+    let r = api
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a forged purge deleted the case"
+    );
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["held"], false, "a forged post placed a hold");
+    assert_eq!(v["status"], "open", "a forged post closed the case");
+    assert!(app.app.vault.is_unsealed("bronx"));
+}
+
+#[tokio::test]
+async fn a_held_case_is_not_purged_the_page_says_why_and_a_fresh_code_purges_it() {
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let case = app
+        .create_case(&api, "bronx", "Hold Then Purge", None)
+        .await;
+    app.upload_ok(&api, &case, "a.pdf", bytes(3000, 5)).await;
+    let admin = sign_in(&app, "admin").await;
+    let b = &app.base;
+    let (_, _, list) = get(&admin, &format!("{b}/admin/cases")).await;
+    let token = hidden(&list, "csrf").unwrap();
+    let t = Some(token.as_str());
+
+    // Signed in a moment ago: a hold needs no further code.
+    let (s, to, _) = post_form(
+        &admin,
+        &format!("{b}/admin/cases/{case}/hold"),
+        t,
+        &[("reason", "Subpoena 24-117")],
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/cases?done=held")
+    );
+    let (_, _, list) = get(&admin, &format!("{b}/admin/cases?done=held")).await;
+    assert!(list.contains("The legal hold is in place") && list.contains("Lift hold"));
+    assert!(
+        !list.contains("Subpoena"),
+        "the reason is stored sealed, not shown"
+    );
+
+    // The confirmation explains the hold and offers no button; a post is refused
+    // with 409 and the same notice, and the case stays.
+    let purge = format!("{b}/admin/cases/{case}/purge");
+    let (s, _, page) = get(&admin, &purge).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("This case is under a legal hold; lift the hold first."));
+    assert!(!page.contains("Delete case permanently"));
+    let code = app.code("admin");
+    let (s, _, page) = post_form(&admin, &purge, t, &[("totp", code.as_str())]).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        page.contains("This case is under a legal hold; lift the hold first."),
+        "{page}"
+    );
+    assert!(
+        !page.contains("That did not work"),
+        "an error page, not a notice"
+    );
+    let r = api
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Past the step-up window, lifting asks for a code.
+    app.clock.advance(11 * 60);
+    let (_, _, list) = get(&admin, &format!("{b}/admin/cases")).await;
+    assert!(list.contains(&format!("id=\"lift-code-{case}\"")));
+    let lift = format!("{b}/admin/cases/{case}/lift");
+    let (s, _, page) = post_form(&admin, &lift, t, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("Enter the 6-digit code"));
+    let code = app.code("admin");
+    let (s, to, _) = post_form(&admin, &lift, t, &[("totp", code.as_str())]).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/cases?done=lifted")
+    );
+
+    // A purge always asks for a code, and a wrong one changes nothing.
+    let (s, _, page) = post_form(&admin, &purge, t, &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("Enter the 6-digit code"));
+    let (s, _, page) = post_form(&admin, &purge, t, &[("totp", "000000")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("That code did not work"));
+    let r = api
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let code = app.code("admin");
+    let (s, to, _) = post_form(&admin, &purge, t, &[("totp", code.as_str())]).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/cases?done=purged")
+    );
+    let api = app.login("alice").await;
+    let r = api
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (s, _, _) = get(&admin, &purge).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn office_hold_and_purge_from_the_office_page() {
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let case = app.create_case(&api, "bronx", "Office Purge", None).await;
+    let admin = sign_in(&app, "admin").await;
+    let b = &app.base;
+    let (_, _, page) = get(&admin, &format!("{b}/admin")).await;
+    let token = hidden(&page, "csrf").unwrap();
+    let t = Some(token.as_str());
+    let (s, to, _) = post_form(&admin, &format!("{b}/admin/offices/bronx/hold"), t, &[]).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin?done=office_held")
+    );
+    let (_, _, page) = get(&admin, &format!("{b}/admin")).await;
+    assert!(page.contains("The whole office is under a legal hold"));
+
+    let purge = format!("{b}/admin/offices/bronx/purge");
+    let (_, _, page) = get(&admin, &purge).await;
+    assert!(page.contains("lift the holds first") && page.contains("including yours"));
+    assert!(
+        !page.contains("name=\"confirm\""),
+        "a held office offers no purge form"
+    );
+    let code = app.code("admin");
+    let fields = [("confirm", "bronx"), ("totp", code.as_str())];
+    let (s, _, page) = post_form(&admin, &purge, t, &fields).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(page.contains("lift the holds first"));
+    let (s, _, _) = post_form(&admin, &format!("{b}/admin/offices/bronx/lift"), t, &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // The office's name must be typed exactly; a wrong one deletes nothing.
+    let code = app.code("admin");
+    let (s, _, page) = post_form(
+        &admin,
+        &purge,
+        t,
+        &[("confirm", "queens"), ("totp", code.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(page.contains("not this office’s name"));
+    let r = api
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Another office is not theirs to delete.
+    let code = app.code("admin");
+    let (s, _, _) = post_form(
+        &admin,
+        &format!("{b}/admin/offices/queens/purge"),
+        t,
+        &[("confirm", "queens"), ("totp", code.as_str())],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let code = app.code("admin");
+    let fields = [("confirm", "bronx"), ("totp", code.as_str())];
+    let (s, to, _) = post_form(&admin, &purge, t, &fields).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/login?done=office_purged")
+    );
+    let (s, _, _) = get(&admin, &format!("{b}/admin")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "the admin's own session is gone");
+}
+
+#[tokio::test]
+async fn closing_a_case_shows_its_status_and_the_retention_preview_lists_it() {
+    const DAY: i64 = 24 * 3600;
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let done = app
+        .create_case(&api, "bronx", "Finished Matter", None)
+        .await;
+    let kept = app.create_case(&api, "bronx", "Kept Matter", None).await;
+    app.upload_ok(&api, &done, "f.pdf", bytes(4000, 9)).await;
+    let alice = sign_in(&app, "alice").await;
+    for case in [&done, &kept] {
+        let page = format!("{}/cases/{case}", app.base);
+        let (_, _, html) = get(&alice, &page).await;
+        assert!(html.contains("Close case") && html.contains("365 days after closing"));
+        let token = hidden(&html, "csrf").unwrap();
+        let (s, to, _) = post_form(&alice, &format!("{page}/close"), Some(&token), &[]).await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert!(to.ends_with("?done=closed"), "{to}");
+        let (_, _, html) = get(&alice, &page).await;
+        assert!(html.contains("Closed</strong> on "), "{html}");
+        assert!(
+            !html.contains("Close case"),
+            "a closed case offers closing again"
+        );
+    }
+    app.app
+        .vault
+        .set_case_hold(&casevault::vault::Actor::cli_operator(), &kept, true, None)
+        .unwrap();
+
+    // Before the year is out nothing is due; after it, the preview lists the case
+    // and names the held one as kept, and deletes nothing.
+    let admin = sign_in(&app, "admin").await;
+    let (_, _, page) = get(&admin, &format!("{}/admin", app.base)).await;
+    assert!(page.contains("No closed case is due for deletion now."));
+    app.clock.advance(366 * DAY);
+    let admin = sign_in(&app, "admin").await;
+    let (_, _, page) = get(&admin, &format!("{}/admin", app.base)).await;
+    let due = page
+        .find("Due for deletion at the next run (1)")
+        .expect(&page);
+    let held = page.find("Kept because of a legal hold (1)").expect(&page);
+    assert!(page[due..held].contains(&done) && page[held..].contains(&kept));
+    let (_, _, list) = get(&admin, &format!("{}/admin/cases", app.base)).await;
+    assert!(list.contains("Closed 20"), "the close date is listed");
+    let api = app.login("alice").await;
+    let r = api
+        .get(app.url(&format!("/cases/{done}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "a preview deleted a case");
+}

@@ -1,0 +1,329 @@
+//! The office administrator's cases: a list by id, date, status, legal hold and
+//! document count (no client name: administrators never read case metadata),
+//! placing and lifting a legal hold, and the purge confirmation that names what
+//! will be destroyed and asks for a fresh code.
+//!
+//! Invariants: every read and change is one `Vault` call, decided and audited
+//! there; a purge always proves a fresh code first (`Vault::step_up`), whatever the
+//! session's age; a legal hold answers with a notice on the page, never an error
+//! page, and nothing is deleted.
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::admin::DoneQuery;
+use super::case_actions::{CODE_HELP, step_up};
+use super::error::PageError;
+use super::layout::{Notice, csrf_field, day, done_message, page, size_words};
+use super::session::{PageForm, PageSession};
+use crate::http::{AppState, blocking};
+use crate::vault::{AdminCaseView, OfficeCases, SessionInfo, VaultError};
+
+/// The notice for a refused purge (409 `legal_hold`).
+pub(super) const HOLD_NOTICE: &str = "This case is under a legal hold; lift the hold first.";
+
+/// The same when the hold is on the whole office.
+const OFFICE_HOLD_NOTICE: &str =
+    "This case's office is under a legal hold; lift the office's hold first.";
+
+/// The code field of a form that needs a fresh second factor: shown when the
+/// session's code is older than the step-up window (or always, with `always`).
+pub(super) fn code_field(s: &SessionInfo, id: &str, always: bool, help: &str) -> Markup {
+    html! {
+        @if always || !s.actor.fresh {
+            div.field {
+                label for=(id) { "6-digit code from your authenticator app" }
+                input.code id=(id) name="totp" inputmode="numeric" autocomplete="one-time-code"
+                    pattern="[0-9]{6}" maxlength="6" required aria-describedby={ (id) "-help" };
+                p.help id={ (id) "-help" } { (help) }
+            }
+        }
+    }
+}
+
+/// What the status column says.
+fn status_words(c: &AdminCaseView) -> String {
+    match (&*c.status, &c.closed_at) {
+        ("closed", Some(t)) => format!("Closed {}", day(t)),
+        ("closed", None) => "Closed".into(),
+        _ => "Open".into(),
+    }
+}
+
+/// "its 1 document", "all 3 documents", "no documents".
+fn documents_words(n: u64) -> String {
+    match n {
+        0 => "no documents".into(),
+        1 => "its 1 document".into(),
+        n => format!("all {n} documents"),
+    }
+}
+
+fn hold_form(s: &SessionInfo, c: &AdminCaseView) -> Markup {
+    let short = c.id.get(..8).unwrap_or("");
+    html! {
+        @if c.held {
+            form.inline method="post" action={ "/admin/cases/" (c.id) "/lift" } {
+                (csrf_field(s))
+                @if !s.actor.fresh {
+                    label for={ "lift-code-" (c.id) } { "Code" }
+                    input.code id={ "lift-code-" (c.id) } name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required;
+                }
+                button.secondary type="submit" { "Lift hold" span.visually-hidden { " on case " (short) } }
+            }
+        } @else {
+            details {
+                summary { "Place legal hold" span.visually-hidden { " on case " (short) } }
+                form method="post" action={ "/admin/cases/" (c.id) "/hold" } {
+                    (csrf_field(s))
+                    div.field {
+                        label for={ "reason-" (c.id) } { "Reason (optional)" }
+                        textarea id={ "reason-" (c.id) } name="reason" rows="2" maxlength="2000" aria-describedby={ "reason-help-" (c.id) } {}
+                        p.help id={ "reason-help-" (c.id) } { "For example the court order or request. Stored encrypted with the case; never written to the audit log." }
+                    }
+                    (code_field(s, &format!("hold-code-{}", c.id), false, "A legal hold needs a fresh code."))
+                    button type="submit" { "Place hold" }
+                }
+            }
+        }
+    }
+}
+
+fn list_body(s: &SessionInfo, o: &OfficeCases) -> Markup {
+    html! {
+        h1 { "Cases of the " (o.office) " office" }
+        p { "For each case you see only what is not confidential: its ID, when it was opened, whether it is closed or under a legal hold, and how many documents it holds. Client names and details are encrypted for caseworkers only and are never shown to administrators." }
+        @if o.held {
+            div.banner.held role="status" { strong { "Office-wide legal hold. " } "No case of this office can be deleted until the hold is lifted on the Office page." }
+        }
+        @if o.cases.is_empty() { p.empty { "The office has no cases." } } @else {
+            div.table-wrap { table.cases {
+                caption.visually-hidden { "Cases of the office, newest first" }
+                thead { tr {
+                    th scope="col" { "Case ID" } th scope="col" { "Opened" } th scope="col" { "Status" }
+                    th scope="col" { "Legal hold" } th scope="col" { "Documents" } th scope="col" { "Actions" }
+                } }
+                tbody { @for c in &o.cases { tr #{ "case-" (c.id) } {
+                    td.ids { span { (c.id) } }
+                    td.date { (day(&c.created_at)) }
+                    td { (status_words(c)) }
+                    td { @if c.held { span.tag { "Held" } } @else if c.office_held { "Office hold" } @else { "No" } }
+                    td { (c.documents) @if c.documents > 0 { br; span.muted { (size_words(c.bytes)) } } }
+                    td.actions {
+                        (hold_form(s, c))
+                        p.purge-link { a href={ "/admin/cases/" (c.id) "/purge" } { "Delete permanently…" span.visually-hidden { " case " (c.id.get(..8).unwrap_or("")) } } }
+                    }
+                } } }
+            } }
+        }
+        p.help { "To see who opened a case, search the " a href="/audit" { "audit log" } " for its ID." }
+    }
+}
+
+async fn list_response(
+    st: &AppState,
+    s: SessionInfo,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    // The vault decides (and audits) for everyone: only an office's administrator
+    // is allowed; a coalition operator administers no office's cases.
+    let office = s.actor.office.clone().unwrap_or_default();
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let o = blocking(move || v.office_cases_for_admin(&actor, &office)).await?;
+    let body = list_body(&s, &o);
+    Ok((status, page("Cases", Some(&s), notice.as_ref(), body)).into_response())
+}
+
+/// `GET /admin/cases`.
+pub(super) async fn list_page(
+    State(st): State<AppState>,
+    PageSession(s): PageSession,
+    q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, PageError> {
+    let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
+    list_response(&st, s, StatusCode::OK, notice).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct HoldForm {
+    #[serde(default)]
+    reason: Zeroizing<String>,
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// What a refused change says on the page it came from, with its status.
+pub(super) fn change_error(e: VaultError) -> Result<(StatusCode, Notice), PageError> {
+    match e {
+        VaultError::BadRequest("invalid_code", _) => {
+            Ok((StatusCode::BAD_REQUEST, Notice::Error(CODE_HELP.into())))
+        }
+        VaultError::StepUpRequired => Ok((
+            StatusCode::UNAUTHORIZED,
+            Notice::Error("Enter the 6-digit code from your authenticator app.".into()),
+        )),
+        VaultError::Conflict("legal_hold", _) => {
+            Ok((StatusCode::CONFLICT, Notice::Error(HOLD_NOTICE.into())))
+        }
+        VaultError::BadRequest(_, m) | VaultError::Conflict(_, m) => {
+            Ok((StatusCode::BAD_REQUEST, Notice::Error(m)))
+        }
+        other => Err(other.into()),
+    }
+}
+
+async fn hold_change(
+    st: AppState,
+    mut s: SessionInfo,
+    case: String,
+    f: HoldForm,
+    place: bool,
+) -> Result<Response, PageError> {
+    let result = async {
+        step_up(&st, &mut s, &f.totp).await?;
+        let v = st.vault.clone();
+        let actor = s.actor.clone();
+        let reason =
+            Some(Zeroizing::new(f.reason.trim().to_string())).filter(|r| !r.is_empty() && place);
+        blocking(move || {
+            v.set_case_hold(&actor, &case, place, reason.as_deref().map(|r| r.as_str()))
+        })
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(super::see_other(&format!(
+            "/admin/cases?done={}",
+            if place { "held" } else { "lifted" }
+        ))),
+        Err(e) => {
+            let (status, notice) = change_error(e)?;
+            list_response(&st, s, status, Some(notice)).await
+        }
+    }
+}
+
+/// `POST /admin/cases/{case}/hold` (step-up): places a legal hold.
+pub(super) async fn hold(
+    State(st): State<AppState>,
+    Path(case): Path<String>,
+    PageForm(s, f): PageForm<HoldForm>,
+) -> Result<Response, PageError> {
+    hold_change(st, s, case, f, true).await
+}
+
+/// `POST /admin/cases/{case}/lift` (step-up): lifts it.
+pub(super) async fn lift(
+    State(st): State<AppState>,
+    Path(case): Path<String>,
+    PageForm(s, f): PageForm<HoldForm>,
+) -> Result<Response, PageError> {
+    hold_change(st, s, case, f, false).await
+}
+
+fn purge_body(s: &SessionInfo, c: &AdminCaseView) -> Markup {
+    html! {
+        p.crumbs { a href="/admin/cases" { "← All cases of the office" } }
+        h1 { "Delete this case permanently?" }
+        section.card.danger-zone aria-labelledby="what" {
+            h2 #what { "What will be destroyed" }
+            dl.meta {
+                div.wide { dt { "Case ID" } dd.ids { (c.id) } }
+                div { dt { "Office" } dd { (c.office) } }
+                div { dt { "Opened" } dd { (day(&c.created_at)) } }
+                div { dt { "Status" } dd { (status_words(c)) } }
+                div { dt { "Documents" } dd { (c.documents) @if c.documents > 0 { " (" (size_words(c.bytes)) ")" } } }
+            }
+            ul {
+                li { "The client’s details and " (documents_words(c.documents)) " of this case become unreadable for everyone — you, the caseworkers, the partners and the server — because their keys are destroyed." }
+                li { "Its shares and its legal-hold history are deleted. The audit log keeps the case ID and who deleted it, nothing else." }
+            }
+            p.warning { strong { "This cannot be undone." } }
+        }
+        @if c.held {
+            p { "Nothing in a case under a legal hold can be deleted. If the hold is no longer needed, lift it on the " a href={ "/admin/cases#case-" (c.id) } { "case list" } ", then come back here." }
+        } @else if c.office_held {
+            p { "The whole " (c.office) " office is under a legal hold. If it is no longer needed, lift it on the " a href="/admin" { "Office page" } ", then come back here." }
+        } @else {
+            form.card method="post" action={ "/admin/cases/" (c.id) "/purge" } {
+                (csrf_field(s))
+                (code_field(s, "purge-code", true, "Deleting always asks for a new code, even if you entered one a moment ago."))
+                button.danger type="submit" { "Delete case permanently" }
+                " " a href="/admin/cases" { "Cancel" }
+            }
+        }
+    }
+}
+
+async fn purge_response(
+    st: &AppState,
+    s: SessionInfo,
+    case: String,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    let v = st.vault.clone();
+    let actor = s.actor.clone();
+    let c = blocking(move || v.case_for_admin(&actor, &case)).await?;
+    let notice = notice.or_else(|| {
+        if c.held {
+            Some(Notice::Error(HOLD_NOTICE.into()))
+        } else if c.office_held {
+            Some(Notice::Error(OFFICE_HOLD_NOTICE.into()))
+        } else {
+            None
+        }
+    });
+    let body = purge_body(&s, &c);
+    Ok((
+        status,
+        page("Delete a case", Some(&s), notice.as_ref(), body),
+    )
+        .into_response())
+}
+
+/// `GET /admin/cases/{case}/purge`: the confirmation.
+pub(super) async fn purge_page(
+    State(st): State<AppState>,
+    PageSession(s): PageSession,
+    Path(case): Path<String>,
+) -> Result<Response, PageError> {
+    purge_response(&st, s, case, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct PurgeForm {
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// `POST /admin/cases/{case}/purge`: proves the fresh code, then purges.
+pub(super) async fn purge(
+    State(st): State<AppState>,
+    Path(case): Path<String>,
+    PageForm(mut s, f): PageForm<PurgeForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        if f.totp.trim().is_empty() {
+            return Err(VaultError::StepUpRequired);
+        }
+        step_up(&st, &mut s, &f.totp).await?;
+        let v = st.vault.clone();
+        let actor = s.actor.clone();
+        let c = case.clone();
+        blocking(move || v.purge_case(&actor, &c)).await
+    }
+    .await;
+    match result {
+        Ok(_) => Ok(super::see_other("/admin/cases?done=purged")),
+        Err(e) => {
+            let (status, notice) = change_error(e)?;
+            purge_response(&st, s, case, status, Some(notice)).await
+        }
+    }
+}
