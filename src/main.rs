@@ -14,14 +14,6 @@ use casevault::policy::Policy;
 use casevault::vault::{Actor, NewUser, OfficeMode, export_case};
 use casevault::{Clock, Settings, audit, demo};
 
-/// mimalloc returns freed memory to the operating system promptly. With glibc's
-/// allocator the 19 MiB argon2 and 256 MiB scrypt buffers raise its mmap threshold and
-/// then stay resident in per-thread arenas (measured: 150 MiB idle RSS after the demo's
-/// start-up, against 17 MiB with the threshold pinned), so a server that has verified a
-/// few passwords would sit far above the memory this design needs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const GETTING_STARTED: &str = "Getting started:
   casevault demo                         try it at https://127.0.0.1:8443/
   casevault init --data /srv/casevault   a real vault; prints the superadmin's password once
