@@ -32,11 +32,15 @@ pub(super) struct Uploaded {
 }
 
 enum Chunk {
-    /// Request frames, batched so the encrypting thread is woken once per
-    /// [`BATCH`] bytes rather than once per TLS record.
-    Data(Vec<Bytes>),
+    /// A batch of request bytes in a buffer that goes back to the network side once
+    /// written, so the same few buffers carry the whole upload (no allocation per
+    /// TLS record crosses threads).
+    Data(Vec<u8>),
     End,
 }
+
+/// Buffers in flight per upload (one filling, one queued, one being encrypted).
+const BUFFERS: usize = 3;
 
 /// How much data crosses a thread boundary at once (both directions).
 const BATCH: usize = 256 * 1024;
@@ -94,7 +98,8 @@ where
 {
     use futures_util::StreamExt;
     let limit = up.limit();
-    let (tx, mut rx) = mpsc::channel::<Chunk>(4);
+    let (tx, mut rx) = mpsc::channel::<Chunk>(BUFFERS);
+    let (back_tx, mut back_rx) = mpsc::channel::<Vec<u8>>(BUFFERS);
     let v = st.vault.clone();
     let writer = tokio::task::spawn_blocking(move || -> Result<(String, u64), VaultError> {
         let mut w = match v.upload_writer(&up) {
@@ -106,12 +111,14 @@ where
         };
         loop {
             match rx.blocking_recv() {
-                Some(Chunk::Data(batch)) => {
-                    if let Err(e) = batch.iter().try_for_each(|b| w.write_all(b)) {
+                Some(Chunk::Data(mut buf)) => {
+                    if let Err(e) = w.write_all(&buf) {
                         drop(w);
                         let _ = v.abort_upload(up, "failed");
                         return Err(VaultError::Internal(format!("writing blob: {e}")));
                     }
+                    buf.clear();
+                    let _ = back_tx.blocking_send(buf);
                 }
                 Some(Chunk::End) => return v.finish_upload(up, w),
                 // The request side went away without End: the client disconnected or
@@ -131,8 +138,9 @@ where
     let mut chunks = std::pin::pin!(chunks);
     let mut total: u64 = 0;
     let mut failure: Option<ApiError> = None;
-    let mut batch: Vec<Bytes> = Vec::new();
-    let mut batched = 0usize;
+    let new_buf = || Vec::with_capacity(BATCH + 64 * 1024);
+    let mut buf = new_buf();
+    let mut created = 1;
     while let Some(item) = chunks.next().await {
         match item {
             Ok(data) => {
@@ -141,12 +149,18 @@ where
                     failure = Some(VaultError::TooLarge(limit).into());
                     break;
                 }
-                batched += data.len();
-                batch.push(data);
-                if batched >= BATCH {
-                    batched = 0;
+                buf.extend_from_slice(&data);
+                if buf.len() >= BATCH {
+                    let next = match back_rx.try_recv() {
+                        Ok(b) => b,
+                        Err(_) if created < BUFFERS => {
+                            created += 1;
+                            new_buf()
+                        }
+                        Err(_) => back_rx.recv().await.unwrap_or_else(new_buf),
+                    };
                     if tx
-                        .send(Chunk::Data(std::mem::take(&mut batch)))
+                        .send(Chunk::Data(std::mem::replace(&mut buf, next)))
                         .await
                         .is_err()
                     {
@@ -164,8 +178,8 @@ where
         }
     }
     if failure.is_none() {
-        if !batch.is_empty() {
-            let _ = tx.send(Chunk::Data(batch)).await;
+        if !buf.is_empty() {
+            let _ = tx.send(Chunk::Data(buf)).await;
         }
         let _ = tx.send(Chunk::End).await;
     }
