@@ -117,6 +117,10 @@ enum Command {
         /// Office slug: every case, document and user of the office.
         #[arg(long)]
         office: Option<String>,
+        /// Do not ask for confirmation (scripts). Without it you must type the case id,
+        /// document id or office slug again at a terminal.
+        #[arg(long)]
+        yes: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -565,8 +569,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             case,
             document,
             office,
+            yes,
             common,
-        } => purge_cmd(&data, case, document, office, &common),
+        } => {
+            if !yes {
+                confirm_purge(
+                    case.as_deref()
+                        .or(document.as_deref())
+                        .or(office.as_deref()),
+                )?;
+            }
+            purge_cmd(&data, case, document, office, &common)
+        }
         Command::Hold {
             data,
             case,
@@ -689,6 +703,33 @@ fn secret_from_env_or_prompt(var: &str, prompt: &str) -> Result<Zeroizing<String
     }
     let s = read_secret(None, prompt)?;
     Ok(Zeroizing::new(s.expose_secret().to_string()))
+}
+
+/// Asks the person at the terminal to type the target again; refuses without a
+/// terminal (scripts pass --yes).
+fn confirm_purge(target: Option<&str>) -> Result<(), String> {
+    use std::io::IsTerminal;
+    let Some(target) = target else {
+        return Err("give --case, --document or --office".into());
+    };
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "purge destroys keys for good: add --yes to confirm when running without a terminal"
+                .into(),
+        );
+    }
+    eprintln!(
+        "This destroys the keys of {target} for good: nothing of it can ever be decrypted again."
+    );
+    eprint!("Type {target} to confirm: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    if line.trim() != target {
+        return Err("not confirmed; nothing was purged".into());
+    }
+    Ok(())
 }
 
 fn purge_cmd(

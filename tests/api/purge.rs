@@ -574,7 +574,14 @@ async fn cli_hold_and_purge_are_idempotent_and_respect_holds() {
         &[],
     );
     assert!(o.status.success(), "{o:?}");
+    // Without a terminal and without --yes, nothing happens.
     let o = cli(&["purge", "--data", data, "--case", &case], &[]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--yes"),
+        "{o:?}"
+    );
+    let o = cli(&["purge", "--yes", "--data", data, "--case", &case], &[]);
     assert!(!o.status.success());
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("legal hold"),
@@ -582,16 +589,16 @@ async fn cli_hold_and_purge_are_idempotent_and_respect_holds() {
     );
     let o = cli(&["hold", "--data", data, "--case", &case, "--lift"], &[]);
     assert!(o.status.success(), "{o:?}");
-    let o = cli(&["purge", "--data", data, "--document", &doc], &[]);
+    let o = cli(&["purge", "--yes", "--data", data, "--document", &doc], &[]);
     assert!(o.status.success(), "{o:?}");
     assert!(stdout(&o).contains("1 documents"), "{}", stdout(&o));
-    let o = cli(&["purge", "--data", data, "--case", &case], &[]);
+    let o = cli(&["purge", "--yes", "--data", data, "--case", &case], &[]);
     assert!(o.status.success(), "{o:?}");
     assert!(stdout(&o).starts_with("Purged case"), "{}", stdout(&o));
-    let o = cli(&["purge", "--data", data, "--case", &case], &[]);
+    let o = cli(&["purge", "--yes", "--data", data, "--case", &case], &[]);
     assert!(o.status.success(), "{o:?}");
     assert!(stdout(&o).starts_with("Nothing to purge"), "{}", stdout(&o));
-    let o = cli(&["purge", "--data", data], &[]);
+    let o = cli(&["purge", "--yes", "--data", data], &[]);
     assert!(
         !o.status.success(),
         "one of --case/--document/--office is required"
