@@ -45,7 +45,6 @@ impl<W: Write> Write for HeaderSplit<W> {
         if self.done {
             return self.inner.write(buf);
         }
-        let before = self.header.len();
         self.header.extend_from_slice(buf);
         if let Some(end) = header_end(&self.header) {
             let rest = self.header.split_off(end);
@@ -54,7 +53,6 @@ impl<W: Write> Write for HeaderSplit<W> {
         } else if self.header.len() > MAX_HEADER {
             return Err(io::Error::other("age header too large"));
         }
-        let _ = before;
         Ok(buf.len())
     }
 
