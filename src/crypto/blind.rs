@@ -5,8 +5,11 @@
 use ring::{hkdf, hmac};
 use zeroize::Zeroizing;
 
-/// The per-office index key. Wiped on drop.
-pub struct BlindIndexKey(Zeroizing<[u8; 32]>);
+/// The per-office index keys (one per indexed field). Wiped on drop.
+pub struct BlindIndexKey {
+    a_number: Zeroizing<[u8; 32]>,
+    client_name: Zeroizing<[u8; 32]>,
+}
 
 impl std::fmt::Debug for BlindIndexKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -23,20 +26,43 @@ impl BlindIndexKey {
     pub(super) fn derive(ikm: &[u8]) -> Self {
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"casevault blind index v1");
         let prk = salt.extract(ikm);
-        let mut out = Zeroizing::new([0u8; 32]);
-        // HKDF-Expand of 32 bytes from SHA-256 cannot fail (limit is 255 * 32).
-        if let Ok(okm) = prk.expand(&[b"a_number"], hkdf::HKDF_SHA256) {
-            let _ = okm.fill(&mut out[..]);
+        let field = |info: &[u8]| {
+            let mut out = Zeroizing::new([0u8; 32]);
+            // HKDF-Expand of 32 bytes from SHA-256 cannot fail (limit is 255 * 32).
+            if let Ok(okm) = prk.expand(&[info], hkdf::HKDF_SHA256) {
+                let _ = okm.fill(&mut out[..]);
+            }
+            out
+        };
+        BlindIndexKey {
+            a_number: field(b"a_number"),
+            client_name: field(b"client_name"),
         }
-        BlindIndexKey(out)
+    }
+
+    fn tag(key: &[u8], value: &[u8]) -> Vec<u8> {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+        hmac::sign(&key, value).as_ref()[..INDEX_LEN].to_vec()
     }
 
     /// The index value of an A-number.
     pub fn a_number(&self, a: &ANumber) -> Vec<u8> {
-        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.0[..]);
-        let tag = hmac::sign(&key, a.0.as_bytes());
-        tag.as_ref()[..INDEX_LEN].to_vec()
+        Self::tag(&self.a_number[..], a.0.as_bytes())
     }
+
+    /// The index value of a client name (see [`normalise_name`]).
+    pub fn client_name(&self, name: &str) -> Vec<u8> {
+        Self::tag(&self.client_name[..], normalise_name(name).as_bytes())
+    }
+}
+
+/// A client name as compared for search: lower case, surrounding white space removed,
+/// inner runs of white space as one space ("  María   LÓPEZ " = "maría lópez").
+pub fn normalise_name(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// An Alien Registration Number, normalised to nine digits.
@@ -121,6 +147,24 @@ mod tests {
         );
         assert_ne!(k1.a_number(&a), k1.a_number(&b));
         assert_ne!(k1.a_number(&a), k2.a_number(&a));
+    }
+
+    #[test]
+    fn client_names_index_after_normalisation_and_apart_from_a_numbers() {
+        let k = BlindIndexKey::derive(b"office one secret");
+        assert_eq!(normalise_name("  María   LÓPEZ\t"), "maría lópez");
+        assert_eq!(
+            k.client_name("Maria Lopez"),
+            k.client_name("  maria   LOPEZ ")
+        );
+        assert_ne!(k.client_name("Maria Lopez"), k.client_name("Maria Lopes"));
+        assert_ne!(
+            k.client_name("Maria Lopez"),
+            BlindIndexKey::derive(b"office two secret").client_name("Maria Lopez")
+        );
+        // Same bytes in different fields give different index values.
+        let a = ANumber::parse("123456789").unwrap();
+        assert_ne!(k.a_number(&a), k.client_name("123456789"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use age::x25519;
 use zeroize::Zeroizing;
 
-pub use blind::{ANumber, BlindIndexKey};
+pub use blind::{ANumber, BlindIndexKey, normalise_name};
 pub use docstream::{DocumentReader, DocumentWriter, split_header};
 pub use pad::padme;
 pub use secretbox::{AuthKey, random_bytes, random_token};

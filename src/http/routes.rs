@@ -226,11 +226,14 @@ pub(super) async fn maybe_step_up(
 
 // ---------- cases ----------
 
-/// `?a_number=`.
+/// `?a_number=` or `?client_name=` (blind-index searches; one at a time).
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CaseQuery {
+    /// A-number in any usual spelling (`A012345678`, `012-345-678`, 8 digits).
     a_number: Option<String>,
+    /// Client name; compared ignoring case and extra spaces.
+    client_name: Option<String>,
 }
 
 /// The case list.
@@ -246,10 +249,16 @@ pub(super) async fn list_cases(
     Session(s): Session,
     q: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<CaseList>> {
-    let Query(q) =
-        q.map_err(|_| ApiError::bad("invalid_query", "the only query parameter is a_number"))?;
+    let Query(q) = q.map_err(|_| {
+        ApiError::bad(
+            "invalid_query",
+            "the query parameters are a_number or client_name",
+        )
+    })?;
     let v = st.vault.clone();
-    let cases = blocking(move || v.list_cases(&s.actor, q.a_number.as_deref())).await?;
+    let cases =
+        blocking(move || v.search_cases(&s.actor, q.a_number.as_deref(), q.client_name.as_deref()))
+            .await?;
     Ok(Json(CaseList { cases }))
 }
 

@@ -59,6 +59,11 @@ impl StoreError {
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
     (2, "holds", include_str!("../../migrations/0002_holds.sql")),
+    (
+        3,
+        "client_name_index",
+        include_str!("../../migrations/0003_client_name_index.sql"),
+    ),
 ];
 
 /// The database. One connection behind a mutex: SQLite serialises writers anyway, and

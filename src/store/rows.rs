@@ -585,14 +585,28 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stores a computed blind index.
-    pub fn set_case_index(&self, id: &str, index: Option<&[u8]>) -> R<()> {
+    /// Stores a case's computed blind indexes and clears its pending flag.
+    pub fn set_case_indexes(
+        &self,
+        id: &str,
+        a_number: Option<&[u8]>,
+        client_name: Option<&[u8]>,
+    ) -> R<()> {
         exec(
             self,
-            "UPDATE cases SET a_number_index = ?2, a_number_pending = 0 WHERE id = ?1",
-            params![id, index],
+            "UPDATE cases SET a_number_index = ?2, client_name_index = ?3, a_number_pending = 0 WHERE id = ?1",
+            params![id, a_number, client_name],
         )?;
         Ok(())
+    }
+
+    /// Cases of an office whose client-name blind index matches.
+    pub fn cases_by_client_name(&self, office: &str, index: &[u8]) -> R<Vec<CaseRow>> {
+        let mut st = self.0.prepare(&format!(
+            "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 AND c.client_name_index = ?2 ORDER BY c.created_at DESC"
+        ))?;
+        let rows = st.query_map(params![office, index], case_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Sets the legal-hold flag of a case.

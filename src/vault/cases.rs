@@ -10,6 +10,12 @@ use crate::crypto::{self, ANumber, CaseKey};
 use crate::policy::{Action, Resource};
 use crate::store::CaseRow;
 
+/// What a search looks for.
+enum Wanted {
+    ANumber(ANumber),
+    Name(String),
+}
+
 /// What a client sends to open a case.
 #[derive(Debug, Clone, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
@@ -233,11 +239,16 @@ impl Vault {
             serde_json::to_vec(&meta).map_err(|e| VaultError::Internal(e.to_string()))?,
         );
         let ct = crypto::seal_to(&nc.recipient, &json)?;
-        let (index, pending) = match (&meta.a_number, self.unsealed(&office.slug)) {
-            (None, _) => (None, false),
-            (Some(a), Some(u)) => (ANumber::parse(a).map(|a| u.index.a_number(&a)), false),
-            (Some(_), None) => (None, true),
+        // Indexes need the office key: while sealed they are computed at the next unseal.
+        let unsealed = self.unsealed(&office.slug);
+        let pending = unsealed.is_none();
+        let index = match (&meta.a_number, &unsealed) {
+            (Some(a), Some(u)) => ANumber::parse(a).map(|a| u.index.a_number(&a)),
+            _ => None,
         };
+        let name_index = unsealed
+            .as_ref()
+            .map(|u| u.index.client_name(&meta.client_name));
         let now = self.now_str();
         let allowed = super::Allowed {
             target: format!("{} case:{id}", allowed.target),
@@ -255,6 +266,9 @@ impl Vault {
                 pending,
                 &now,
             )?;
+            if !pending {
+                tx.set_case_indexes(&id, index.as_deref(), name_index.as_deref())?;
+            }
             self.record(tx, &allowed, "ok")
         })?;
         Ok(id)
@@ -266,14 +280,36 @@ impl Vault {
         actor: &Actor,
         a_number: Option<&str>,
     ) -> Result<Vec<CaseSummary>, VaultError> {
-        let wanted = match a_number {
-            Some(a) => Some(ANumber::parse(a).ok_or_else(|| {
+        self.search_cases(actor, a_number, None)
+    }
+
+    /// The cases the actor may see, optionally only those with an A-number or a client
+    /// name (equality after [`crypto::normalise_name`]; both searches go through blind
+    /// indexes, so no plaintext column exists to search).
+    pub fn search_cases(
+        &self,
+        actor: &Actor,
+        a_number: Option<&str>,
+        client_name: Option<&str>,
+    ) -> Result<Vec<CaseSummary>, VaultError> {
+        let wanted = match (a_number, client_name) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "invalid_query",
+                    "search by a_number or by client_name, not both",
+                ));
+            }
+            (Some(a), None) => Some(Wanted::ANumber(ANumber::parse(a).ok_or_else(|| {
                 bad(
                     "invalid_a_number",
                     "an A-number has 8 or 9 digits, optionally after an A",
                 )
-            })?),
-            None => None,
+            })?)),
+            (None, Some(n)) if crypto::normalise_name(n).is_empty() => {
+                return Err(bad("invalid_field", "client_name is empty"));
+            }
+            (None, Some(n)) => Some(Wanted::Name(crypto::normalise_name(n))),
+            (None, None) => None,
         };
         let allowed =
             self.authorize(actor, Action::ListCases, &Resource::System, "cases".into())?;
@@ -282,9 +318,14 @@ impl Vault {
             let rows = match (actor.role.as_str(), &actor.office) {
                 ("partner", _) => tx.shared_cases(&actor.id)?,
                 ("caseworker", Some(o)) => match &wanted {
-                    Some(a) => match self.unsealed(o) {
-                        Some(u) => tx.cases_by_a_number(o, &u.index.a_number(a))?,
-                        None => return Err(VaultError::Sealed(o.clone())),
+                    Some(w) => match (self.unsealed(o), w) {
+                        (Some(u), Wanted::ANumber(a)) => {
+                            tx.cases_by_a_number(o, &u.index.a_number(a))?
+                        }
+                        (Some(u), Wanted::Name(n)) => {
+                            tx.cases_by_client_name(o, &u.index.client_name(n))?
+                        }
+                        (None, _) => return Err(VaultError::Sealed(o.clone())),
                     },
                     None => tx.office_cases(o)?,
                 },
@@ -318,7 +359,11 @@ impl Vault {
             };
             if let (Some(w), Some(m)) = (&wanted, &meta) {
                 // Partners' candidates were not pre-filtered by index.
-                if m.a_number.as_deref() != Some(w.as_str()) {
+                let hit = match w {
+                    Wanted::ANumber(a) => m.a_number.as_deref() == Some(a.as_str()),
+                    Wanted::Name(n) => crypto::normalise_name(&m.client_name) == *n,
+                };
+                if !hit {
                     continue;
                 }
             } else if wanted.is_some() && sealed {

@@ -232,8 +232,9 @@ impl Vault {
                 .as_deref()
                 .and_then(crypto::ANumber::parse)
                 .map(|a| unsealed.index.a_number(&a));
+            let name_index = unsealed.index.client_name(&meta.client_name);
             self.db
-                .write(|tx| tx.set_case_index(&case.id, index.as_deref()))?;
+                .write(|tx| tx.set_case_indexes(&case.id, index.as_deref(), Some(&name_index)))?;
         }
         Ok(())
     }

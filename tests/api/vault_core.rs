@@ -762,3 +762,103 @@ async fn idle_offices_seal_themselves() {
         .unwrap();
     assert_eq!(n, 2);
 }
+
+#[tokio::test]
+async fn client_name_search_through_the_blind_index() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let maria = app.create_case(&alice, "bronx", "Maria Lopez", None).await;
+    let _juan = app.create_case(&alice, "bronx", "Juan Perez", None).await;
+    let bob = app.login("bob").await;
+    let bobs = app.create_case(&bob, "queens", "Maria Lopez", None).await;
+    let search = |c: &reqwest::Client, q: &'static str| {
+        c.get(app.url("/cases")).query(&[("client_name", q)]).send()
+    };
+    let ids = |v: Value| -> Vec<String> {
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Case and spacing do not matter; the other office's namesake never shows.
+    let v: Value = search(&alice, "  maria   LOPEZ ")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(v), vec![maria.clone()]);
+    let v: Value = search(&bob, "Maria Lopez")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(v), vec![bobs]);
+    let v: Value = search(&alice, "Maria Lopes")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ids(v).is_empty());
+    // One search at a time; an empty name is refused.
+    let r = alice
+        .get(app.url("/cases"))
+        .query(&[("client_name", "Maria Lopez"), ("a_number", "A123456789")])
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_query").await;
+    let r = search(&alice, "   ").await.unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_field").await;
+
+    // A partner searches only what is shared with them.
+    let r = alice
+        .post(app.url(&format!("/cases/{maria}/shares")))
+        .json(
+            &json!({"username": "pat", "permission": "read", "expires_at": "2030-01-01T00:00:00Z"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let pat = app.login("pat").await;
+    let v: Value = search(&pat, "maria lopez")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(v), vec![maria]);
+    let v: Value = search(&pat, "Juan Perez")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ids(v).is_empty());
+
+    // A case opened while the office is sealed is indexed at the next unseal.
+    app.seal("bronx").await;
+    let ana = app.create_case(&alice, "bronx", "Ana Sealed", None).await;
+    let r = search(&alice, "Ana Sealed").await.unwrap();
+    assert_error(r, StatusCode::LOCKED, "office_sealed").await;
+    let admin = app.login("admin").await;
+    let r = admin
+        .post(app.url("/offices/bronx/unseal"))
+        .json(&json!({"passphrase": app.creds.offices["bronx"].passphrase}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let v: Value = search(&alice, "ana sealed")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(v), vec![ana]);
+}
