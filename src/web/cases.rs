@@ -78,9 +78,9 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
         }
         @if !partner {
             form.search method="get" action="/cases" role="search" {
-                label for="search" { "Find a case by A-number" }
+                label for="search" { "Find a case by A-number or client name" }
                 div.inline {
-                    input #search name="a_number" inputmode="numeric" maxlength="12" value=(st.search.clone().unwrap_or_default());
+                    input #search name="a_number" maxlength="200" autocomplete="off" value=(st.search.clone().unwrap_or_default());
                     button type="submit" { "Search" }
                     @if st.search.is_some() { a href="/cases" { "Show all cases" } }
                 }
@@ -89,7 +89,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
         @if st.cases.is_empty() {
             p.empty {
                 @if st.sealed && st.search.is_some() { "Search is not possible while the office is sealed." }
-                @else if st.search.is_some() { "No case has that A-number." }
+                @else if st.search.is_some() { "No case has that A-number or client name (names must match in full; case and spacing do not matter)." }
                 @else if partner { "No case is shared with you at the moment." }
                 @else { "There are no cases yet." }
             }
@@ -153,13 +153,20 @@ async fn list_response(
     let mut notice = notice;
     let listed = blocking(move || {
         let sealed = actor.office.as_deref().is_some_and(|o| !v.is_unsealed(o));
-        let cases = match v.list_cases(&actor, q.as_deref()) {
+        // The one search box takes an A-number in any usual spelling, or else a name.
+        let found = match q.as_deref() {
+            Some(t) if crate::crypto::ANumber::parse(t).is_none() => {
+                v.search_cases(&actor, None, Some(t))
+            }
+            other => v.list_cases(&actor, other),
+        };
+        let cases = match found {
             Ok(c) => c,
             // A search needs the office's index key; say so instead of failing.
             Err(VaultError::Sealed(_)) => {
                 return Err(VaultError::BadRequest(
                     "sealed",
-                    "Searching by A-number needs the office unsealed. Ask an administrator of your office to unseal it.".into(),
+                    "Searching needs the office unsealed. Ask an administrator of your office to unseal it.".into(),
                 ));
             }
             Err(e) => return Err(e),

@@ -249,6 +249,14 @@ async fn browser_walkthrough_of_every_role() {
         t.contains("Maria Example") && !t.contains("Other Client"),
         "{t}"
     );
+    // The same box finds a client by name, ignoring case and spacing.
+    b.goto(&format!("{base}/cases?a_number=maria%20%20EXAMPLE"))
+        .await;
+    let t = b.text().await;
+    assert!(
+        t.contains("Maria Example") && !t.contains("Other Client"),
+        "{t}"
+    );
     b.goto(&format!("{base}/cases")).await;
     assert!(b.text().await.contains("Other Client"));
     b.screenshot(&shots().join("cases.png")).await;
