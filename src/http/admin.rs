@@ -92,48 +92,50 @@ pub(super) struct HoldBody {
     totp: Option<Zeroizing<String>>,
 }
 
-async fn case_hold(
+/// Step-up, then one hold change (placing or lifting, on a case or an office).
+async fn hold_change(
     st: AppState,
     mut s: crate::vault::SessionInfo,
+    body: HoldBody,
+    change: impl FnOnce(
+        &crate::vault::Vault,
+        &crate::vault::Actor,
+        Option<&str>,
+    ) -> Result<(), crate::vault::VaultError>
+    + Send
+    + 'static,
+) -> ApiResult<StatusCode> {
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    let reason = body.reason;
+    blocking(move || change(&v, &s.actor, reason.as_deref().map(|r| r.as_str()))).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn case_hold(
+    st: AppState,
+    s: crate::vault::SessionInfo,
     case: String,
     body: HoldBody,
     place: bool,
 ) -> ApiResult<StatusCode> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    let reason = body.reason;
-    blocking(move || {
-        v.set_case_hold(
-            &s.actor,
-            &case,
-            place,
-            reason.as_deref().map(|r| r.as_str()),
-        )
+    hold_change(st, s, body, move |v, a, r| {
+        v.set_case_hold(a, &case, place, r)
     })
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await
 }
 
 async fn office_hold(
     st: AppState,
-    mut s: crate::vault::SessionInfo,
+    s: crate::vault::SessionInfo,
     office: String,
     body: HoldBody,
     place: bool,
 ) -> ApiResult<StatusCode> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    let reason = body.reason;
-    blocking(move || {
-        v.set_office_hold(
-            &s.actor,
-            &office,
-            place,
-            reason.as_deref().map(|r| r.as_str()),
-        )
+    hold_change(st, s, body, move |v, a, r| {
+        v.set_office_hold(a, &office, place, r)
     })
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await
 }
 
 /// `PUT /api/v1/cases/{case}/hold` (step-up): places a legal hold.
