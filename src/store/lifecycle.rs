@@ -7,9 +7,7 @@
 //! the transaction committed. Nothing here touches the audit table.
 use rusqlite::{OptionalExtension, params};
 
-use super::{StoreError, Tx};
-
-type R<T> = Result<T, StoreError>;
+use super::{R, Tx, exec};
 
 /// What a purge removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,10 +53,6 @@ pub struct CaseFactsRow {
     pub documents: u64,
     /// Stored (padded ciphertext) bytes of those documents.
     pub bytes: u64,
-}
-
-fn exec(tx: &Tx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
-    tx.0.execute(sql, p).map_err(StoreError::from_sqlite)
 }
 
 impl Tx<'_> {
@@ -248,17 +242,5 @@ impl Tx<'_> {
         exec(self, "DELETE FROM users WHERE office = ?1", [slug])?;
         exec(self, "DELETE FROM offices WHERE slug = ?1", [slug])?;
         Ok(Some(c))
-    }
-}
-
-impl Tx<'_> {
-    /// The case a document belongs to (the command line names documents alone).
-    pub fn document_case(&self, doc: &str) -> R<Option<String>> {
-        Ok(self
-            .0
-            .query_row("SELECT case_id FROM documents WHERE id = ?1", [doc], |r| {
-                r.get(0)
-            })
-            .optional()?)
     }
 }

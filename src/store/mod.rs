@@ -4,19 +4,38 @@
 //! on, so freed pages are zeroed; migrations are applied in order inside a transaction
 //! and recorded; a database newer than this binary is refused. Every write goes
 //! through [`Db::write`], one transaction, so a domain change and its audit entry
-//! commit together or not at all.
+//! commit together or not at all. Lookups return `Result<Option<T>>`: a storage
+//! failure is never turned into "not found".
+//!
+//! One file per table group holds its row types, their mappers and its `impl Tx`
+//! block; every table's SQL lives in exactly one of them.
+mod audit;
 mod blob;
+mod cases;
+mod documents;
 mod lifecycle;
-mod rows;
+mod offices;
+mod sessions;
+mod shares;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use audit::{AuditFilter, AuditRow};
 pub use blob::{BlobName, BlobStore, BlobWriter};
+pub use cases::CaseRow;
+pub use documents::DocRow;
 pub use lifecycle::{CaseFactsRow, ClosedCase, PurgeCounts};
-pub use rows::*;
+pub use offices::OfficeRow;
+pub use sessions::SessionRow;
+pub use shares::ShareRow;
+pub use users::UserRow;
+
+/// The storage layer's result.
+type R<T> = Result<T, StoreError>;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +214,12 @@ impl Db {
 
 /// A transaction handed to [`Db::write`] / [`Db::read`] callbacks.
 pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+
+/// Runs one statement in `tx`. Writes go through here so that a broken uniqueness
+/// rule reaches the vault as [`StoreError::Conflict`], not as a raw SQLite error.
+fn exec(tx: &Tx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
+    tx.0.execute(sql, p).map_err(StoreError::from_sqlite)
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,112 @@
+//! Documents and the blob names they point to.
+//!
+//! Invariant: only ciphertext and ids — a row holds the document's age header (its
+//! wrapped file key), its encrypted metadata and a random blob name; the bytes live in
+//! the blob store, never here.
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{R, Tx, exec};
+
+/// A document row.
+#[derive(Debug, Clone)]
+pub struct DocRow {
+    /// Opaque id.
+    pub id: String,
+    /// Case id.
+    pub case_id: String,
+    /// age header.
+    pub header: Vec<u8>,
+    /// Blob name.
+    pub blob: String,
+    /// Encrypted metadata.
+    pub meta: Vec<u8>,
+    /// Padded size.
+    pub stored_size: i64,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
+    Ok(DocRow {
+        id: r.get(0)?,
+        case_id: r.get(1)?,
+        header: r.get(2)?,
+        blob: r.get(3)?,
+        meta: r.get(4)?,
+        stored_size: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+impl Tx<'_> {
+    /// Inserts a document.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_document(
+        &self,
+        id: &str,
+        case: &str,
+        header: &[u8],
+        blob: &str,
+        meta: &[u8],
+        stored_size: i64,
+        created_by: &str,
+        now: &str,
+    ) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO documents (id, case_id, header, blob, meta, stored_size, created_by, created_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![id, case, header, blob, meta, stored_size, created_by, now],
+        )?;
+        Ok(())
+    }
+
+    /// Documents of a case, oldest first.
+    pub fn documents(&self, case: &str) -> R<Vec<DocRow>> {
+        let mut st = self.0.prepare(
+            "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
+             WHERE case_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = st.query_map([case], doc_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One document of a case.
+    pub fn document(&self, case: &str, id: &str) -> R<Option<DocRow>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
+                 WHERE case_id = ?1 AND id = ?2",
+                [case, id],
+                doc_from,
+            )
+            .optional()?)
+    }
+
+    /// The case a document belongs to (the command line names documents alone).
+    pub fn document_case(&self, doc: &str) -> R<Option<String>> {
+        Ok(self
+            .0
+            .query_row("SELECT case_id FROM documents WHERE id = ?1", [doc], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Whether any document row names this blob.
+    pub fn blob_referenced(&self, blob: &str) -> R<bool> {
+        Ok(self.0.query_row(
+            "SELECT EXISTS(SELECT 1 FROM documents WHERE blob = ?1)",
+            [blob],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every blob name in use.
+    pub fn blob_names(&self) -> R<Vec<String>> {
+        let mut st = self.0.prepare("SELECT blob FROM documents")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,77 @@
+//! Shares of a case with a partner.
+//!
+//! Invariant: revoking stamps `revoked_at` instead of deleting the row, so a share's
+//! history stays until its case is purged; reads return shares in every state, since
+//! whether one still counts (live, unexpired) is the policy's decision, not a query's.
+use rusqlite::{Row, params};
+
+use super::{R, Tx, exec};
+
+/// A share of a case with a partner.
+#[derive(Debug, Clone)]
+pub struct ShareRow {
+    /// Opaque id.
+    pub id: String,
+    /// Case id.
+    pub case_id: String,
+    /// Partner user id.
+    pub user_id: String,
+    /// `read` / `upload`.
+    pub permission: String,
+    /// Unix time it expires.
+    pub expires_at: i64,
+    /// Unix time revoked.
+    pub revoked_at: Option<i64>,
+}
+
+fn share_from(r: &Row<'_>) -> rusqlite::Result<ShareRow> {
+    Ok(ShareRow {
+        id: r.get(0)?,
+        case_id: r.get(1)?,
+        user_id: r.get(2)?,
+        permission: r.get(3)?,
+        expires_at: r.get(4)?,
+        revoked_at: r.get(5)?,
+    })
+}
+
+impl Tx<'_> {
+    /// Inserts a share.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_share(
+        &self,
+        id: &str,
+        case: &str,
+        user: &str,
+        permission: &str,
+        expires_at: i64,
+        created_by: &str,
+        now: &str,
+    ) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO shares (id, case_id, user_id, permission, expires_at, created_by, created_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            params![id, case, user, permission, expires_at, created_by, now],
+        )?;
+        Ok(())
+    }
+
+    /// Shares of a case (all states).
+    pub fn shares(&self, case: &str) -> R<Vec<ShareRow>> {
+        let mut st = self.0.prepare(
+            "SELECT id, case_id, user_id, permission, expires_at, revoked_at FROM shares WHERE case_id = ?1 ORDER BY created_at",
+        )?;
+        let rows = st.query_map([case], share_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes a share of a case; true if it existed and was live.
+    pub fn revoke_share(&self, case: &str, id: &str, now: i64) -> R<bool> {
+        Ok(exec(
+            self,
+            "UPDATE shares SET revoked_at = ?3 WHERE case_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+            params![case, id, now],
+        )? == 1)
+    }
+}

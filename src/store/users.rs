@@ -1,0 +1,196 @@
+//! User accounts with their second factors: TOTP seeds and recovery codes.
+//!
+//! Invariant: no secret is stored in the clear — passwords as argon2id hashes, TOTP
+//! seeds sealed under the auth key, recovery codes as hashes deleted as they are used;
+//! a TOTP time step is accepted at most once (the stored step only moves forward).
+//! [`UserRow`]'s `Debug` prints the id and role only, never the login name or a hash.
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{R, Tx, exec};
+
+/// A user account.
+#[derive(Clone)]
+pub struct UserRow {
+    /// Opaque id.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Role name.
+    pub role: String,
+    /// Office slug (admin, caseworker).
+    pub office: Option<String>,
+    /// Partner organisation.
+    pub org: Option<String>,
+    /// Caseworker supervisor flag.
+    pub supervisor: bool,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// TOTP seed sealed under the auth key.
+    pub totp_sealed: Option<Vec<u8>>,
+    /// Whether enrolment was confirmed by a first valid code.
+    pub totp_confirmed: bool,
+    /// Last accepted TOTP time step.
+    pub totp_last_step: Option<i64>,
+    /// Disabled accounts cannot sign in.
+    pub disabled: bool,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The user columns, `u.`-qualified so that a join (sessions) can select them too.
+pub(super) const USER_COLS: &str = "u.id, u.username, u.role, u.office, u.org, u.supervisor, u.password_hash, \
+     u.totp_sealed, u.totp_confirmed, u.totp_last_step, u.disabled";
+
+/// Maps the [`USER_COLS`] that start at column `o`.
+pub(super) fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: r.get(o)?,
+        username: r.get(o + 1)?,
+        role: r.get(o + 2)?,
+        office: r.get(o + 3)?,
+        org: r.get(o + 4)?,
+        supervisor: r.get(o + 5)?,
+        password_hash: r.get(o + 6)?,
+        totp_sealed: r.get(o + 7)?,
+        totp_confirmed: r.get(o + 8)?,
+        totp_last_step: r.get(o + 9)?,
+        disabled: r.get(o + 10)?,
+    })
+}
+
+impl Tx<'_> {
+    /// Inserts a user.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_user(
+        &self,
+        id: &str,
+        username: &str,
+        role: &str,
+        office: Option<&str>,
+        org: Option<&str>,
+        supervisor: bool,
+        password_hash: &str,
+        now: &str,
+    ) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO users (id, username, role, office, org, supervisor, password_hash, created_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![id, username, role, office, org, supervisor, password_hash, now],
+        )?;
+        Ok(())
+    }
+
+    /// A user by login name.
+    pub fn user_by_name(&self, username: &str) -> R<Option<UserRow>> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.username = ?1"),
+                [username],
+                |r| user_from(r, 0),
+            )
+            .optional()?)
+    }
+
+    /// A user by id.
+    pub fn user(&self, id: &str) -> R<Option<UserRow>> {
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
+                [id],
+                |r| user_from(r, 0),
+            )
+            .optional()?)
+    }
+
+    /// Users, optionally only of one office.
+    pub fn users(&self, office: Option<&str>) -> R<Vec<UserRow>> {
+        let mut st = self.0.prepare(&format!(
+            "SELECT {USER_COLS} FROM users u WHERE (?1 IS NULL OR u.office = ?1) ORDER BY u.username"
+        ))?;
+        let rows = st.query_map([office], |r| user_from(r, 0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces a password hash.
+    pub fn set_password(&self, id: &str, hash: &str) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![id, hash],
+        )?;
+        Ok(())
+    }
+
+    /// Enables or disables an account.
+    pub fn set_disabled(&self, id: &str, disabled: bool) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            params![id, disabled],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a (new) TOTP seed, sealed; `confirmed` says whether it counts yet.
+    pub fn set_totp(&self, id: &str, sealed: Option<&[u8]>, confirmed: bool) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET totp_sealed = ?2, totp_confirmed = ?3, totp_last_step = NULL WHERE id = ?1",
+            params![id, sealed, confirmed],
+        )?;
+        Ok(())
+    }
+
+    /// Records the accepted time step, only if it is newer than the stored one.
+    /// Returns false when the step was already used (a replay).
+    pub fn use_totp_step(&self, id: &str, step: i64) -> R<bool> {
+        let n = exec(
+            self,
+            "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND (totp_last_step IS NULL OR totp_last_step < ?2)",
+            params![id, step],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Marks TOTP enrolment confirmed.
+    pub fn confirm_totp(&self, id: &str) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET totp_confirmed = 1 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces a user's recovery codes.
+    pub fn set_recovery_codes(&self, id: &str, hashes: &[Vec<u8>]) -> R<()> {
+        exec(self, "DELETE FROM recovery_codes WHERE user_id = ?1", [id])?;
+        for h in hashes {
+            exec(
+                self,
+                "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)",
+                params![id, h],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Consumes a recovery code; true if it existed.
+    pub fn use_recovery_code(&self, id: &str, hash: &[u8]) -> R<bool> {
+        Ok(exec(
+            self,
+            "DELETE FROM recovery_codes WHERE user_id = ?1 AND code_hash = ?2",
+            params![id, hash],
+        )? == 1)
+    }
+}
