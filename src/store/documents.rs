@@ -94,15 +94,6 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// Whether any document row names this blob.
-    pub fn blob_referenced(&self, blob: &str) -> R<bool> {
-        Ok(self.0.query_row(
-            "SELECT EXISTS(SELECT 1 FROM documents WHERE blob = ?1)",
-            [blob],
-            |r| r.get(0),
-        )?)
-    }
-
     /// Every blob name in use.
     pub fn blob_names(&self) -> R<Vec<String>> {
         let mut st = self.0.prepare("SELECT blob FROM documents")?;

@@ -137,15 +137,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Number of hold events recorded for a case (or, with `None`, an office).
-    pub fn hold_event_count(&self, office: &str, case: Option<&str>) -> R<i64> {
-        Ok(self.0.query_row(
-            "SELECT COUNT(*) FROM hold_events WHERE office = ?1 AND case_id IS ?2",
-            params![office, case],
-            |r| r.get(0),
-        )?)
-    }
-
     fn doc_counts(&self, filter: &str, arg: &str) -> R<PurgeCounts> {
         let mut st = self
             .0
