@@ -53,26 +53,46 @@ fn case_from(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
     })
 }
 
+/// A new case, as [`Tx::insert_case`] stores it.
+pub struct NewCaseRow<'a> {
+    /// Opaque id.
+    pub id: &'a str,
+    /// Office slug.
+    pub office: &'a str,
+    /// Creator's user id.
+    pub created_by: &'a str,
+    /// Case age recipient.
+    pub recipient: &'a str,
+    /// Case identity wrapped to the office.
+    pub wrapped_identity: &'a [u8],
+    /// Encrypted metadata.
+    pub metadata: &'a [u8],
+    /// Blind index of the A-number, when the office was unsealed.
+    pub a_number_index: Option<&'a [u8]>,
+    /// The indexes still need computing (created while sealed).
+    pub a_number_pending: bool,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
 impl Tx<'_> {
     /// Inserts a case.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_case(
-        &self,
-        id: &str,
-        office: &str,
-        created_by: &str,
-        recipient: &str,
-        wrapped: &[u8],
-        metadata: &[u8],
-        a_number_index: Option<&[u8]>,
-        a_number_pending: bool,
-        now: &str,
-    ) -> R<()> {
+    pub fn insert_case(&self, c: &NewCaseRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO cases (id, office, created_by, recipient, wrapped_identity, metadata, a_number_index, a_number_pending, created_at)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![id, office, created_by, recipient, wrapped, metadata, a_number_index, a_number_pending, now],
+            params![
+                c.id,
+                c.office,
+                c.created_by,
+                c.recipient,
+                c.wrapped_identity,
+                c.metadata,
+                c.a_number_index,
+                c.a_number_pending,
+                c.created_at
+            ],
         )?;
         Ok(())
     }

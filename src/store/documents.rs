@@ -38,25 +38,43 @@ fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
     })
 }
 
+/// A new document, as [`Tx::insert_document`] stores it.
+pub struct NewDocRow<'a> {
+    /// Opaque id.
+    pub id: &'a str,
+    /// Case id.
+    pub case_id: &'a str,
+    /// age header.
+    pub header: &'a [u8],
+    /// Blob name.
+    pub blob: &'a str,
+    /// Encrypted metadata.
+    pub meta: &'a [u8],
+    /// Padded size.
+    pub stored_size: i64,
+    /// Uploader's user id.
+    pub created_by: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
 impl Tx<'_> {
     /// Inserts a document.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_document(
-        &self,
-        id: &str,
-        case: &str,
-        header: &[u8],
-        blob: &str,
-        meta: &[u8],
-        stored_size: i64,
-        created_by: &str,
-        now: &str,
-    ) -> R<()> {
+    pub fn insert_document(&self, d: &NewDocRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO documents (id, case_id, header, blob, meta, stored_size, created_by, created_at)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            params![id, case, header, blob, meta, stored_size, created_by, now],
+            params![
+                d.id,
+                d.case_id,
+                d.header,
+                d.blob,
+                d.meta,
+                d.stored_size,
+                d.created_by,
+                d.created_at
+            ],
         )?;
         Ok(())
     }

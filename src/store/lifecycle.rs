@@ -55,6 +55,24 @@ pub struct CaseFactsRow {
     pub bytes: u64,
 }
 
+/// A hold placed or lifted, as [`Tx::insert_hold_event`] records it.
+pub struct NewHoldEventRow<'a> {
+    /// Opaque id.
+    pub id: &'a str,
+    /// Office slug.
+    pub office: &'a str,
+    /// The case; `None` for an office-wide hold.
+    pub case_id: Option<&'a str>,
+    /// Placed (true) or lifted (false).
+    pub placed: bool,
+    /// The reason, encrypted to the case or the office.
+    pub reason: Option<&'a [u8]>,
+    /// Acting user's id.
+    pub actor: &'a str,
+    /// RFC 3339.
+    pub at: &'a str,
+}
+
 impl Tx<'_> {
     /// Marks a case closed at `now`; false when it was already closed (or missing).
     pub fn close_case(&self, id: &str, now: &str) -> R<bool> {
@@ -117,22 +135,12 @@ impl Tx<'_> {
     }
 
     /// Records that a hold was placed or lifted, with its encrypted reason.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_hold_event(
-        &self,
-        id: &str,
-        office: &str,
-        case: Option<&str>,
-        placed: bool,
-        reason: Option<&[u8]>,
-        actor: &str,
-        now: &str,
-    ) -> R<()> {
+    pub fn insert_hold_event(&self, h: &NewHoldEventRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO hold_events (id, office, case_id, placed, reason, actor, at)
              VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            params![id, office, case, placed, reason, actor, now],
+            params![h.id, h.office, h.case_id, h.placed, h.reason, h.actor, h.at],
         )?;
         Ok(())
     }

@@ -26,13 +26,13 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditFilter, AuditRow};
 pub use blob::{BlobName, BlobStore, BlobWriter};
-pub use cases::CaseRow;
-pub use documents::DocRow;
-pub use lifecycle::{CaseFactsRow, ClosedCase, PurgeCounts};
-pub use offices::OfficeRow;
-pub use sessions::SessionRow;
-pub use shares::ShareRow;
-pub use users::UserRow;
+pub use cases::{CaseRow, NewCaseRow};
+pub use documents::{DocRow, NewDocRow};
+pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
+pub use offices::{NewOfficeRow, OfficeRow};
+pub use sessions::{NewSessionRow, SessionRow};
+pub use shares::{NewShareRow, ShareRow};
+pub use users::{NewUserRow, UserRow};
 
 /// The storage layer's result.
 type R<T> = Result<T, StoreError>;

@@ -19,20 +19,33 @@ pub struct OfficeRow {
     pub held: bool,
 }
 
+/// A new office, as [`Tx::insert_office`] stores it.
+pub struct NewOfficeRow<'a> {
+    /// Short slug (`bronx`).
+    pub slug: &'a str,
+    /// Office age recipient.
+    pub recipient: &'a str,
+    /// Passphrase-wrapped identity; `None` in office-held mode.
+    pub wrapped_identity: Option<&'a [u8]>,
+    /// scrypt work factor the identity was wrapped with.
+    pub kdf_log_n: Option<u8>,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
 impl Tx<'_> {
     /// Inserts an office.
-    pub fn insert_office(
-        &self,
-        slug: &str,
-        recipient: &str,
-        wrapped: Option<&[u8]>,
-        log_n: Option<u8>,
-        now: &str,
-    ) -> R<()> {
+    pub fn insert_office(&self, o: &NewOfficeRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO offices (slug, recipient, wrapped_identity, kdf_log_n, created_at) VALUES (?1,?2,?3,?4,?5)",
-            params![slug, recipient, wrapped, log_n, now],
+            params![
+                o.slug,
+                o.recipient,
+                o.wrapped_identity,
+                o.kdf_log_n,
+                o.created_at
+            ],
         )?;
         Ok(())
     }

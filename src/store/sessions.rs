@@ -22,20 +22,28 @@ pub struct SessionRow {
     pub csrf: String,
 }
 
+/// A new session, as [`Tx::insert_session`] stores it. No `Debug`: it holds the
+/// CSRF token.
+pub struct NewSessionRow<'a> {
+    /// Keyed hash of the session token (the token itself is never stored).
+    pub token_hash: &'a [u8],
+    /// The user.
+    pub user_id: &'a str,
+    /// Unix time created; also its first last-seen time.
+    pub created_at: i64,
+    /// Unix time a second factor was proved at sign-in.
+    pub totp_at: Option<i64>,
+    /// The session's CSRF token.
+    pub csrf: &'a str,
+}
+
 impl Tx<'_> {
     /// Inserts a session.
-    pub fn insert_session(
-        &self,
-        hash: &[u8],
-        user: &str,
-        now: i64,
-        totp_at: Option<i64>,
-        csrf: &str,
-    ) -> R<()> {
+    pub fn insert_session(&self, s: &NewSessionRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, totp_at, csrf) VALUES (?1,?2,?3,?3,?4,?5)",
-            params![hash, user, now, totp_at, csrf],
+            params![s.token_hash, s.user_id, s.created_at, s.totp_at, s.csrf],
         )?;
         Ok(())
     }

@@ -35,24 +35,40 @@ fn share_from(r: &Row<'_>) -> rusqlite::Result<ShareRow> {
     })
 }
 
+/// A new share, as [`Tx::insert_share`] stores it.
+pub struct NewShareRow<'a> {
+    /// Opaque id.
+    pub id: &'a str,
+    /// Case id.
+    pub case_id: &'a str,
+    /// Partner user id.
+    pub user_id: &'a str,
+    /// `read` / `upload`.
+    pub permission: &'a str,
+    /// Unix time it expires.
+    pub expires_at: i64,
+    /// Granting user's id.
+    pub created_by: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
 impl Tx<'_> {
     /// Inserts a share.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_share(
-        &self,
-        id: &str,
-        case: &str,
-        user: &str,
-        permission: &str,
-        expires_at: i64,
-        created_by: &str,
-        now: &str,
-    ) -> R<()> {
+    pub fn insert_share(&self, s: &NewShareRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO shares (id, case_id, user_id, permission, expires_at, created_by, created_at)
              VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            params![id, case, user, permission, expires_at, created_by, now],
+            params![
+                s.id,
+                s.case_id,
+                s.user_id,
+                s.permission,
+                s.expires_at,
+                s.created_by,
+                s.created_at
+            ],
         )?;
         Ok(())
     }

@@ -65,25 +65,44 @@ pub(super) fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
     })
 }
 
+/// A new user account, as [`Tx::insert_user`] stores it. No `Debug`: it holds the
+/// login name and the password hash.
+pub struct NewUserRow<'a> {
+    /// Opaque id.
+    pub id: &'a str,
+    /// Login name.
+    pub username: &'a str,
+    /// Role name.
+    pub role: &'a str,
+    /// Office slug (admin, caseworker).
+    pub office: Option<&'a str>,
+    /// Partner organisation.
+    pub org: Option<&'a str>,
+    /// Caseworker supervisor flag.
+    pub supervisor: bool,
+    /// argon2id PHC string.
+    pub password_hash: &'a str,
+    /// RFC 3339.
+    pub created_at: &'a str,
+}
+
 impl Tx<'_> {
     /// Inserts a user.
-    #[allow(clippy::too_many_arguments)]
-    pub fn insert_user(
-        &self,
-        id: &str,
-        username: &str,
-        role: &str,
-        office: Option<&str>,
-        org: Option<&str>,
-        supervisor: bool,
-        password_hash: &str,
-        now: &str,
-    ) -> R<()> {
+    pub fn insert_user(&self, u: &NewUserRow<'_>) -> R<()> {
         exec(
             self,
             "INSERT INTO users (id, username, role, office, org, supervisor, password_hash, created_at)
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            params![id, username, role, office, org, supervisor, password_hash, now],
+            params![
+                u.id,
+                u.username,
+                u.role,
+                u.office,
+                u.org,
+                u.supervisor,
+                u.password_hash,
+                u.created_at
+            ],
         )?;
         Ok(())
     }

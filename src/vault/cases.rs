@@ -255,17 +255,17 @@ impl Vault {
             ..allowed
         };
         self.db.write(|tx| {
-            tx.insert_case(
-                &id,
-                &office.slug,
-                &actor.id,
-                &nc.recipient,
-                &nc.wrapped_identity,
-                &ct,
-                index.as_deref(),
-                pending,
-                &now,
-            )?;
+            tx.insert_case(&crate::store::NewCaseRow {
+                id: &id,
+                office: &office.slug,
+                created_by: &actor.id,
+                recipient: &nc.recipient,
+                wrapped_identity: &nc.wrapped_identity,
+                metadata: &ct,
+                a_number_index: index.as_deref(),
+                a_number_pending: pending,
+                created_at: &now,
+            })?;
             if !pending {
                 tx.set_case_indexes(&id, index.as_deref(), name_index.as_deref())?;
             }
@@ -489,15 +489,15 @@ impl Vault {
             ..allowed
         };
         self.db.write(|tx| {
-            tx.insert_share(
-                &id,
-                &case.id,
-                &partner.id,
+            tx.insert_share(&crate::store::NewShareRow {
+                id: &id,
+                case_id: &case.id,
+                user_id: &partner.id,
                 permission,
-                expires,
-                &actor.id,
-                &now,
-            )?;
+                expires_at: expires,
+                created_by: &actor.id,
+                created_at: &now,
+            })?;
             self.record(tx, &allowed, "ok")
         })?;
         Ok(id)

@@ -168,16 +168,16 @@ impl Vault {
         let stored = i64::try_from(finished.padded_size).unwrap_or(i64::MAX);
         let now = self.now_str();
         let res = self.db.write(|tx| {
-            tx.insert_document(
-                &up.doc_id,
-                &up.case_id,
-                &finished.header,
-                blob.as_str(),
-                &meta_ct,
-                stored,
-                &up.actor,
-                &now,
-            )?;
+            tx.insert_document(&crate::store::NewDocRow {
+                id: &up.doc_id,
+                case_id: &up.case_id,
+                header: &finished.header,
+                blob: blob.as_str(),
+                meta: &meta_ct,
+                stored_size: stored,
+                created_by: &up.actor,
+                created_at: &now,
+            })?;
             self.record(tx, &up.allowed, "ok")
         });
         if let Err(e) = res {

@@ -93,13 +93,13 @@ impl Vault {
         };
         let now = self.now_str();
         self.db.write(|tx| {
-            tx.insert_office(
+            tx.insert_office(&crate::store::NewOfficeRow {
                 slug,
-                &recipient,
-                wrapped.as_deref(),
-                Some(self.settings.kdf.passphrase_log_n),
-                &now,
-            )?;
+                recipient: &recipient,
+                wrapped_identity: wrapped.as_deref(),
+                kdf_log_n: Some(self.settings.kdf.passphrase_log_n),
+                created_at: &now,
+            })?;
             self.record(tx, &allowed, "ok")
         })?;
         Ok(creds)

@@ -273,15 +273,15 @@ impl Vault {
         let now = self.now_str();
         self.db.write(|tx| {
             tx.set_case_hold(&case.id, place)?;
-            tx.insert_hold_event(
-                &new_id(),
-                &case.office,
-                Some(&case.id),
-                place,
-                sealed.as_deref(),
-                &actor.id,
-                &now,
-            )?;
+            tx.insert_hold_event(&crate::store::NewHoldEventRow {
+                id: &new_id(),
+                office: &case.office,
+                case_id: Some(&case.id),
+                placed: place,
+                reason: sealed.as_deref(),
+                actor: &actor.id,
+                at: &now,
+            })?;
             self.record(tx, &allowed, if place { "placed" } else { "lifted" })
         })
     }
@@ -316,15 +316,15 @@ impl Vault {
         let now = self.now_str();
         self.db.write(|tx| {
             tx.set_office_hold(office, place, &now)?;
-            tx.insert_hold_event(
-                &new_id(),
+            tx.insert_hold_event(&crate::store::NewHoldEventRow {
+                id: &new_id(),
                 office,
-                None,
-                place,
-                sealed.as_deref(),
-                &actor.id,
-                &now,
-            )?;
+                case_id: None,
+                placed: place,
+                reason: sealed.as_deref(),
+                actor: &actor.id,
+                at: &now,
+            })?;
             self.record(tx, &allowed, if place { "placed" } else { "lifted" })
         })
     }

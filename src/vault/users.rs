@@ -248,7 +248,13 @@ impl Vault {
         let csrf = random_token();
         let must_enrol = self.must_enrol(&user);
         self.db.write(|tx| -> Result<(), VaultError> {
-            tx.insert_session(&hash, &user.id, now, totp_at, &csrf)?;
+            tx.insert_session(&crate::store::NewSessionRow {
+                token_hash: &hash,
+                user_id: &user.id,
+                created_at: now,
+                totp_at,
+                csrf: &csrf,
+            })?;
             crate::audit::append(
                 tx,
                 &self.now_str(),
@@ -503,16 +509,16 @@ impl Vault {
                 None
             };
             let created = v.db.write(|tx| {
-                tx.insert_user(
-                    &id,
-                    username.as_str(),
-                    &nu.role,
-                    nu.office.as_deref(),
-                    row_org.as_deref(),
-                    nu.supervisor && nu.role == "caseworker",
-                    &hash,
-                    &now,
-                )?;
+                tx.insert_user(&crate::store::NewUserRow {
+                    id: &id,
+                    username: username.as_str(),
+                    role: &nu.role,
+                    office: nu.office.as_deref(),
+                    org: row_org.as_deref(),
+                    supervisor: nu.supervisor && nu.role == "caseworker",
+                    password_hash: &hash,
+                    created_at: &now,
+                })?;
                 v.record(tx, &allowed, "ok")
             });
             if let Err(e) = created {
