@@ -1,11 +1,15 @@
 //! The HTTP API of CONTRACT.md: thin handlers that parse, call `vault/` off the async
 //! executor, and map errors in one place (`error.rs`). No SQL, no policy here.
 mod admin;
+mod auth;
+mod cases;
 mod error;
 mod extract;
+mod offices;
 pub mod openapi;
 mod routes;
 mod transfer;
+mod users;
 
 use std::sync::Arc;
 
@@ -28,6 +32,9 @@ pub struct AppState {
     /// The vault.
     pub vault: Arc<Vault>,
 }
+
+/// What a handler returns; the error becomes a response in `error.rs` alone.
+type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs blocking vault work (SQLite, files, crypto) off the async executor.
 pub async fn blocking<T: Send + 'static>(
