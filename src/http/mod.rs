@@ -6,7 +6,7 @@ mod cases;
 mod error;
 mod extract;
 mod offices;
-pub mod openapi;
+mod openapi;
 mod routes;
 mod transfer;
 mod users;

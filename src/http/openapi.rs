@@ -54,8 +54,3 @@ struct ApiDoc;
 pub(super) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
-
-/// The document (for tests and `casevault openapi`).
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
