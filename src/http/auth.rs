@@ -35,8 +35,7 @@ pub(super) struct LoginAnswer {
     must_enrol_totp: bool,
 }
 
-fn client_addr(headers: &HeaderMap, ci: Option<&crate::app::ClientAddr>) -> String {
-    let _ = headers;
+fn client_addr(ci: Option<&crate::app::ClientAddr>) -> String {
     ci.map(|c| c.0.ip().to_string()).unwrap_or_default()
 }
 
@@ -60,7 +59,7 @@ pub(super) async fn login(
     ci: Option<axum::Extension<crate::app::ClientAddr>>,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
-    let client = client_addr(&headers, ci.as_deref());
+    let client = client_addr(ci.as_deref());
     let out = st
         .vault
         .login(LoginInput {
