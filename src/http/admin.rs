@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::auth::{StepUpBody, maybe_step_up};
 use super::error::ApiError;
 use super::extract::{JsonBody, Session};
-use super::routes::{StepUpBody, maybe_step_up};
 use super::{AppState, blocking};
 use crate::vault::{AuditPage, AuditQuery, PurgeReport};
 

@@ -1,11 +1,21 @@
-//! The HTTP API of CONTRACT.md: thin handlers that parse, call `vault/` off the async
-//! executor, and map errors in one place (`error.rs`). No SQL, no policy here.
+//! The HTTP API under `/api/v1` (described by `/api/v1/openapi.json`): thin handlers
+//! that parse, call `vault/` off the async executor, and map errors in one place
+//! (`error.rs`). No SQL, no policy here. This module also assembles the whole router:
+//! the API, `/healthz` and the pages of `web/`.
+//!
+//! Invariants: every response carries the security headers below (and `no-store`
+//! unless a handler chose otherwise); the request log names the route template, never
+//! the concrete path or query.
 mod admin;
+mod auth;
+mod cases;
 mod error;
 mod extract;
-pub mod openapi;
+mod offices;
+mod openapi;
 mod routes;
 mod transfer;
+mod users;
 
 use std::sync::Arc;
 
@@ -28,6 +38,9 @@ pub struct AppState {
     /// The vault.
     pub vault: Arc<Vault>,
 }
+
+/// What a handler returns; the error becomes a response in `error.rs` alone.
+type ApiResult<T> = Result<T, ApiError>;
 
 /// Runs blocking vault work (SQLite, files, crypto) off the async executor.
 pub async fn blocking<T: Send + 'static>(

@@ -5,6 +5,7 @@
 //! Invariants: office identities and case keys live only in the keyring below, in
 //! types that wipe on drop, and only while the office is unsealed; a case the actor may
 //! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
+mod accounts;
 mod admin_view;
 mod audit_log;
 mod audit_view;
@@ -14,7 +15,9 @@ mod export;
 mod offices;
 mod purge;
 mod retention;
-mod users;
+mod sessions;
+mod signin;
+mod totp;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +31,7 @@ use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
 use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
+pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
 pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
@@ -36,7 +40,9 @@ pub use export::{ExportSummary, export_case};
 pub use offices::{OfficeCredentials, OfficeMode};
 pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use retention::{RetentionItem, RetentionReport};
-pub use users::{Enrolment, LoginInput, LoginOutcome, NewUser, SessionInfo, UserView, expose};
+pub use sessions::SessionInfo;
+pub use signin::{LoginInput, LoginOutcome};
+pub use totp::Enrolment;
 
 /// Errors of the domain, each meaning one thing to a client.
 #[derive(Debug, thiserror::Error)]

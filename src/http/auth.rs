@@ -1,0 +1,185 @@
+//! Sign-in, sign-out, who-am-I, TOTP enrolment, and the step-up helper that the
+//! other handlers share.
+//!
+//! Invariants: the session cookie is `HttpOnly; Secure; SameSite=Strict`; a sign-in
+//! ends the session the browser already had, so a planted token is worthless after it;
+//! the client address feeds throttling only; passwords and codes stay in wiping types.
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::extract::{COOKIE, EnrollingSession, JsonBody};
+use super::{ApiResult, AppState, blocking};
+use crate::vault::{LoginInput, UserView};
+
+/// Sign-in request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginBody {
+    username: String,
+    #[schema(value_type = String)]
+    password: Zeroizing<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
+}
+
+/// Signed-in answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct LoginAnswer {
+    user: UserView,
+    /// True when the account must set up TOTP before anything else.
+    must_enrol_totp: bool,
+}
+
+fn client_addr(ci: Option<&crate::app::ClientAddr>) -> String {
+    ci.map(|c| c.0.ip().to_string()).unwrap_or_default()
+}
+
+pub(super) fn session_cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/")
+}
+
+fn clear_cookie() -> String {
+    format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+/// `POST /api/v1/login`.
+#[utoipa::path(post, path = "/api/v1/login", request_body = LoginBody, responses(
+    (status = 200, body = LoginAnswer, description = "Signed in; the session cookie is set"),
+    (status = 401, body = super::error::ErrorBody, description = "invalid_credentials, or totp_required when a code is needed"),
+    (status = 429, body = super::error::ErrorBody, description = "too many attempts"),
+))]
+pub(super) async fn login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    ci: Option<axum::Extension<crate::app::ClientAddr>>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> ApiResult<Response> {
+    let client = client_addr(ci.as_deref());
+    let out = st
+        .vault
+        .login(LoginInput {
+            username: body.username,
+            password: body.password,
+            totp: body.totp,
+            client,
+        })
+        .await?;
+    super::extract::end_previous_session(&st, &headers).await;
+    let mut resp = Json(LoginAnswer {
+        user: out.user,
+        must_enrol_totp: out.must_enrol,
+    })
+    .into_response();
+    if let Ok(v) = session_cookie(&out.token).parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `POST /api/v1/logout`.
+#[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "Signed out")))]
+pub(super) async fn logout(
+    State(st): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> ApiResult<Response> {
+    let v = st.vault.clone();
+    blocking(move || v.logout(&s)).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = clear_cookie().parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// Who am I.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct MeAnswer {
+    id: String,
+    username: String,
+    role: String,
+    office: Option<String>,
+    must_enrol_totp: bool,
+    csrf_token: String,
+}
+
+/// `GET /api/v1/me`.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeAnswer)))]
+pub(super) async fn me(EnrollingSession(s): EnrollingSession) -> Json<MeAnswer> {
+    Json(MeAnswer {
+        id: s.actor.id.clone(),
+        username: s.actor.username.clone(),
+        role: s.actor.role.clone(),
+        office: s.actor.office.clone(),
+        must_enrol_totp: s.must_enrol,
+        csrf_token: s.csrf.clone(),
+    })
+}
+
+/// `POST /api/v1/totp/enrol`: a new secret, its otpauth URI and QR code.
+#[utoipa::path(post, path = "/api/v1/totp/enrol", responses((status = 200, body = crate::vault::Enrolment)))]
+pub(super) async fn totp_enrol(
+    State(st): State<AppState>,
+    EnrollingSession(s): EnrollingSession,
+) -> ApiResult<Json<crate::vault::Enrolment>> {
+    let v = st.vault.clone();
+    Ok(Json(blocking(move || v.enrol_totp(&s)).await?))
+}
+
+/// A code.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CodeBody {
+    #[schema(value_type = String)]
+    totp: Zeroizing<String>,
+}
+
+/// Recovery codes, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+}
+
+/// `POST /api/v1/totp/confirm`: the first valid code confirms enrolment.
+#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = CodeBody, responses((status = 200, body = RecoveryCodes)))]
+pub(super) async fn totp_confirm(
+    State(st): State<AppState>,
+    EnrollingSession(mut s): EnrollingSession,
+    JsonBody(body): JsonBody<CodeBody>,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let v = st.vault.clone();
+    let codes = blocking(move || v.confirm_totp(&mut s, &body.totp)).await?;
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
+    }))
+}
+
+/// Proves a fresh code in the session when the body carries one.
+pub(super) async fn maybe_step_up(
+    st: &AppState,
+    s: &mut crate::vault::SessionInfo,
+    totp: Option<Zeroizing<String>>,
+) -> ApiResult<()> {
+    if let Some(code) = totp
+        && !s.actor.fresh
+    {
+        let v = st.vault.clone();
+        let mut sess = s.clone();
+        let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
+        *s = sess;
+    }
+    Ok(())
+}
+
+/// Optional step-up code.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StepUpBody {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub(super) totp: Option<Zeroizing<String>>,
+}

@@ -1,0 +1,168 @@
+//! Offices: list with seal state, create, seal, unseal and the panic seal-all.
+//! Holds and purge of a whole office are in `admin.rs`.
+//!
+//! Invariants: the passphrase or identity an office must keep is sent once, in the
+//! answer to its creation; unseal takes exactly one of them (after step-up) and holds it
+//! only in types that wipe on drop.
+use age::secrecy::SecretString;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::auth::maybe_step_up;
+use super::extract::{JsonBody, Session};
+use super::{ApiError, ApiResult, AppState, blocking};
+use crate::vault::OfficeMode;
+
+/// An office and its state.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct OfficeState {
+    slug: String,
+    sealed: bool,
+}
+
+/// Offices.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct OfficeList {
+    offices: Vec<OfficeState>,
+}
+
+/// `GET /api/v1/offices`: slugs and seal state (any signed-in user).
+#[utoipa::path(get, path = "/api/v1/offices", responses((status = 200, body = OfficeList)))]
+pub(super) async fn list_offices(
+    State(st): State<AppState>,
+    Session(s): Session,
+) -> ApiResult<Json<OfficeList>> {
+    let v = st.vault.clone();
+    let offices = blocking(move || v.list_offices(&s.actor)).await?;
+    Ok(Json(OfficeList {
+        offices: offices
+            .into_iter()
+            .map(|(slug, sealed)| OfficeState { slug, sealed })
+            .collect(),
+    }))
+}
+
+/// New office.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OfficeBody {
+    slug: String,
+    /// When true the server keeps only the public key; unseal takes the identity.
+    #[serde(default)]
+    office_held: bool,
+}
+
+/// What the office must keep (shown once).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct OfficeCreated {
+    slug: String,
+    recipient: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passphrase: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+}
+
+/// `POST /api/v1/offices` (superadmin).
+#[utoipa::path(post, path = "/api/v1/offices", request_body = OfficeBody, responses((status = 201, body = OfficeCreated)))]
+pub(super) async fn create_office(
+    State(st): State<AppState>,
+    Session(s): Session,
+    JsonBody(body): JsonBody<OfficeBody>,
+) -> ApiResult<(StatusCode, Json<OfficeCreated>)> {
+    let v = st.vault.clone();
+    let mode = if body.office_held {
+        OfficeMode::OfficeHeld
+    } else {
+        OfficeMode::Passphrase
+    };
+    let slug = body.slug.clone();
+    let creds = blocking(move || v.create_office(&s.actor, &body.slug, mode, None)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OfficeCreated {
+            slug,
+            recipient: creds.recipient.clone(),
+            passphrase: creds
+                .passphrase
+                .as_ref()
+                .map(|p| crate::vault::expose(p).to_string()),
+            identity: creds
+                .identity
+                .as_ref()
+                .map(|p| crate::vault::expose(p).to_string()),
+        }),
+    ))
+}
+
+/// `POST /api/v1/offices/{office}/seal`.
+#[utoipa::path(post, path = "/api/v1/offices/{office}/seal", responses((status = 204)))]
+pub(super) async fn seal(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(office): Path<String>,
+) -> ApiResult<StatusCode> {
+    let v = st.vault.clone();
+    blocking(move || v.seal(&s.actor, &office)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unseal.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UnsealBody {
+    /// The office passphrase (passphrase mode).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    passphrase: Option<Zeroizing<String>>,
+    /// The office identity `AGE-SECRET-KEY-1…` (office-held mode).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    identity: Option<Zeroizing<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
+}
+
+/// `POST /api/v1/offices/{office}/unseal` (step-up).
+#[utoipa::path(post, path = "/api/v1/offices/{office}/unseal", request_body = UnsealBody, responses((status = 204), (status = 400, body = super::error::ErrorBody)))]
+pub(super) async fn unseal(
+    State(st): State<AppState>,
+    Session(mut s): Session,
+    Path(office): Path<String>,
+    JsonBody(body): JsonBody<UnsealBody>,
+) -> ApiResult<StatusCode> {
+    let secret = match (body.passphrase, body.identity) {
+        (Some(p), None) | (None, Some(p)) => SecretString::from(p.to_string()),
+        _ => {
+            return Err(ApiError::bad(
+                "invalid_field",
+                "give either \"passphrase\" or \"identity\"",
+            ));
+        }
+    };
+    maybe_step_up(&st, &mut s, body.totp).await?;
+    let v = st.vault.clone();
+    blocking(move || v.unseal(&s.actor, &office, secret)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Panic-seal answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct SealAllAnswer {
+    sealed: Vec<String>,
+}
+
+/// `POST /api/v1/seal-all`: panic seal.
+#[utoipa::path(post, path = "/api/v1/seal-all", responses((status = 200, body = SealAllAnswer)))]
+pub(super) async fn seal_all(
+    State(st): State<AppState>,
+    Session(s): Session,
+) -> ApiResult<Json<SealAllAnswer>> {
+    let v = st.vault.clone();
+    let sealed = blocking(move || v.seal_all(&s.actor)).await?;
+    Ok(Json(SealAllAnswer { sealed }))
+}

@@ -1,0 +1,126 @@
+//! User administration: list, create, disable, enable, reset a password or TOTP.
+//!
+//! Invariants: who may manage whom is the vault's decision (`ManageUsers`, with the
+//! target's role), never the handler's; passwords stay in wiping types.
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::extract::{JsonBody, Session};
+use super::{ApiResult, AppState, blocking};
+use crate::vault::{NewUser, UserView};
+
+/// Users.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct UserList {
+    users: Vec<UserView>,
+}
+
+/// `GET /api/v1/users`.
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = UserList)))]
+pub(super) async fn list_users(
+    State(st): State<AppState>,
+    Session(s): Session,
+) -> ApiResult<Json<UserList>> {
+    let v = st.vault.clone();
+    let users = blocking(move || v.list_users(&s.actor)).await?;
+    Ok(Json(UserList { users }))
+}
+
+/// New user.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserBody {
+    username: String,
+    role: String,
+    #[serde(default)]
+    office: Option<String>,
+    #[serde(default)]
+    org: Option<String>,
+    #[serde(default)]
+    supervisor: bool,
+    #[schema(value_type = String)]
+    password: Zeroizing<String>,
+}
+
+/// `POST /api/v1/users`.
+#[utoipa::path(post, path = "/api/v1/users", request_body = UserBody, responses((status = 201, body = UserView)))]
+pub(super) async fn create_user(
+    State(st): State<AppState>,
+    Session(s): Session,
+    JsonBody(b): JsonBody<UserBody>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    let u = st
+        .vault
+        .create_user(
+            &s.actor,
+            NewUser {
+                username: b.username,
+                role: b.role,
+                office: b.office,
+                org: b.org,
+                supervisor: b.supervisor,
+                password: b.password,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(u)))
+}
+
+/// `POST /api/v1/users/{user}/disable`: the account can no longer sign in; its sessions end.
+#[utoipa::path(post, path = "/api/v1/users/{user}/disable", responses((status = 204)))]
+pub(super) async fn disable_user(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+) -> ApiResult<StatusCode> {
+    let v = st.vault.clone();
+    blocking(move || v.set_user_disabled(&s.actor, &user, true)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users/{user}/enable`.
+#[utoipa::path(post, path = "/api/v1/users/{user}/enable", responses((status = 204)))]
+pub(super) async fn enable_user(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+) -> ApiResult<StatusCode> {
+    let v = st.vault.clone();
+    blocking(move || v.set_user_disabled(&s.actor, &user, false)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// New password.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordBody {
+    #[schema(value_type = String)]
+    password: Zeroizing<String>,
+}
+
+/// `POST /api/v1/users/{user}/reset-password`: sets a new password and ends the user's sessions.
+#[utoipa::path(post, path = "/api/v1/users/{user}/reset-password", request_body = PasswordBody, responses((status = 204)))]
+pub(super) async fn reset_password(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+    JsonBody(b): JsonBody<PasswordBody>,
+) -> ApiResult<StatusCode> {
+    st.vault.reset_password(&s.actor, &user, b.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/users/{user}/reset-totp`: the user must enrol again.
+#[utoipa::path(post, path = "/api/v1/users/{user}/reset-totp", responses((status = 204)))]
+pub(super) async fn reset_totp(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+) -> ApiResult<StatusCode> {
+    let v = st.vault.clone();
+    blocking(move || v.reset_totp(&s.actor, &user)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,290 @@
+//! Accounts: creating users, disabling and enabling them, resetting passwords and
+//! authenticators, listing them, and the operator's direct set-up paths (CLI, demo).
+//!
+//! Invariants: every change is one `ManageUsers` decision that sees the target's role
+//! (an admin manages only the caseworkers of their office) and is audited with its
+//! outcome; an unknown user id is audited and answered as not found; a new password
+//! meets the password rules before it is hashed; disabling an account or resetting its
+//! password or authenticator ends all its sessions in the same transaction.
+use std::sync::Arc;
+
+use age::secrecy::ExposeSecret;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::{Actor, Vault, VaultError, new_id, parse_id};
+use crate::auth::{self, TotpSecret, Username};
+use crate::policy::{Action, Resource};
+use crate::store::UserRow;
+
+/// A user as shown to administrators and to themselves.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    /// User id.
+    pub id: String,
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// Office slug.
+    pub office: Option<String>,
+    /// Partner organisation.
+    pub org: Option<String>,
+    /// Caseworker supervisor.
+    pub supervisor: bool,
+    /// TOTP enrolled.
+    pub totp_enrolled: bool,
+    /// Disabled.
+    pub disabled: bool,
+}
+
+impl From<&UserRow> for UserView {
+    fn from(u: &UserRow) -> Self {
+        UserView {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            role: u.role.clone(),
+            office: u.office.clone(),
+            org: u.org.clone(),
+            supervisor: u.supervisor,
+            totp_enrolled: u.totp_confirmed,
+            disabled: u.disabled,
+        }
+    }
+}
+
+/// A new account.
+pub struct NewUser {
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// Office slug (admin, caseworker).
+    pub office: Option<String>,
+    /// Partner organisation.
+    pub org: Option<String>,
+    /// Supervisor flag.
+    pub supervisor: bool,
+    /// Initial password.
+    pub password: Zeroizing<String>,
+}
+
+impl Vault {
+    /// Creates an account (admins: caseworkers of their office; superadmin: anyone).
+    pub async fn create_user(
+        self: &Arc<Self>,
+        actor: &Actor,
+        nu: NewUser,
+    ) -> Result<UserView, VaultError> {
+        let username = Username::parse(&nu.username).ok_or_else(|| {
+            VaultError::BadRequest(
+                "invalid_username",
+                "a username has 3 to 64 of a-z, 0-9, '.', '_' or '-', starting with a letter"
+                    .into(),
+            )
+        })?;
+        if !auth::ROLES.contains(&nu.role.as_str()) {
+            return Err(VaultError::BadRequest(
+                "invalid_role",
+                "role is superadmin, admin, caseworker, partner or auditor".into(),
+            ));
+        }
+        let needs_office = matches!(nu.role.as_str(), "admin" | "caseworker");
+        if needs_office != nu.office.is_some() {
+            return Err(VaultError::BadRequest(
+                "invalid_office",
+                "admins and caseworkers belong to an office; other roles do not".into(),
+            ));
+        }
+        auth::check_new_password(&nu.password)
+            .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
+        let id = new_id();
+        let (a, role, office, target) = (
+            actor.clone(),
+            nu.role.clone(),
+            nu.office.clone(),
+            format!("user:{id}"),
+        );
+        let allowed = self
+            .run(move |v| {
+                let resource = match &office {
+                    Some(o) => Resource::Office(o),
+                    None => Resource::System,
+                };
+                let allowed =
+                    v.authorize_ctx(&a, Action::ManageUsers, &resource, target, Some(&role))?;
+                if let Some(o) = &office
+                    && v.db.read(|tx| tx.office(o))?.is_none()
+                {
+                    v.record_now(&allowed, "invalid_input")?;
+                    return Err(VaultError::BadRequest(
+                        "invalid_office",
+                        "no such office".into(),
+                    ));
+                }
+                Ok(allowed)
+            })
+            .await?;
+        let hash = self
+            .hasher
+            .hash(nu.password.clone())
+            .await
+            .map_err(VaultError::Internal)?;
+        self.run(move |v| {
+            let now = v.now_str();
+            let row_org = if nu.role == "partner" {
+                nu.org.clone()
+            } else {
+                None
+            };
+            let created = v.db.write(|tx| {
+                tx.insert_user(&crate::store::NewUserRow {
+                    id: &id,
+                    username: username.as_str(),
+                    role: &nu.role,
+                    office: nu.office.as_deref(),
+                    org: row_org.as_deref(),
+                    supervisor: nu.supervisor && nu.role == "caseworker",
+                    password_hash: &hash,
+                    created_at: &now,
+                })?;
+                v.record(tx, &allowed, "ok")
+            });
+            if let Err(e) = created {
+                // The username is taken (or storage failed): the decision is still audited.
+                v.record_now(&allowed, "failed")?;
+                return Err(e);
+            }
+            let row = v.db.read(|tx| tx.user(&id))?.ok_or(VaultError::NotFound)?;
+            Ok(UserView::from(&row))
+        })
+        .await
+    }
+
+    /// Sets a user's TOTP seed directly, already confirmed (demo set-up, CLI).
+    pub fn set_totp_secret_as_operator(
+        &self,
+        user_id: &str,
+        secret: &TotpSecret,
+    ) -> Result<(), VaultError> {
+        let sealed = self.auth_key.seal(user_id.as_bytes(), secret.as_bytes())?;
+        self.db
+            .write(|tx| tx.set_totp(user_id, Some(&sealed), true))?;
+        Ok(())
+    }
+
+    fn managed_user(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        what: &str,
+    ) -> Result<(UserRow, super::Allowed), VaultError> {
+        let user = match parse_id(user_id) {
+            Some(id) => self.db.read(|tx| tx.user(&id))?,
+            None => None,
+        };
+        let Some(user) = user else {
+            self.audit_now(actor, "manage_users", "user:unknown", "deny", "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        let resource = match &user.office {
+            Some(o) => Resource::Office(o),
+            None => Resource::System,
+        };
+        let allowed = self.authorize_ctx(
+            actor,
+            Action::ManageUsers,
+            &resource,
+            format!("user:{} {what}", user.id),
+            Some(&user.role),
+        )?;
+        Ok((user, allowed))
+    }
+
+    /// Disables (or re-enables) an account; its sessions end at once.
+    pub fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<(), VaultError> {
+        let (user, allowed) =
+            self.managed_user(actor, user_id, if disabled { "disable" } else { "enable" })?;
+        self.db.write(|tx| {
+            tx.set_disabled(&user.id, disabled)?;
+            tx.delete_user_sessions(&user.id)?;
+            self.record(tx, &allowed, "ok")
+        })
+    }
+
+    /// Resets a password (and ends the user's sessions).
+    pub async fn reset_password(
+        self: &Arc<Self>,
+        actor: &Actor,
+        user_id: &str,
+        password: Zeroizing<String>,
+    ) -> Result<(), VaultError> {
+        auth::check_new_password(&password)
+            .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
+        let (a, uid) = (actor.clone(), user_id.to_string());
+        let (user, allowed) = self
+            .run(move |v| v.managed_user(&a, &uid, "reset_password"))
+            .await?;
+        let hash = self
+            .hasher
+            .hash(password)
+            .await
+            .map_err(VaultError::Internal)?;
+        self.run(move |v| {
+            v.db.write(|tx| {
+                tx.set_password(&user.id, &hash)?;
+                tx.delete_user_sessions(&user.id)?;
+                v.record(tx, &allowed, "ok")
+            })
+        })
+        .await
+    }
+
+    /// Resets a user's TOTP: they must enrol again at next sign-in.
+    pub fn reset_totp(&self, actor: &Actor, user_id: &str) -> Result<(), VaultError> {
+        let (user, allowed) = self.managed_user(actor, user_id, "reset_totp")?;
+        self.db.write(|tx| {
+            tx.set_totp(&user.id, None, false)?;
+            tx.set_recovery_codes(&user.id, &[])?;
+            tx.delete_user_sessions(&user.id)?;
+            self.record(tx, &allowed, "ok")
+        })
+    }
+
+    /// Lists accounts: an admin sees their office, the superadmin everyone.
+    pub fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, VaultError> {
+        let (resource, office) = match (&actor.role[..], &actor.office) {
+            ("admin", Some(o)) => (Resource::Office(o), Some(o.as_str())),
+            _ => (Resource::System, None),
+        };
+        let allowed = self.authorize_ctx(
+            actor,
+            Action::ManageUsers,
+            &resource,
+            "users".into(),
+            Some("caseworker"),
+        )?;
+        self.record_now(&allowed, "ok")?;
+        let rows = self.db.read(|tx| tx.users(office))?;
+        Ok(rows.iter().map(UserView::from).collect())
+    }
+
+    /// Finds a user by name (CLI).
+    pub fn user_by_name(&self, name: &str) -> Result<Option<UserView>, VaultError> {
+        Ok(self
+            .db
+            .read(|tx| tx.user_by_name(name))?
+            .as_ref()
+            .map(UserView::from))
+    }
+}
+
+/// Exposes a secret string (for the few places that must hand one out).
+pub fn expose(s: &age::secrecy::SecretString) -> &str {
+    s.expose_secret()
+}

@@ -1,0 +1,172 @@
+//! Sign-in: the password, then the second factor, then a new session.
+//!
+//! Invariants: an unknown user, a disabled account, a wrong password and a wrong code
+//! give the same error after the same work (argon2 runs on a dummy hash when there is
+//! no password to check); failures count against both the account and the client
+//! address, and a throttled attempt is refused before any check; every attempt is
+//! audited without the username; only a keyed hash of the new session token is stored.
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::{Actor, UserView, Vault, VaultError};
+use crate::auth::{ThrottleVerdict, Username};
+use crate::crypto::{self, random_token};
+use crate::store::UserRow;
+
+/// A sign-in attempt.
+pub struct LoginInput {
+    /// Username as typed.
+    pub username: String,
+    /// Password.
+    pub password: Zeroizing<String>,
+    /// TOTP code or recovery code.
+    pub totp: Option<Zeroizing<String>>,
+    /// Client address (throttling only; never stored).
+    pub client: String,
+}
+
+/// A successful sign-in.
+pub struct LoginOutcome {
+    /// The session token (to the cookie; never stored).
+    pub token: Zeroizing<String>,
+    /// The user.
+    pub user: UserView,
+    /// The session can only enrol TOTP.
+    pub must_enrol: bool,
+}
+
+impl Vault {
+    fn audit_login(
+        &self,
+        user: Option<&UserRow>,
+        decision: &str,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
+        let actor = Actor {
+            id: user.map(|u| u.id.clone()).unwrap_or_else(|| "-".into()),
+            username: String::new(),
+            role: user.map(|u| u.role.clone()).unwrap_or_else(|| "-".into()),
+            office: None,
+            org: None,
+            supervisor: false,
+            second_factor: false,
+            fresh: false,
+        };
+        let target = format!("user:{}", actor.id);
+        self.audit_now(&actor, "login", &target, decision, outcome)
+    }
+
+    /// Runs blocking work (SQLite, files) off the async executor.
+    pub(super) async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
+    }
+
+    /// Signs a user in. Every failure looks the same from outside.
+    pub async fn login(self: &Arc<Self>, input: LoginInput) -> Result<LoginOutcome, VaultError> {
+        let now = self.clock.unix();
+        let name = Username::parse(&input.username);
+        let account_key = format!(
+            "u:{}",
+            name.as_ref().map(|n| n.as_str()).unwrap_or("-invalid-")
+        );
+        let addr_key = format!(
+            "a:{}",
+            crypto::hex(&crypto::sha256(input.client.as_bytes())[..8])
+        );
+        let keys = [account_key.clone(), addr_key];
+        let lookup_keys = keys.clone();
+        let user = self
+            .run(move |v| {
+                if let ThrottleVerdict::Wait(secs) = v.throttle.check(&lookup_keys, now) {
+                    v.audit_login(None, "deny", "throttled")?;
+                    return Err(VaultError::Throttled(secs));
+                }
+                match &name {
+                    Some(n) => Ok(v.db.read(|tx| tx.user_by_name(n.as_str()))?),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        let stored = user
+            .as_ref()
+            .filter(|u| !u.disabled)
+            .map(|u| u.password_hash.clone());
+        let password_ok = self.hasher.verify(input.password.clone(), stored).await;
+        let totp = input.totp;
+        self.run(move |v| v.finish_login(password_ok, user, totp, &keys, &account_key, now))
+            .await
+    }
+
+    fn finish_login(
+        &self,
+        password_ok: bool,
+        user: Option<UserRow>,
+        totp: Option<Zeroizing<String>>,
+        keys: &[String],
+        account_key: &str,
+        now: i64,
+    ) -> Result<LoginOutcome, VaultError> {
+        let user = match (password_ok, user) {
+            (true, Some(u)) => u,
+            (_, u) => {
+                self.throttle.failure(keys, now);
+                self.audit_login(u.as_ref(), "deny", "invalid_credentials")?;
+                return Err(VaultError::InvalidCredentials);
+            }
+        };
+        let mut totp_at = None;
+        if user.totp_confirmed {
+            // An empty code field (a form submitted without one) means "no code".
+            let code = totp.as_ref().filter(|c| !c.trim().is_empty());
+            let Some(code) = code else {
+                self.audit_login(Some(&user), "deny", "totp_required")?;
+                return Err(VaultError::TotpRequired);
+            };
+            if !self.check_second_factor(&user, code, true)? {
+                self.throttle.failure(keys, now);
+                self.audit_login(Some(&user), "deny", "invalid_credentials")?;
+                return Err(VaultError::InvalidCredentials);
+            }
+            totp_at = Some(now);
+        }
+        let token = Zeroizing::new(random_token());
+        let hash = self.auth_key.token_hash(token.as_bytes());
+        let csrf = random_token();
+        let must_enrol = self.must_enrol(&user);
+        self.db.write(|tx| -> Result<(), VaultError> {
+            tx.insert_session(&crate::store::NewSessionRow {
+                token_hash: &hash,
+                user_id: &user.id,
+                created_at: now,
+                totp_at,
+                csrf: &csrf,
+            })?;
+            crate::audit::append(
+                tx,
+                &self.now_str(),
+                &crate::audit::Entry {
+                    actor: &user.id,
+                    role: &user.role,
+                    action: "login",
+                    target: &format!("user:{}", user.id),
+                    decision: "allow",
+                    outcome: if must_enrol { "must_enrol" } else { "ok" },
+                },
+            )?;
+            Ok(())
+        })?;
+        self.throttle.success(account_key);
+        Ok(LoginOutcome {
+            token,
+            user: UserView::from(&user),
+            must_enrol,
+        })
+    }
+}

@@ -1,0 +1,136 @@
+//! The second factor: checking TOTP and recovery codes, and a user's own enrolment.
+//!
+//! Invariants: a TOTP step or recovery code is accepted at most once; seeds are stored
+//! only sealed under the auth key (bound to the user id) and recovery codes only as
+//! keyed hashes, shown once; a confirmed authenticator cannot be replaced by its user
+//! (only reset by an administrator); a user who must have TOTP but has none is marked
+//! `must_enrol`, and the extractors then allow such a session nothing but enrolment.
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::{SessionInfo, Vault, VaultError};
+use crate::auth::{self, TotpSecret};
+use crate::store::UserRow;
+
+/// What TOTP enrolment hands the user once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Enrolment {
+    /// Base32 secret for manual entry.
+    pub secret: String,
+    /// `otpauth://` URI.
+    pub otpauth_uri: String,
+    /// QR code of the URI, as SVG.
+    pub qr_svg: String,
+}
+
+impl Vault {
+    /// Whether the role requires TOTP and none is confirmed yet: such a session may
+    /// only enrol.
+    pub(super) fn must_enrol(&self, u: &UserRow) -> bool {
+        auth::totp_required(&u.role, self.settings.totp.required_for_caseworkers)
+            && !u.totp_confirmed
+    }
+
+    /// Checks a TOTP code (or, if `allow_recovery`, a recovery code) for a user and
+    /// consumes it. Returns whether it was accepted.
+    pub(super) fn check_second_factor(
+        &self,
+        u: &UserRow,
+        code: &str,
+        allow_recovery: bool,
+    ) -> Result<bool, VaultError> {
+        let Some(sealed) = &u.totp_sealed else {
+            return Ok(false);
+        };
+        let seed = self.auth_key.open(u.id.as_bytes(), sealed)?;
+        let secret = TotpSecret::from_bytes(&seed);
+        let now = self.clock.unix();
+        if let Some(step) = auth::verify_code(&secret, code, now, u.totp_last_step) {
+            return Ok(self.db.write(|tx| tx.use_totp_step(&u.id, step))?);
+        }
+        if allow_recovery && code.trim().len() == 11 {
+            let h = self
+                .auth_key
+                .token_hash(auth::normalise_recovery_code(code).as_bytes());
+            return Ok(self.db.write(|tx| tx.use_recovery_code(&u.id, &h))?);
+        }
+        Ok(false)
+    }
+
+    /// Starts TOTP enrolment for the signed-in user (replacing an unconfirmed one).
+    pub fn enrol_totp(&self, session: &SessionInfo) -> Result<Enrolment, VaultError> {
+        let user = self
+            .db
+            .read(|tx| tx.user(&session.actor.id))?
+            .ok_or(VaultError::Unauthenticated)?;
+        if user.totp_confirmed {
+            return Err(VaultError::Conflict(
+                "already_enrolled",
+                "this account already has an authenticator; ask an administrator to reset it"
+                    .into(),
+            ));
+        }
+        let secret = TotpSecret::generate();
+        let sealed = self.auth_key.seal(user.id.as_bytes(), secret.as_bytes())?;
+        self.db
+            .write(|tx| tx.set_totp(&user.id, Some(&sealed), false))?;
+        Ok(Enrolment {
+            secret: secret.to_base32().to_string(),
+            otpauth_uri: secret.otpauth_uri(&user.username).to_string(),
+            qr_svg: secret.qr_svg(&user.username).to_string(),
+        })
+    }
+
+    /// Confirms enrolment with a first valid code; returns the recovery codes (once).
+    pub fn confirm_totp(
+        &self,
+        session: &mut SessionInfo,
+        code: &str,
+    ) -> Result<Vec<Zeroizing<String>>, VaultError> {
+        let user = self
+            .db
+            .read(|tx| tx.user(&session.actor.id))?
+            .ok_or(VaultError::Unauthenticated)?;
+        if user.totp_confirmed || user.totp_sealed.is_none() {
+            return Err(VaultError::Conflict(
+                "not_enrolling",
+                "start enrolment first".into(),
+            ));
+        }
+        if !self.check_second_factor(&user, code, false)? {
+            return Err(VaultError::BadRequest(
+                "invalid_code",
+                "that code is not valid; check the time on your phone".into(),
+            ));
+        }
+        let codes = auth::generate_recovery_codes();
+        let hashes: Vec<Vec<u8>> = codes
+            .iter()
+            .map(|c| self.auth_key.token_hash(c.as_bytes()))
+            .collect();
+        let now = self.clock.unix();
+        let target = format!("user:{}", user.id);
+        self.db.write(|tx| -> Result<(), VaultError> {
+            tx.confirm_totp(&user.id)?;
+            tx.set_recovery_codes(&user.id, &hashes)?;
+            tx.touch_session(&session.token_hash, now, Some(now))?;
+            crate::audit::append(
+                tx,
+                &self.now_str(),
+                &crate::audit::Entry {
+                    actor: &user.id,
+                    role: &user.role,
+                    action: "totp_enrol",
+                    target: &target,
+                    decision: "allow",
+                    outcome: "ok",
+                },
+            )?;
+            Ok(())
+        })?;
+        session.must_enrol = false;
+        session.actor.second_factor = true;
+        session.actor.fresh = true;
+        Ok(codes)
+    }
+}
