@@ -19,7 +19,7 @@ use casevault::auth::{TotpSecret, current_step};
 use casevault::policy::Policy;
 use casevault::remote::Target;
 use casevault::store::{Db, StoreError};
-use casevault::vault::{Actor, CaseInput, OfficeMode, PurgeFault, Vault};
+use casevault::vault::{CaseInput, OfficeMode, PurgeFault, Vault};
 use casevault::{Clock, Settings};
 
 fn ms(d: Duration) -> f64 {
@@ -52,7 +52,7 @@ fn make_case(
     size: usize,
     body: &[u8],
 ) -> (String, Vec<PathBuf>) {
-    let op = Actor::cli_operator();
+    let op = casevault::vault::operator::actor();
     let case = v
         .create_case(&op, &case_input(office, "Bench Client"))
         .expect("case");
@@ -135,7 +135,7 @@ fn main() {
     let creds = rt
         .block_on(casevault::demo::populate(&v))
         .expect("populate");
-    let op = Actor::cli_operator();
+    let op = casevault::vault::operator::actor();
     let body = noise(8 << 20, 1);
     let mut rows = Vec::new();
 
@@ -255,12 +255,10 @@ fn main() {
     }
     let mut seal_times = Vec::new();
     for _ in 0..20 {
-        v.unseal_as_operator("bronx", bronx_pass.clone())
-            .expect("unseal");
-        v.unseal_as_operator("queens", queens_pass.clone())
-            .expect("unseal");
+        casevault::vault::operator::unseal(&v, "bronx", bronx_pass.clone()).expect("unseal");
+        casevault::vault::operator::unseal(&v, "queens", queens_pass.clone()).expect("unseal");
         for (slug, p) in &offices {
-            v.unseal_as_operator(slug, p.clone()).expect("unseal");
+            casevault::vault::operator::unseal(&v, slug, p.clone()).expect("unseal");
         }
         for c in &cases {
             v.get_case(&op, c).expect("read");
@@ -302,8 +300,7 @@ fn main() {
     let mut login_times = Vec::new();
     let now_step = current_step(Clock::system().unix());
     for i in 0..3 {
-        v.unseal_as_operator("bronx", bronx_pass.clone())
-            .expect("unseal");
+        casevault::vault::operator::unseal(&v, "bronx", bronx_pass.clone()).expect("unseal");
         // A used step is refused and codes count for one step either side of now:
         // sign in with the codes of the previous, current and next steps in turn.
         let code = secret.code_at(now_step - 1 + i);

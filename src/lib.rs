@@ -18,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod edge;
 pub mod hardening;
 pub mod http;
 pub mod policy;

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use casevault::app::{App, AppOptions, Tls, self_signed};
 use casevault::policy::Policy;
-use casevault::vault::{Actor, NewUser, OfficeMode, export_case};
+use casevault::vault::{NewUser, OfficeMode, export_case, operator};
 use casevault::{Clock, Settings, audit, demo};
 
 const GETTING_STARTED: &str = "Getting started:
@@ -408,8 +408,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             } else {
                 let creds = demo::read_credentials(&creds_path)?;
                 for (slug, s) in &creds.offices {
-                    app.vault
-                        .unseal_as_operator(slug, SecretString::from(s.passphrase.clone()))
+                    operator::unseal(&app.vault, slug, SecretString::from(s.passphrase.clone()))
                         .map_err(|e| format!("unsealing {slug}: {e}"))?;
                 }
             }
@@ -469,10 +468,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             let u = app
                 .vault
                 .create_user(
-                    &Actor::cli_operator(),
+                    &operator::actor(),
                     NewUser {
                         username: superadmin.clone(),
-                        role: "superadmin".into(),
+                        role: casevault::policy::Role::Superadmin.to_string(),
                         office: None,
                         org: None,
                         supervisor: false,
@@ -546,7 +545,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             };
             let c = app
                 .vault
-                .create_office(&Actor::cli_operator(), &slug, mode, None)
+                .create_office(&operator::actor(), &slug, mode, None)
                 .map_err(|e| e.to_string())?;
             println!("Office {slug} created. Recipient: {}", c.recipient);
             if let Some(p) = &c.passphrase {
@@ -590,7 +589,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let op = Actor::cli_operator();
+            let op = operator::actor();
             let reason = reason.map(Zeroizing::new);
             let reason = reason.as_deref().map(String::as_str);
             let (what, r) = match (&case, &office) {
@@ -743,16 +742,13 @@ fn purge_cmd(
         return Err(format!("{} holds no vault", data.display()));
     }
     let app = open(data, common)?;
-    let op = Actor::cli_operator();
+    let op = operator::actor();
     let v = &app.vault;
     let (what, result) = match (case, document, office) {
         (Some(c), _, _) => (format!("case {c}"), v.purge_case(&op, &c)),
         (None, Some(d), _) => {
             let what = format!("document {d}");
-            match v
-                .case_of_document_as_operator(&d)
-                .map_err(|e| e.to_string())?
-            {
+            match operator::case_of_document(v, &d).map_err(|e| e.to_string())? {
                 Some(c) => (what, v.purge_document(&op, &c, &d)),
                 None => (what, Err(casevault::vault::VaultError::NotFound)),
             }
@@ -778,7 +774,7 @@ fn purge_cmd(
 }
 
 async fn user_cmd(cmd: UserCmd) -> Result<ExitCode, String> {
-    let op = Actor::cli_operator();
+    let op = operator::actor();
     match cmd {
         UserCmd::Add {
             data,
@@ -820,9 +816,7 @@ async fn user_cmd(cmd: UserCmd) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let u = app
-                .vault
-                .user_by_name(&username)
+            let u = operator::user_by_name(&app.vault, &username)
                 .map_err(|e| e.to_string())?
                 .ok_or("no such user")?;
             app.vault
@@ -837,9 +831,7 @@ async fn user_cmd(cmd: UserCmd) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let u = app
-                .vault
-                .user_by_name(&username)
+            let u = operator::user_by_name(&app.vault, &username)
                 .map_err(|e| e.to_string())?
                 .ok_or("no such user")?;
             let password = Zeroizing::new(

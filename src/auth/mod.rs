@@ -14,9 +14,6 @@ pub use totp::{
     TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code,
 };
 
-/// Roles, as stored and as the policy names them.
-pub const ROLES: [&str; 5] = ["superadmin", "admin", "caseworker", "partner", "auditor"];
-
 /// A validated username: 3–64 characters of `a-z 0-9 . _ -`, starting with a letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
@@ -37,11 +34,6 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Whether a role must use TOTP, given the caseworker setting.
-pub fn totp_required(role: &str, caseworkers_too: bool) -> bool {
-    role != "caseworker" || caseworkers_too
 }
 
 #[cfg(test)]

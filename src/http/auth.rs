@@ -111,10 +111,10 @@ pub(super) struct MeAnswer {
 #[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = MeAnswer)))]
 pub(super) async fn me(EnrollingSession(s): EnrollingSession) -> Json<MeAnswer> {
     Json(MeAnswer {
-        id: s.actor.id.clone(),
-        username: s.actor.username.clone(),
-        role: s.actor.role.clone(),
-        office: s.actor.office.clone(),
+        id: s.actor.id().to_string(),
+        username: s.actor.username().to_string(),
+        role: s.actor.role().map(|r| r.to_string()).unwrap_or_default(),
+        office: s.actor.office().map(str::to_string),
         must_enrol_totp: s.must_enrol,
         csrf_token: s.csrf.clone(),
     })
@@ -165,7 +165,7 @@ pub(super) async fn maybe_step_up(
     totp: Option<Zeroizing<String>>,
 ) -> ApiResult<()> {
     if let Some(code) = totp
-        && !s.actor.fresh
+        && !s.actor.fresh()
     {
         let v = st.vault.clone();
         let mut sess = s.clone();

@@ -77,63 +77,36 @@ impl ApiError {
 
 impl From<VaultError> for ApiError {
     fn from(e: VaultError) -> Self {
-        use StatusCode as S;
-        match e {
-            VaultError::NotFound => ApiError::not_found(),
-            VaultError::Forbidden => {
-                ApiError::new(S::FORBIDDEN, "forbidden", "you are not allowed to do that")
+        let (status, code) = crate::edge::status::of(&e);
+        let message = match e {
+            VaultError::Forbidden => "you are not allowed to do that".to_string(),
+            VaultError::StepUpRequired => "this action needs a fresh code from your authenticator: repeat it with \"totp\" in the body".to_string(),
+            VaultError::OfficeSealed(o) => format!(
+                "office {o} is sealed; an administrator of {o} must unseal it before its cases can be read"
+            ),
+            VaultError::Unauthenticated => "sign in first (or again: your session ended)".to_string(),
+            VaultError::TotpRequired => "enter the 6-digit code from your authenticator app".to_string(),
+            VaultError::Throttled(secs) => {
+                return ApiError {
+                    status,
+                    code,
+                    message: format!("too many failed attempts; try again in {secs} seconds"),
+                    retry_after: Some(secs),
+                };
             }
-            VaultError::StepUpRequired => ApiError::new(
-                S::UNAUTHORIZED,
-                "step_up_required",
-                "this action needs a fresh code from your authenticator: repeat it with \"totp\" in the body",
-            ),
-            VaultError::Sealed(o) => ApiError::new(
-                S::LOCKED,
-                "office_sealed",
-                format!(
-                    "office {o} is sealed; an administrator of {o} must unseal it before its cases can be read"
-                ),
-            ),
-            VaultError::BadRequest(code, msg) => ApiError::bad(code, msg),
-            VaultError::Conflict(code, msg) => ApiError::new(S::CONFLICT, code, msg),
-            VaultError::Unauthenticated => ApiError::new(
-                S::UNAUTHORIZED,
-                "unauthenticated",
-                "sign in first (or again: your session ended)",
-            ),
-            VaultError::InvalidCredentials => ApiError::new(
-                S::UNAUTHORIZED,
-                "invalid_credentials",
-                "wrong username, password or code",
-            ),
-            VaultError::TotpRequired => ApiError::new(
-                S::UNAUTHORIZED,
-                "totp_required",
-                "enter the 6-digit code from your authenticator app",
-            ),
-            VaultError::Throttled(secs) => ApiError {
-                status: S::TOO_MANY_REQUESTS,
-                code: "too_many_attempts",
-                message: format!("too many failed attempts; try again in {secs} seconds"),
-                retry_after: Some(secs),
-            },
-            VaultError::TooLarge(limit) => ApiError::new(
-                S::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the document is larger than the limit of {limit} bytes"),
-            ),
             VaultError::Internal(detail) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(request_id = %id, error = %detail, "internal error");
-                ApiError::new(
-                    S::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    format!(
-                        "something went wrong on the server (request {id}); nothing was changed"
-                    ),
-                )
+                format!("something went wrong on the server (request {id}); nothing was changed")
             }
+            // The rest say what they mean in their own fixed words.
+            other => other.to_string(),
+        };
+        ApiError {
+            status,
+            code,
+            message,
+            retry_after: None,
         }
     }
 }

@@ -126,10 +126,7 @@ where
                 None => {
                     drop(w);
                     v.abort_upload(up, "incomplete")?;
-                    return Err(VaultError::BadRequest(
-                        "incomplete",
-                        "the upload did not complete".into(),
-                    ));
+                    return Err(VaultError::bad("incomplete", "the upload did not complete"));
                 }
             }
         }

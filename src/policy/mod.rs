@@ -13,6 +13,9 @@ use cedar_policy::{
 };
 use miette::Diagnostic;
 
+mod role;
+pub use role::Role;
+
 /// The shipped schema.
 pub const DEFAULT_SCHEMA: &str = include_str!("../../policy/schema.cedarschema");
 /// The shipped policies.
@@ -81,8 +84,8 @@ impl Action {
 pub struct Principal {
     /// User id.
     pub id: String,
-    /// Role name.
-    pub role: String,
+    /// Role.
+    pub role: Role,
     /// Office slug or "".
     pub office: String,
     /// Supervisor flag.
@@ -125,7 +128,7 @@ pub struct Ctx {
     /// A second factor was proved within the step-up window.
     pub fresh: bool,
     /// For user management: the role of the account being made or changed.
-    pub target_role: Option<String>,
+    pub target_role: Option<Role>,
 }
 
 /// Loaded, validated policy.
@@ -235,7 +238,7 @@ impl Policy {
         let attrs = HashMap::from([
             (
                 "role".to_string(),
-                RestrictedExpression::new_string(p.role.clone()),
+                RestrictedExpression::new_string(p.role.as_str().to_string()),
             ),
             (
                 "office".to_string(),
@@ -301,7 +304,7 @@ impl Policy {
         if let Some(role) = &ctx.target_role {
             pairs.push((
                 "target_role".to_string(),
-                RestrictedExpression::new_string(role.clone()),
+                RestrictedExpression::new_string(role.as_str().to_string()),
             ));
         }
         let context = Context::from_pairs(pairs).ok()?;

@@ -7,6 +7,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{R, Tx, exec};
+use crate::policy::Role;
 
 /// A user account.
 #[derive(Clone)]
@@ -16,7 +17,7 @@ pub struct UserRow {
     /// Login name.
     pub username: String,
     /// Role name.
-    pub role: String,
+    pub role: Role,
     /// Office slug (admin, caseworker).
     pub office: Option<String>,
     /// Partner organisation.
@@ -53,7 +54,18 @@ pub(super) fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
         id: r.get(o)?,
         username: r.get(o + 1)?,
-        role: r.get(o + 2)?,
+        role: {
+            // The role is parsed as the row is loaded: a value no policy knows is a
+            // damaged row, not an account with unknown powers.
+            let text: String = r.get(o + 2)?;
+            Role::parse(&text).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    o + 2,
+                    rusqlite::types::Type::Text,
+                    "unknown role".into(),
+                )
+            })?
+        },
         office: r.get(o + 3)?,
         org: r.get(o + 4)?,
         supervisor: r.get(o + 5)?,
@@ -73,7 +85,7 @@ pub struct NewUserRow<'a> {
     /// Login name.
     pub username: &'a str,
     /// Role name.
-    pub role: &'a str,
+    pub role: Role,
     /// Office slug (admin, caseworker).
     pub office: Option<&'a str>,
     /// Partner organisation.
@@ -96,7 +108,7 @@ impl Tx<'_> {
             params![
                 u.id,
                 u.username,
-                u.role,
+                u.role.as_str(),
                 u.office,
                 u.org,
                 u.supervisor,

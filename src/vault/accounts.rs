@@ -13,8 +13,8 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::{Actor, Vault, VaultError, new_id, parse_id};
-use crate::auth::{self, TotpSecret, Username};
-use crate::policy::{Action, Resource};
+use crate::auth::{self, Username};
+use crate::policy::{Action, Resource, Role};
 use crate::store::UserRow;
 
 /// A user as shown to administrators and to themselves.
@@ -43,7 +43,7 @@ impl From<&UserRow> for UserView {
         UserView {
             id: u.id.clone(),
             username: u.username.clone(),
-            role: u.role.clone(),
+            role: u.role.to_string(),
             office: u.office.clone(),
             org: u.org.clone(),
             supervisor: u.supervisor,
@@ -77,31 +77,29 @@ impl Vault {
         nu: NewUser,
     ) -> Result<UserView, VaultError> {
         let username = Username::parse(&nu.username).ok_or_else(|| {
-            VaultError::BadRequest(
+            VaultError::bad(
                 "invalid_username",
-                "a username has 3 to 64 of a-z, 0-9, '.', '_' or '-', starting with a letter"
-                    .into(),
+                "a username has 3 to 64 of a-z, 0-9, '.', '_' or '-', starting with a letter",
             )
         })?;
-        if !auth::ROLES.contains(&nu.role.as_str()) {
-            return Err(VaultError::BadRequest(
+        let Some(new_role) = Role::parse(&nu.role) else {
+            return Err(VaultError::bad(
                 "invalid_role",
-                "role is superadmin, admin, caseworker, partner or auditor".into(),
+                "role is superadmin, admin, caseworker, partner or auditor",
             ));
-        }
-        let needs_office = matches!(nu.role.as_str(), "admin" | "caseworker");
-        if needs_office != nu.office.is_some() {
-            return Err(VaultError::BadRequest(
+        };
+        if new_role.has_office() != nu.office.is_some() {
+            return Err(VaultError::bad(
                 "invalid_office",
-                "admins and caseworkers belong to an office; other roles do not".into(),
+                "admins and caseworkers belong to an office; other roles do not",
             ));
         }
         auth::check_new_password(&nu.password)
-            .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
+            .map_err(|e| VaultError::bad("weak_password", e.to_string()))?;
         let id = new_id();
         let (a, role, office, target) = (
             actor.clone(),
-            nu.role.clone(),
+            new_role,
             nu.office.clone(),
             format!("user:{id}"),
         );
@@ -112,15 +110,12 @@ impl Vault {
                     None => Resource::System,
                 };
                 let allowed =
-                    v.authorize_ctx(&a, Action::ManageUsers, &resource, target, Some(&role))?;
+                    v.authorize_ctx(&a, Action::ManageUsers, &resource, target, Some(role))?;
                 if let Some(o) = &office
                     && v.db.read(|tx| tx.office(o))?.is_none()
                 {
                     v.record_now(&allowed, "invalid_input")?;
-                    return Err(VaultError::BadRequest(
-                        "invalid_office",
-                        "no such office".into(),
-                    ));
+                    return Err(VaultError::bad("invalid_office", "no such office"));
                 }
                 Ok(allowed)
             })
@@ -132,7 +127,7 @@ impl Vault {
             .map_err(VaultError::Internal)?;
         self.run(move |v| {
             let now = v.now_str();
-            let row_org = if nu.role == "partner" {
+            let row_org = if new_role.has_org() {
                 nu.org.clone()
             } else {
                 None
@@ -141,10 +136,10 @@ impl Vault {
                 tx.insert_user(&crate::store::NewUserRow {
                     id: &id,
                     username: username.as_str(),
-                    role: &nu.role,
+                    role: new_role,
                     office: nu.office.as_deref(),
                     org: row_org.as_deref(),
-                    supervisor: nu.supervisor && nu.role == "caseworker",
+                    supervisor: nu.supervisor && new_role == Role::Caseworker,
                     password_hash: &hash,
                     created_at: &now,
                 })?;
@@ -159,18 +154,6 @@ impl Vault {
             Ok(UserView::from(&row))
         })
         .await
-    }
-
-    /// Sets a user's TOTP seed directly, already confirmed (demo set-up, CLI).
-    pub fn set_totp_secret_as_operator(
-        &self,
-        user_id: &str,
-        secret: &TotpSecret,
-    ) -> Result<(), VaultError> {
-        let sealed = self.auth_key.seal(user_id.as_bytes(), secret.as_bytes())?;
-        self.db
-            .write(|tx| tx.set_totp(user_id, Some(&sealed), true))?;
-        Ok(())
     }
 
     fn managed_user(
@@ -196,7 +179,7 @@ impl Vault {
             Action::ManageUsers,
             &resource,
             format!("user:{} {what}", user.id),
-            Some(&user.role),
+            Some(user.role),
         )?;
         Ok((user, allowed))
     }
@@ -225,7 +208,7 @@ impl Vault {
         password: Zeroizing<String>,
     ) -> Result<(), VaultError> {
         auth::check_new_password(&password)
-            .map_err(|e| VaultError::BadRequest("weak_password", e.to_string()))?;
+            .map_err(|e| VaultError::bad("weak_password", e.to_string()))?;
         let (a, uid) = (actor.clone(), user_id.to_string());
         let (user, allowed) = self
             .run(move |v| v.managed_user(&a, &uid, "reset_password"))
@@ -258,8 +241,8 @@ impl Vault {
 
     /// Lists accounts: an admin sees their office, the superadmin everyone.
     pub fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, VaultError> {
-        let (resource, office) = match (&actor.role[..], &actor.office) {
-            ("admin", Some(o)) => (Resource::Office(o), Some(o.as_str())),
+        let (resource, office) = match (actor.is(Role::Admin), &actor.office) {
+            (true, Some(o)) => (Resource::Office(o), Some(o.as_str())),
             _ => (Resource::System, None),
         };
         let allowed = self.authorize_ctx(
@@ -267,15 +250,16 @@ impl Vault {
             Action::ManageUsers,
             &resource,
             "users".into(),
-            Some("caseworker"),
+            Some(Role::Caseworker),
         )?;
         self.record_now(&allowed, "ok")?;
         let rows = self.db.read(|tx| tx.users(office))?;
         Ok(rows.iter().map(UserView::from).collect())
     }
 
-    /// Finds a user by name (CLI).
-    pub fn user_by_name(&self, name: &str) -> Result<Option<UserView>, VaultError> {
+    /// Finds an account by username, without a decision: for the audit page's
+    /// "person" filter (whose listing is decided) and the operator.
+    pub(crate) fn user_by_name(&self, name: &str) -> Result<Option<UserView>, VaultError> {
         Ok(self
             .db
             .read(|tx| tx.user_by_name(name))?

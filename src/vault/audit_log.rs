@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Actor, Vault, VaultError};
 use crate::clock::{parse_rfc3339, rfc3339};
-use crate::policy::{Action, Resource};
+use crate::policy::{Action, Resource, Role};
 use crate::store::{AuditFilter, AuditRow};
 
 /// The default page size.
@@ -96,7 +96,7 @@ pub struct AuditPage {
 }
 
 fn bad(msg: &str) -> VaultError {
-    VaultError::BadRequest("invalid_query", msg.to_string())
+    VaultError::bad("invalid_query", msg)
 }
 
 fn time_filter(name: &str, v: Option<&str>) -> Result<Option<String>, VaultError> {
@@ -136,7 +136,7 @@ impl Vault {
             since: time_filter("since", q.since.as_deref())?,
             until: time_filter("until", q.until.as_deref())?,
         };
-        let allowed = if actor.role == "admin" {
+        let allowed = if actor.is(Role::Admin) {
             let office = actor.office.clone().unwrap_or_default();
             let a = self.authorize(
                 actor,

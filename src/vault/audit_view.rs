@@ -12,16 +12,7 @@ impl Vault {
     /// Records a form post refused for a missing or wrong CSRF token. `actor` is
     /// `None` before sign-in. The entry names the form, never its contents.
     pub fn audit_csrf_failure(&self, actor: Option<&Actor>, form: &str) -> Result<(), VaultError> {
-        let anon = Actor {
-            id: "-".into(),
-            username: String::new(),
-            role: "-".into(),
-            office: None,
-            org: None,
-            supervisor: false,
-            second_factor: false,
-            fresh: false,
-        };
+        let anon = Actor::internal("-", super::Who::Anonymous);
         let actor = actor.unwrap_or(&anon);
         self.audit_now(
             actor,

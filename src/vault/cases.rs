@@ -7,7 +7,7 @@ use super::{Actor, Vault, VaultError, new_id, parse_id};
 use crate::auth::Username;
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::crypto::{self, ANumber, CaseKey};
-use crate::policy::{Action, Resource};
+use crate::policy::{Action, CaseFacts, Resource, Role};
 use crate::store::CaseRow;
 
 /// What a search looks for.
@@ -123,15 +123,33 @@ pub struct CaseView {
     pub metadata: CaseMeta,
     /// Shares (for staff of the office; partners see only their own).
     pub shares: Vec<ShareView>,
+    /// What the actor may do with this case, as the policy decided it (pages offer
+    /// only these; the API does not carry it).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub may: CaseMay,
+}
+
+/// The policy's answer for the actions a case page offers. Each is decided as if a
+/// fresh second factor were given (a page offers sharing and asks for the code when
+/// sent); the action itself is decided again, and audited, when it is asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CaseMay {
+    /// Add documents.
+    pub upload: bool,
+    /// Share with a partner (and see and revoke shares).
+    pub share: bool,
+    /// Close the case.
+    pub close: bool,
 }
 
 fn bad(code: &'static str, msg: &str) -> VaultError {
-    VaultError::BadRequest(code, msg.to_string())
+    VaultError::bad(code, msg)
 }
 
 fn check_text(field: &str, v: &str, max: usize) -> Result<(), VaultError> {
     if v.chars().count() > max {
-        return Err(VaultError::BadRequest(
+        return Err(VaultError::bad(
             "invalid_field",
             format!("{field} may have at most {max} characters"),
         ));
@@ -139,7 +157,7 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), VaultError> {
     if v.chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(VaultError::BadRequest(
+        return Err(VaultError::bad(
             "invalid_field",
             format!("{field} contains control characters"),
         ));
@@ -201,6 +219,18 @@ impl Vault {
         case_id: &str,
         target_extra: &str,
     ) -> Result<(CaseRow, super::Allowed), VaultError> {
+        let (case, _, allowed) = self.case_with_facts(actor, action, case_id, target_extra)?;
+        Ok((case, allowed))
+    }
+
+    /// [`Self::case_for`], also answering the facts the policy decided on.
+    fn case_with_facts(
+        &self,
+        actor: &Actor,
+        action: Action,
+        case_id: &str,
+        target_extra: &str,
+    ) -> Result<(CaseRow, CaseFacts, super::Allowed), VaultError> {
         let Some(id) = parse_id(case_id) else {
             return Err(self.audit_missing(actor, action, "case:invalid")?);
         };
@@ -219,7 +249,28 @@ impl Vault {
         };
         let target = format!("office:{} {target}", case.office);
         let allowed = self.authorize(actor, action, &Resource::Case(&facts), target)?;
-        Ok((case, allowed))
+        Ok((case, facts, allowed))
+    }
+
+    /// What the page may offer this actor on a case (no audit entry: nothing is done).
+    fn case_may(&self, actor: &Actor, facts: &CaseFacts) -> CaseMay {
+        let Some(role) = actor.role() else {
+            return CaseMay::default();
+        };
+        let principal = actor.principal(role);
+        let ctx = crate::policy::Ctx {
+            fresh: true,
+            target_role: None,
+        };
+        let may = |action| {
+            self.policy
+                .decide(&principal, action, &Resource::Case(facts), &ctx)
+        };
+        CaseMay {
+            upload: may(Action::UploadDocument),
+            share: may(Action::ShareCase),
+            close: may(Action::CloseCase),
+        }
     }
 
     /// Opens a case. Works while the office is sealed.
@@ -313,11 +364,15 @@ impl Vault {
         };
         let allowed =
             self.authorize(actor, Action::ListCases, &Resource::System, "cases".into())?;
-        let principal = actor.principal();
+        // ListCases was allowed, so the actor is a user (the operator lists nothing here).
+        let Some(role) = actor.role() else {
+            return Ok(Vec::new());
+        };
+        let principal = actor.principal(role);
         let candidates = self.db.read(|tx| -> Result<Vec<CaseRow>, VaultError> {
-            let rows = match (actor.role.as_str(), &actor.office) {
-                ("partner", _) => tx.shared_cases(&actor.id)?,
-                ("caseworker", Some(o)) => match &wanted {
+            let rows = match (role, &actor.office) {
+                (Role::Partner, _) => tx.shared_cases(&actor.id)?,
+                (Role::Caseworker, Some(o)) => match &wanted {
                     Some(w) => match (self.unsealed(o), w) {
                         (Some(u), Wanted::ANumber(a)) => {
                             tx.cases_by_a_number(o, &u.index.a_number(a))?
@@ -325,7 +380,7 @@ impl Vault {
                         (Some(u), Wanted::Name(n)) => {
                             tx.cases_by_client_name(o, &u.index.client_name(n))?
                         }
-                        (None, _) => return Err(VaultError::Sealed(o.clone())),
+                        (None, _) => return Err(VaultError::OfficeSealed(o.clone())),
                     },
                     None => tx.office_cases(o)?,
                 },
@@ -389,19 +444,20 @@ impl Vault {
 
     /// One case with its decrypted metadata.
     pub fn get_case(&self, actor: &Actor, case_id: &str) -> Result<CaseView, VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, "")?;
+        let (case, facts, allowed) = self.case_with_facts(actor, Action::ReadCase, case_id, "")?;
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
-            return Err(VaultError::Sealed(case.office));
+            return Err(VaultError::OfficeSealed(case.office));
         }
         self.record_now(&allowed, "ok")?;
+        let may = self.case_may(actor, &facts);
         let key = self.case_key(&case)?;
         let metadata = CaseMeta::decrypt(&key, &case.metadata)?;
         let now = self.clock.unix();
         let (shares, office_held) = self.db.read(|tx| -> Result<_, VaultError> {
             let mut v = Vec::new();
             for s in tx.shares(&case.id)? {
-                if actor.role == "partner" && s.user_id != actor.id {
+                if actor.is(Role::Partner) && s.user_id != actor.id {
                     continue;
                 }
                 let username = tx.user(&s.user_id)?.map(|u| u.username).unwrap_or_default();
@@ -434,6 +490,7 @@ impl Vault {
             held: case.held || office_held,
             metadata,
             shares,
+            may,
         })
     }
 
@@ -470,7 +527,7 @@ impl Vault {
                 None => None,
             };
             let partner = partner
-                .filter(|u| u.role == "partner" && !u.disabled)
+                .filter(|u| u.role == Role::Partner && !u.disabled)
                 .ok_or_else(|| bad("unknown_partner", "no partner account has that username"))?;
             Ok((expires, partner))
         })();
@@ -548,7 +605,7 @@ impl Vault {
             None => None,
         };
         let Some(user) = user.filter(|u| {
-            u.role == "caseworker" && u.office.as_deref() == Some(case.office.as_str())
+            u.role == Role::Caseworker && u.office.as_deref() == Some(case.office.as_str())
         }) else {
             self.record_now(&allowed, "invalid_input")?;
             return Err(bad(

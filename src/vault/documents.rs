@@ -110,9 +110,9 @@ impl Vault {
         )?;
         if !valid_filename(filename) {
             self.record_now(&allowed, "invalid_filename")?;
-            return Err(VaultError::BadRequest(
+            return Err(VaultError::bad(
                 "invalid_filename",
-                "a filename must be 1 to 255 bytes without slashes, backslashes or control characters".into(),
+                "a filename must be 1 to 255 bytes without slashes, backslashes or control characters",
             ));
         }
         let content_type = content_type
@@ -196,7 +196,7 @@ impl Vault {
         let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, " documents")?;
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
-            return Err(VaultError::Sealed(case.office));
+            return Err(VaultError::OfficeSealed(case.office));
         }
         self.record_now(&allowed, "ok")?;
         let key = self.case_key(&case)?;
@@ -236,7 +236,7 @@ impl Vault {
         };
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
-            return Err(VaultError::Sealed(case.office));
+            return Err(VaultError::OfficeSealed(case.office));
         }
         self.record_now(&allowed, "ok")?;
         let key = self.case_key(&case)?;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
 
-use super::{Actor, Vault, VaultError, parse_id};
+use super::{Vault, VaultError, parse_id};
 use crate::crypto::{self, CaseKey, OfficeKey};
 use crate::policy::Action;
 use crate::store::BlobName;
@@ -25,9 +25,9 @@ fn age_writer(
     path: &Path,
 ) -> Result<age::stream::StreamWriter<std::io::BufWriter<std::fs::File>>, VaultError> {
     let r = crypto::parse_recipient(recipient).map_err(|_| {
-        VaultError::BadRequest(
+        VaultError::bad(
             "invalid_recipient",
-            "the recipient must be an age X25519 recipient (age1…)".into(),
+            "the recipient must be an age X25519 recipient (age1…)",
         )
     })?;
     let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
@@ -37,7 +37,7 @@ fn age_writer(
         .create_new(true)
         .open(path)
         .map_err(|e| {
-            VaultError::BadRequest(
+            VaultError::bad(
                 "export_failed",
                 format!("cannot create {}: {e}", path.display()),
             )
@@ -57,12 +57,12 @@ pub fn export_case(
     secret: &SecretString,
 ) -> Result<ExportSummary, VaultError> {
     crypto::parse_recipient(recipient).map_err(|_| {
-        VaultError::BadRequest(
+        VaultError::bad(
             "invalid_recipient",
-            "the recipient must be an age X25519 recipient (age1…)".into(),
+            "the recipient must be an age X25519 recipient (age1…)",
         )
     })?;
-    let actor = Actor::cli_operator();
+    let actor = super::operator::actor();
     let id = parse_id(case_id).ok_or(VaultError::NotFound)?;
     let (case, allowed) = vault.case_for(&actor, Action::ReadCase, &id, " export")?;
     let office = vault
@@ -73,16 +73,11 @@ pub fn export_case(
         Some(w) => OfficeKey::unwrap_with_passphrase(w, secret, vault.settings.kdf.max_log_n),
         None => OfficeKey::parse(secret),
     }
-    .map_err(|_| {
-        VaultError::BadRequest(
-            "unseal_failed",
-            "that passphrase does not open this case's office".into(),
-        )
-    })?;
+    .map_err(|_| VaultError::WrongPassphrase)?;
     let case_key: CaseKey = office_key.unwrap_case(&case.wrapped_identity)?;
     vault.record_now(&allowed, "ok")?;
     std::fs::create_dir_all(outdir).map_err(|e| {
-        VaultError::BadRequest(
+        VaultError::bad(
             "export_failed",
             format!("cannot create {}: {e}", outdir.display()),
         )

@@ -13,6 +13,7 @@ mod cases;
 mod documents;
 mod export;
 mod offices;
+pub mod operator;
 mod purge;
 mod retention;
 mod sessions;
@@ -28,13 +29,13 @@ use crate::auth::{PasswordHasher, Throttle};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Settings;
 use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
-use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource};
+use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource, Role};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
-pub use cases::{CaseInput, CaseMeta, CaseSummary, CaseView, ShareView};
+pub use cases::{CaseInput, CaseMay, CaseMeta, CaseSummary, CaseView, ShareView};
 pub use documents::{DocumentView, OpenDocument, Upload};
 pub use export::{ExportSummary, export_case};
 pub use offices::{OfficeCredentials, OfficeMode};
@@ -44,7 +45,10 @@ pub use sessions::SessionInfo;
 pub use signin::{LoginInput, LoginOutcome};
 pub use totp::Enrolment;
 
-/// Errors of the domain, each meaning one thing to a client.
+/// Errors of the domain, each meaning one thing to a client. The API's status and
+/// code come from one function (`status::of`), the pages' words from one
+/// (`web::error`); neither ever matches on a message. Messages are fixed text and
+/// never carry a value the client sent.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     /// Missing, or not visible to the actor (the two are indistinguishable).
@@ -56,15 +60,34 @@ pub enum VaultError {
     /// Signed in, but the action needs a fresh second factor.
     #[error("this action needs a fresh authentication code")]
     StepUpRequired,
+    /// A second-factor code (step-up or enrolment) was wrong or already used.
+    #[error("that code is not valid (or was already used); codes change every 30 seconds")]
+    InvalidCode,
+    /// The passphrase (or identity) does not open the office.
+    #[error("that passphrase (or identity) does not open this office")]
+    WrongPassphrase,
+    /// A legal hold covers what was to be destroyed.
+    #[error("a legal hold covers this; lift the hold before purging")]
+    LegalHold,
     /// The office's keys are not in memory.
     #[error("office {0} is sealed")]
-    Sealed(String),
+    OfficeSealed(String),
     /// The request was malformed or invalid.
-    #[error("{1}")]
-    BadRequest(&'static str, String),
+    #[error("{message}")]
+    BadInput {
+        /// Machine-readable snake_case code.
+        code: &'static str,
+        /// What is wrong, in words (never a value the client sent).
+        message: String,
+    },
     /// A conflict with the current state.
-    #[error("{1}")]
-    Conflict(&'static str, String),
+    #[error("{message}")]
+    Conflict {
+        /// Machine-readable snake_case code.
+        code: &'static str,
+        /// What conflicts, in words.
+        message: String,
+    },
     /// Not signed in, or the session ended.
     #[error("not signed in")]
     Unauthenticated,
@@ -85,10 +108,28 @@ pub enum VaultError {
     Internal(String),
 }
 
+impl VaultError {
+    /// A 400 with a code and fixed words.
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        VaultError::BadInput {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 409 with a code and fixed words.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        VaultError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<StoreError> for VaultError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => VaultError::Conflict("exists", "that already exists".into()),
+            StoreError::Conflict => VaultError::conflict("exists", "that already exists"),
             other => VaultError::Internal(other.to_string()),
         }
     }
@@ -100,25 +141,44 @@ impl From<CryptoError> for VaultError {
     }
 }
 
-/// The signed-in user acting.
+/// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
+/// pseudo-actors. Only `vault::operator` and the vault's background jobs build the
+/// latter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Who {
+    /// A signed-in user.
+    User(Role),
+    /// The machine operator (CLI on the data directory, demo set-up): see [`operator`].
+    Operator,
+    /// The vault itself (idle auto-seal); never decided, only audited.
+    System,
+    /// Nobody signed in yet (a refused pre-session form); only audited.
+    Anonymous,
+}
+
+impl Who {
+    /// The role column of an audit entry.
+    fn audit_name(self) -> &'static str {
+        match self {
+            Who::User(r) => r.as_str(),
+            Who::Operator => "operator",
+            Who::System => "system",
+            Who::Anonymous => "-",
+        }
+    }
+}
+
+/// The signed-in user acting. Fields are private: an actor is made from a loaded user
+/// row (its role parsed there) or by [`operator::actor`], never assembled by a caller.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    /// User id.
-    pub id: String,
-    /// Username (never written to the audit log).
-    pub username: String,
-    /// Role.
-    pub role: String,
-    /// Office slug.
-    pub office: Option<String>,
-    /// Partner organisation.
-    pub org: Option<String>,
-    /// Supervisor flag.
-    pub supervisor: bool,
-    /// TOTP enrolled.
-    pub second_factor: bool,
-    /// A second factor was proved within the step-up window.
-    pub fresh: bool,
+    id: String,
+    username: String,
+    who: Who,
+    office: Option<String>,
+    supervisor: bool,
+    second_factor: bool,
+    fresh: bool,
 }
 
 impl Actor {
@@ -126,19 +186,69 @@ impl Actor {
         Actor {
             id: u.id.clone(),
             username: u.username.clone(),
-            role: u.role.clone(),
+            who: Who::User(u.role),
             office: u.office.clone(),
-            org: u.org.clone(),
             supervisor: u.supervisor,
             second_factor: u.totp_confirmed,
             fresh,
         }
     }
 
-    fn principal(&self) -> Principal {
+    /// A pseudo-actor of the vault's own (audited under `id`).
+    fn internal(id: &str, who: Who) -> Self {
+        Actor {
+            id: id.into(),
+            username: String::new(),
+            who,
+            office: None,
+            supervisor: false,
+            second_factor: false,
+            fresh: false,
+        }
+    }
+
+    /// User id (or the pseudo-actor's name).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Username, for greeting the person (never written to the audit log).
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The user's role; `None` for the operator and the vault's own jobs.
+    pub fn role(&self) -> Option<Role> {
+        match self.who {
+            Who::User(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether the actor is a user of this role.
+    pub fn is(&self, role: Role) -> bool {
+        self.who == Who::User(role)
+    }
+
+    /// The user's office.
+    pub fn office(&self) -> Option<&str> {
+        self.office.as_deref()
+    }
+
+    /// A supervisor of their office.
+    pub fn supervisor(&self) -> bool {
+        self.supervisor
+    }
+
+    /// A second factor was proved within the step-up window.
+    pub fn fresh(&self) -> bool {
+        self.fresh
+    }
+
+    fn principal(&self, role: Role) -> Principal {
         Principal {
             id: self.id.clone(),
-            role: self.role.clone(),
+            role,
             office: self.office.clone().unwrap_or_default(),
             supervisor: self.supervisor,
             second_factor: self.second_factor,
@@ -197,7 +307,7 @@ pub(crate) struct Allowed {
     action: &'static str,
     target: String,
     actor: String,
-    role: String,
+    role: &'static str,
 }
 
 fn load_or_create_auth_key(path: &Path) -> Result<AuthKey, VaultError> {
@@ -360,16 +470,7 @@ impl Vault {
             }
             stale
         };
-        let system = Actor {
-            id: "system".into(),
-            username: "system".into(),
-            role: "system".into(),
-            office: None,
-            org: None,
-            supervisor: false,
-            second_factor: false,
-            fresh: false,
-        };
+        let system = Actor::internal("system", Who::System);
         for o in &sealed {
             self.audit_now(
                 &system,
@@ -405,7 +506,7 @@ impl Vault {
                 &time,
                 &audit::Entry {
                     actor: &actor.id,
-                    role: &actor.role,
+                    role: actor.who.audit_name(),
                     action,
                     target,
                     decision,
@@ -436,33 +537,32 @@ impl Vault {
         action: Action,
         resource: &Resource<'_>,
         target: String,
-        target_role: Option<&str>,
+        target_role: Option<Role>,
     ) -> Result<Allowed, VaultError> {
-        let ctx = |fresh: bool| Ctx {
-            fresh,
-            target_role: target_role.map(str::to_string),
+        let ctx = |fresh: bool| Ctx { fresh, target_role };
+        let allowed = |actor: &Actor| Allowed {
+            action: action.name(),
+            target: target.clone(),
+            actor: actor.id.clone(),
+            role: actor.who.audit_name(),
         };
-        // The machine operator (command line, demo set-up) holds the data directory
-        // and the passphrases; no policy can stop it, but it is still audited.
-        if actor.role == "operator" {
-            return Ok(Allowed {
-                action: action.name(),
-                target,
-                actor: actor.id.clone(),
-                role: actor.role.clone(),
-            });
-        }
-        let principal = actor.principal();
+        let role = match actor.who {
+            Who::User(role) => role,
+            // The machine operator (command line, demo set-up) holds the data directory
+            // and the passphrases; no policy can stop it, but it is still audited.
+            Who::Operator => return Ok(allowed(actor)),
+            // The vault's own pseudo-actors are never granted anything by a decision.
+            Who::System | Who::Anonymous => {
+                self.audit_now(actor, action.name(), &target, "deny", "denied")?;
+                return Err(VaultError::Forbidden);
+            }
+        };
+        let principal = actor.principal(role);
         if self
             .policy
             .decide(&principal, action, resource, &ctx(actor.fresh))
         {
-            return Ok(Allowed {
-                action: action.name(),
-                target,
-                actor: actor.id.clone(),
-                role: actor.role.clone(),
-            });
+            return Ok(allowed(actor));
         }
         let step_up = !actor.fresh && self.policy.decide(&principal, action, resource, &ctx(true));
         let outcome = if step_up {
@@ -499,7 +599,7 @@ impl Vault {
             &time,
             &audit::Entry {
                 actor: &a.actor,
-                role: &a.role,
+                role: a.role,
                 action: a.action,
                 target: &a.target,
                 decision: "allow",
@@ -541,7 +641,7 @@ impl Vault {
     fn case_key(&self, case: &crate::store::CaseRow) -> Result<Arc<CaseKey>, VaultError> {
         let office = self
             .unsealed(&case.office)
-            .ok_or_else(|| VaultError::Sealed(case.office.clone()))?;
+            .ok_or_else(|| VaultError::OfficeSealed(case.office.clone()))?;
         let mut cache = office.cases.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = cache.get(&case.id) {
             return Ok(k.clone());

@@ -6,7 +6,7 @@ use age::secrecy::SecretString;
 
 use super::{Actor, Unsealed, Vault, VaultError};
 use crate::crypto::{self, OfficeKey};
-use crate::policy::{Action, Resource};
+use crate::policy::{Action, Resource, Role};
 
 /// How the server keeps an office's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +46,9 @@ impl Vault {
         passphrase: Option<SecretString>,
     ) -> Result<OfficeCredentials, VaultError> {
         if !valid_slug(slug) {
-            return Err(VaultError::BadRequest(
+            return Err(VaultError::bad(
                 "invalid_office",
-                "an office slug has 2 to 32 lower-case letters, digits or dashes".into(),
+                "an office slug has 2 to 32 lower-case letters, digits or dashes",
             ));
         }
         let allowed = self.authorize(
@@ -63,9 +63,9 @@ impl Vault {
             OfficeMode::Passphrase => {
                 let pass = match passphrase {
                     Some(p) if !crypto::passphrase_is_strong(&p) => {
-                        return Err(VaultError::BadRequest(
+                        return Err(VaultError::bad(
                             "weak_passphrase",
-                            "an office passphrase needs at least 20 characters; leave it out to have one generated".into(),
+                            "an office passphrase needs at least 20 characters; leave it out to have one generated",
                         ));
                     }
                     Some(p) => p,
@@ -140,10 +140,7 @@ impl Vault {
             Ok(k) => k,
             Err(_) => {
                 self.record_now(&allowed, "wrong_secret")?;
-                return Err(VaultError::BadRequest(
-                    "unseal_failed",
-                    "that passphrase (or identity) does not open this office".into(),
-                ));
+                return Err(VaultError::WrongPassphrase);
             }
         };
         let index = key.index_key();
@@ -190,10 +187,11 @@ impl Vault {
             self.authorize(actor, Action::SealAll, &Resource::System, "office:*".into())?;
         let sealed: Vec<String> = {
             let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
-            let offices: Vec<String> = match (actor.role.as_str(), &actor.office) {
-                ("admin", Some(o)) => ring.keys().filter(|k| *k == o).cloned().collect(),
-                ("admin", None) => Vec::new(),
-                _ => ring.keys().cloned().collect(),
+            // An office administrator's panic seal reaches their own office only.
+            let offices: Vec<String> = match (actor.is(Role::Admin), &actor.office) {
+                (true, Some(o)) => ring.keys().filter(|k| *k == o).cloned().collect(),
+                (true, None) => Vec::new(),
+                (false, _) => ring.keys().cloned().collect(),
             };
             for o in &offices {
                 ring.remove(o);
@@ -210,12 +208,6 @@ impl Vault {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-    }
-
-    /// Unseals without a policy decision: for the `demo` set-up and the CLI, which
-    /// act as the machine's operator holding the passphrase.
-    pub fn unseal_as_operator(&self, office: &str, secret: SecretString) -> Result<(), VaultError> {
-        self.unseal(&Actor::cli_operator(), office, secret)
     }
 
     /// Computes blind indexes for cases created while the office was sealed.
@@ -252,8 +244,10 @@ impl Vault {
         self.offices()
     }
 
-    /// Lists the offices and whether each is sealed (no decision: CLI and set-up).
-    pub fn offices(&self) -> Result<Vec<(String, bool)>, VaultError> {
+    /// The offices and whether each is sealed, without a decision: slugs and seal
+    /// state are what every signed-in user may list (see `list_offices`); the pages
+    /// and the operator use this directly.
+    pub(crate) fn offices(&self) -> Result<Vec<(String, bool)>, VaultError> {
         let slugs = self.db.read(|tx| tx.office_slugs())?;
         Ok(slugs
             .into_iter()
@@ -262,24 +256,5 @@ impl Vault {
                 (s, sealed)
             })
             .collect())
-    }
-}
-
-impl Actor {
-    /// The machine operator acting through the CLI or the demo set-up: the policy
-    /// treats it as a superadmin with a fresh second factor, and as the admin of
-    /// every office for seal/unseal (it holds the passphrase, which is the real
-    /// authority).
-    pub fn cli_operator() -> Self {
-        Actor {
-            id: "operator".into(),
-            username: "operator".into(),
-            role: "operator".into(),
-            office: None,
-            org: None,
-            supervisor: false,
-            second_factor: true,
-            fresh: true,
-        }
     }
 }

@@ -62,3 +62,8 @@ pub fn set_totp_secret(
         .write(|tx| tx.set_totp(user_id, Some(&sealed), true))?;
     Ok(())
 }
+
+/// Finds an account by username (CLI: the operator may name any account).
+pub fn user_by_name(vault: &Vault, name: &str) -> Result<Option<super::UserView>, VaultError> {
+    vault.user_by_name(name)
+}

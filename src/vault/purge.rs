@@ -46,10 +46,7 @@ fn injected() -> VaultError {
 }
 
 fn legal_hold() -> VaultError {
-    VaultError::Conflict(
-        "legal_hold",
-        "a legal hold covers this; lift the hold before purging".into(),
-    )
+    VaultError::LegalHold
 }
 
 fn check_reason(reason: Option<&str>) -> Result<(), VaultError> {
@@ -58,7 +55,7 @@ fn check_reason(reason: Option<&str>) -> Result<(), VaultError> {
         || r.chars()
             .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t');
     if bad {
-        return Err(VaultError::BadRequest(
+        return Err(VaultError::bad(
             "invalid_reason",
             format!(
                 "a hold reason has at most {MAX_REASON_CHARS} characters and no control characters"
@@ -101,7 +98,7 @@ impl Vault {
         let counts = match counts {
             Ok(c) => c,
             // Lost a race (a hold placed, the row gone): the decision is still recorded.
-            Err(e @ VaultError::Conflict(..)) => {
+            Err(e @ VaultError::LegalHold) => {
                 self.record_now(allowed, "legal_hold")?;
                 return Err(e);
             }
@@ -209,15 +206,6 @@ impl Vault {
             }
             Ok(tx.purge_document(&case.id, &doc)?)
         })
-    }
-
-    /// The case a document belongs to, for the command line (which holds the data
-    /// directory, so existence is no secret to it). Not for request handlers.
-    pub fn case_of_document_as_operator(&self, doc_id: &str) -> Result<Option<String>, VaultError> {
-        match parse_id(doc_id) {
-            Some(d) => Ok(self.db.read(|tx| tx.document_case(&d))?),
-            None => Ok(None),
-        }
     }
 
     /// Crypto-shreds an office: its identity, every case and document of it, its

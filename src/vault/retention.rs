@@ -39,18 +39,6 @@ pub struct RetentionReport {
     pub failed: Vec<String>,
 }
 
-impl Actor {
-    /// The scheduled retention job: acts with the operator's authority, audited
-    /// under its own id `retention`.
-    pub fn retention() -> Self {
-        Actor {
-            id: "retention".into(),
-            username: "retention".into(),
-            ..Actor::cli_operator()
-        }
-    }
-}
-
 impl Vault {
     /// Closed cases whose retention time has passed at the clock's current time.
     fn due_cases(&self) -> Result<Vec<ClosedCase>, VaultError> {
@@ -120,7 +108,7 @@ impl Vault {
     /// Runs retention once at the clock's current time. In a dry run nothing is
     /// changed and the report lists what would go.
     pub fn run_retention(&self, dry_run: bool) -> Result<RetentionReport, VaultError> {
-        let actor = Actor::retention();
+        let actor = super::operator::retention_actor();
         let allowed = self.authorize(
             &actor,
             Action::RunRetention,
@@ -147,7 +135,7 @@ impl Vault {
                     documents: r.documents,
                     bytes: r.bytes,
                 }),
-                Err(VaultError::Conflict(..)) => report.held.push(c.id),
+                Err(VaultError::LegalHold) => report.held.push(c.id),
                 Err(e) => {
                     tracing::error!(case = %c.id, error = %e, "retention purge failed");
                     report.failed.push(c.id);

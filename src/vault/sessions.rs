@@ -79,10 +79,7 @@ impl Vault {
                 "deny",
                 "invalid_code",
             )?;
-            return Err(VaultError::BadRequest(
-                "invalid_code",
-                "that code is not valid (or was already used)".into(),
-            ));
+            return Err(VaultError::InvalidCode);
         }
         self.db
             .write(|tx| tx.touch_session(&session.token_hash, now, Some(now)))?;
@@ -99,7 +96,7 @@ impl Vault {
                 &self.now_str(),
                 &crate::audit::Entry {
                     actor: &session.actor.id,
-                    role: &session.actor.role,
+                    role: session.actor.who.audit_name(),
                     action: "logout",
                     target: &format!("user:{}", session.actor.id),
                     decision: "allow",

@@ -43,15 +43,9 @@ impl Vault {
         decision: &str,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let actor = Actor {
-            id: user.map(|u| u.id.clone()).unwrap_or_else(|| "-".into()),
-            username: String::new(),
-            role: user.map(|u| u.role.clone()).unwrap_or_else(|| "-".into()),
-            office: None,
-            org: None,
-            supervisor: false,
-            second_factor: false,
-            fresh: false,
+        let actor = match user {
+            Some(u) => Actor::internal(&u.id, super::Who::User(u.role)),
+            None => Actor::internal("-", super::Who::Anonymous),
         };
         let target = format!("user:{}", actor.id);
         self.audit_now(&actor, "login", &target, decision, outcome)
@@ -153,7 +147,7 @@ impl Vault {
                 &self.now_str(),
                 &crate::audit::Entry {
                     actor: &user.id,
-                    role: &user.role,
+                    role: user.role.as_str(),
                     action: "login",
                     target: &format!("user:{}", user.id),
                     decision: "allow",

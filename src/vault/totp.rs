@@ -27,7 +27,8 @@ impl Vault {
     /// Whether the role requires TOTP and none is confirmed yet: such a session may
     /// only enrol.
     pub(super) fn must_enrol(&self, u: &UserRow) -> bool {
-        auth::totp_required(&u.role, self.settings.totp.required_for_caseworkers)
+        u.role
+            .totp_required(self.settings.totp.required_for_caseworkers)
             && !u.totp_confirmed
     }
 
@@ -64,10 +65,9 @@ impl Vault {
             .read(|tx| tx.user(&session.actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
         if user.totp_confirmed {
-            return Err(VaultError::Conflict(
+            return Err(VaultError::conflict(
                 "already_enrolled",
-                "this account already has an authenticator; ask an administrator to reset it"
-                    .into(),
+                "this account already has an authenticator; ask an administrator to reset it",
             ));
         }
         let secret = TotpSecret::generate();
@@ -92,16 +92,13 @@ impl Vault {
             .read(|tx| tx.user(&session.actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
         if user.totp_confirmed || user.totp_sealed.is_none() {
-            return Err(VaultError::Conflict(
+            return Err(VaultError::conflict(
                 "not_enrolling",
-                "start enrolment first".into(),
+                "start enrolment first",
             ));
         }
         if !self.check_second_factor(&user, code, false)? {
-            return Err(VaultError::BadRequest(
-                "invalid_code",
-                "that code is not valid; check the time on your phone".into(),
-            ));
+            return Err(VaultError::InvalidCode);
         }
         let codes = auth::generate_recovery_codes();
         let hashes: Vec<Vec<u8>> = codes
@@ -119,7 +116,7 @@ impl Vault {
                 &self.now_str(),
                 &crate::audit::Entry {
                     actor: &user.id,
-                    role: &user.role,
+                    role: user.role.as_str(),
                     action: "totp_enrol",
                     target: &target,
                     decision: "allow",

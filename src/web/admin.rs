@@ -14,6 +14,7 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page, role_name};
 use super::session::{PageForm, PageSession};
 use crate::http::{AppState, blocking};
+use crate::policy::Role;
 use crate::vault::{NewUser, OfficeCases, SessionInfo, UserView, VaultError};
 
 #[derive(Deserialize, Default)]
@@ -22,7 +23,7 @@ pub(super) struct DoneQuery {
 }
 
 pub(super) fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
-    if matches!(s.actor.role.as_str(), "admin" | "superadmin") {
+    if s.actor.is(Role::Admin) || s.actor.is(Role::Superadmin) {
         Ok(())
     } else {
         Err(PageError::Vault(VaultError::Forbidden))
@@ -35,7 +36,7 @@ fn office_card(s: &SessionInfo, slug: &str, sealed: bool, life: Option<&OfficeCa
             h2 id={ "office-" (slug) } { "Office " (slug) }
             @if sealed {
                 p.state.sealed { strong { "Sealed." } " Nobody can read this office’s case files. New cases and uploads still work." }
-                @if s.actor.role == "admin" {
+                @if s.actor.is(Role::Admin) {
                     form method="post" action={ "/admin/offices/" (slug) "/unseal" } {
                         (csrf_field(s))
                         div.field {
@@ -88,8 +89,8 @@ pub(super) async fn office_response(
     // administer offices' records.
     let (offices, life) = blocking(move || {
         let offices = v.offices()?;
-        let life = match (actor.role.as_str(), actor.office.as_deref()) {
-            ("admin", Some(o)) => Some((
+        let life = match (actor.is(Role::Admin), actor.office()) {
+            (true, Some(o)) => Some((
                 v.office_cases_for_admin(&actor, o)?,
                 v.retention_preview(&actor, o)?,
             )),
@@ -101,7 +102,7 @@ pub(super) async fn office_response(
     let days = st.vault.settings().retention.closed_case_days;
     let mine: Vec<(String, bool)> = offices
         .into_iter()
-        .filter(|(slug, _)| s.actor.role == "superadmin" || s.actor.office.as_deref() == Some(slug))
+        .filter(|(slug, _)| s.actor.is(Role::Superadmin) || s.actor.office() == Some(slug))
         .collect();
     let life_of = |slug: &str| life.as_ref().filter(|(o, _)| o.office == slug);
     let body = html! {
@@ -170,18 +171,25 @@ pub(super) async fn unseal(
     .await;
     match result {
         Ok(()) => Ok(super::see_other("/admin?done=unsealed")),
-        Err(VaultError::BadRequest("invalid_code", _)) => office_response(&st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(
-            "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.".into(),
-        ))).await,
-        Err(VaultError::BadRequest(_, _)) => office_response(&st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(
-            "That passphrase does not open this office. Check it (it is several words, separated as written down) and try again.".into(),
-        ))).await,
+        Err(
+            e @ (VaultError::InvalidCode
+            | VaultError::WrongPassphrase
+            | VaultError::BadInput { .. }),
+        ) => {
+            office_response(
+                &st,
+                s,
+                StatusCode::BAD_REQUEST,
+                Some(Notice::Error(super::error::words(e))),
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
-    let superadmin = s.actor.role == "superadmin";
+    let superadmin = s.actor.is(Role::Superadmin);
     html! {
         h1 { "Users" }
         div.table-wrap { table {
@@ -192,12 +200,12 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
             } }
             tbody { @for u in users { tr {
                 td { (u.username) }
-                td { (role_name(&u.role)) @if u.supervisor { " (supervisor)" } }
+                td { (role_name(Role::parse(&u.role))) @if u.supervisor { " (supervisor)" } }
                 td { (u.office.as_deref().or(u.org.as_deref()).unwrap_or("—")) }
                 td { (if u.totp_enrolled { "Set up" } else { "Not yet" }) }
                 td { (if u.disabled { "Disabled" } else { "Active" }) }
                 td.actions {
-                    @if u.id != s.actor.id {
+                    @if u.id != s.actor.id() {
                         form.inline method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
                             (csrf_field(s))
                             button.secondary type="submit" { (if u.disabled { "Enable" } else { "Disable" }) span.visually-hidden { " " (u.username) } }
@@ -228,10 +236,10 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
                     div.field {
                         label for="role" { "Role" }
                         select #role name="role" {
-                            option value="caseworker" { "Caseworker" }
-                            option value="admin" { "Office administrator" }
-                            option value="partner" { "Partner attorney" }
-                            option value="auditor" { "Auditor" }
+                            option value=(Role::Caseworker) { "Caseworker" }
+                            option value=(Role::Admin) { "Office administrator" }
+                            option value=(Role::Partner) { "Partner attorney" }
+                            option value=(Role::Auditor) { "Auditor" }
                         }
                     }
                     div.field {
@@ -243,8 +251,8 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
                         input #org name="org";
                     }
                 } @else {
-                    input type="hidden" name="role" value="caseworker";
-                    p { "New accounts here are caseworkers of the " (s.actor.office.as_deref().unwrap_or("")) " office." }
+                    input type="hidden" name="role" value=(Role::Caseworker);
+                    p { "New accounts here are caseworkers of the " (s.actor.office().unwrap_or("")) " office." }
                 }
                 div.field {
                     label.choice { input type="checkbox" name="supervisor" value="yes"; " Supervisor (can see every case of the office)" }
@@ -305,7 +313,7 @@ async fn user_result(
 ) -> Result<Response, PageError> {
     match result {
         Ok(()) => Ok(super::see_other(&format!("/admin/users?done={done}"))),
-        Err(VaultError::BadRequest(_, m) | VaultError::Conflict(_, m)) => {
+        Err(VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. }) => {
             users_response(st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
         }
         Err(e) => Err(e.into()),
@@ -317,8 +325,8 @@ pub(super) async fn create_user(
     State(st): State<AppState>,
     PageForm(s, f): PageForm<NewUserForm>,
 ) -> Result<Response, PageError> {
-    let office = if s.actor.role == "admin" {
-        s.actor.office.clone()
+    let office = if s.actor.is(Role::Admin) {
+        s.actor.office().map(str::to_string)
     } else {
         Some(f.office.trim().to_string()).filter(|o| !o.is_empty())
     };

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::admin::DoneQuery;
-use super::case_actions::{CODE_HELP, step_up};
+use super::case_actions::step_up;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words};
 use super::session::{PageForm, PageSession};
@@ -33,7 +33,7 @@ const OFFICE_HOLD_NOTICE: &str =
 /// session's code is older than the step-up window (or always, with `always`).
 pub(super) fn code_field(s: &SessionInfo, id: &str, always: bool, help: &str) -> Markup {
     html! {
-        @if always || !s.actor.fresh {
+        @if always || !s.actor.fresh() {
             div.field {
                 label for=(id) { "6-digit code from your authenticator app" }
                 input.code id=(id) name="totp" inputmode="numeric" autocomplete="one-time-code"
@@ -68,7 +68,7 @@ fn hold_form(s: &SessionInfo, c: &AdminCaseView) -> Markup {
         @if c.held {
             form.inline method="post" action={ "/admin/cases/" (c.id) "/lift" } {
                 (csrf_field(s))
-                @if !s.actor.fresh {
+                @if !s.actor.fresh() {
                     label for={ "lift-code-" (c.id) } { "Code" }
                     input.code id={ "lift-code-" (c.id) } name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" required;
                 }
@@ -131,7 +131,7 @@ async fn list_response(
 ) -> Result<Response, PageError> {
     // The vault decides (and audits) for everyone: only an office's administrator
     // is allowed; a coalition operator administers no office's cases.
-    let office = s.actor.office.clone().unwrap_or_default();
+    let office = s.actor.office().unwrap_or_default().to_string();
     let v = st.vault.clone();
     let actor = s.actor.clone();
     let o = blocking(move || v.office_cases_for_admin(&actor, &office)).await?;
@@ -160,17 +160,12 @@ pub(super) struct HoldForm {
 /// What a refused change says on the page it came from, with its status.
 pub(super) fn change_error(e: VaultError) -> Result<(StatusCode, Notice), PageError> {
     match e {
-        VaultError::BadRequest("invalid_code", _) => {
-            Ok((StatusCode::BAD_REQUEST, Notice::Error(CODE_HELP.into())))
+        e @ (VaultError::InvalidCode | VaultError::StepUpRequired) => {
+            let (status, _) = crate::edge::status::of(&e);
+            Ok((status, Notice::Error(super::error::words(e))))
         }
-        VaultError::StepUpRequired => Ok((
-            StatusCode::UNAUTHORIZED,
-            Notice::Error("Enter the 6-digit code from your authenticator app.".into()),
-        )),
-        VaultError::Conflict("legal_hold", _) => {
-            Ok((StatusCode::CONFLICT, Notice::Error(HOLD_NOTICE.into())))
-        }
-        VaultError::BadRequest(_, m) | VaultError::Conflict(_, m) => {
+        VaultError::LegalHold => Ok((StatusCode::CONFLICT, Notice::Error(HOLD_NOTICE.into()))),
+        VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. } => {
             Ok((StatusCode::BAD_REQUEST, Notice::Error(m)))
         }
         other => Err(other.into()),

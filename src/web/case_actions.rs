@@ -36,8 +36,6 @@ pub(super) async fn step_up(
     Ok(())
 }
 
-pub(super) const CODE_HELP: &str = "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.";
-
 #[derive(Deserialize)]
 pub(super) struct ShareForm {
     username: String,
@@ -63,9 +61,9 @@ pub(super) async fn share(
             )
             .is_ok();
         if !valid {
-            return Err(VaultError::BadRequest(
+            return Err(VaultError::bad(
                 "invalid_time",
-                "Choose the last day the partner may see the case.".into(),
+                "Choose the last day the partner may see the case.",
             ));
         }
         let expires = format!("{date}T23:59:59Z");
@@ -129,13 +127,13 @@ async fn finish(
             let id = parse_id(&case).unwrap_or_default();
             Ok(super::see_other(&format!("/cases/{id}?done={done}")))
         }
-        Err(VaultError::BadRequest("invalid_code", _)) => {
+        Err(e @ VaultError::InvalidCode) => {
             case_response(
                 st,
                 s,
                 case,
                 StatusCode::BAD_REQUEST,
-                Some(Notice::Error(CODE_HELP.into())),
+                Some(Notice::Error(super::error::words(e))),
             )
             .await
         }
@@ -151,7 +149,7 @@ async fn finish(
             )
             .await
         }
-        Err(VaultError::BadRequest(_, m) | VaultError::Conflict(_, m)) => {
+        Err(VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. }) => {
             case_response(st, s, case, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
         }
         Err(e) => Err(e.into()),
@@ -198,9 +196,9 @@ pub(super) async fn upload_form(
             &st,
             s,
             case,
-            Err(VaultError::BadRequest(
+            Err(VaultError::bad(
                 "missing_file",
-                "Choose a file to upload first.".into(),
+                "Choose a file to upload first.",
             )),
             "uploaded",
         )
@@ -214,12 +212,12 @@ pub(super) async fn upload_form(
     let result = match up {
         Ok(up) => match store_stream(&st, up, field).await {
             Ok(_) => Ok(()),
-            Err(api) if api.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(
-                VaultError::BadRequest("too_large", api.message().to_string()),
-            ),
-            Err(api) if api.status().is_client_error() => Err(VaultError::BadRequest(
+            Err(api) if api.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(VaultError::bad("too_large", api.message()))
+            }
+            Err(api) if api.status().is_client_error() => Err(VaultError::bad(
                 "upload_failed",
-                "The upload did not complete; nothing was stored. Try again.".into(),
+                "The upload did not complete; nothing was stored. Try again.",
             )),
             Err(_) => Err(VaultError::Internal("upload failed".into())),
         },

@@ -16,6 +16,7 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
 use super::session::{PageForm, PageSession};
 use crate::http::{AppState, blocking};
+use crate::policy::Role;
 use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, SessionInfo, VaultError};
 
 #[derive(Deserialize, Default)]
@@ -66,8 +67,8 @@ fn new_case_form(s: &SessionInfo) -> Markup {
 }
 
 fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
-    let partner = s.actor.role == "partner";
-    let office = s.actor.office.clone().unwrap_or_default();
+    let partner = s.actor.is(Role::Partner);
+    let office = s.actor.office().unwrap_or_default().to_string();
     html! {
         h1 { @if partner { "Cases shared with you" } @else { "Cases" } }
         @if st.sealed {
@@ -133,7 +134,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                 }
             }
         }
-        @if s.actor.role == "caseworker" { (new_case_form(s)) }
+        @if s.actor.is(Role::Caseworker) { (new_case_form(s)) }
     }
 }
 
@@ -144,15 +145,15 @@ async fn list_response(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    if !matches!(s.actor.role.as_str(), "caseworker" | "partner") {
-        return Ok(super::see_other(super::login::home(&s.actor.role)));
+    if !(s.actor.is(Role::Caseworker) || s.actor.is(Role::Partner)) {
+        return Ok(super::see_other(super::login::home(s.actor.role())));
     }
     let v = st.vault.clone();
     let actor = s.actor.clone();
     let q = search.clone();
     let mut notice = notice;
     let listed = blocking(move || {
-        let sealed = actor.office.as_deref().is_some_and(|o| !v.is_unsealed(o));
+        let sealed = actor.office().is_some_and(|o| !v.is_unsealed(o));
         // The one search box takes an A-number in any usual spelling, or else a name.
         let found = match q.as_deref() {
             Some(t) if crate::crypto::ANumber::parse(t).is_none() => {
@@ -163,15 +164,12 @@ async fn list_response(
         let cases = match found {
             Ok(c) => c,
             // A search needs the office's index key; say so instead of failing.
-            Err(VaultError::Sealed(_)) => {
-                return Err(VaultError::BadRequest(
-                    "sealed",
-                    "Searching needs the office unsealed. Ask an administrator of your office to unseal it.".into(),
-                ));
+            Err(VaultError::OfficeSealed(_)) => {
+                return Err(VaultError::bad("sealed", "Searching needs the office unsealed. Ask an administrator of your office to unseal it."));
             }
             Err(e) => return Err(e),
         };
-        let shares = if actor.role == "partner" {
+        let shares = if actor.is(Role::Partner) {
             v.own_share_expiry(&actor)?
         } else {
             Default::default()
@@ -186,7 +184,7 @@ async fn list_response(
     .await;
     let state = match listed {
         Ok(l) => l,
-        Err(VaultError::BadRequest(_, m)) => {
+        Err(VaultError::BadInput { message: m, .. }) => {
             notice = Some(Notice::Error(m));
             ListState {
                 cases: Vec::new(),
@@ -237,7 +235,7 @@ pub(super) async fn create(
     PageForm(s, f): PageForm<NewCase>,
 ) -> Result<Response, PageError> {
     let input = CaseInput {
-        office: s.actor.office.clone().unwrap_or_default(),
+        office: s.actor.office().unwrap_or_default().to_string(),
         client_name: f.client_name.to_string(),
         a_number: opt(&f.a_number),
         date_of_birth: opt(&f.date_of_birth),
@@ -248,7 +246,7 @@ pub(super) async fn create(
     let actor = s.actor.clone();
     match blocking(move || v.create_case(&actor, &input)).await {
         Ok(id) => Ok(super::see_other(&format!("/cases/{id}?done=case_created"))),
-        Err(VaultError::BadRequest(_, m)) => {
+        Err(VaultError::BadInput { message: m, .. }) => {
             list_response(
                 &st,
                 s,
@@ -334,7 +332,7 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
                         td { @if sh.state == "live" {
                             form.inline method="post" action={ "/cases/" (case.id) "/shares/" (sh.id) "/revoke" } {
                                 (csrf_field(s))
-                                @if !s.actor.fresh {
+                                @if !s.actor.fresh() {
                                     label for={ "revoke-code-" (sh.id) } { "Code" }
                                     input.code id={ "revoke-code-" (sh.id) } name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
                                 }
@@ -348,8 +346,8 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
             form.card method="post" action={ "/cases/" (case.id) "/shares" } {
                 (csrf_field(s))
                 div.field {
-                    label for="partner" { "Partner’s username" }
-                    input #partner name="username" required autocapitalize="none" spellcheck="false" autocomplete="off";
+                    label for="share-with" { "Partner’s username" }
+                    input #share-with name="username" required autocapitalize="none" spellcheck="false" autocomplete="off";
                 }
                 fieldset.field {
                     legend { "Access" }
@@ -360,7 +358,7 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
                     label for="until" { "Visible until (end of that day, UTC)" }
                     input #until name="until" type="date" required min=(today) value=(default_until);
                 }
-                @if !s.actor.fresh {
+                @if !s.actor.fresh() {
                     div.field {
                         label for="share-code" { "6-digit code from your authenticator app" }
                         input #share-code name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required aria-describedby="share-code-help";
@@ -400,7 +398,7 @@ pub(super) async fn case_response(
     let (case, docs, shares) = blocking(move || {
         let case = v.get_case(&actor, &case_id)?;
         let docs = v.list_documents(&actor, &case_id)?;
-        let shares = if actor.role == "partner" {
+        let shares = if actor.is(Role::Partner) {
             v.own_share_expiry(&actor)?
         } else {
             Default::default()
@@ -411,9 +409,7 @@ pub(super) async fn case_response(
     let now = st.vault.clock().now();
     let today = crate::clock::rfc3339(now);
     let until = crate::clock::rfc3339(now + time::Duration::days(30));
-    let partner = s.actor.role == "partner";
     let my_share = shares.get(&case.id);
-    let can_upload = !partner || my_share.is_some_and(|s| s.0 == "upload");
     let m = &case.metadata;
     let days = st.vault.settings().retention.closed_case_days;
     let delete_on = case
@@ -461,9 +457,9 @@ pub(super) async fn case_response(
                 p.notes { (n) }
             }
         }
-        (documents_section(&s, &case, &docs, can_upload))
-        @if !partner { (shares_section(&s, &case, day(&today), day(&until))) }
-        @if s.actor.role == "caseworker" && case.status != "closed" { (close_section(&s, &case, days)) }
+        (documents_section(&s, &case, &docs, case.may.upload))
+        @if case.may.share { (shares_section(&s, &case, day(&today), day(&until))) }
+        @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }
     };
     Ok((
         status,

@@ -1,13 +1,12 @@
 //! Error pages that help: what happened, in plain English, and what to do next.
-//! Status codes come from the API's mapping (`http::ApiError`), so a page and the
-//! API never disagree; the text is fixed per kind of error and carries no value
+//! Status codes come from the one mapping the API uses too (`edge::status`), so a
+//! page and the API never disagree; the text is fixed per kind of error and carries no value
 //! the visitor sent, no stack trace and, for internal faults, only a reference id.
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::layout::{Notice, page};
-use crate::http::ApiError;
 use crate::vault::VaultError;
 
 /// Why a page could not be shown.
@@ -53,6 +52,27 @@ fn error_page(status: StatusCode, title: &str, body: Markup) -> Response {
 fn back_links() -> Markup {
     html! {
         p { a href="/cases" { "Go to your cases" } " · " a href="/login" { "Sign in again" } }
+    }
+}
+
+/// What a person reads about a refused or failed action: fixed words per kind of
+/// error, never a value the visitor sent; an internal fault gives only a reference
+/// (its detail goes to the log).
+pub(crate) fn words(e: VaultError) -> String {
+    match e {
+        VaultError::InvalidCode => "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.".into(),
+        VaultError::WrongPassphrase => "That passphrase does not open this office. Check it (it is several words, separated as written down) and try again.".into(),
+        VaultError::StepUpRequired => "Enter the 6-digit code from your authenticator app.".into(),
+        VaultError::LegalHold => "A legal hold covers this, so nothing in it can be deleted. Lift the hold first if the legal matter has ended.".into(),
+        VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
+        VaultError::Forbidden => "Your account is not allowed to do that.".into(),
+        VaultError::Throttled(secs) => format!("Too many attempts. Please try again in {}.", wait_words(secs)),
+        VaultError::Internal(detail) => {
+            let id = uuid::Uuid::new_v4();
+            tracing::error!(request_id = %id, error = %detail, "internal error");
+            format!("Something went wrong on the server (reference {id}). Nothing was changed.")
+        }
+        other => other.to_string(),
     }
 }
 
@@ -102,7 +122,7 @@ impl IntoResponse for PageError {
                     (back_links())
                 },
             ),
-            PageError::Vault(VaultError::Sealed(office)) => error_page(
+            PageError::Vault(VaultError::OfficeSealed(office)) => error_page(
                 StatusCode::LOCKED,
                 "This office is sealed",
                 html! {
@@ -137,14 +157,13 @@ impl IntoResponse for PageError {
                 },
             ),
             PageError::Vault(e) => {
-                let api = ApiError::from(e);
-                let status = api.status();
+                let (status, _) = crate::edge::status::of(&e);
                 let title = if status.is_server_error() {
                     "Something went wrong on our side"
                 } else {
                     "That did not work"
                 };
-                let notice = Notice::Error(api.message().to_string());
+                let notice = Notice::Error(words(e));
                 let markup = page(
                     title,
                     None,

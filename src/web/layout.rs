@@ -5,6 +5,7 @@
 use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
+use crate::policy::Role;
 use crate::vault::SessionInfo;
 
 /// A message shown at the top of the main content.
@@ -22,38 +23,41 @@ pub fn csrf_field(s: &SessionInfo) -> Markup {
 }
 
 /// Plain-English name of a role.
-pub fn role_name(role: &str) -> &'static str {
+pub fn role_name(role: Option<Role>) -> &'static str {
     match role {
-        "caseworker" => "caseworker",
-        "partner" => "partner attorney",
-        "admin" => "office administrator",
-        "auditor" => "auditor",
-        "superadmin" => "coalition operator",
-        _ => "user",
+        // These two read well as they are stored.
+        Some(r @ (Role::Caseworker | Role::Auditor)) => r.as_str(),
+        Some(Role::Partner) => "partner attorney",
+        Some(Role::Admin) => "office administrator",
+        Some(Role::Superadmin) => "coalition operator",
+        None => "user",
     }
 }
 
 fn nav(s: &SessionInfo) -> Markup {
-    let role = s.actor.role.as_str();
+    // Navigation only: which pages exist for a role. What a page then shows or
+    // allows is decided by the policy when it is asked for.
+    let role = s.actor.role();
+    let is = |r: Role| role == Some(r);
     html! {
         nav aria-label="Main" {
             ul {
-                @if matches!(role, "caseworker" | "partner") {
-                    li { a href="/cases" { @if role == "partner" { "Shared cases" } @else { "Cases" } } }
+                @if is(Role::Caseworker) || is(Role::Partner) {
+                    li { a href="/cases" { @if is(Role::Partner) { "Shared cases" } @else { "Cases" } } }
                 }
-                @if matches!(role, "admin" | "superadmin") {
+                @if is(Role::Admin) || is(Role::Superadmin) {
                     li { a href="/admin" { "Office" } }
-                    @if role == "admin" { li { a href="/admin/cases" { "Cases" } } }
+                    @if is(Role::Admin) { li { a href="/admin/cases" { "Cases" } } }
                     li { a href="/admin/users" { "Users" } }
                 }
-                @if matches!(role, "admin" | "auditor") {
+                @if is(Role::Admin) || is(Role::Auditor) {
                     li { a href="/audit" { "Audit log" } }
                 }
             }
         }
         div.who {
-            span { "Signed in as " strong { (s.actor.username) } " (" (role_name(role))
-                @if let Some(o) = &s.actor.office { ", " (o) } ")" }
+            span { "Signed in as " strong { (s.actor.username()) } " (" (role_name(role))
+                @if let Some(o) = s.actor.office() { ", " (o) } ")" }
             form method="post" action="/logout" {
                 (csrf_field(s))
                 button.link type="submit" { "Sign out" }

@@ -19,16 +19,17 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page};
 use super::session::{EnrolSession, check_csrf, ct_eq};
 use crate::http::{AppState, COOKIE, blocking, cookie_value, session_token};
+use crate::policy::Role;
 use crate::vault::{LoginInput, SessionInfo, VaultError};
 
 /// The pre-session CSRF cookie of the sign-in form.
 pub const LOGIN_COOKIE: &str = "__Host-casevault_login";
 
 /// Where a role starts.
-pub(crate) fn home(role: &str) -> &'static str {
+pub(crate) fn home(role: Option<Role>) -> &'static str {
     match role {
-        "admin" | "superadmin" => "/admin",
-        "auditor" => "/audit",
+        Some(Role::Admin | Role::Superadmin) => "/admin",
+        Some(Role::Auditor) => "/audit",
         _ => "/cases",
     }
 }
@@ -43,7 +44,7 @@ async fn current_session(st: &AppState, headers: &HeaderMap) -> Option<SessionIn
 pub(super) async fn root(State(st): State<AppState>, headers: HeaderMap) -> Response {
     match current_session(&st, &headers).await {
         Some(s) if s.must_enrol => super::see_other("/enrol"),
-        Some(s) => super::see_other(home(&s.actor.role)),
+        Some(s) => super::see_other(home(s.actor.role())),
         None => super::see_other("/login"),
     }
 }
@@ -105,7 +106,7 @@ pub(super) async fn login_page(
         return super::see_other(if s.must_enrol {
             "/enrol"
         } else {
-            home(&s.actor.role)
+            home(s.actor.role())
         });
     }
     let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
@@ -196,7 +197,7 @@ pub(super) async fn login_submit(
     let to = if out.must_enrol {
         "/enrol"
     } else {
-        home(&out.user.role)
+        home(Role::parse(&out.user.role))
     };
     let mut resp = super::see_other(to);
     let h = resp.headers_mut();
@@ -309,7 +310,7 @@ pub(super) async fn enrol_page(
     EnrolSession(s): EnrolSession,
 ) -> Result<Response, PageError> {
     if !s.must_enrol {
-        return Ok(super::see_other(home(&s.actor.role)));
+        return Ok(super::see_other(home(s.actor.role())));
     }
     enrol_response(&st, s, StatusCode::OK, None).await
 }
@@ -330,14 +331,14 @@ pub(super) async fn enrol_confirm(
 ) -> Result<Response, PageError> {
     check_csrf(&st, &s, f.csrf.as_deref(), "enrol").await?;
     if !s.must_enrol {
-        return Ok(super::see_other(home(&s.actor.role)));
+        return Ok(super::see_other(home(s.actor.role())));
     }
     let v = st.vault.clone();
     let mut s2 = s.clone();
     let code = f.totp.clone();
     let codes = match blocking(move || v.confirm_totp(&mut s2, code.trim())).await {
         Ok(c) => c,
-        Err(VaultError::BadRequest(..)) => {
+        Err(VaultError::InvalidCode | VaultError::BadInput { .. }) => {
             return enrol_response(
                 &st,
                 s,
@@ -355,7 +356,7 @@ pub(super) async fn enrol_confirm(
         p { "Your authenticator app is set up. If you ever lose your phone, each of these codes lets you sign in once instead of the 6-digit code." }
         p { strong { "Write them down or print this page now and keep them somewhere safe. They will not be shown again." } }
         ul.codes { @for c in &codes { li { code { (c.as_str()) } } } }
-        p { a.button href=(home(&s.actor.role)) { "I have saved them — continue" } }
+        p { a.button href=(home(s.actor.role())) { "I have saved them — continue" } }
     };
     Ok(page("Save your recovery codes", None, None, body).into_response())
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use age::secrecy::SecretString;
 use casevault::store::{AuditRow, StoreError};
-use casevault::vault::{Actor, NewUser};
+use casevault::vault::NewUser;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -488,7 +488,7 @@ async fn build_world(app: &TestApp) -> World {
         .app
         .vault
         .create_user(
-            &Actor::cli_operator(),
+            &casevault::vault::operator::actor(),
             NewUser {
                 username: "dave".into(),
                 role: "caseworker".into(),
@@ -521,9 +521,7 @@ fn office_of(rel: Rel) -> &'static str {
 fn unseal_all(app: &TestApp) {
     for slug in ["bronx", "queens"] {
         let pass = app.creds.offices[slug].passphrase.clone();
-        app.app
-            .vault
-            .unseal_as_operator(slug, SecretString::from(pass))
+        casevault::vault::operator::unseal(&app.app.vault, slug, SecretString::from(pass))
             .expect("operator unseal");
     }
 }
@@ -540,7 +538,7 @@ async fn target_user(app: &TestApp, w: &World, rel: Rel) -> String {
     app.app
         .vault
         .create_user(
-            &Actor::cli_operator(),
+            &casevault::vault::operator::actor(),
             NewUser {
                 username: w.unique("target"),
                 role: role.into(),
@@ -606,7 +604,7 @@ async fn run_cell(
             } else {
                 app.app
                     .vault
-                    .share_case(&Actor::cli_operator(), case, "quinn", "read", &in_secs(app, 86400))
+                    .share_case(&casevault::vault::operator::actor(), case, "quinn", "read", &in_secs(app, 86400))
                     .expect("operator share")
             };
             c.delete(app.url(&format!("/cases/{case}/shares/{share}"))).send().await

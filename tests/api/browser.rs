@@ -234,7 +234,7 @@ async fn browser_walkthrough_of_every_role() {
     );
 
     // Share with partner pat (alice's sign-in code is fresh: no code asked).
-    b.type_into("#partner", "pat").await;
+    b.type_into("#share-with", "pat").await;
     b.click("form[action$='/shares'] button[type=submit]").await;
     let t = b.text().await;
     assert!(b.url().await.contains("done=shared"), "{t}");

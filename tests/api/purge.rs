@@ -4,7 +4,7 @@ use std::io::Read;
 
 use age::secrecy::SecretString;
 use casevault::crypto::{OfficeKey, open_document};
-use casevault::vault::{Actor, PurgeFault, VaultError};
+use casevault::vault::{PurgeFault, VaultError};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -492,7 +492,7 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
     let app = spawn_app().await;
     let alice = app.login("alice").await;
     let pass = app.creds.offices["bronx"].passphrase.clone();
-    let op = Actor::cli_operator();
+    let op = casevault::vault::operator::actor();
     for fault in [
         PurgeFault::InTransaction,
         PurgeFault::BeforeCheckpoint,
@@ -515,7 +515,7 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
             let reopened = open_app(image.path(), &app.settings, &app.clock);
             let v = &reopened.vault;
             assert!(v.db().integrity_ok().unwrap(), "{fault:?}");
-            v.unseal_as_operator("bronx", SecretString::from(pass.clone()))
+            casevault::vault::operator::unseal(v, "bronx", SecretString::from(pass.clone()))
                 .unwrap();
             if fault == PurgeFault::InTransaction {
                 // Rolled back: the whole case is there and reads back.

@@ -1,6 +1,5 @@
 //! Retention with a manual clock, and the panic seal from the command line (issue 4).
 use casevault::remote::Target;
-use casevault::vault::Actor;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -38,7 +37,7 @@ async fn retention_purges_only_closed_unheld_cases_past_their_window() {
     let r = post_json(&app, &alice, &format!("/cases/{old}/close"), json!({})).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let v = &app.app.vault;
-    let op = Actor::cli_operator();
+    let op = casevault::vault::operator::actor();
     v.set_case_hold(&op, &held, true, Some("litigation"))
         .unwrap();
     v.set_office_hold(&op, "queens", true, None).unwrap();
