@@ -12,16 +12,25 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::http::{self, AppState};
+use crate::edge::AppState;
 use crate::policy::Policy;
 use crate::vault::{Vault, VaultError, VaultOptions};
+use crate::{http, web};
 
 /// Connections served at once; further ones wait in the kernel's accept queue.
 const MAX_CONNECTIONS: usize = 512;
 
-/// The client's address, put into each request's extensions (throttling only).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub SocketAddr);
+/// The whole router: the API (`http/`) and the pages (`web/`) side by side, each
+/// given the shared state, inside the layers every response gets. Request bodies are
+/// bounded by each route's own extractor, never by a global default.
+pub fn router(state: AppState) -> axum::Router {
+    let routes = axum::Router::new()
+        .merge(http::router())
+        .merge(web::router())
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state);
+    http::layers(routes)
+}
 
 /// How the server speaks TLS.
 #[derive(Debug, Clone)]
@@ -105,7 +114,7 @@ impl App {
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let router = http::router(AppState {
+        let router = router(AppState {
             vault: self.vault.clone(),
         });
         let (tx, rx) = watch::channel(false);
@@ -154,7 +163,7 @@ async fn retention_loop(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) 
             _ = shutdown.changed() => return,
         }
         let v = vault.clone();
-        match http::blocking(move || v.run_retention(false)).await {
+        match crate::edge::blocking(move || v.run_retention(false)).await {
             Ok(r) => tracing::info!(
                 purged = r.purged.len(),
                 held = r.held.len(),
@@ -198,7 +207,10 @@ async fn accept_loop(
             let _ = stream.set_nodelay(true);
             let svc = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ClientAddr(peer));
+                    // The client's address, for throttling only (axum's own type, so
+                    // that `http/` and `web/` need nothing from here).
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
                     let mut r = router.clone();
                     async move { tower_service::Service::call(&mut r, req).await }
                 },

@@ -124,7 +124,7 @@ impl Target {
             .iter()
             .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
             .filter_map(|(_, v)| v.split(';').next())
-            .find(|kv| kv.starts_with(&format!("{}=", crate::http::COOKIE)))
+            .find(|kv| kv.starts_with(&format!("{}=", crate::edge::cookie::COOKIE)))
             .ok_or("the server set no session cookie")?;
         Ok(RemoteSession {
             cookie: Zeroizing::new(cookie.to_string()),

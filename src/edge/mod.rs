@@ -1,5 +1,36 @@
-//! What both front ends need from a request and nothing more: the status a
-//! [`VaultError`](crate::vault::VaultError) answers with, the session cookie, and the
-//! client's address. `http/` (the JSON API) and `web/` (the pages) are siblings over
-//! `vault/` and import this, never each other; `app.rs` assembles them.
+//! What both front ends need from a request and nothing more: the shared state, the
+//! status a [`VaultError`] answers with, the session cookie and the client's address.
+//! `http/` (the JSON API) and `web/` (the pages) are siblings over `vault/`: each
+//! imports this module and never the other, and neither imports `app`, which
+//! assembles them into one router.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+
+use crate::vault::{Vault, VaultError};
+
+pub mod cookie;
 pub mod status;
+
+/// Shared state: one struct of `Arc`s, built by `app.rs`.
+#[derive(Clone)]
+pub struct AppState {
+    /// The vault.
+    pub vault: Arc<Vault>,
+}
+
+/// Runs blocking vault work (SQLite, files, crypto) off the async executor.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
+) -> Result<T, VaultError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
+}
+
+/// The client's IP address as text (for throttling only; never logged or audited),
+/// from the connection information `app.rs` attaches to every request.
+pub fn client_ip(ci: Option<&ConnectInfo<SocketAddr>>) -> String {
+    ci.map(|c| c.0.ip().to_string()).unwrap_or_default()
+}

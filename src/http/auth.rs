@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::extract::{COOKIE, EnrollingSession, JsonBody};
+use super::extract::{EnrollingSession, JsonBody};
 use super::{ApiResult, AppState, blocking};
+use crate::edge::cookie::COOKIE;
 use crate::vault::{LoginInput, UserView};
 
 /// Sign-in request.
@@ -35,10 +36,6 @@ pub(super) struct LoginAnswer {
     must_enrol_totp: bool,
 }
 
-fn client_addr(ci: Option<&crate::app::ClientAddr>) -> String {
-    ci.map(|c| c.0.ip().to_string()).unwrap_or_default()
-}
-
 pub(super) fn session_cookie(token: &str) -> String {
     format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/")
 }
@@ -56,10 +53,10 @@ fn clear_cookie() -> String {
 pub(super) async fn login(
     State(st): State<AppState>,
     headers: HeaderMap,
-    ci: Option<axum::Extension<crate::app::ClientAddr>>,
+    ci: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<Response> {
-    let client = client_addr(ci.as_deref());
+    let client = crate::edge::client_ip(ci.as_deref());
     let out = st
         .vault
         .login(LoginInput {
@@ -69,7 +66,7 @@ pub(super) async fn login(
             client,
         })
         .await?;
-    super::extract::end_previous_session(&st, &headers).await;
+    crate::edge::cookie::end_previous_session(&st, &headers).await;
     let mut resp = Json(LoginAnswer {
         user: out.user,
         must_enrol_totp: out.must_enrol,

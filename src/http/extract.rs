@@ -1,51 +1,17 @@
 //! Extractors: the session (a handler that takes [`Session`] cannot run signed out),
 //! and a JSON body reader with a size limit and error messages that never echo values.
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
-use super::AppState;
 use super::error::ApiError;
+use crate::edge::AppState;
+use crate::edge::cookie::session_token;
 use crate::vault::{SessionInfo, VaultError};
 
-/// The session cookie's name.
-pub const COOKIE: &str = "casevault_session";
 /// The largest JSON body accepted.
 pub const JSON_LIMIT: usize = 64 * 1024;
-
-/// Reads one cookie's value (at most 128 bytes; empty counts as absent).
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-}
-
-/// Reads the session token from the cookie header.
-pub fn session_token(headers: &HeaderMap) -> Option<String> {
-    cookie_value(headers, COOKIE)
-}
-
-/// Session rotation: after a successful sign-in, any session this browser already had
-/// ends, so a token planted before sign-in is worthless after it.
-pub async fn end_previous_session(st: &AppState, headers: &HeaderMap) {
-    if let Some(old) = session_token(headers) {
-        let v = st.vault.clone();
-        let _ = super::blocking(move || {
-            if let Ok(s) = v.session(&old) {
-                v.logout(&s)?;
-            }
-            Ok(())
-        })
-        .await;
-    }
-}
 
 /// A signed-in session that has its second factor in order.
 pub struct Session(pub SessionInfo);
@@ -56,7 +22,7 @@ pub struct EnrollingSession(pub SessionInfo);
 async fn resolve(parts: &Parts, state: &AppState) -> Result<SessionInfo, ApiError> {
     let token = session_token(&parts.headers).ok_or(VaultError::Unauthenticated)?;
     let vault = state.vault.clone();
-    Ok(super::blocking(move || vault.session(&token)).await?)
+    Ok(crate::edge::blocking(move || vault.session(&token)).await?)
 }
 
 impl FromRequestParts<AppState> for Session {

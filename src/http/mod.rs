@@ -17,39 +17,18 @@ mod routes;
 mod transfer;
 mod users;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
 pub use error::ApiError;
-pub use extract::{
-    COOKIE, EnrollingSession, JsonBody, Session, cookie_value, end_previous_session, session_token,
-};
-pub(crate) use transfer::store_stream;
+pub use extract::{EnrollingSession, JsonBody, Session};
 
-use crate::vault::{Vault, VaultError};
-
-/// Shared state: one struct of `Arc`s.
-#[derive(Clone)]
-pub struct AppState {
-    /// The vault.
-    pub vault: Arc<Vault>,
-}
+pub(crate) use crate::edge::{AppState, blocking};
 
 /// What a handler returns; the error becomes a response in `error.rs` alone.
 type ApiResult<T> = Result<T, ApiError>;
-
-/// Runs blocking vault work (SQLite, files, crypto) off the async executor.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
-) -> Result<T, VaultError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
-}
 
 /// Security headers on every response.
 async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
@@ -89,14 +68,17 @@ async fn request_log(req: axum::extract::Request, next: Next) -> Response {
     resp
 }
 
-/// The whole router: API under `/api/v1`, `/healthz`, and the pages (`web/`).
-pub fn router(state: AppState) -> Router {
+/// The API's routes: everything under `/api/v1`, and `/healthz`.
+pub fn router() -> Router<AppState> {
     Router::new()
         .nest("/api/v1", routes::api())
         .merge(routes::root())
-        .merge(crate::web::router())
-        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// The layers every response passes through (API and pages alike): security
+/// headers and the request log. `app.rs` puts them around the whole router.
+pub fn layers(router: Router) -> Router {
+    router
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_log))
-        .with_state(state)
 }

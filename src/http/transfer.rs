@@ -2,7 +2,7 @@
 //! request chunks pass through a bounded channel to a blocking thread that encrypts
 //! into a temporary blob file; downloads decrypt in a blocking thread into a bounded
 //! channel that feeds the response body. No plaintext touches disk.
-use std::io::{Read, Write};
+use std::io::Read;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -31,18 +31,7 @@ pub(super) struct Uploaded {
     size: u64,
 }
 
-enum Chunk {
-    /// A batch of request bytes in a buffer that goes back to the network side once
-    /// written, so the same few buffers carry the whole upload (no allocation per
-    /// TLS record crosses threads).
-    Data(Vec<u8>),
-    End,
-}
-
-/// Buffers in flight per upload (one filling, one queued, one being encrypted).
-const BUFFERS: usize = 3;
-
-/// How much data crosses a thread boundary at once (both directions).
+/// How much data crosses a thread boundary at once (downloads).
 const BATCH: usize = 256 * 1024;
 
 /// `POST /api/v1/cases/{case}/documents?filename=NAME`: the raw body is the document.
@@ -79,115 +68,8 @@ pub(super) async fn upload(
         return Err(VaultError::TooLarge(limit).into());
     }
 
-    let (id, size) = store_stream(&st, up, body.into_data_stream()).await?;
+    let (id, size) = st.vault.store_stream(up, body.into_data_stream()).await?;
     Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
-}
-
-/// Encrypts a stream of plaintext chunks into the prepared upload `up` and stores
-/// it; returns the new document's id and size. Memory stays bounded: chunks pass
-/// in batches through a small channel to a blocking writer. A failed or oversized
-/// stream leaves nothing behind (the temporary blob is removed and the failure
-/// audited). The HTTP API and the no-JavaScript upload form of the pages share this.
-pub(crate) async fn store_stream<S, E>(
-    st: &AppState,
-    up: crate::vault::Upload,
-    chunks: S,
-) -> Result<(String, u64), ApiError>
-where
-    S: futures_util::Stream<Item = Result<Bytes, E>>,
-{
-    use futures_util::StreamExt;
-    let limit = up.limit();
-    let (tx, mut rx) = mpsc::channel::<Chunk>(BUFFERS);
-    let (back_tx, mut back_rx) = mpsc::channel::<Vec<u8>>(BUFFERS);
-    let v = st.vault.clone();
-    let writer = tokio::task::spawn_blocking(move || -> Result<(String, u64), VaultError> {
-        let mut w = match v.upload_writer(&up) {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = v.abort_upload(up, "failed");
-                return Err(e);
-            }
-        };
-        loop {
-            match rx.blocking_recv() {
-                Some(Chunk::Data(mut buf)) => {
-                    if let Err(e) = w.write_all(&buf) {
-                        drop(w);
-                        let _ = v.abort_upload(up, "failed");
-                        return Err(VaultError::Internal(format!("writing blob: {e}")));
-                    }
-                    buf.clear();
-                    let _ = back_tx.blocking_send(buf);
-                }
-                Some(Chunk::End) => return v.finish_upload(up, w),
-                // The request side went away without End: the client disconnected or
-                // broke the limit. Dropping the writer removes the temporary file.
-                None => {
-                    drop(w);
-                    v.abort_upload(up, "incomplete")?;
-                    return Err(VaultError::bad("incomplete", "the upload did not complete"));
-                }
-            }
-        }
-    });
-
-    let mut chunks = std::pin::pin!(chunks);
-    let mut total: u64 = 0;
-    let mut failure: Option<ApiError> = None;
-    let new_buf = || Vec::with_capacity(BATCH + 64 * 1024);
-    let mut buf = new_buf();
-    let mut created = 1;
-    while let Some(item) = chunks.next().await {
-        match item {
-            Ok(data) => {
-                total += data.len() as u64;
-                if total > limit {
-                    failure = Some(VaultError::TooLarge(limit).into());
-                    break;
-                }
-                buf.extend_from_slice(&data);
-                if buf.len() >= BATCH {
-                    let next = match back_rx.try_recv() {
-                        Ok(b) => b,
-                        Err(_) if created < BUFFERS => {
-                            created += 1;
-                            new_buf()
-                        }
-                        Err(_) => back_rx.recv().await.unwrap_or_else(new_buf),
-                    };
-                    if tx
-                        .send(Chunk::Data(std::mem::replace(&mut buf, next)))
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            }
-            Err(_) => {
-                failure = Some(ApiError::bad(
-                    "incomplete",
-                    "the upload was interrupted; nothing was stored",
-                ));
-                break;
-            }
-        }
-    }
-    if failure.is_none() {
-        if !buf.is_empty() {
-            let _ = tx.send(Chunk::Data(buf)).await;
-        }
-        let _ = tx.send(Chunk::End).await;
-    }
-    drop(tx);
-    let result = writer
-        .await
-        .map_err(|e| VaultError::Internal(format!("upload task: {e}")))?;
-    if let Some(f) = failure {
-        return Err(f);
-    }
-    result.map_err(ApiError::from)
 }
 
 /// RFC 5987 encoding of a filename for Content-Disposition.

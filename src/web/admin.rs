@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page, role_name};
 use super::session::{PageForm, PageSession};
-use crate::http::{AppState, blocking};
+use crate::edge::{AppState, blocking};
 use crate::policy::Role;
 use crate::vault::{NewUser, OfficeCases, SessionInfo, UserView, VaultError};
 

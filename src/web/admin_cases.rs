@@ -19,7 +19,7 @@ use super::case_actions::step_up;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words};
 use super::session::{PageForm, PageSession};
-use crate::http::{AppState, blocking};
+use crate::edge::{AppState, blocking};
 use crate::vault::{AdminCaseView, OfficeCases, SessionInfo, VaultError};
 
 /// The notice for a refused purge (409 `legal_hold`).

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::error::PageError;
 use super::layout::{minute, page};
 use super::session::PageSession;
-use crate::http::{AppState, blocking};
+use crate::edge::{AppState, blocking};
 use crate::vault::{AuditPage, AuditQuery as VaultQuery};
 
 const PAGE_SIZE: i64 = 50;

@@ -15,7 +15,7 @@ use super::cases::case_response;
 use super::error::PageError;
 use super::layout::Notice;
 use super::session::{PageForm, PageSession, check_csrf};
-use crate::http::{AppState, blocking, store_stream};
+use crate::edge::{AppState, blocking};
 use crate::vault::{SessionInfo, VaultError, parse_id};
 
 /// Proves the code typed into a form, if any. With no code the vault's own
@@ -210,16 +210,15 @@ pub(super) async fn upload_form(
     let c = case.clone();
     let up = blocking(move || v.begin_upload(&actor, &c, &filename, content_type.as_deref())).await;
     let result = match up {
-        Ok(up) => match store_stream(&st, up, field).await {
+        Ok(up) => match st.vault.store_stream(up, field).await {
             Ok(_) => Ok(()),
-            Err(api) if api.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(VaultError::bad("too_large", api.message()))
-            }
-            Err(api) if api.status().is_client_error() => Err(VaultError::bad(
+            // Shown on the case page as a notice, like every other refused upload.
+            Err(e @ VaultError::TooLarge(_)) => Err(VaultError::bad("too_large", e.to_string())),
+            Err(VaultError::Internal(detail)) => Err(VaultError::Internal(detail)),
+            Err(_) => Err(VaultError::bad(
                 "upload_failed",
                 "The upload did not complete; nothing was stored. Try again.",
             )),
-            Err(_) => Err(VaultError::Internal("upload failed".into())),
         },
         Err(e) => Err(e),
     };

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
 use super::session::{PageForm, PageSession};
-use crate::http::{AppState, blocking};
+use crate::edge::{AppState, blocking};
 use crate::policy::Role;
 use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, SessionInfo, VaultError};
 

@@ -18,7 +18,8 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page};
 use super::session::{EnrolSession, check_csrf, ct_eq};
-use crate::http::{AppState, COOKIE, blocking, cookie_value, session_token};
+use crate::edge::cookie::{COOKIE, cookie_value, session_token};
+use crate::edge::{AppState, blocking};
 use crate::policy::Role;
 use crate::vault::{LoginInput, SessionInfo, VaultError};
 
@@ -157,7 +158,7 @@ pub(super) async fn login_submit(
     State(st): State<AppState>,
     headers: HeaderMap,
     uri: axum::http::Uri,
-    ci: Option<axum::Extension<crate::app::ClientAddr>>,
+    ci: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let cookie = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
@@ -168,7 +169,7 @@ pub(super) async fn login_submit(
         return Err(PageError::Csrf);
     }
     let totp = Some(f.totp.clone()).filter(|c| !c.trim().is_empty());
-    let client = ci.map(|c| c.0.0.ip().to_string()).unwrap_or_default();
+    let client = crate::edge::client_ip(ci.as_deref());
     let username = f.username.clone();
     let out = match st
         .vault
@@ -193,7 +194,7 @@ pub(super) async fn login_submit(
         }
         Err(e) => return Err(e.into()),
     };
-    crate::http::end_previous_session(&st, &headers).await;
+    crate::edge::cookie::end_previous_session(&st, &headers).await;
     let to = if out.must_enrol {
         "/enrol"
     } else {

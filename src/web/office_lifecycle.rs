@@ -21,7 +21,7 @@ use super::case_actions::step_up;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, page, size_words};
 use super::session::{PageForm, PageSession};
-use crate::http::{AppState, blocking};
+use crate::edge::{AppState, blocking};
 use crate::vault::{OfficeCases, RetentionReport, SessionInfo, VaultError};
 
 /// The legal hold on the whole office, and the way to its purge.

@@ -10,7 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::FORM_LIMIT;
 use super::error::PageError;
-use crate::http::{AppState, blocking, session_token};
+use crate::edge::cookie::session_token;
+use crate::edge::{AppState, blocking};
 use crate::vault::{SessionInfo, VaultError};
 
 /// Compares two secrets without an early exit.
