@@ -1,11 +1,13 @@
 //! Cases: creation (works while sealed: only public keys are needed), listing,
-//! A-number search by blind index, reading metadata, shares and assignment.
+//! A-number and name search by blind index, and reading metadata. Shares and
+//! assignment are `shares.rs`.
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::shares::ShareView;
 use super::{Actor, Vault, VaultError, new_id, parse_id};
-use crate::auth::Username;
-use crate::clock::{parse_rfc3339, rfc3339};
+
+use crate::clock::rfc3339;
 use crate::crypto::{self, ANumber, CaseKey};
 use crate::policy::{Action, CaseFacts, Resource, Role};
 use crate::store::CaseRow;
@@ -87,23 +89,6 @@ pub struct CaseSummary {
     pub client_name: Option<String>,
 }
 
-/// A share as shown on a case.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ShareView {
-    /// Share id.
-    pub id: String,
-    /// Partner user id.
-    pub user_id: String,
-    /// Partner username.
-    pub username: String,
-    /// `read` / `upload`.
-    pub permission: String,
-    /// RFC 3339.
-    pub expires_at: String,
-    /// `live`, `expired` or `revoked`.
-    pub state: String,
-}
-
 /// A case with its decrypted metadata.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
@@ -143,7 +128,7 @@ pub struct CaseMay {
     pub close: bool,
 }
 
-fn bad(code: &'static str, msg: &str) -> VaultError {
+pub(super) fn bad(code: &'static str, msg: &str) -> VaultError {
     VaultError::bad(code, msg)
 }
 
@@ -491,135 +476,6 @@ impl Vault {
             metadata,
             shares,
             may,
-        })
-    }
-
-    /// Shares a case with a partner until `expires_at` (RFC 3339, in the future).
-    pub fn share_case(
-        &self,
-        actor: &Actor,
-        case_id: &str,
-        username: &str,
-        permission: &str,
-        expires_at: &str,
-    ) -> Result<String, VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
-        let checked = (|| {
-            if !matches!(permission, "read" | "upload") {
-                return Err(bad(
-                    "invalid_permission",
-                    "permission is \"read\" or \"upload\"",
-                ));
-            }
-            let expires = parse_rfc3339(expires_at)
-                .ok_or_else(|| {
-                    bad(
-                        "invalid_time",
-                        "expires_at must be an RFC 3339 time, e.g. 2026-12-31T23:59:59Z",
-                    )
-                })?
-                .unix_timestamp();
-            if expires <= self.clock.unix() {
-                return Err(bad("invalid_time", "expires_at must be in the future"));
-            }
-            let partner = match Username::parse(username) {
-                Some(u) => self.db.read(|tx| tx.user_by_name(u.as_str()))?,
-                None => None,
-            };
-            let partner = partner
-                .filter(|u| u.role == Role::Partner && !u.disabled)
-                .ok_or_else(|| bad("unknown_partner", "no partner account has that username"))?;
-            Ok((expires, partner))
-        })();
-        // An allowed decision is audited whatever becomes of the request.
-        let (expires, partner) = match checked {
-            Ok(v) => v,
-            Err(e) => {
-                self.record_now(&allowed, "invalid_input")?;
-                return Err(e);
-            }
-        };
-        let id = new_id();
-        let now = self.now_str();
-        let allowed = super::Allowed {
-            target: format!("{} share:{id} user:{}", allowed.target, partner.id),
-            ..allowed
-        };
-        self.db.write(|tx| {
-            tx.insert_share(&crate::store::NewShareRow {
-                id: &id,
-                case_id: &case.id,
-                user_id: &partner.id,
-                permission,
-                expires_at: expires,
-                created_by: &actor.id,
-                created_at: &now,
-            })?;
-            self.record(tx, &allowed, "ok")
-        })?;
-        Ok(id)
-    }
-
-    /// Revokes a share at once.
-    pub fn revoke_share(
-        &self,
-        actor: &Actor,
-        case_id: &str,
-        share_id: &str,
-    ) -> Result<(), VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
-        let Some(share) = parse_id(share_id) else {
-            self.record_now(&allowed, "not_found")?;
-            return Err(VaultError::NotFound);
-        };
-        let now = self.clock.unix();
-        let allowed = super::Allowed {
-            target: format!("{} share:{share}", allowed.target),
-            ..allowed
-        };
-        let revoked = self.db.write(|tx| {
-            let revoked = tx.revoke_share(&case.id, &share, now)?;
-            if revoked {
-                self.record(tx, &allowed, "ok")?;
-            }
-            Ok::<_, VaultError>(revoked)
-        })?;
-        if !revoked {
-            // Unknown, of another case, or already revoked: audited, then 404.
-            self.record_now(&allowed, "not_found")?;
-            return Err(VaultError::NotFound);
-        }
-        Ok(())
-    }
-
-    /// Assigns a caseworker of the case's office to the case.
-    pub fn assign_case(
-        &self,
-        actor: &Actor,
-        case_id: &str,
-        user_id: &str,
-    ) -> Result<(), VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::AssignCase, case_id, "")?;
-        let user = match parse_id(user_id) {
-            Some(u) => self.db.read(|tx| tx.user(&u))?,
-            None => None,
-        };
-        let Some(user) = user.filter(|u| {
-            u.role == Role::Caseworker && u.office.as_deref() == Some(case.office.as_str())
-        }) else {
-            self.record_now(&allowed, "invalid_input")?;
-            return Err(bad(
-                "unknown_user",
-                "no caseworker of this office has that id",
-            ));
-        };
-        let allowed = super::Allowed {
-            target: format!("{} user:{}", allowed.target, user.id),
-            ..allowed
-        };
-        self.db.write(|tx| {
-            tx.assign(&case.id, &user.id)?;
-            self.record(tx, &allowed, "ok")
         })
     }
 }

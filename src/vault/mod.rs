@@ -10,13 +10,17 @@ mod admin_view;
 mod audit_log;
 mod audit_view;
 mod cases;
+mod decide;
+pub(crate) use decide::Allowed;
 mod documents;
+mod error;
 mod export;
 mod offices;
 pub mod operator;
 mod purge;
 mod retention;
 mod sessions;
+mod shares;
 mod signin;
 mod totp;
 
@@ -24,122 +28,27 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::audit;
 use crate::auth::{PasswordHasher, Throttle};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Settings;
-use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, CryptoError, OfficeKey};
-use crate::policy::{Action, CaseFacts, Ctx, Policy, Principal, Resource, Role};
+use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, OfficeKey};
+use crate::policy::{CaseFacts, Policy, Principal, Role};
 use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
-pub use cases::{CaseInput, CaseMay, CaseMeta, CaseSummary, CaseView, ShareView};
+pub use cases::{CaseInput, CaseMay, CaseMeta, CaseSummary, CaseView};
 pub use documents::{DocumentView, OpenDocument, Upload};
+pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use offices::{OfficeCredentials, OfficeMode};
 pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use retention::{RetentionItem, RetentionReport};
 pub use sessions::SessionInfo;
+pub use shares::ShareView;
 pub use signin::{LoginInput, LoginOutcome};
 pub use totp::Enrolment;
-
-/// Errors of the domain, each meaning one thing to a client. The API's status and
-/// code come from one function (`status::of`), the pages' words from one
-/// (`web::error`); neither ever matches on a message. Messages are fixed text and
-/// never carry a value the client sent.
-#[derive(Debug, thiserror::Error)]
-pub enum VaultError {
-    /// Missing, or not visible to the actor (the two are indistinguishable).
-    #[error("not found")]
-    NotFound,
-    /// The actor may not do this (for things whose existence is not secret).
-    #[error("not allowed")]
-    Forbidden,
-    /// Signed in, but the action needs a fresh second factor.
-    #[error("this action needs a fresh authentication code")]
-    StepUpRequired,
-    /// A second-factor code (step-up or enrolment) was wrong or already used.
-    #[error("that code is not valid (or was already used); codes change every 30 seconds")]
-    InvalidCode,
-    /// The passphrase (or identity) does not open the office.
-    #[error("that passphrase (or identity) does not open this office")]
-    WrongPassphrase,
-    /// A legal hold covers what was to be destroyed.
-    #[error("a legal hold covers this; lift the hold before purging")]
-    LegalHold,
-    /// The office's keys are not in memory.
-    #[error("office {0} is sealed")]
-    OfficeSealed(String),
-    /// The request was malformed or invalid.
-    #[error("{message}")]
-    BadInput {
-        /// Machine-readable snake_case code.
-        code: &'static str,
-        /// What is wrong, in words (never a value the client sent).
-        message: String,
-    },
-    /// A conflict with the current state.
-    #[error("{message}")]
-    Conflict {
-        /// Machine-readable snake_case code.
-        code: &'static str,
-        /// What conflicts, in words.
-        message: String,
-    },
-    /// Not signed in, or the session ended.
-    #[error("not signed in")]
-    Unauthenticated,
-    /// Sign-in failed (whatever the reason).
-    #[error("wrong username, password or code")]
-    InvalidCredentials,
-    /// Password was right; a code is needed.
-    #[error("an authentication code is needed")]
-    TotpRequired,
-    /// Too many failures; retry later.
-    #[error("too many attempts; try again in {0} seconds")]
-    Throttled(i64),
-    /// The upload exceeded the limit.
-    #[error("the document is larger than the limit of {0} bytes")]
-    TooLarge(u64),
-    /// A fault on our side (detail logged, never sent).
-    #[error("internal error")]
-    Internal(String),
-}
-
-impl VaultError {
-    /// A 400 with a code and fixed words.
-    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
-        VaultError::BadInput {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// A 409 with a code and fixed words.
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        VaultError::Conflict {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<StoreError> for VaultError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict => VaultError::conflict("exists", "that already exists"),
-            other => VaultError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<CryptoError> for VaultError {
-    fn from(e: CryptoError) -> Self {
-        VaultError::Internal(format!("crypto: {e}"))
-    }
-}
 
 /// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
 /// pseudo-actors. Only `vault::operator` and the vault's background jobs build the
@@ -299,15 +208,6 @@ impl std::fmt::Debug for Vault {
             .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
     }
-}
-
-/// A decision that allowed the action; its audit entry is written with the outcome.
-#[must_use]
-pub(crate) struct Allowed {
-    action: &'static str,
-    target: String,
-    actor: String,
-    role: &'static str,
 }
 
 fn load_or_create_auth_key(path: &Path) -> Result<AuthKey, VaultError> {
@@ -487,130 +387,6 @@ impl Vault {
     /// Whether an office's keys are in memory.
     pub fn is_unsealed(&self, office: &str) -> bool {
         self.unsealed(office).is_some()
-    }
-
-    /// Writes one audit entry in its own transaction (fail closed: an error here
-    /// stops the caller).
-    fn audit_now(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: &str,
-        decision: &str,
-        outcome: &str,
-    ) -> Result<(), VaultError> {
-        let time = self.now_str();
-        self.db.write(|tx| {
-            audit::append(
-                tx,
-                &time,
-                &audit::Entry {
-                    actor: &actor.id,
-                    role: actor.who.audit_name(),
-                    action,
-                    target,
-                    decision,
-                    outcome,
-                },
-            )
-            .map_err(VaultError::from)
-        })?;
-        Ok(())
-    }
-
-    /// The one decision point. A deny is audited here and turned into the error the
-    /// client sees; an allow returns a token whose entry the caller writes with the
-    /// outcome (in the same transaction as the change, where there is one).
-    fn authorize(
-        &self,
-        actor: &Actor,
-        action: Action,
-        resource: &Resource<'_>,
-        target: String,
-    ) -> Result<Allowed, VaultError> {
-        self.authorize_ctx(actor, action, resource, target, None)
-    }
-
-    fn authorize_ctx(
-        &self,
-        actor: &Actor,
-        action: Action,
-        resource: &Resource<'_>,
-        target: String,
-        target_role: Option<Role>,
-    ) -> Result<Allowed, VaultError> {
-        let ctx = |fresh: bool| Ctx { fresh, target_role };
-        let allowed = |actor: &Actor| Allowed {
-            action: action.name(),
-            target: target.clone(),
-            actor: actor.id.clone(),
-            role: actor.who.audit_name(),
-        };
-        let role = match actor.who {
-            Who::User(role) => role,
-            // The machine operator (command line, demo set-up) holds the data directory
-            // and the passphrases; no policy can stop it, but it is still audited.
-            Who::Operator => return Ok(allowed(actor)),
-            // The vault's own pseudo-actors are never granted anything by a decision.
-            Who::System | Who::Anonymous => {
-                self.audit_now(actor, action.name(), &target, "deny", "denied")?;
-                return Err(VaultError::Forbidden);
-            }
-        };
-        let principal = actor.principal(role);
-        if self
-            .policy
-            .decide(&principal, action, resource, &ctx(actor.fresh))
-        {
-            return Ok(allowed(actor));
-        }
-        let step_up = !actor.fresh && self.policy.decide(&principal, action, resource, &ctx(true));
-        let outcome = if step_up {
-            "step_up_required"
-        } else {
-            "denied"
-        };
-        self.audit_now(actor, action.name(), &target, "deny", outcome)?;
-        Err(if step_up {
-            VaultError::StepUpRequired
-        } else if matches!(resource, Resource::Case(_)) {
-            VaultError::NotFound
-        } else {
-            VaultError::Forbidden
-        })
-    }
-
-    /// Records a "not found" for a case id that does not exist, exactly as a denial
-    /// of an existing one is recorded.
-    fn audit_missing(
-        &self,
-        actor: &Actor,
-        action: Action,
-        target: &str,
-    ) -> Result<VaultError, VaultError> {
-        self.audit_now(actor, action.name(), target, "deny", "denied")?;
-        Ok(VaultError::NotFound)
-    }
-
-    fn record(&self, tx: &Tx<'_>, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
-        let time = self.now_str();
-        audit::append(
-            tx,
-            &time,
-            &audit::Entry {
-                actor: &a.actor,
-                role: a.role,
-                action: a.action,
-                target: &a.target,
-                decision: "allow",
-                outcome,
-            },
-        )?;
-        Ok(())
-    }
-
-    fn record_now(&self, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
-        self.db.write(|tx| self.record(tx, a, outcome))
     }
 
     /// Facts about a case for the policy, with shares live at `now`.

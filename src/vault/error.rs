@@ -1,0 +1,104 @@
+//! The domain's errors, each meaning one thing to a client. The API's status and code
+//! come from one function (`edge::status::of`) and the pages' words from one
+//! (`web::error::words`); neither matches on a message.
+//!
+//! Invariant: a message is fixed text and never carries a value the client sent; a
+//! storage or crypto fault becomes [`VaultError::Internal`], never "not found".
+use crate::crypto::CryptoError;
+use crate::store::StoreError;
+
+/// Errors of the domain, each meaning one thing to a client. The API's status and
+/// code come from one function (`status::of`), the pages' words from one
+/// (`web::error`); neither ever matches on a message. Messages are fixed text and
+/// never carry a value the client sent.
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    /// Missing, or not visible to the actor (the two are indistinguishable).
+    #[error("not found")]
+    NotFound,
+    /// The actor may not do this (for things whose existence is not secret).
+    #[error("not allowed")]
+    Forbidden,
+    /// Signed in, but the action needs a fresh second factor.
+    #[error("this action needs a fresh authentication code")]
+    StepUpRequired,
+    /// A second-factor code (step-up or enrolment) was wrong or already used.
+    #[error("that code is not valid (or was already used); codes change every 30 seconds")]
+    InvalidCode,
+    /// The passphrase (or identity) does not open the office.
+    #[error("that passphrase (or identity) does not open this office")]
+    WrongPassphrase,
+    /// A legal hold covers what was to be destroyed.
+    #[error("a legal hold covers this; lift the hold before purging")]
+    LegalHold,
+    /// The office's keys are not in memory.
+    #[error("office {0} is sealed")]
+    OfficeSealed(String),
+    /// The request was malformed or invalid.
+    #[error("{message}")]
+    BadInput {
+        /// Machine-readable snake_case code.
+        code: &'static str,
+        /// What is wrong, in words (never a value the client sent).
+        message: String,
+    },
+    /// A conflict with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// Machine-readable snake_case code.
+        code: &'static str,
+        /// What conflicts, in words.
+        message: String,
+    },
+    /// Not signed in, or the session ended.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Sign-in failed (whatever the reason).
+    #[error("wrong username, password or code")]
+    InvalidCredentials,
+    /// Password was right; a code is needed.
+    #[error("an authentication code is needed")]
+    TotpRequired,
+    /// Too many failures; retry later.
+    #[error("too many attempts; try again in {0} seconds")]
+    Throttled(i64),
+    /// The upload exceeded the limit.
+    #[error("the document is larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    /// A fault on our side (detail logged, never sent).
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl VaultError {
+    /// A 400 with a code and fixed words.
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        VaultError::BadInput {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 409 with a code and fixed words.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        VaultError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for VaultError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => VaultError::conflict("exists", "that already exists"),
+            other => VaultError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CryptoError> for VaultError {
+    fn from(e: CryptoError) -> Self {
+        VaultError::Internal(format!("crypto: {e}"))
+    }
+}
