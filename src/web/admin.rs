@@ -12,15 +12,11 @@ use zeroize::Zeroizing;
 
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page, role_name};
+use super::parts::{DoneQuery, Nothing};
 use super::session::{PageForm, PageSession};
 use crate::edge::{AppState, blocking};
 use crate::policy::Role;
 use crate::vault::{NewUser, OfficeCases, SessionInfo, UserView, VaultError};
-
-#[derive(Deserialize, Default)]
-pub(super) struct DoneQuery {
-    pub(super) done: Option<String>,
-}
 
 pub(super) fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
     if s.actor.is(Role::Admin) || s.actor.is(Role::Superadmin) {
@@ -121,9 +117,6 @@ pub(super) async fn office_response(
     };
     Ok((status, page("Office", Some(&s), notice.as_ref(), body)).into_response())
 }
-
-#[derive(Deserialize)]
-pub(super) struct Nothing {}
 
 /// `POST /admin/offices/{office}/seal`.
 pub(super) async fn seal(

@@ -14,35 +14,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::admin::DoneQuery;
-use super::case_actions::step_up;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words};
+use super::parts::{
+    CASE_HOLD_NOTICE, CASE_IN_HELD_OFFICE_NOTICE, DoneQuery, change_error, code_field, step_up,
+};
 use super::session::{PageForm, PageSession};
 use crate::edge::{AppState, blocking};
 use crate::vault::{AdminCaseView, OfficeCases, SessionInfo, VaultError};
-
-/// The notice for a refused purge (409 `legal_hold`).
-pub(super) const HOLD_NOTICE: &str = "This case is under a legal hold; lift the hold first.";
-
-/// The same when the hold is on the whole office.
-const OFFICE_HOLD_NOTICE: &str =
-    "This case's office is under a legal hold; lift the office's hold first.";
-
-/// The code field of a form that needs a fresh second factor: shown when the
-/// session's code is older than the step-up window (or always, with `always`).
-pub(super) fn code_field(s: &SessionInfo, id: &str, always: bool, help: &str) -> Markup {
-    html! {
-        @if always || !s.actor.fresh() {
-            div.field {
-                label for=(id) { "6-digit code from your authenticator app" }
-                input.code id=(id) name="totp" inputmode="numeric" autocomplete="one-time-code"
-                    pattern="[0-9]{6}" maxlength="6" required aria-describedby={ (id) "-help" };
-                p.help id={ (id) "-help" } { (help) }
-            }
-        }
-    }
-}
 
 /// What the status column says.
 fn status_words(c: &AdminCaseView) -> String {
@@ -157,21 +136,6 @@ pub(super) struct HoldForm {
     totp: Zeroizing<String>,
 }
 
-/// What a refused change says on the page it came from, with its status.
-pub(super) fn change_error(e: VaultError) -> Result<(StatusCode, Notice), PageError> {
-    match e {
-        e @ (VaultError::InvalidCode | VaultError::StepUpRequired) => {
-            let (status, _) = crate::edge::status::of(&e);
-            Ok((status, Notice::Error(super::error::words(e))))
-        }
-        VaultError::LegalHold => Ok((StatusCode::CONFLICT, Notice::Error(HOLD_NOTICE.into()))),
-        VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. } => {
-            Ok((StatusCode::BAD_REQUEST, Notice::Error(m)))
-        }
-        other => Err(other.into()),
-    }
-}
-
 async fn hold_change(
     st: AppState,
     mut s: SessionInfo,
@@ -267,9 +231,9 @@ async fn purge_response(
     let c = blocking(move || v.case_for_admin(&actor, &case)).await?;
     let notice = notice.or_else(|| {
         if c.held {
-            Some(Notice::Error(HOLD_NOTICE.into()))
+            Some(Notice::Error(CASE_HOLD_NOTICE.into()))
         } else if c.office_held {
-            Some(Notice::Error(OFFICE_HOLD_NOTICE.into()))
+            Some(Notice::Error(CASE_IN_HELD_OFFICE_NOTICE.into()))
         } else {
             None
         }

@@ -14,27 +14,10 @@ use zeroize::Zeroizing;
 use super::cases::case_response;
 use super::error::PageError;
 use super::layout::Notice;
+use super::parts::step_up;
 use super::session::{PageForm, PageSession, check_csrf};
 use crate::edge::{AppState, blocking};
 use crate::vault::{SessionInfo, VaultError, parse_id};
-
-/// Proves the code typed into a form, if any. With no code the vault's own
-/// decision stands: a session outside the step-up window gets `StepUpRequired`.
-pub(super) async fn step_up(
-    st: &AppState,
-    s: &mut SessionInfo,
-    code: &str,
-) -> Result<(), VaultError> {
-    if code.trim().is_empty() {
-        return Ok(());
-    }
-    let v = st.vault.clone();
-    let mut sess = s.clone();
-    let code = Zeroizing::new(code.trim().to_string());
-    let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
-    *s = sess;
-    Ok(())
-}
 
 #[derive(Deserialize)]
 pub(super) struct ShareForm {
@@ -104,7 +87,7 @@ pub(super) async fn revoke(
 pub(super) async fn close(
     State(st): State<AppState>,
     Path(case): Path<String>,
-    PageForm(s, _): PageForm<super::admin::Nothing>,
+    PageForm(s, _): PageForm<super::parts::Nothing>,
 ) -> Result<Response, PageError> {
     let v = st.vault.clone();
     let actor = s.actor.clone();

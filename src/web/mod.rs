@@ -20,6 +20,7 @@ mod error;
 mod layout;
 mod login;
 mod office_lifecycle;
+mod parts;
 mod session;
 
 use std::sync::LazyLock;

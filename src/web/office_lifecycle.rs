@@ -16,10 +16,9 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::admin::office_response;
-use super::admin_cases::{change_error, code_field};
-use super::case_actions::step_up;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, page, size_words};
+use super::parts::{OFFICE_HOLD_NOTICE, change_error, code_field, step_up};
 use super::session::{PageForm, PageSession};
 use crate::edge::{AppState, blocking};
 use crate::vault::{OfficeCases, RetentionReport, SessionInfo, VaultError};
@@ -196,9 +195,6 @@ fn count(n: u64, what: &str) -> String {
         n => format!("All {n} {what}s"),
     }
 }
-
-const OFFICE_HOLD_NOTICE: &str =
-    "A legal hold covers this office or one of its cases; lift the holds first.";
 
 async fn purge_response(
     st: &AppState,
