@@ -10,9 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use zeroize::Zeroizing;
 
 use casevault::app::{App, AppOptions, Tls, self_signed};
-use casevault::policy::Policy;
 use casevault::vault::{Actor, NewUser, OfficeMode, export_case};
-use casevault::{Clock, Settings, audit, demo};
+use casevault::{Clock, audit, demo};
 
 const GETTING_STARTED: &str = "Getting started:
   casevault demo                         try it at https://127.0.0.1:8443/
@@ -321,30 +320,8 @@ enum AuditCmd {
     },
 }
 
-fn load(common: &Common) -> Result<(Policy, Settings), String> {
-    match &common.policy {
-        Some(dir) => {
-            let policy = Policy::load(dir)?;
-            let path = dir.join("settings.toml");
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut settings =
-                Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let path = dir.join("retention.toml");
-            if path.exists() {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                settings.retention = casevault::config::RetentionSettings::parse(&text)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-            Ok((policy, settings))
-        }
-        None => Ok((Policy::builtin()?, Settings::defaults())),
-    }
-}
-
 fn open(data: &Path, common: &Common) -> Result<App, String> {
-    let (policy, settings) = load(common)?;
+    let (policy, settings) = casevault::config::load_policy_dir(common.policy.as_deref())?;
     App::open(
         AppOptions {
             data_dir: data.to_path_buf(),
