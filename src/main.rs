@@ -900,29 +900,9 @@ fn audit_cmd(cmd: AuditCmd) -> Result<ExitCode, String> {
         }
         AuditCmd::Export { data, after } => {
             let db = open_db(&data)?;
-            use std::io::Write;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let mut err = None;
-            db.read(|tx| {
-                tx.audit_scan(after, |row| {
-                    let line = serde_json::json!({
-                        "seq": row.seq, "time": row.time, "actor": row.actor, "role": row.role,
-                        "action": row.action, "target": row.target, "decision": row.decision,
-                        "outcome": row.outcome, "hash": casevault::crypto::hex(&row.hash),
-                    });
-                    if let Err(e) = writeln!(out, "{line}") {
-                        err = Some(e);
-                        return false;
-                    }
-                    true
-                })
-            })
-            .map_err(|e| e.to_string())?;
-            if let Some(e) = err {
-                return Err(e.to_string());
-            }
-            out.flush().map_err(|e| e.to_string())?;
+            audit::export_jsonl(&db, after, &mut out).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
     }
