@@ -1,5 +1,4 @@
 //! The `casevault` command line: parse, then call into the library. No logic here.
-#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
