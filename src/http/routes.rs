@@ -264,6 +264,7 @@ pub(super) async fn list_cases(
 
 /// New case body (see CaseInput).
 #[derive(Deserialize, utoipa::ToSchema)]
+// Never built or read: it only describes the request body to OpenAPI.
 #[allow(dead_code)]
 pub(super) struct CaseInputDoc {
     office: String,

@@ -123,6 +123,7 @@ impl Tx<'_> {
     }
 
     /// Records that a hold was placed or lifted, with its encrypted reason.
+    // One parameter per column of the row; a struct would only restate the table.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_hold_event(
         &self,

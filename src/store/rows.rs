@@ -320,6 +320,7 @@ impl Tx<'_> {
     // ---- users ----
 
     /// Inserts a user.
+    // One parameter per column of the row; a struct would only restate the table.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_user(
         &self,
@@ -514,6 +515,7 @@ impl Tx<'_> {
     // ---- cases ----
 
     /// Inserts a case.
+    // One parameter per column of the row; a struct would only restate the table.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_case(
         &self,
@@ -641,6 +643,7 @@ impl Tx<'_> {
     // ---- documents ----
 
     /// Inserts a document.
+    // One parameter per column of the row; a struct would only restate the table.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_document(
         &self,
@@ -704,6 +707,7 @@ impl Tx<'_> {
     // ---- shares ----
 
     /// Inserts a share.
+    // One parameter per column of the row; a struct would only restate the table.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_share(
         &self,
