@@ -1,7 +1,8 @@
 //! The `casevault` command line: parse, then call into the library. No logic here.
 //!
-//! Parsing, dispatch and the handlers live in [`cli`]; this file only maps the outcome
-//! to the exit code (a failure prints one `casevault: …` line and exits 1).
+//! The definitions, the dispatch and the handlers live in `src/cli/`; this file parses,
+//! runs and maps the outcome to the exit code (a failure prints one `casevault: …` line
+//! and exits 1).
 use std::process::ExitCode;
 
 use clap::Parser;

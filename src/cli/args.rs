@@ -1,8 +1,9 @@
 //! Every clap definition of the `casevault` command line, and so every help text:
 //! the commands, their flags and the getting-started note. Nothing here acts; the
-//! handlers are in the sibling modules. Help and secrets meet only in one way: no flag
-//! takes a passphrase or password on the command line (they come from a file, the
-//! environment or the terminal), so none ends up in shell history or `ps`.
+//! handlers are in the sibling modules.
+//!
+//! Invariant: no flag takes a passphrase, password or code — they come from a file,
+//! the environment or the terminal — so none ends up in shell history or `ps`.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

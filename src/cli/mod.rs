@@ -1,11 +1,12 @@
 //! The `casevault` command line: start-up (logging, no core dumps, the runtime), one
 //! dispatch from a parsed command to its handler, and the helpers the handlers share.
 //!
-//! The handlers hold no rules of their own: every vault operation is a library call
+//! The handlers hold no rules of their own: each vault operation is a library call
 //! made as `Actor::cli_operator()`, so the policy decides it and the audit log records
-//! it as for any other caller. Secrets read here (passphrases, passwords, codes) live
-//! in buffers wiped on drop and are never logged; one printed for the operator (a new
-//! password) is printed once.
+//! it as for any other caller (only the `audit` commands open the database directly,
+//! to check and read the log). Secrets read here (passphrases, passwords, codes) live
+//! in buffers wiped on drop and are never logged; a new password or passphrase is
+//! printed once.
 use std::path::Path;
 use std::process::ExitCode;
 
