@@ -5,6 +5,8 @@
 //!
 //! The server runs as a separate `casevault demo` process so that its peak RSS
 //! (VmHWM) is its own. No thresholds: this prints figures and ratios only.
+// Benchmark harness code: a failed unwrap, expect or panic is a failed run, as it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

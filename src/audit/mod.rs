@@ -7,6 +7,9 @@
 //! cannot be written does not happen.
 use crate::store::{AuditRow, Db, StoreError, Tx};
 
+mod export;
+pub use export::{ExportError, export_jsonl};
+
 /// The hash that precedes entry 1.
 pub const GENESIS: [u8; 32] = [0u8; 32];
 

@@ -129,6 +129,7 @@ mod tests {
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(deny_unknown_fields)]
+    // Only used to make deserialization fail; the field is never read.
     #[allow(dead_code)]
     struct T {
         password: u32,

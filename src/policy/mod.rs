@@ -25,6 +25,7 @@ const POLICY_FILE: &str = "casevault.cedar";
 
 /// The actions of the schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The variants are the schema's actions one to one; `name()` gives each its schema name.
 #[allow(missing_docs)]
 pub enum Action {
     CreateCase,

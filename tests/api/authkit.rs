@@ -1,6 +1,7 @@
 //! Helpers for the identity and access tests (issue 3): raw sign-ins that keep the
 //! response, codes at the server's manual clock, accounts made and enrolled through
 //! the API, and session tokens handled by hand (no cookie jar).
+// A toolbox shared by the test modules: a helper that no test calls yet is no error.
 #![allow(dead_code)]
 use casevault::auth::{TotpSecret, current_step};
 use reqwest::{Client, Response, StatusCode};

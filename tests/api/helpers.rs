@@ -1,4 +1,5 @@
 //! `spawn_app()` and the clients, markers and scanners the tests share.
+// A toolbox shared by the test modules: a helper that no test calls yet is no error.
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
 use std::sync::Once;

@@ -1,5 +1,6 @@
 //! Helpers for the audit, purge, hold and retention tests: direct database access
 //! (what an attacker or an auditor with the files sees), the CLI binary, requests.
+// A toolbox shared by the test modules: a helper that no test calls yet is no error.
 #![allow(dead_code)]
 use std::path::Path;
 use std::process::Output;

@@ -1,0 +1,317 @@
+//! Every clap definition of the `casevault` command line, and so every help text:
+//! the commands, their flags and the getting-started note. Nothing here acts; the
+//! handlers are in the sibling modules.
+//!
+//! Invariant: no flag takes a passphrase, password or code — they come from a file,
+//! the environment or the terminal — so none ends up in shell history or `ps`.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const GETTING_STARTED: &str = "Getting started:
+  casevault demo                         try it at https://127.0.0.1:8443/
+  casevault init --data /srv/casevault   a real vault; prints the superadmin's password once
+  casevault office add --data /srv/casevault --slug bronx
+  casevault serve --data /srv/casevault --tls-cert cert.pem --tls-key key.pem
+
+Under `serve` every office starts sealed: an office administrator unseals it with the office
+passphrase. `casevault COMMAND --help` explains each command.";
+
+/// casevault — an encrypted case vault for legal-services offices.
+///
+/// Client files are encrypted with keys the office holds; every access is decided by
+/// the policy in policy/ and written to a tamper-evident audit log.
+#[derive(Parser)]
+#[command(
+    name = "casevault",
+    version,
+    about,
+    long_about,
+    propagate_version = true,
+    after_help = GETTING_STARTED,
+    after_long_help = GETTING_STARTED
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create a demo vault (two offices, one user of each role) and serve it over
+    /// HTTPS. Credentials go to DIR/credentials.json (mode 0600).
+    Demo {
+        /// Data directory (created if absent).
+        #[arg(long, default_value = "demo-vault")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Where to write the credentials JSON (default DIR/credentials.json).
+        #[arg(long)]
+        credentials_out: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Create a new, empty vault and its first superadmin (credentials printed once).
+    Init {
+        /// Data directory (must not hold a vault yet).
+        #[arg(long)]
+        data: PathBuf,
+        /// The superadmin's username.
+        #[arg(long, default_value = "root")]
+        superadmin: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Serve an existing vault. Every office starts sealed.
+    Serve {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// TLS certificate chain (PEM). Without --tls-cert/--tls-key a self-signed
+        /// certificate for localhost is made in the data directory.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP (only behind a TLS-terminating proxy on the same host).
+        #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+        insecure_plain_http: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage offices.
+    #[command(subcommand)]
+    Office(OfficeCmd),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Check and read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Crypto-shred a case, one document or a whole office: its keys are deleted, so
+    /// its ciphertext (and any earlier backup of it) can never be decrypted again.
+    /// Refused while a legal hold covers it. Irreversible.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["case", "document", "office"])))]
+    Purge {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Case id.
+        #[arg(long)]
+        case: Option<String>,
+        /// Document id.
+        #[arg(long)]
+        document: Option<String>,
+        /// Office slug: every case, document and user of the office.
+        #[arg(long)]
+        office: Option<String>,
+        /// Do not ask for confirmation (scripts). Without it you must type the case id,
+        /// document id or office slug again at a terminal.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Place (or with --lift, lift) a legal hold on a case or a whole office. While
+    /// held, nothing of it can be purged, by hand or by retention.
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["case", "office"])))]
+    Hold {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Case id.
+        #[arg(long)]
+        case: Option<String>,
+        /// Office slug.
+        #[arg(long)]
+        office: Option<String>,
+        /// Lift the hold instead of placing it.
+        #[arg(long)]
+        lift: bool,
+        /// Why (stored encrypted to the case or office; never printed or logged).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Routine deletion of closed cases (policy/retention.toml).
+    #[command(subcommand)]
+    Retention(RetentionCmd),
+    /// Panic seal through a running server: signs in (password and TOTP code from
+    /// CASEVAULT_PASSWORD / CASEVAULT_TOTP or asked on the terminal) and wipes every
+    /// office key you administer (all, for a superadmin) from the server's memory.
+    SealAll {
+        /// The server, e.g. https://127.0.0.1:8443
+        #[arg(long)]
+        url: String,
+        /// Your username (an office admin or the superadmin).
+        #[arg(long)]
+        username: String,
+        /// CA certificate (PEM) to trust, e.g. the demo's DATA/tls-cert.pem; default:
+        /// the system's roots.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Export a case's documents as standard .age files for a recipient
+    /// (`age -d -i KEY FILE` reads them), plus case.json.age with its metadata.
+    Export {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Case id.
+        #[arg(long)]
+        case: String,
+        /// age recipient (age1…) to encrypt the exported files to.
+        #[arg(long)]
+        to: String,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// File holding the office passphrase (or identity); without it you are asked.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args, Clone)]
+pub(crate) struct Common {
+    /// Policy directory (schema.cedarschema, casevault.cedar, settings.toml); the
+    /// built-in copy of the repository's policy/ is used when absent.
+    #[arg(long, env = "CASEVAULT_POLICY")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Where the server auth key lives (default DATA/auth.key). Keeping it outside
+    /// the data directory means a copied data directory yields no TOTP secrets.
+    #[arg(long, env = "CASEVAULT_AUTH_KEY")]
+    pub(crate) auth_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum OfficeCmd {
+    /// Create an office; its passphrase (or, with --office-held, its identity) is
+    /// printed once.
+    Add {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Short slug, e.g. bronx.
+        #[arg(long)]
+        slug: String,
+        /// Keep only the public key on the server; unseal then takes the identity.
+        #[arg(long)]
+        office_held: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UserCmd {
+    /// Create an account; a random password is printed once. TOTP is set up at first
+    /// sign-in.
+    Add {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        /// superadmin, admin, caseworker, partner or auditor.
+        #[arg(long)]
+        role: String,
+        /// Office slug (admin, caseworker).
+        #[arg(long)]
+        office: Option<String>,
+        /// Partner organisation.
+        #[arg(long)]
+        org: Option<String>,
+        /// Caseworker sees every case of the office.
+        #[arg(long)]
+        supervisor: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Disable an account (its sessions end at once).
+    Disable {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Set a new random password (printed once) and end the user's sessions.
+    ResetPassword {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List accounts.
+    List {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RetentionCmd {
+    /// Purge every closed case past its retention period now (held cases are
+    /// skipped and listed). With --dry-run, only list what would go.
+    Run {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Change nothing; print what would be purged.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AuditCmd {
+    /// Recompute the hash chain; exit 0 when it holds, otherwise print the first bad
+    /// sequence number and exit 1.
+    Verify {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// A head (SEQ:HASH) recorded earlier: proves nothing before it was rewritten.
+        #[arg(long)]
+        expect: Option<String>,
+    },
+    /// Print SEQ:HASH of the newest entry (keep it somewhere else).
+    Head {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Write entries as JSON lines (for a SIEM).
+    Export {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+    },
+}

@@ -1,0 +1,178 @@
+//! The `casevault` command line: start-up (logging, no core dumps, the runtime), one
+//! dispatch from a parsed command to its handler, and the helpers the handlers share.
+//!
+//! The handlers hold no rules of their own: each vault operation is a library call
+//! made as `operator::actor()`, so the policy decides it and the audit log records
+//! it as for any other caller (only the `audit` commands open the database directly,
+//! to check and read the log). Secrets read here (passphrases, passwords, codes) live
+//! in buffers wiped on drop and are never logged; a new password or passphrase is
+//! printed once.
+use std::path::Path;
+use std::process::ExitCode;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use casevault::app::{App, AppOptions};
+use casevault::{Clock, config};
+
+mod args;
+mod audit;
+mod export;
+mod office;
+mod purge;
+mod seal_all;
+mod serve;
+mod user;
+
+pub(crate) use args::Cli;
+use args::{Command, Common};
+
+/// Sets up the process (logging to stderr, core dumps off) and runs the command on a
+/// multi-threaded runtime. An `Err` is the one line to print before exiting with 1.
+pub(crate) fn run(cli: Cli) -> Result<ExitCode, String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CASEVAULT_LOG")
+                .unwrap_or_else(|_| "casevault=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Best effort: a core dump would hold unsealed office keys.
+    if let Err(e) = casevault::hardening::disable_core_dumps() {
+        tracing::warn!(error = %e, "could not disable core dumps");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(dispatch(cli.command))
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode, String> {
+    match command {
+        Command::Demo {
+            data,
+            listen,
+            credentials_out,
+            common,
+        } => serve::demo(&data, listen, credentials_out, &common).await,
+        Command::Init {
+            data,
+            superadmin,
+            common,
+        } => serve::init(&data, superadmin, &common).await,
+        Command::Serve {
+            data,
+            listen,
+            tls_cert,
+            tls_key,
+            insecure_plain_http,
+            common,
+        } => {
+            serve::serve(
+                &data,
+                listen,
+                tls_cert,
+                tls_key,
+                insecure_plain_http,
+                &common,
+            )
+            .await
+        }
+        Command::Office(cmd) => office::run(cmd),
+        Command::User(cmd) => user::run(cmd).await,
+        Command::Purge {
+            data,
+            case,
+            document,
+            office,
+            yes,
+            common,
+        } => purge::purge(&data, case, document, office, yes, &common),
+        Command::Hold {
+            data,
+            case,
+            office,
+            lift,
+            reason,
+            common,
+        } => purge::hold(&data, case, office, lift, reason, &common),
+        Command::Retention(cmd) => purge::retention(cmd),
+        Command::SealAll {
+            url,
+            username,
+            ca_cert,
+        } => seal_all::run(&url, &username, ca_cert.as_deref()).await,
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::Export {
+            data,
+            case,
+            to,
+            out,
+            passphrase_file,
+            common,
+        } => export::run(&data, &case, &to, &out, passphrase_file.as_deref(), &common),
+    }
+}
+
+/// Opens the vault in `data` with the policy and settings `common` points at.
+fn open(data: &Path, common: &Common) -> Result<App, String> {
+    let (policy, settings) = config::load_policy_dir(common.policy.as_deref())?;
+    App::open(
+        AppOptions {
+            data_dir: data.to_path_buf(),
+            settings,
+            clock: Clock::system(),
+            auth_key_file: common.auth_key.clone(),
+        },
+        policy,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Whether `data` already holds a vault (opening one would create it).
+fn db_exists(data: &Path) -> bool {
+    data.join(casevault::store::DB_FILE).exists()
+}
+
+/// Reads a secret from `file`, or else one line from the terminal after `prompt`;
+/// surrounding whitespace is dropped. The text is wiped once it is a `SecretString`.
+fn read_secret(file: Option<&Path>, prompt: &str) -> Result<SecretString, String> {
+    let text = match file {
+        Some(f) => {
+            Zeroizing::new(std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?)
+        }
+        None => {
+            eprint!("{prompt}: ");
+            let mut s = Zeroizing::new(String::new());
+            std::io::stdin()
+                .read_line(&mut s)
+                .map_err(|e| e.to_string())?;
+            s
+        }
+    };
+    Ok(SecretString::from(text.trim().to_string()))
+}
+
+/// Takes a secret from the environment variable `var` when set (scripts), else asks
+/// at the terminal.
+fn secret_from_env_or_prompt(var: &str, prompt: &str) -> Result<Zeroizing<String>, String> {
+    if let Some(v) = std::env::var_os(var) {
+        let v = v
+            .into_string()
+            .map_err(|_| format!("{var} is not valid UTF-8"))?;
+        return Ok(Zeroizing::new(v.trim().to_string()));
+    }
+    let s = read_secret(None, prompt)?;
+    Ok(Zeroizing::new(s.expose_secret().to_string()))
+}
+
+/// A fresh random password, in a buffer wiped on drop.
+fn new_password() -> Zeroizing<String> {
+    Zeroizing::new(
+        casevault::crypto::generate_passphrase()
+            .expose_secret()
+            .to_string(),
+    )
+}

@@ -1,0 +1,171 @@
+//! `casevault demo`, `init` and `serve`: create a vault, or serve one until Ctrl-C.
+//!
+//! Invariant: a served vault starts with every office sealed (only the demo unseals
+//! its own offices, from the credentials file it wrote), and on Ctrl-C every office
+//! key is wiped from memory before the server stops.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use age::secrecy::SecretString;
+
+use casevault::app::{Tls, self_signed};
+use casevault::demo;
+use casevault::vault::{NewUser, operator};
+
+use super::args::Common;
+use super::{db_exists, new_password, open};
+
+/// Waits for Ctrl-C. Should the signal handler fail to install, this returns at
+/// once: the server then stops (sealing everything) rather than run unstoppable.
+async fn wait_for_ctrl_c() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// `casevault demo`: populates a fresh demo vault (credentials to a 0600 file) or
+/// unseals an existing one from that file, then serves it over HTTPS.
+pub(super) async fn demo(
+    data: &Path,
+    listen: SocketAddr,
+    credentials_out: Option<PathBuf>,
+    common: &Common,
+) -> Result<ExitCode, String> {
+    let creds_path = credentials_out.unwrap_or_else(|| data.join("credentials.json"));
+    let fresh = !db_exists(data);
+    let app = open(data, common)?;
+    let (cert, key) = self_signed(data)?;
+    let url = format!("https://{listen}");
+    if fresh {
+        let mut creds = demo::populate(&app.vault)
+            .await
+            .map_err(|e| e.to_string())?;
+        creds.url = url.clone();
+        creds.ca_cert = std::fs::canonicalize(&cert)
+            .unwrap_or(cert.clone())
+            .display()
+            .to_string();
+        demo::write_credentials(&creds_path, &creds)?;
+    } else {
+        let creds = demo::read_credentials(&creds_path)?;
+        for (slug, s) in &creds.offices {
+            operator::unseal(&app.vault, slug, SecretString::from(s.passphrase.clone()))
+                .map_err(|e| format!("unsealing {slug}: {e}"))?;
+        }
+    }
+    let server = app
+        .serve(
+            listen,
+            &Tls::Files {
+                cert: cert.clone(),
+                key,
+            },
+        )
+        .await?;
+    println!("casevault demo is running at https://{}/", server.addr);
+    println!(
+        "  credentials (passwords, TOTP secrets, office passphrases): {}",
+        creds_path.display()
+    );
+    println!(
+        "  self-signed certificate to trust:                          {}",
+        cert.display()
+    );
+    println!();
+    println!("Try:");
+    println!(
+        "  1. Open https://{}/ in a browser and sign in as alice (caseworker).",
+        server.addr
+    );
+    println!(
+        "     Her code: oathtool --totp -b \"$(jq -r .users.alice.totp_secret {})\"",
+        creds_path.display()
+    );
+    println!("  2. Or with curl: POST /api/v1/login, then POST /api/v1/cases (see README.md).");
+    println!("  3. As admin, seal the bronx office and watch alice's reads answer 423.");
+    println!();
+    println!("Press Ctrl-C to stop (every office key is wiped from memory).");
+    wait_for_ctrl_c().await;
+    app.vault.seal_everything();
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casevault init`: a new vault and its first superadmin, whose password is printed
+/// once. Refuses a directory that already holds a vault.
+pub(super) async fn init(
+    data: &Path,
+    superadmin: String,
+    common: &Common,
+) -> Result<ExitCode, String> {
+    if db_exists(data) {
+        return Err(format!("{} already holds a vault", data.display()));
+    }
+    let app = open(data, common)?;
+    let password = new_password();
+    let u = app
+        .vault
+        .create_user(
+            &operator::actor(),
+            NewUser {
+                username: superadmin,
+                role: casevault::policy::Role::Superadmin.to_string(),
+                office: None,
+                org: None,
+                supervisor: false,
+                password: password.clone(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("New vault in {}.", data.display());
+    println!(
+        "Superadmin {} (id {}), password (shown once): {}",
+        u.username,
+        u.id,
+        password.as_str()
+    );
+    println!("Sign in and set up an authenticator app; then create offices and their admins.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `casevault serve`: an existing vault over HTTPS (given or self-signed certificate),
+/// or plain HTTP behind a local TLS proxy.
+pub(super) async fn serve(
+    data: &Path,
+    listen: SocketAddr,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    insecure_plain_http: bool,
+    common: &Common,
+) -> Result<ExitCode, String> {
+    if !db_exists(data) {
+        return Err(format!(
+            "{} holds no vault; run `casevault init --data {}` first",
+            data.display(),
+            data.display()
+        ));
+    }
+    let app = open(data, common)?;
+    let tls = if insecure_plain_http {
+        Tls::InsecurePlainHttp
+    } else {
+        match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Tls::Files { cert, key },
+            _ => {
+                let (cert, key) = self_signed(data)?;
+                Tls::Files { cert, key }
+            }
+        }
+    };
+    let server = app.serve(listen, &tls).await?;
+    let scheme = if insecure_plain_http { "http" } else { "https" };
+    println!(
+        "casevault is serving {} at {scheme}://{}/ — every office is sealed until an administrator unseals it.",
+        data.display(),
+        server.addr
+    );
+    wait_for_ctrl_c().await;
+    app.vault.seal_everything();
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,104 @@
+//! `casevault user add`, `disable`, `reset-password` and `list`.
+//!
+//! Invariant: a new or reset password is random, printed once and kept only as its
+//! hash; disabling an account or resetting its password ends its sessions at once.
+//! The list shows roles and states, never a password or a TOTP secret.
+use std::process::ExitCode;
+
+use casevault::vault::{NewUser, operator};
+
+use super::args::UserCmd;
+use super::{new_password, open};
+
+/// Runs a `user` sub-command.
+pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
+    let op = operator::actor();
+    match cmd {
+        UserCmd::Add {
+            data,
+            username,
+            role,
+            office,
+            org,
+            supervisor,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let password = new_password();
+            let u = app
+                .vault
+                .create_user(
+                    &op,
+                    NewUser {
+                        username,
+                        role,
+                        office,
+                        org,
+                        supervisor,
+                        password: password.clone(),
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("User {} ({}) created, id {}.", u.username, u.role, u.id);
+            println!("Password (shown once): {}", password.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Disable {
+            data,
+            username,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let u = operator::user_by_name(&app.vault, &username)
+                .map_err(|e| e.to_string())?
+                .ok_or("no such user")?;
+            app.vault
+                .set_user_disabled(&op, &u.id, true)
+                .map_err(|e| e.to_string())?;
+            println!("User {} disabled; their sessions have ended.", u.username);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::ResetPassword {
+            data,
+            username,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let u = operator::user_by_name(&app.vault, &username)
+                .map_err(|e| e.to_string())?
+                .ok_or("no such user")?;
+            let password = new_password();
+            app.vault
+                .reset_password(&op, &u.id, password.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "New password for {} (shown once): {}",
+                u.username,
+                password.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::List { data, common } => {
+            let app = open(&data, &common)?;
+            let users = app.vault.list_users(&op).map_err(|e| e.to_string())?;
+            println!(
+                "{:<24} {:<11} {:<10} {:<5} {:<8} id",
+                "username", "role", "office", "totp", "state"
+            );
+            for u in users {
+                println!(
+                    "{:<24} {:<11} {:<10} {:<5} {:<8} {}",
+                    u.username,
+                    u.role,
+                    u.office.as_deref().or(u.org.as_deref()).unwrap_or("-"),
+                    if u.totp_enrolled { "yes" } else { "no" },
+                    if u.disabled { "disabled" } else { "active" },
+                    u.id
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
