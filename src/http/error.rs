@@ -1,4 +1,5 @@
-//! The one place that maps errors to HTTP responses. Bodies are always
+//! The API's error responses. The status and code come from `edge::status::of` (which
+//! the pages use too); this adds the API's words. Bodies are always
 //! `{"error":{"code","message"}}`; an internal error answers a generic message with a
 //! request id and the detail goes to the log (ids only), never to the client.
 use axum::Json;
