@@ -50,9 +50,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let u = operator::user_by_name(&app.vault, &username)
-                .map_err(|e| e.to_string())?
-                .ok_or("no such user")?;
+            let u = find_user(&app, &username)?;
             app.vault
                 .set_user_disabled(&op, &u.id, true)
                 .map_err(|e| e.to_string())?;
@@ -65,9 +63,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let u = operator::user_by_name(&app.vault, &username)
-                .map_err(|e| e.to_string())?
-                .ok_or("no such user")?;
+            let u = find_user(&app, &username)?;
             let password = new_password();
             app.vault
                 .reset_password(&op, &u.id, password.clone())
@@ -101,4 +97,11 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The account named on the command line (the operator may name any account).
+fn find_user(app: &casevault::App, username: &str) -> Result<casevault::vault::UserView, String> {
+    operator::user_by_name(&app.vault, username)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "no such user".to_string())
 }
