@@ -10,18 +10,19 @@
 //! copies for `shred`, and shred's passes).
 // Benchmark harness code: a failed unwrap, expect or panic is a failed run, as it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use age::secrecy::SecretString;
-use casevault::app::{App, AppOptions, Tls, self_signed};
+use casevault::VaultOptions;
+use casevault::app::{App, Tls, self_signed};
 use casevault::audit;
 use casevault::auth::{TotpSecret, current_step};
 use casevault::policy::Policy;
 use casevault::remote::Target;
 use casevault::store::{Db, StoreError};
-use casevault::vault::{CaseInput, OfficeMode, PurgeFault, Vault};
+use casevault::vault::{CaseInput, OfficeMode, PurgeFault, StepUp, UploadMeta, Vault};
 use casevault::{Clock, Settings};
 
 fn ms(d: Duration) -> f64 {
@@ -47,8 +48,8 @@ fn case_input(office: &str, name: &str) -> CaseInput {
 }
 
 /// A case with `n` documents of `size` bytes; returns (case id, its blob paths).
-fn make_case(
-    v: &Vault,
+async fn make_case(
+    v: &Arc<Vault>,
     office: &str,
     n: usize,
     size: usize,
@@ -57,14 +58,18 @@ fn make_case(
     let op = casevault::vault::operator::actor();
     let case = v
         .create_case(&op, &case_input(office, "Bench Client"))
+        .await
         .expect("case");
     for i in 0..n {
-        let up = v
-            .begin_upload(&op, &case, &format!("doc-{i}.bin"), None)
-            .expect("begin");
-        let mut w = v.upload_writer(&up).expect("writer");
-        w.write_all(&body[..size]).expect("write");
-        v.finish_upload(up, w).expect("finish");
+        let meta = UploadMeta {
+            filename: format!("doc-{i}.bin"),
+            ..UploadMeta::default()
+        };
+        let chunk = bytes::Bytes::copy_from_slice(&body[..size]);
+        let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(chunk)]);
+        v.store_document(&op, &case, meta, stream)
+            .await
+            .expect("store");
     }
     let blobs = blob_paths(v, &case);
     (case, blobs)
@@ -113,18 +118,22 @@ struct Row(String, String);
 
 fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("runtime");
+        .expect("runtime")
+        .block_on(bench());
+}
+
+async fn bench() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("vault");
     let mut settings = Settings::defaults();
     settings.kdf.passphrase_log_n = 10;
     settings.kdf.max_log_n = 12;
     let app = App::open(
-        AppOptions {
+        VaultOptions {
             data_dir: data.clone(),
             settings,
             clock: Clock::system(),
@@ -134,9 +143,7 @@ fn main() {
     )
     .expect("open");
     let v = app.vault.clone();
-    let creds = rt
-        .block_on(casevault::demo::populate(&v))
-        .expect("populate");
+    let creds = casevault::demo::populate(&v).await.expect("populate");
     let op = casevault::vault::operator::actor();
     let body = noise(8 << 20, 1);
     let mut rows = Vec::new();
@@ -152,7 +159,7 @@ fn main() {
         let mut shredded = None;
         let mut stored = 0;
         for rep in 0..reps {
-            let (case, blobs) = make_case(&v, "bronx", 50, size, &body);
+            let (case, blobs) = make_case(&v, "bronx", 50, size, &body).await;
             let copies = if rep == 0 {
                 let (c, bytes) = copy_all(&blobs, &tmp.path().join(format!("copy-{size}")));
                 stored = bytes;
@@ -161,7 +168,9 @@ fn main() {
                 None
             };
             let t = Instant::now();
-            let r = v.purge_case_faulty(&op, &case, Some(PurgeFault::BeforeUnlink));
+            let r = v
+                .purge_case_faulty(&op, &case, Some(PurgeFault::BeforeUnlink))
+                .await;
             keys.push(t.elapsed());
             assert!(r.is_err(), "stopped before unlink, as asked");
             assert!(v.db().read(|tx| tx.case(&case)).expect("read").is_none());
@@ -221,15 +230,19 @@ fn main() {
     // 2. Office purge with 1,000 cases (one 16 KiB document each).
     let creds_bulk = v
         .create_office(&op, "bulk", OfficeMode::Passphrase, None)
+        .await
         .expect("office");
     let t = Instant::now();
     for _ in 0..1000 {
-        make_case(&v, "bulk", 1, 16 << 10, &body);
+        make_case(&v, "bulk", 1, 16 << 10, &body).await;
     }
     eprintln!("1,000 cases made in {:.1} s", t.elapsed().as_secs_f64());
     drop(creds_bulk);
     let t = Instant::now();
-    let r = v.purge_office(&op, "bulk").expect("office purge");
+    let r = v
+        .purge_office(&op, "bulk", StepUp::none())
+        .await
+        .expect("office purge");
     let office = t.elapsed();
     assert_eq!(r.cases, 1000);
     rows.push(Row(
@@ -243,6 +256,7 @@ fn main() {
         let slug = format!("seal{i}");
         let c = v
             .create_office(&op, &slug, OfficeMode::Passphrase, None)
+            .await
             .expect("office");
         offices.push((slug, c.passphrase.expect("passphrase")));
     }
@@ -252,21 +266,28 @@ fn main() {
     for _ in 0..200 {
         cases.push(
             v.create_case(&op, &case_input("bronx", "Cached Key"))
+                .await
                 .expect("case"),
         );
     }
     let mut seal_times = Vec::new();
     for _ in 0..20 {
-        casevault::vault::operator::unseal(&v, "bronx", bronx_pass.clone()).expect("unseal");
-        casevault::vault::operator::unseal(&v, "queens", queens_pass.clone()).expect("unseal");
+        casevault::vault::operator::unseal(&v, "bronx", bronx_pass.clone())
+            .await
+            .expect("unseal");
+        casevault::vault::operator::unseal(&v, "queens", queens_pass.clone())
+            .await
+            .expect("unseal");
         for (slug, p) in &offices {
-            casevault::vault::operator::unseal(&v, slug, p.clone()).expect("unseal");
+            casevault::vault::operator::unseal(&v, slug, p.clone())
+                .await
+                .expect("unseal");
         }
         for c in &cases {
-            v.get_case(&op, c).expect("read");
+            v.get_case(&op, c).await.expect("read");
         }
         let t = Instant::now();
-        let sealed = v.seal_all(&op).expect("seal");
+        let sealed = v.seal_all(&op).await.expect("seal");
         seal_times.push(t.elapsed());
         assert_eq!(sealed.len(), 10);
     }
@@ -282,14 +303,15 @@ fn main() {
 
     // Over HTTPS, as `casevault seal-all` does it: sign-in, then the seal call.
     let (cert, key) = self_signed(tmp.path()).expect("cert");
-    let server = rt
-        .block_on(app.serve(
+    let server = app
+        .serve(
             "127.0.0.1:0".parse().expect("addr"),
             &Tls::Files {
                 cert: cert.clone(),
                 key,
             },
-        ))
+        )
+        .await
         .expect("serve");
     let target = Target::new(
         &format!("https://localhost:{}", server.addr.port()),
@@ -302,21 +324,23 @@ fn main() {
     let mut login_times = Vec::new();
     let now_step = current_step(Clock::system().unix());
     for i in 0..3 {
-        casevault::vault::operator::unseal(&v, "bronx", bronx_pass.clone()).expect("unseal");
+        casevault::vault::operator::unseal(&v, "bronx", bronx_pass.clone())
+            .await
+            .expect("unseal");
         // A used step is refused and codes count for one step either side of now:
         // sign in with the codes of the previous, current and next steps in turn.
         let code = secret.code_at(now_step - 1 + i);
         let t = Instant::now();
-        let s = match rt.block_on(target.login("admin", &admin.password, &code)) {
+        let s = match target.login("admin", &admin.password, &code).await {
             Ok(s) => s,
             Err(_) => continue,
         };
         login_times.push(t.elapsed());
         let t = Instant::now();
-        let sealed = rt.block_on(target.seal_all(&s)).expect("seal-all");
+        let sealed = target.seal_all(&s).await.expect("seal-all");
         http_times.push(t.elapsed());
         assert_eq!(sealed, ["bronx"]);
-        rt.block_on(target.logout(s));
+        target.logout(s).await;
     }
     http_times.sort();
     if let (Some(first), Some(last)) = (http_times.first(), http_times.last()) {
@@ -331,7 +355,7 @@ fn main() {
             ),
         ));
     }
-    rt.block_on(server.shutdown());
+    server.shutdown().await;
 
     // 4. Audit verify of 1,000,000 entries, generated through the audit API.
     let adir = tmp.path().join("audit");

@@ -10,8 +10,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::clock::Clock;
-use crate::config::Settings;
 use crate::edge::AppState;
 use crate::policy::Policy;
 use crate::vault::{Vault, VaultError, VaultOptions};
@@ -46,19 +44,6 @@ pub enum Tls {
     InsecurePlainHttp,
 }
 
-/// Everything needed to start.
-#[derive(Clone)]
-pub struct AppOptions {
-    /// Data directory.
-    pub data_dir: PathBuf,
-    /// Settings.
-    pub settings: Settings,
-    /// Clock.
-    pub clock: Clock,
-    /// Where the auth key lives (default inside the data dir).
-    pub auth_key_file: Option<PathBuf>,
-}
-
 /// An opened vault with its router.
 pub struct App {
     /// The vault.
@@ -86,16 +71,8 @@ impl ServerHandle {
 
 impl App {
     /// Opens the vault.
-    pub fn open(opts: AppOptions, policy: Policy) -> Result<App, VaultError> {
-        let vault = Vault::open(
-            VaultOptions {
-                data_dir: opts.data_dir,
-                settings: opts.settings,
-                clock: opts.clock,
-                auth_key_file: opts.auth_key_file,
-            },
-            policy,
-        )?;
+    pub fn open(opts: VaultOptions, policy: Policy) -> Result<App, VaultError> {
+        let vault = Vault::open(opts, policy)?;
         Ok(App {
             vault: Arc::new(vault),
         })
@@ -127,11 +104,8 @@ impl App {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        let v = vault.clone();
-                        match tokio::task::spawn_blocking(move || v.seal_idle()).await {
-                            Ok(Err(e)) => tracing::error!(error = %e, "idle auto-seal failed"),
-                            Err(e) => tracing::error!(error = %e, "idle auto-seal task failed"),
-                            Ok(Ok(_)) => {}
+                        if let Err(e) = vault.seal_idle().await {
+                            tracing::error!(error = %e, "idle auto-seal failed");
                         }
                     }
                     _ = stop.changed() => break,
@@ -162,8 +136,7 @@ async fn retention_loop(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) 
             _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => return,
         }
-        let v = vault.clone();
-        match crate::edge::blocking(move || v.run_retention(false)).await {
+        match vault.run_retention(false).await {
             Ok(r) => tracing::info!(
                 purged = r.purged.len(),
                 held = r.held.len(),

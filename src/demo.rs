@@ -79,13 +79,15 @@ pub async fn populate(vault: &std::sync::Arc<Vault>) -> Result<Credentials, Vaul
     let op = operator::actor();
     let mut offices = BTreeMap::new();
     for slug in ["bronx", "queens"] {
-        let creds = vault.create_office(&op, slug, OfficeMode::Passphrase, None)?;
+        let creds = vault
+            .create_office(&op, slug, OfficeMode::Passphrase, None)
+            .await?;
         let pass = creds
             .passphrase
             .as_ref()
             .map(|p| p.expose_secret().to_string())
             .unwrap_or_default();
-        operator::unseal(vault, slug, SecretString::from(pass.clone()))?;
+        operator::unseal(vault, slug, SecretString::from(pass.clone())).await?;
         offices.insert(slug.to_string(), OfficeSecret { passphrase: pass });
     }
     let mut users = BTreeMap::new();

@@ -25,6 +25,7 @@ pub mod store;
 pub mod vault;
 pub mod web;
 
-pub use app::{App, AppOptions, ServerHandle};
+pub use app::{App, ServerHandle};
 pub use clock::Clock;
 pub use config::Settings;
+pub use vault::VaultOptions;

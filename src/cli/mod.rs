@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use casevault::app::{App, AppOptions};
+use casevault::VaultOptions;
+use casevault::app::App;
 use casevault::{Clock, config};
 
 mod args;
@@ -80,7 +81,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             )
             .await
         }
-        Command::Office(cmd) => office::run(cmd),
+        Command::Office(cmd) => office::run(cmd).await,
         Command::User(cmd) => user::run(cmd).await,
         Command::Purge {
             data,
@@ -89,7 +90,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             office,
             yes,
             common,
-        } => purge::purge(&data, case, document, office, yes, &common),
+        } => purge::purge(&data, case, document, office, yes, &common).await,
         Command::Hold {
             data,
             case,
@@ -97,8 +98,8 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             lift,
             reason,
             common,
-        } => purge::hold(&data, case, office, lift, reason, &common),
-        Command::Retention(cmd) => purge::retention(cmd),
+        } => purge::hold(&data, case, office, lift, reason, &common).await,
+        Command::Retention(cmd) => purge::retention(cmd).await,
         Command::SealAll {
             url,
             username,
@@ -120,7 +121,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
 fn open(data: &Path, common: &Common) -> Result<App, String> {
     let (policy, settings) = config::load_policy_dir(common.policy.as_deref())?;
     App::open(
-        AppOptions {
+        VaultOptions {
             data_dir: data.to_path_buf(),
             settings,
             clock: Clock::system(),

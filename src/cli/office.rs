@@ -13,7 +13,7 @@ use super::args::OfficeCmd;
 use super::open;
 
 /// Runs an `office` sub-command.
-pub(super) fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
+pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
     match cmd {
         OfficeCmd::Add {
             data,
@@ -30,6 +30,7 @@ pub(super) fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             let c = app
                 .vault
                 .create_office(&operator::actor(), &slug, mode, None)
+                .await
                 .map_err(|e| e.to_string())?;
             println!("Office {slug} created. Recipient: {}", c.recipient);
             if let Some(p) = &c.passphrase {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use casevault::vault::{VaultError, operator};
+use casevault::vault::{StepUp, VaultError, operator};
 
 use super::args::{Common, RetentionCmd};
 use super::{db_exists, open};
@@ -17,7 +17,7 @@ use super::{db_exists, open};
 /// `casevault purge`: confirms unless `yes`, then purges one case, one document or a
 /// whole office. Purging what is already gone succeeds: the end state is the one
 /// asked for.
-pub(super) fn purge(
+pub(super) async fn purge(
     data: &Path,
     case: Option<String>,
     document: Option<String>,
@@ -32,7 +32,7 @@ pub(super) fn purge(
                 .or(office.as_deref()),
         )?;
     }
-    purge_confirmed(data, case, document, office, common)
+    purge_confirmed(data, case, document, office, common).await
 }
 
 /// Asks the person at the terminal to type the target again; refuses without a
@@ -64,7 +64,7 @@ fn confirm_purge(target: Option<&str>) -> Result<(), String> {
 
 /// The purge itself, once confirmed; refuses a directory that holds no vault rather
 /// than create an empty one.
-fn purge_confirmed(
+async fn purge_confirmed(
     data: &Path,
     case: Option<String>,
     document: Option<String>,
@@ -77,16 +77,17 @@ fn purge_confirmed(
     let app = open(data, common)?;
     let op = operator::actor();
     let v = &app.vault;
+    let none = StepUp::none;
     let (what, result) = match (case, document, office) {
-        (Some(c), _, _) => (format!("case {c}"), v.purge_case(&op, &c)),
+        (Some(c), _, _) => (format!("case {c}"), v.purge_case(&op, &c, none()).await),
         (None, Some(d), _) => {
             let what = format!("document {d}");
             match operator::case_of_document(v, &d).map_err(|e| e.to_string())? {
-                Some(c) => (what, v.purge_document(&op, &c, &d)),
+                Some(c) => (what, v.purge_document(&op, &c, &d, none()).await),
                 None => (what, Err(VaultError::NotFound)),
             }
         }
-        (None, None, Some(o)) => (format!("office {o}"), v.purge_office(&op, &o)),
+        (None, None, Some(o)) => (format!("office {o}"), v.purge_office(&op, &o, none()).await),
         (None, None, None) => return Err("give --case, --document or --office".into()),
     };
     match result {
@@ -108,7 +109,7 @@ fn purge_confirmed(
 
 /// `casevault hold`: places (or with `lift`, lifts) a legal hold on a case or an
 /// office.
-pub(super) fn hold(
+pub(super) async fn hold(
     data: &Path,
     case: Option<String>,
     office: Option<String>,
@@ -123,11 +124,15 @@ pub(super) fn hold(
     let (what, r) = match (&case, &office) {
         (Some(c), _) => (
             format!("case {c}"),
-            app.vault.set_case_hold(&op, c, !lift, reason),
+            app.vault
+                .set_case_hold(&op, c, !lift, reason, StepUp::none())
+                .await,
         ),
         (None, Some(o)) => (
             format!("office {o}"),
-            app.vault.set_office_hold(&op, o, !lift, reason),
+            app.vault
+                .set_office_hold(&op, o, !lift, reason, StepUp::none())
+                .await,
         ),
         (None, None) => return Err("give --case or --office".into()),
     };
@@ -141,7 +146,7 @@ pub(super) fn hold(
 
 /// `casevault retention run`: purges (or with `--dry-run` lists) the closed cases
 /// past their retention period; exits 1 when any of them failed.
-pub(super) fn retention(cmd: RetentionCmd) -> Result<ExitCode, String> {
+pub(super) async fn retention(cmd: RetentionCmd) -> Result<ExitCode, String> {
     let RetentionCmd::Run {
         data,
         dry_run,
@@ -151,6 +156,7 @@ pub(super) fn retention(cmd: RetentionCmd) -> Result<ExitCode, String> {
     let r = app
         .vault
         .run_retention(dry_run)
+        .await
         .map_err(|e| e.to_string())?;
     let verb = if dry_run { "would purge" } else { "purged" };
     for i in &r.purged {

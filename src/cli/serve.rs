@@ -49,6 +49,7 @@ pub(super) async fn demo(
         let creds = demo::read_credentials(&creds_path)?;
         for (slug, s) in &creds.offices {
             operator::unseal(&app.vault, slug, SecretString::from(s.passphrase.clone()))
+                .await
                 .map_err(|e| format!("unsealing {slug}: {e}"))?;
         }
     }

@@ -53,6 +53,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             let u = find_user(&app, &username)?;
             app.vault
                 .set_user_disabled(&op, &u.id, true)
+                .await
                 .map_err(|e| e.to_string())?;
             println!("User {} disabled; their sessions have ended.", u.username);
             Ok(ExitCode::SUCCESS)
@@ -78,7 +79,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
         }
         UserCmd::List { data, common } => {
             let app = open(&data, &common)?;
-            let users = app.vault.list_users(&op).map_err(|e| e.to_string())?;
+            let users = app.vault.list_users(&op).await.map_err(|e| e.to_string())?;
             println!(
                 "{:<24} {:<11} {:<10} {:<5} {:<8} id",
                 "username", "role", "office", "totp", "state"

@@ -28,14 +28,9 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
 /// Session rotation: after a successful sign-in, any session this browser already had
 /// ends, so a token planted before sign-in is worthless after it.
 pub async fn end_previous_session(st: &AppState, headers: &HeaderMap) {
-    if let Some(old) = session_token(headers) {
-        let v = st.vault.clone();
-        let _ = super::blocking(move || {
-            if let Ok(s) = v.session(&old) {
-                v.logout(&s)?;
-            }
-            Ok(())
-        })
-        .await;
+    if let Some(old) = session_token(headers)
+        && let Ok(s) = st.vault.session(&old).await
+    {
+        let _ = st.vault.logout(&s).await;
     }
 }

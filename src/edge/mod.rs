@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::extract::ConnectInfo;
 
-use crate::vault::{Vault, VaultError};
+use crate::vault::Vault;
 
 pub mod cookie;
 pub mod status;
@@ -18,15 +18,6 @@ pub mod status;
 pub struct AppState {
     /// The vault.
     pub vault: Arc<Vault>,
-}
-
-/// Runs blocking vault work (SQLite, files, crypto) off the async executor.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
-) -> Result<T, VaultError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
 }
 
 /// The client's IP address as text (for throttling only; never logged or audited),

@@ -7,11 +7,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::auth::{StepUpBody, maybe_step_up};
+use super::AppState;
+use super::auth::StepUpBody;
 use super::error::ApiError;
 use super::extract::{JsonBody, Session};
-use super::{AppState, blocking};
-use crate::vault::{AuditPage, AuditQuery, PurgeReport};
+use crate::vault::{AuditPage, AuditQuery, PurgeReport, SessionInfo, StepUp};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -74,8 +74,7 @@ pub(super) async fn read_audit(
         until: q.until,
         names: false,
     };
-    let v = st.vault.clone();
-    Ok(Json(blocking(move || v.read_audit(&s.actor, query)).await?))
+    Ok(Json(st.vault.read_audit(&s.actor, query).await?))
 }
 
 /// A legal-hold change.
@@ -92,50 +91,38 @@ pub(super) struct HoldBody {
     totp: Option<Zeroizing<String>>,
 }
 
-/// Step-up, then one hold change (placing or lifting, on a case or an office).
-async fn hold_change(
-    st: AppState,
-    mut s: crate::vault::SessionInfo,
-    body: HoldBody,
-    change: impl FnOnce(
-        &crate::vault::Vault,
-        &crate::vault::Actor,
-        Option<&str>,
-    ) -> Result<(), crate::vault::VaultError>
-    + Send
-    + 'static,
-) -> ApiResult<StatusCode> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    let reason = body.reason;
-    blocking(move || change(&v, &s.actor, reason.as_deref().map(|r| r.as_str()))).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 async fn case_hold(
     st: AppState,
-    s: crate::vault::SessionInfo,
+    s: SessionInfo,
     case: String,
     body: HoldBody,
     place: bool,
 ) -> ApiResult<StatusCode> {
-    hold_change(st, s, body, move |v, a, r| {
-        v.set_case_hold(a, &case, place, r)
-    })
-    .await
+    let reason = body.reason.as_deref().map(|r| r.as_str());
+    st.vault
+        .set_case_hold(&s.actor, &case, place, reason, StepUp::if_stale(body.totp))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn office_hold(
     st: AppState,
-    s: crate::vault::SessionInfo,
+    s: SessionInfo,
     office: String,
     body: HoldBody,
     place: bool,
 ) -> ApiResult<StatusCode> {
-    hold_change(st, s, body, move |v, a, r| {
-        v.set_office_hold(a, &office, place, r)
-    })
-    .await
+    let reason = body.reason.as_deref().map(|r| r.as_str());
+    st.vault
+        .set_office_hold(
+            &s.actor,
+            &office,
+            place,
+            reason,
+            StepUp::if_stale(body.totp),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /api/v1/cases/{case}/hold` (step-up): places a legal hold.
@@ -190,13 +177,12 @@ pub(super) async fn lift_office_hold(
     (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody, description = "legal_hold")))]
 pub(super) async fn purge_case(
     State(st): State<AppState>,
-    Session(mut s): Session,
+    Session(s): Session,
     Path(case): Path<String>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<Json<PurgeReport>> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    Ok(Json(blocking(move || v.purge_case(&s.actor, &case)).await?))
+    let step = StepUp::if_stale(body.totp);
+    Ok(Json(st.vault.purge_case(&s.actor, &case, step).await?))
 }
 
 /// `POST /api/v1/cases/{case}/documents/{doc}/purge` (step-up): crypto-shreds one document.
@@ -204,14 +190,13 @@ pub(super) async fn purge_case(
     (status = 200, body = PurgeReport), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
 pub(super) async fn purge_document(
     State(st): State<AppState>,
-    Session(mut s): Session,
+    Session(s): Session,
     Path((case, doc)): Path<(String, String)>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<Json<PurgeReport>> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
+    let step = StepUp::if_stale(body.totp);
     Ok(Json(
-        blocking(move || v.purge_document(&s.actor, &case, &doc)).await?,
+        st.vault.purge_document(&s.actor, &case, &doc, step).await?,
     ))
 }
 
@@ -220,15 +205,12 @@ pub(super) async fn purge_document(
     (status = 200, body = PurgeReport), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
 pub(super) async fn purge_office(
     State(st): State<AppState>,
-    Session(mut s): Session,
+    Session(s): Session,
     Path(office): Path<String>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<Json<PurgeReport>> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    Ok(Json(
-        blocking(move || v.purge_office(&s.actor, &office)).await?,
-    ))
+    let step = StepUp::if_stale(body.totp);
+    Ok(Json(st.vault.purge_office(&s.actor, &office, step).await?))
 }
 
 /// `POST /api/v1/cases/{case}/close`: closes the case; retention counts from now.
@@ -238,7 +220,6 @@ pub(super) async fn close_case(
     Session(s): Session,
     Path(case): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let v = st.vault.clone();
-    blocking(move || v.close_case(&s.actor, &case)).await?;
+    st.vault.close_case(&s.actor, &case).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::extract::{EnrollingSession, JsonBody};
-use super::{ApiResult, AppState, blocking};
+use super::{ApiResult, AppState};
 use crate::edge::cookie::COOKIE;
 use crate::vault::{LoginInput, UserView};
 
@@ -85,7 +85,7 @@ pub(super) async fn logout(
     EnrollingSession(s): EnrollingSession,
 ) -> ApiResult<Response> {
     let v = st.vault.clone();
-    blocking(move || v.logout(&s)).await?;
+    v.logout(&s).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = clear_cookie().parse() {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -123,8 +123,7 @@ pub(super) async fn totp_enrol(
     State(st): State<AppState>,
     EnrollingSession(s): EnrollingSession,
 ) -> ApiResult<Json<crate::vault::Enrolment>> {
-    let v = st.vault.clone();
-    Ok(Json(blocking(move || v.enrol_totp(&s)).await?))
+    Ok(Json(st.vault.enrol_totp(&s).await?))
 }
 
 /// A code.
@@ -145,31 +144,13 @@ pub(super) struct RecoveryCodes {
 #[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = CodeBody, responses((status = 200, body = RecoveryCodes)))]
 pub(super) async fn totp_confirm(
     State(st): State<AppState>,
-    EnrollingSession(mut s): EnrollingSession,
+    EnrollingSession(s): EnrollingSession,
     JsonBody(body): JsonBody<CodeBody>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    let v = st.vault.clone();
-    let codes = blocking(move || v.confirm_totp(&mut s, &body.totp)).await?;
+    let codes = st.vault.confirm_totp(&s, &body.totp).await?;
     Ok(Json(RecoveryCodes {
         recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
     }))
-}
-
-/// Proves a fresh code in the session when the body carries one.
-pub(super) async fn maybe_step_up(
-    st: &AppState,
-    s: &mut crate::vault::SessionInfo,
-    totp: Option<Zeroizing<String>>,
-) -> ApiResult<()> {
-    if let Some(code) = totp
-        && !s.actor.fresh()
-    {
-        let v = st.vault.clone();
-        let mut sess = s.clone();
-        let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
-        *s = sess;
-    }
-    Ok(())
 }
 
 /// Optional step-up code.

@@ -10,10 +10,10 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::auth::{StepUpBody, maybe_step_up};
+use super::auth::StepUpBody;
 use super::extract::{JsonBody, Session};
-use super::{ApiError, ApiResult, AppState, blocking};
-use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView};
+use super::{ApiError, ApiResult, AppState};
+use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, StepUp};
 
 /// `?a_number=` or `?client_name=` (blind-index searches; one at a time).
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -44,10 +44,10 @@ pub(super) async fn list_cases(
             "the query parameters are a_number or client_name",
         )
     })?;
-    let v = st.vault.clone();
-    let cases =
-        blocking(move || v.search_cases(&s.actor, q.a_number.as_deref(), q.client_name.as_deref()))
-            .await?;
+    let cases = st
+        .vault
+        .search_cases(&s.actor, q.a_number.as_deref(), q.client_name.as_deref())
+        .await?;
     Ok(Json(CaseList { cases }))
 }
 
@@ -79,8 +79,7 @@ pub(super) async fn create_case(
     Session(s): Session,
     JsonBody(body): JsonBody<CaseInput>,
 ) -> ApiResult<(StatusCode, Json<IdAnswer>)> {
-    let v = st.vault.clone();
-    let id = blocking(move || v.create_case(&s.actor, &body)).await?;
+    let id = st.vault.create_case(&s.actor, &body).await?;
     Ok((StatusCode::CREATED, Json(IdAnswer { id })))
 }
 
@@ -92,8 +91,7 @@ pub(super) async fn get_case(
     Session(s): Session,
     Path(case): Path<String>,
 ) -> ApiResult<Json<CaseView>> {
-    let v = st.vault.clone();
-    Ok(Json(blocking(move || v.get_case(&s.actor, &case)).await?))
+    Ok(Json(st.vault.get_case(&s.actor, &case).await?))
 }
 
 /// The document list.
@@ -109,8 +107,7 @@ pub(super) async fn list_documents(
     Session(s): Session,
     Path(case): Path<String>,
 ) -> ApiResult<Json<DocumentList>> {
-    let v = st.vault.clone();
-    let documents = blocking(move || v.list_documents(&s.actor, &case)).await?;
+    let documents = st.vault.list_documents(&s.actor, &case).await?;
     Ok(Json(DocumentList { documents }))
 }
 
@@ -130,22 +127,22 @@ pub(super) struct ShareBody {
 #[utoipa::path(post, path = "/api/v1/cases/{case}/shares", request_body = ShareBody, responses((status = 201, body = IdAnswer)))]
 pub(super) async fn create_share(
     State(st): State<AppState>,
-    Session(mut s): Session,
+    Session(s): Session,
     Path(case): Path<String>,
     JsonBody(body): JsonBody<ShareBody>,
 ) -> ApiResult<(StatusCode, Json<IdAnswer>)> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    let id = blocking(move || {
-        v.share_case(
+    let step = StepUp::if_stale(body.totp);
+    let id = st
+        .vault
+        .share_case(
             &s.actor,
             &case,
             &body.username,
             &body.permission,
             &body.expires_at,
+            step,
         )
-    })
-    .await?;
+        .await?;
     Ok((StatusCode::CREATED, Json(IdAnswer { id })))
 }
 
@@ -153,13 +150,12 @@ pub(super) async fn create_share(
 #[utoipa::path(delete, path = "/api/v1/cases/{case}/shares/{share}", responses((status = 204)))]
 pub(super) async fn revoke_share(
     State(st): State<AppState>,
-    Session(mut s): Session,
+    Session(s): Session,
     Path((case, share)): Path<(String, String)>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<StatusCode> {
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    blocking(move || v.revoke_share(&s.actor, &case, &share)).await?;
+    let step = StepUp::if_stale(body.totp);
+    st.vault.revoke_share(&s.actor, &case, &share, step).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,7 +174,6 @@ pub(super) async fn assign_case(
     Path(case): Path<String>,
     JsonBody(body): JsonBody<AssignBody>,
 ) -> ApiResult<StatusCode> {
-    let v = st.vault.clone();
-    blocking(move || v.assign_case(&s.actor, &case, &body.user_id)).await?;
+    st.vault.assign_case(&s.actor, &case, &body.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -22,7 +22,7 @@ pub struct EnrollingSession(pub SessionInfo);
 async fn resolve(parts: &Parts, state: &AppState) -> Result<SessionInfo, ApiError> {
     let token = session_token(&parts.headers).ok_or(VaultError::Unauthenticated)?;
     let vault = state.vault.clone();
-    Ok(crate::edge::blocking(move || vault.session(&token)).await?)
+    Ok(vault.session(&token).await?)
 }
 
 impl FromRequestParts<AppState> for Session {

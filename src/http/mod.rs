@@ -25,7 +25,7 @@ use axum::response::Response;
 pub use error::ApiError;
 pub use extract::{EnrollingSession, JsonBody, Session};
 
-pub(crate) use crate::edge::{AppState, blocking};
+pub(crate) use crate::edge::AppState;
 
 /// What a handler returns; the error becomes a response in `error.rs` alone.
 type ApiResult<T> = Result<T, ApiError>;

@@ -11,10 +11,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::auth::maybe_step_up;
 use super::extract::{JsonBody, Session};
-use super::{ApiError, ApiResult, AppState, blocking};
-use crate::vault::OfficeMode;
+use super::{ApiError, ApiResult, AppState};
+use crate::vault::{OfficeMode, StepUp};
 
 /// An office and its state.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -35,8 +34,7 @@ pub(super) async fn list_offices(
     State(st): State<AppState>,
     Session(s): Session,
 ) -> ApiResult<Json<OfficeList>> {
-    let v = st.vault.clone();
-    let offices = blocking(move || v.list_offices(&s.actor)).await?;
+    let offices = st.vault.list_offices(&s.actor).await?;
     Ok(Json(OfficeList {
         offices: offices
             .into_iter()
@@ -73,14 +71,16 @@ pub(super) async fn create_office(
     Session(s): Session,
     JsonBody(body): JsonBody<OfficeBody>,
 ) -> ApiResult<(StatusCode, Json<OfficeCreated>)> {
-    let v = st.vault.clone();
     let mode = if body.office_held {
         OfficeMode::OfficeHeld
     } else {
         OfficeMode::Passphrase
     };
     let slug = body.slug.clone();
-    let creds = blocking(move || v.create_office(&s.actor, &body.slug, mode, None)).await?;
+    let creds = st
+        .vault
+        .create_office(&s.actor, &body.slug, mode, None)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(OfficeCreated {
@@ -105,8 +105,7 @@ pub(super) async fn seal(
     Session(s): Session,
     Path(office): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let v = st.vault.clone();
-    blocking(move || v.seal(&s.actor, &office)).await?;
+    st.vault.seal(&s.actor, &office).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -131,7 +130,7 @@ pub(super) struct UnsealBody {
 #[utoipa::path(post, path = "/api/v1/offices/{office}/unseal", request_body = UnsealBody, responses((status = 204), (status = 400, body = super::error::ErrorBody)))]
 pub(super) async fn unseal(
     State(st): State<AppState>,
-    Session(mut s): Session,
+    Session(s): Session,
     Path(office): Path<String>,
     JsonBody(body): JsonBody<UnsealBody>,
 ) -> ApiResult<StatusCode> {
@@ -144,9 +143,8 @@ pub(super) async fn unseal(
             ));
         }
     };
-    maybe_step_up(&st, &mut s, body.totp).await?;
-    let v = st.vault.clone();
-    blocking(move || v.unseal(&s.actor, &office, secret)).await?;
+    let step = StepUp::if_stale(body.totp);
+    st.vault.unseal(&s.actor, &office, secret, step).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,7 +160,6 @@ pub(super) async fn seal_all(
     State(st): State<AppState>,
     Session(s): Session,
 ) -> ApiResult<Json<SealAllAnswer>> {
-    let v = st.vault.clone();
-    let sealed = blocking(move || v.seal_all(&s.actor)).await?;
+    let sealed = st.vault.seal_all(&s.actor).await?;
     Ok(Json(SealAllAnswer { sealed }))
 }

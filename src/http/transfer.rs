@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use super::AppState;
 use super::error::ApiError;
 use super::extract::Session;
-use super::{AppState, blocking};
-use crate::vault::VaultError;
+use crate::vault::UploadMeta;
 
 /// `?filename=`.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -54,21 +54,18 @@ pub(super) async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let v = st.vault.clone();
-    let up = blocking(move || v.begin_upload(&s.actor, &case, &filename, content_type.as_deref()))
+    let meta = UploadMeta {
+        filename,
+        content_type,
+        declared_size: headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok()),
+    };
+    let (id, size) = st
+        .vault
+        .store_document(&s.actor, &case, meta, body.into_data_stream())
         .await?;
-    let limit = up.limit();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        let v = st.vault.clone();
-        blocking(move || v.abort_upload(up, "too_large")).await?;
-        return Err(VaultError::TooLarge(limit).into());
-    }
-
-    let (id, size) = st.vault.store_stream(up, body.into_data_stream()).await?;
     Ok((StatusCode::CREATED, Json(Uploaded { id, size })))
 }
 
@@ -105,7 +102,7 @@ pub(super) async fn download(
     Path((case, doc)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let v = st.vault.clone();
-    let opened = blocking(move || v.open_document(&s.actor, &case, &doc)).await?;
+    let opened = v.open_document(&s.actor, &case, &doc).await?;
     let (filename, content_type, size) = (
         opened.filename.clone(),
         opened.content_type.clone(),

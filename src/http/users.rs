@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::extract::{JsonBody, Session};
-use super::{ApiResult, AppState, blocking};
+use super::{ApiResult, AppState};
 use crate::vault::{NewUser, UserView};
 
 /// Users.
@@ -24,8 +24,7 @@ pub(super) async fn list_users(
     State(st): State<AppState>,
     Session(s): Session,
 ) -> ApiResult<Json<UserList>> {
-    let v = st.vault.clone();
-    let users = blocking(move || v.list_users(&s.actor)).await?;
+    let users = st.vault.list_users(&s.actor).await?;
     Ok(Json(UserList { users }))
 }
 
@@ -76,8 +75,7 @@ pub(super) async fn disable_user(
     Session(s): Session,
     Path(user): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let v = st.vault.clone();
-    blocking(move || v.set_user_disabled(&s.actor, &user, true)).await?;
+    st.vault.set_user_disabled(&s.actor, &user, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -88,8 +86,7 @@ pub(super) async fn enable_user(
     Session(s): Session,
     Path(user): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let v = st.vault.clone();
-    blocking(move || v.set_user_disabled(&s.actor, &user, false)).await?;
+    st.vault.set_user_disabled(&s.actor, &user, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -120,7 +117,6 @@ pub(super) async fn reset_totp(
     Session(s): Session,
     Path(user): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let v = st.vault.clone();
-    blocking(move || v.reset_totp(&s.actor, &user)).await?;
+    st.vault.reset_totp(&s.actor, &user).await?;
     Ok(StatusCode::NO_CONTENT)
 }

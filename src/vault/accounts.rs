@@ -185,7 +185,18 @@ impl Vault {
     }
 
     /// Disables (or re-enables) an account; its sessions end at once.
-    pub fn set_user_disabled(
+    pub async fn set_user_disabled(
+        self: &Arc<Self>,
+        actor: &Actor,
+        user_id: &str,
+        disabled: bool,
+    ) -> Result<(), VaultError> {
+        let (actor, user_id) = (actor.clone(), user_id.to_owned());
+        self.run(move |v| v.set_user_disabled_blocking(&actor, &user_id, disabled))
+            .await
+    }
+
+    pub(super) fn set_user_disabled_blocking(
         &self,
         actor: &Actor,
         user_id: &str,
@@ -229,7 +240,21 @@ impl Vault {
     }
 
     /// Resets a user's TOTP: they must enrol again at next sign-in.
-    pub fn reset_totp(&self, actor: &Actor, user_id: &str) -> Result<(), VaultError> {
+    pub async fn reset_totp(
+        self: &Arc<Self>,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<(), VaultError> {
+        let (actor, user_id) = (actor.clone(), user_id.to_owned());
+        self.run(move |v| v.reset_totp_blocking(&actor, &user_id))
+            .await
+    }
+
+    pub(super) fn reset_totp_blocking(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<(), VaultError> {
         let (user, allowed) = self.managed_user(actor, user_id, "reset_totp")?;
         self.db.write(|tx| {
             tx.set_totp(&user.id, None, false)?;
@@ -240,7 +265,12 @@ impl Vault {
     }
 
     /// Lists accounts: an admin sees their office, the superadmin everyone.
-    pub fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, VaultError> {
+    pub async fn list_users(self: &Arc<Self>, actor: &Actor) -> Result<Vec<UserView>, VaultError> {
+        let actor = actor.clone();
+        self.run(move |v| v.list_users_blocking(&actor)).await
+    }
+
+    pub(super) fn list_users_blocking(&self, actor: &Actor) -> Result<Vec<UserView>, VaultError> {
         let (resource, office) = match (actor.is(Role::Admin), &actor.office) {
             (true, Some(o)) => (Resource::Office(o), Some(o.as_str())),
             _ => (Resource::System, None),

@@ -6,6 +6,8 @@
 //! Invariants: one policy decision per call (`list_office_cases`, rule 15), itself
 //! audited; a case outside the administrator's office is reported exactly like a
 //! missing one, and both denials are audited.
+use std::sync::Arc;
+
 use super::{Actor, Vault, VaultError, parse_id};
 use crate::policy::{Action, Resource};
 use crate::store::CaseFactsRow;
@@ -71,7 +73,17 @@ impl OfficeCases {
 
 impl Vault {
     /// The cases of an office with their public facts, for its administrator.
-    pub fn office_cases_for_admin(
+    pub async fn office_cases_for_admin(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+    ) -> Result<OfficeCases, VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        self.run(move |v| v.office_cases_for_admin_blocking(&actor, &office))
+            .await
+    }
+
+    pub(super) fn office_cases_for_admin_blocking(
         &self,
         actor: &Actor,
         office: &str,
@@ -109,7 +121,17 @@ impl Vault {
     /// One case with its public facts, for the administrator of its office (the
     /// purge confirmation names exactly what will go). Missing, or of another
     /// office: [`VaultError::NotFound`] either way.
-    pub fn case_for_admin(
+    pub async fn case_for_admin(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<AdminCaseView, VaultError> {
+        let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        self.run(move |v| v.case_for_admin_blocking(&actor, &case_id))
+            .await
+    }
+
+    pub(super) fn case_for_admin_blocking(
         &self,
         actor: &Actor,
         case_id: &str,

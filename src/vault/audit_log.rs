@@ -6,6 +6,8 @@
 //! query says; entries carry ids only, so a page reveals no client data. Usernames
 //! shown beside entries (pages only) come from the users table at read time, after
 //! the decision: the log itself keeps ids only.
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -117,7 +119,20 @@ fn short(name: &str, v: Option<String>) -> Result<Option<String>, VaultError> {
 
 impl Vault {
     /// A page of the audit log the actor may read.
-    pub fn read_audit(&self, actor: &Actor, q: AuditQuery) -> Result<AuditPage, VaultError> {
+    pub async fn read_audit(
+        self: &Arc<Self>,
+        actor: &Actor,
+        q: AuditQuery,
+    ) -> Result<AuditPage, VaultError> {
+        let actor = actor.clone();
+        self.run(move |v| v.read_audit_blocking(&actor, q)).await
+    }
+
+    pub(super) fn read_audit_blocking(
+        &self,
+        actor: &Actor,
+        q: AuditQuery,
+    ) -> Result<AuditPage, VaultError> {
         let after = q.after.unwrap_or(0);
         if after < 0 {
             return Err(bad("after must be 0 or more"));

@@ -4,6 +4,8 @@
 //!
 //! Invariant: nothing here returns another user's data; a CSRF refusal is recorded
 //! with the form's fixed name, never its contents.
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use super::{Actor, Vault, VaultError};
@@ -11,7 +13,21 @@ use super::{Actor, Vault, VaultError};
 impl Vault {
     /// Records a form post refused for a missing or wrong CSRF token. `actor` is
     /// `None` before sign-in. The entry names the form, never its contents.
-    pub fn audit_csrf_failure(&self, actor: Option<&Actor>, form: &str) -> Result<(), VaultError> {
+    pub async fn audit_csrf_failure(
+        self: &Arc<Self>,
+        actor: Option<&Actor>,
+        form: &str,
+    ) -> Result<(), VaultError> {
+        let (actor, form) = (actor.cloned(), form.to_owned());
+        self.run(move |v| v.audit_csrf_failure_blocking(actor.as_ref(), &form))
+            .await
+    }
+
+    pub(super) fn audit_csrf_failure_blocking(
+        &self,
+        actor: Option<&Actor>,
+        form: &str,
+    ) -> Result<(), VaultError> {
         let anon = Actor::internal("-", super::Who::Anonymous);
         let actor = actor.unwrap_or(&anon);
         self.audit_now(
@@ -25,7 +41,15 @@ impl Vault {
 
     /// The actor's own live shares: case id → (permission, expiry, unix seconds).
     /// A partner's case list shows how long each case stays visible.
-    pub fn own_share_expiry(
+    pub async fn own_share_expiry(
+        self: &Arc<Self>,
+        actor: &Actor,
+    ) -> Result<HashMap<String, (String, i64)>, VaultError> {
+        let actor = actor.clone();
+        self.run(move |v| v.own_share_expiry_blocking(&actor)).await
+    }
+
+    pub(super) fn own_share_expiry_blocking(
         &self,
         actor: &Actor,
     ) -> Result<HashMap<String, (String, i64)>, VaultError> {

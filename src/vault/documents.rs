@@ -99,7 +99,7 @@ fn valid_content_type(ct: &str) -> bool {
 impl Vault {
     /// Decides and prepares an upload. The decision's audit entry is written with
     /// the document row (or with the failure).
-    pub fn begin_upload(
+    pub(crate) fn begin_upload(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -140,7 +140,10 @@ impl Vault {
 
     /// The encrypting writer for an upload: plaintext in, age payload to a temporary
     /// blob file.
-    pub fn upload_writer(&self, up: &Upload) -> Result<DocumentWriter<BlobWriter>, VaultError> {
+    pub(crate) fn upload_writer(
+        &self,
+        up: &Upload,
+    ) -> Result<DocumentWriter<BlobWriter>, VaultError> {
         let blob = self
             .blobs
             .create()
@@ -149,13 +152,13 @@ impl Vault {
     }
 
     /// Records a failed upload (client disconnect, too large); nothing is stored.
-    pub fn abort_upload(&self, up: Upload, outcome: &str) -> Result<(), VaultError> {
+    pub(crate) fn abort_upload(&self, up: Upload, outcome: &str) -> Result<(), VaultError> {
         self.record_now(&up.allowed, outcome)
     }
 
     /// Finishes an upload: closes the age stream, commits the blob, writes the row
     /// and the audit entry in one transaction. Returns (id, size).
-    pub fn finish_upload(
+    pub(crate) fn finish_upload(
         &self,
         mut up: Upload,
         w: DocumentWriter<BlobWriter>,
@@ -193,7 +196,17 @@ impl Vault {
     }
 
     /// The documents of a case.
-    pub fn list_documents(
+    pub async fn list_documents(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<Vec<DocumentView>, VaultError> {
+        let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        self.run(move |v| v.list_documents_blocking(&actor, &case_id))
+            .await
+    }
+
+    pub(super) fn list_documents_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -222,7 +235,18 @@ impl Vault {
     }
 
     /// Opens a document for streaming.
-    pub fn open_document(
+    pub async fn open_document(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        doc_id: &str,
+    ) -> Result<OpenDocument, VaultError> {
+        let (actor, case_id, doc_id) = (actor.clone(), case_id.to_owned(), doc_id.to_owned());
+        self.run(move |v| v.open_document_blocking(&actor, &case_id, &doc_id))
+            .await
+    }
+
+    pub(super) fn open_document_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -282,13 +306,56 @@ const BUFFERS: usize = 3;
 /// How much data crosses the thread boundary at once.
 const BATCH: usize = 256 * 1024;
 
+/// What the client says about a document before its bytes arrive.
+#[derive(Debug, Clone, Default)]
+pub struct UploadMeta {
+    /// The original filename (validated; stored only encrypted to the case key).
+    pub filename: String,
+    /// The content type the client declared, if any.
+    pub content_type: Option<String>,
+    /// The size the client declared (`Content-Length`), if any: a larger one than the
+    /// limit is refused before a byte is read.
+    pub declared_size: Option<u64>,
+}
+
 impl Vault {
+    /// Stores a document from a stream of its bytes: decides, checks the declared size,
+    /// encrypts the stream into a new blob and writes the row and audit entry only once
+    /// the last byte is in. Returns the document's id and size. The API's raw-body
+    /// upload and the pages' multipart form both call this.
+    pub async fn store_document<S, E>(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        meta: UploadMeta,
+        body: S,
+    ) -> Result<(String, u64), VaultError>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>>,
+    {
+        let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        let UploadMeta {
+            filename,
+            content_type,
+            declared_size,
+        } = meta;
+        let up = self
+            .run(move |v| v.begin_upload(&actor, &case_id, &filename, content_type.as_deref()))
+            .await?;
+        let limit = up.limit();
+        if declared_size.is_some_and(|n| n > limit) {
+            self.run(move |v| v.abort_upload(up, "too_large")).await?;
+            return Err(VaultError::TooLarge(limit));
+        }
+        self.store_stream(up, body).await
+    }
+
     /// Encrypts a stream of plaintext chunks into the prepared upload `up` and stores
     /// it; returns the new document's id and size. Memory stays bounded: chunks pass
     /// in batches through a small channel to a blocking writer. A failed or oversized
     /// stream leaves nothing behind (the temporary blob is removed and the failure
-    /// audited). The HTTP API and the no-JavaScript upload form of the pages share this.
-    pub async fn store_stream<S, E>(
+    /// audited).
+    async fn store_stream<S, E>(
         self: &Arc<Self>,
         up: Upload,
         chunks: S,

@@ -1,6 +1,7 @@
 //! Export: a case's documents as standard age files, re-encrypted to a recipient the
 //! office names, so that the `age` / `rage` tools read them. Plaintext only ever exists
 //! in memory buffers between decryption and re-encryption; it never touches disk.
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,7 @@ mod accounts;
 mod admin_view;
 mod audit_log;
 mod audit_view;
+mod case_list;
 mod cases;
 mod decide;
 pub(crate) use decide::Allowed;
@@ -38,14 +39,15 @@ use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
-pub use cases::{CaseInput, CaseMay, CaseMeta, CaseSummary, CaseView};
-pub use documents::{DocumentView, OpenDocument, Upload};
+pub use case_list::CaseSummary;
+pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
+pub use documents::{DocumentView, OpenDocument, Upload, UploadMeta};
 pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use offices::{OfficeCredentials, OfficeMode};
 pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use retention::{RetentionItem, RetentionReport};
-pub use sessions::SessionInfo;
+pub use sessions::{SessionInfo, StepUp};
 pub use shares::ShareView;
 pub use signin::{LoginInput, LoginOutcome};
 pub use totp::Enrolment;
@@ -77,9 +79,9 @@ impl Who {
     }
 }
 
-/// The signed-in user acting. Fields are private: an actor is made from a loaded user
+/// The signed-in user acting (`Debug` prints the id and role only). Fields are private: an actor is made from a loaded user
 /// row (its role parsed there) or by [`operator::actor`], never assembled by a caller.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Actor {
     id: String,
     username: String,
@@ -88,6 +90,19 @@ pub struct Actor {
     supervisor: bool,
     second_factor: bool,
     fresh: bool,
+    /// The keyed hash of the session this actor acts in (users signed in through a
+    /// session), so that a step-up code proved with an action refreshes that session.
+    session: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Actor")
+            .field("id", &self.id)
+            .field("who", &self.who)
+            .field("fresh", &self.fresh)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Actor {
@@ -100,6 +115,7 @@ impl Actor {
             supervisor: u.supervisor,
             second_factor: u.totp_confirmed,
             fresh,
+            session: None,
         }
     }
 
@@ -113,6 +129,7 @@ impl Actor {
             supervisor: false,
             second_factor: false,
             fresh: false,
+            session: None,
         }
     }
 
@@ -332,6 +349,18 @@ impl Vault {
         &self.data_dir
     }
 
+    /// Runs blocking work (SQLite, files, crypto) off the async executor: every public
+    /// operation is `async` and calls this itself, so a handler makes one call.
+    pub(super) async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
+    }
+
     fn now_str(&self) -> String {
         rfc3339(self.clock.now())
     }
@@ -350,7 +379,11 @@ impl Vault {
 
     /// Seals every office whose keys have not been used for the configured idle time
     /// (`[seal] idle_minutes`; 0 = never). Returns the offices sealed.
-    pub fn seal_idle(&self) -> Result<Vec<String>, VaultError> {
+    pub async fn seal_idle(self: &Arc<Self>) -> Result<Vec<String>, VaultError> {
+        self.run(|v| v.seal_idle_blocking()).await
+    }
+
+    fn seal_idle_blocking(&self) -> Result<Vec<String>, VaultError> {
         let idle = i64::from(self.settings.seal.idle_minutes) * 60;
         if idle == 0 {
             return Ok(Vec::new());

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use age::secrecy::SecretString;
 
-use super::{Actor, Unsealed, Vault, VaultError};
+use super::{Actor, StepUp, Unsealed, Vault, VaultError};
 use crate::crypto::{self, OfficeKey};
 use crate::policy::{Action, Resource, Role};
 
@@ -38,7 +38,19 @@ pub fn valid_slug(s: &str) -> bool {
 impl Vault {
     /// Creates an office (superadmin, or the command line). The passphrase is
     /// generated unless one is given, and a given one must be strong.
-    pub fn create_office(
+    pub async fn create_office(
+        self: &Arc<Self>,
+        actor: &Actor,
+        slug: &str,
+        mode: OfficeMode,
+        passphrase: Option<SecretString>,
+    ) -> Result<OfficeCredentials, VaultError> {
+        let (actor, slug) = (actor.clone(), slug.to_owned());
+        self.run(move |v| v.create_office_blocking(&actor, &slug, mode, passphrase))
+            .await
+    }
+
+    pub(super) fn create_office_blocking(
         &self,
         actor: &Actor,
         slug: &str,
@@ -106,7 +118,20 @@ impl Vault {
     }
 
     /// Unseals an office with its passphrase or (office-held mode) its identity.
-    pub fn unseal(
+    pub async fn unseal(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        secret: SecretString,
+        step: StepUp,
+    ) -> Result<(), VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.unseal_blocking(&actor, &office, secret))
+            .await
+    }
+
+    pub(super) fn unseal_blocking(
         &self,
         actor: &Actor,
         office: &str,
@@ -160,7 +185,12 @@ impl Vault {
     }
 
     /// Seals an office: its identity and every cached case key are dropped (wiped).
-    pub fn seal(&self, actor: &Actor, office: &str) -> Result<(), VaultError> {
+    pub async fn seal(self: &Arc<Self>, actor: &Actor, office: &str) -> Result<(), VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        self.run(move |v| v.seal_blocking(&actor, &office)).await
+    }
+
+    pub(super) fn seal_blocking(&self, actor: &Actor, office: &str) -> Result<(), VaultError> {
         let allowed = self.authorize(
             actor,
             Action::SealOffice,
@@ -182,7 +212,12 @@ impl Vault {
     /// Panic seal: every office the actor administers (all, for a superadmin).
     /// The keys are wiped first and the audit entry written after: sealing must not
     /// wait on anything. Returns the offices sealed.
-    pub fn seal_all(&self, actor: &Actor) -> Result<Vec<String>, VaultError> {
+    pub async fn seal_all(self: &Arc<Self>, actor: &Actor) -> Result<Vec<String>, VaultError> {
+        let actor = actor.clone();
+        self.run(move |v| v.seal_all_blocking(&actor)).await
+    }
+
+    pub(super) fn seal_all_blocking(&self, actor: &Actor) -> Result<Vec<String>, VaultError> {
         let allowed =
             self.authorize(actor, Action::SealAll, &Resource::System, "office:*".into())?;
         let sealed: Vec<String> = {
@@ -233,7 +268,18 @@ impl Vault {
 
     /// Lists the offices and whether each is sealed, for a signed-in user (one
     /// decision, audited like every other route).
-    pub fn list_offices(&self, actor: &Actor) -> Result<Vec<(String, bool)>, VaultError> {
+    pub async fn list_offices(
+        self: &Arc<Self>,
+        actor: &Actor,
+    ) -> Result<Vec<(String, bool)>, VaultError> {
+        let actor = actor.clone();
+        self.run(move |v| v.list_offices_blocking(&actor)).await
+    }
+
+    pub(super) fn list_offices_blocking(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(String, bool)>, VaultError> {
         let allowed = self.authorize(
             actor,
             Action::ListOffices,

@@ -7,6 +7,8 @@
 //!
 //! Invariant: this module is the only way to build an operator [`Actor`]; the HTTP and
 //! page layers never call it.
+use std::sync::Arc;
+
 use age::secrecy::SecretString;
 
 use super::{Actor, Vault, VaultError, Who, parse_id};
@@ -32,8 +34,14 @@ pub(crate) fn retention_actor() -> Actor {
 
 /// Unseals an office without a decision: the `demo` set-up and the CLI hold the
 /// passphrase.
-pub fn unseal(vault: &Vault, office: &str, secret: SecretString) -> Result<(), VaultError> {
-    vault.unseal(&actor(), office, secret)
+pub async fn unseal(
+    vault: &Arc<Vault>,
+    office: &str,
+    secret: SecretString,
+) -> Result<(), VaultError> {
+    vault
+        .unseal(&actor(), office, secret, super::StepUp::none())
+        .await
 }
 
 /// The offices and whether each is sealed (no decision: CLI and set-up only).

@@ -8,9 +8,11 @@
 //! (`secure_delete` has zeroed the freed pages); blobs, already noise, are unlinked
 //! last and best effort (a leftover is swept at the next start). A held case or
 //! office is never purged.
+use std::sync::Arc;
+
 use serde::Serialize;
 
-use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
+use super::{Actor, Allowed, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::crypto;
 use crate::policy::{Action, Resource};
 use crate::store::{BlobName, CaseRow, PurgeCounts, Tx};
@@ -146,13 +148,40 @@ impl Vault {
     /// Crypto-shreds a case: its identity, every document header, its metadata,
     /// shares and hold history. Afterwards it answers exactly as one that never
     /// existed.
-    pub fn purge_case(&self, actor: &Actor, case_id: &str) -> Result<PurgeReport, VaultError> {
-        self.purge_case_faulty(actor, case_id, None)
+    pub async fn purge_case(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        step: StepUp,
+    ) -> Result<PurgeReport, VaultError> {
+        let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.purge_case_blocking(&actor, &case_id))
+            .await
+    }
+
+    pub(super) fn purge_case_blocking(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<PurgeReport, VaultError> {
+        self.purge_case_faulty_blocking(actor, case_id, None)
     }
 
     /// [`Vault::purge_case`] with a fault injected (crash-safety tests only).
     #[doc(hidden)]
-    pub fn purge_case_faulty(
+    pub async fn purge_case_faulty(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        fault: Option<PurgeFault>,
+    ) -> Result<PurgeReport, VaultError> {
+        let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        self.run(move |v| v.purge_case_faulty_blocking(&actor, &case_id, fault))
+            .await
+    }
+
+    pub(super) fn purge_case_faulty_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -177,7 +206,20 @@ impl Vault {
     }
 
     /// Crypto-shreds one document (its header row); the case stays.
-    pub fn purge_document(
+    pub async fn purge_document(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        doc_id: &str,
+        step: StepUp,
+    ) -> Result<PurgeReport, VaultError> {
+        let (actor, case_id, doc_id) = (actor.clone(), case_id.to_owned(), doc_id.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.purge_document_blocking(&actor, &case_id, &doc_id))
+            .await
+    }
+
+    pub(super) fn purge_document_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -210,7 +252,23 @@ impl Vault {
 
     /// Crypto-shreds an office: its identity, every case and document of it, its
     /// users and their sessions. Its keys leave memory at once.
-    pub fn purge_office(&self, actor: &Actor, office: &str) -> Result<PurgeReport, VaultError> {
+    pub async fn purge_office(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        step: StepUp,
+    ) -> Result<PurgeReport, VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.purge_office_blocking(&actor, &office))
+            .await
+    }
+
+    pub(super) fn purge_office_blocking(
+        &self,
+        actor: &Actor,
+        office: &str,
+    ) -> Result<PurgeReport, VaultError> {
         let allowed = self.authorize(
             actor,
             Action::PurgeOffice,
@@ -242,7 +300,22 @@ impl Vault {
 
     /// Places (`place`) or lifts a legal hold on a case. The reason is stored only
     /// encrypted to the case.
-    pub fn set_case_hold(
+    pub async fn set_case_hold(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        place: bool,
+        reason: Option<&str>,
+        step: StepUp,
+    ) -> Result<(), VaultError> {
+        let (actor, case_id, reason) =
+            (actor.clone(), case_id.to_owned(), reason.map(str::to_owned));
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.set_case_hold_blocking(&actor, &case_id, place, reason.as_deref()))
+            .await
+    }
+
+    pub(super) fn set_case_hold_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -276,7 +349,21 @@ impl Vault {
 
     /// Places or lifts a legal hold on a whole office. The reason is stored only
     /// encrypted to the office.
-    pub fn set_office_hold(
+    pub async fn set_office_hold(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        place: bool,
+        reason: Option<&str>,
+        step: StepUp,
+    ) -> Result<(), VaultError> {
+        let (actor, office, reason) = (actor.clone(), office.to_owned(), reason.map(str::to_owned));
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.set_office_hold_blocking(&actor, &office, place, reason.as_deref()))
+            .await
+    }
+
+    pub(super) fn set_office_hold_blocking(
         &self,
         actor: &Actor,
         office: &str,
@@ -318,7 +405,21 @@ impl Vault {
     }
 
     /// Closes a case (starts its retention clock).
-    pub fn close_case(&self, actor: &Actor, case_id: &str) -> Result<(), VaultError> {
+    pub async fn close_case(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<(), VaultError> {
+        let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        self.run(move |v| v.close_case_blocking(&actor, &case_id))
+            .await
+    }
+
+    pub(super) fn close_case_blocking(
+        &self,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<(), VaultError> {
         let (case, allowed) = self.case_for(actor, Action::CloseCase, case_id, "")?;
         let now = self.now_str();
         self.db.write(|tx| {

@@ -6,6 +6,8 @@
 //! skipped and reported; every purge is the same crypto-shredding purge an
 //! administrator would run, audited with actor `retention`; the run itself is
 //! audited with its counts.
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{Actor, Vault, VaultError};
@@ -74,7 +76,17 @@ impl Vault {
     /// A dry run for one office, asked by its administrator (`run_retention` on the
     /// office, rule 7): what the next run would purge there, and what it would keep
     /// because of a legal hold. Nothing is changed; the preview is audited.
-    pub fn retention_preview(
+    pub async fn retention_preview(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+    ) -> Result<RetentionReport, VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        self.run(move |v| v.retention_preview_blocking(&actor, &office))
+            .await
+    }
+
+    pub(super) fn retention_preview_blocking(
         &self,
         actor: &Actor,
         office: &str,
@@ -107,7 +119,17 @@ impl Vault {
 
     /// Runs retention once at the clock's current time. In a dry run nothing is
     /// changed and the report lists what would go.
-    pub fn run_retention(&self, dry_run: bool) -> Result<RetentionReport, VaultError> {
+    pub async fn run_retention(
+        self: &Arc<Self>,
+        dry_run: bool,
+    ) -> Result<RetentionReport, VaultError> {
+        self.run(move |v| v.run_retention_blocking(dry_run)).await
+    }
+
+    pub(super) fn run_retention_blocking(
+        &self,
+        dry_run: bool,
+    ) -> Result<RetentionReport, VaultError> {
         let actor = super::operator::retention_actor();
         let allowed = self.authorize(
             &actor,
@@ -128,7 +150,7 @@ impl Vault {
                 report.purged.push(self.due_item(c)?);
                 continue;
             }
-            match self.purge_case(&actor, &c.id) {
+            match self.purge_case_blocking(&actor, &c.id) {
                 Ok(r) => report.purged.push(RetentionItem {
                     case_id: c.id,
                     office: c.office,

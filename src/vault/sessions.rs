@@ -4,9 +4,51 @@
 //! past its idle or absolute lifetime, or of a disabled account, ends when it is next
 //! presented; a wrong step-up code counts against the account exactly like a failed
 //! sign-in.
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
 use super::{Actor, Vault, VaultError};
 use crate::auth::ThrottleVerdict;
 use crate::store::SessionRow;
+
+/// A second-factor code offered with an action that needs a fresh one (unseal,
+/// share, legal hold, purge). The operation proves it before its decision, so a handler
+/// makes one call; a wrong code is audited and throttled like a failed sign-in.
+pub struct StepUp {
+    code: Option<Zeroizing<String>>,
+    even_if_fresh: bool,
+}
+
+impl StepUp {
+    /// No code offered.
+    pub fn none() -> Self {
+        StepUp {
+            code: None,
+            even_if_fresh: false,
+        }
+    }
+
+    /// A code in an API body: checked only when the session's second factor is older
+    /// than the step-up window (a fresh session needs none, so a resent code is
+    /// ignored rather than refused as a replay). An empty code counts as none.
+    pub fn if_stale(code: Option<Zeroizing<String>>) -> Self {
+        StepUp {
+            code: code.filter(|c| !c.trim().is_empty()),
+            even_if_fresh: false,
+        }
+    }
+
+    /// A code typed into a page form: checked whenever one is typed, so a confirmation
+    /// page that asks for a code always proves it. An empty field counts as none.
+    pub fn typed(code: &str) -> Self {
+        let code = code.trim();
+        StepUp {
+            code: (!code.is_empty()).then(|| Zeroizing::new(code.to_owned())),
+            even_if_fresh: true,
+        }
+    }
+}
 
 /// A live session.
 #[derive(Debug, Clone)]
@@ -24,7 +66,12 @@ pub struct SessionInfo {
 
 impl Vault {
     /// Resolves a session token; expired sessions (idle or absolute) are ended.
-    pub fn session(&self, token: &str) -> Result<SessionInfo, VaultError> {
+    pub async fn session(self: &Arc<Self>, token: &str) -> Result<SessionInfo, VaultError> {
+        let token = token.to_owned();
+        self.run(move |v| v.session_blocking(&token)).await
+    }
+
+    pub(super) fn session_blocking(&self, token: &str) -> Result<SessionInfo, VaultError> {
         let hash = self.auth_key.token_hash(token.as_bytes());
         let row: Option<SessionRow> = self.db.read(|tx| tx.session(&hash))?;
         let Some(row) = row else {
@@ -43,52 +90,69 @@ impl Vault {
             .totp_at
             .is_some_and(|t| now - t <= i64::from(s.step_up_minutes) * 60);
         Ok(SessionInfo {
-            actor: Actor::from_user(&row.user, fresh),
+            actor: Actor {
+                session: Some(hash.clone()),
+                ..Actor::from_user(&row.user, fresh)
+            },
             csrf: row.csrf.clone(),
             must_enrol: self.must_enrol(&row.user),
             token_hash: hash,
         })
     }
 
-    /// Proves a fresh second factor within a session (step-up).
-    pub fn step_up(&self, session: &mut SessionInfo, code: &str) -> Result<(), VaultError> {
+    /// Proves the step-up code offered with an action, if it must be checked, and
+    /// answers the actor to decide the action for: fresh after a good code, as it was
+    /// otherwise (the decision then asks for a code if the action needs one).
+    pub(super) async fn prove(
+        self: &Arc<Self>,
+        actor: Actor,
+        step: StepUp,
+    ) -> Result<Actor, VaultError> {
+        let Some(code) = step.code else {
+            return Ok(actor);
+        };
+        if actor.fresh && !step.even_if_fresh {
+            return Ok(actor);
+        }
+        self.run(move |v| v.prove_blocking(actor, &code)).await
+    }
+
+    fn prove_blocking(&self, mut actor: Actor, code: &str) -> Result<Actor, VaultError> {
+        // Only a signed-in user proves a code; the operator acts fresh by construction.
+        let Some(token_hash) = actor.session.clone() else {
+            return Ok(actor);
+        };
         let user = self
             .db
-            .read(|tx| tx.user(&session.actor.id))?
+            .read(|tx| tx.user(&actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
         // Wrong step-up codes count against the account exactly like failed sign-ins:
         // a stolen session cookie must not become an unthrottled code-guessing oracle.
         let now = self.clock.unix();
         let keys = [format!("u:{}", user.username)];
+        let target = format!("user:{}", user.id);
         if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
-            self.audit_now(
-                &session.actor,
-                "step_up",
-                &format!("user:{}", user.id),
-                "deny",
-                "throttled",
-            )?;
+            self.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
             return Err(VaultError::Throttled(secs));
         }
         if !self.check_second_factor(&user, code, false)? {
             self.throttle.failure(&keys, now);
-            self.audit_now(
-                &session.actor,
-                "step_up",
-                &format!("user:{}", user.id),
-                "deny",
-                "invalid_code",
-            )?;
+            self.audit_now(&actor, "step_up", &target, "deny", "invalid_code")?;
             return Err(VaultError::InvalidCode);
         }
         self.db
-            .write(|tx| tx.touch_session(&session.token_hash, now, Some(now)))?;
-        session.actor.fresh = true;
-        Ok(())
+            .write(|tx| tx.touch_session(&token_hash, now, Some(now)))?;
+        actor.fresh = true;
+        Ok(actor)
     }
 
     /// Ends a session.
-    pub fn logout(&self, session: &SessionInfo) -> Result<(), VaultError> {
+    pub async fn logout(self: &Arc<Self>, session: &SessionInfo) -> Result<(), VaultError> {
+        let session = session.clone();
+        self.run(move |v| v.logout_blocking(&session)).await
+    }
+
+    pub(super) fn logout_blocking(&self, session: &SessionInfo) -> Result<(), VaultError> {
         self.db.write(|tx| -> Result<(), VaultError> {
             tx.delete_session(&session.token_hash)?;
             crate::audit::append(

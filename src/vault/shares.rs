@@ -3,10 +3,12 @@
 //!
 //! Invariant: a share names an enabled partner account and a future expiry; revoking
 //! stamps the share, so the next request by that partner is decided without it.
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::cases::bad;
-use super::{Actor, Vault, VaultError, new_id, parse_id};
+use super::{Actor, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::auth::Username;
 use crate::clock::parse_rfc3339;
 use crate::policy::{Action, Role};
@@ -30,7 +32,30 @@ pub struct ShareView {
 
 impl Vault {
     /// Shares a case with a partner until `expires_at` (RFC 3339, in the future).
-    pub fn share_case(
+    pub async fn share_case(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        username: &str,
+        permission: &str,
+        expires_at: &str,
+        step: StepUp,
+    ) -> Result<String, VaultError> {
+        let (actor, case_id, username, permission, expires_at) = (
+            actor.clone(),
+            case_id.to_owned(),
+            username.to_owned(),
+            permission.to_owned(),
+            expires_at.to_owned(),
+        );
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| {
+            v.share_case_blocking(&actor, &case_id, &username, &permission, &expires_at)
+        })
+        .await
+    }
+
+    pub(super) fn share_case_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -96,7 +121,20 @@ impl Vault {
     }
 
     /// Revokes a share at once.
-    pub fn revoke_share(
+    pub async fn revoke_share(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        share_id: &str,
+        step: StepUp,
+    ) -> Result<(), VaultError> {
+        let (actor, case_id, share_id) = (actor.clone(), case_id.to_owned(), share_id.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.revoke_share_blocking(&actor, &case_id, &share_id))
+            .await
+    }
+
+    pub(super) fn revoke_share_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
@@ -128,7 +166,18 @@ impl Vault {
     }
 
     /// Assigns a caseworker of the case's office to the case.
-    pub fn assign_case(
+    pub async fn assign_case(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+        user_id: &str,
+    ) -> Result<(), VaultError> {
+        let (actor, case_id, user_id) = (actor.clone(), case_id.to_owned(), user_id.to_owned());
+        self.run(move |v| v.assign_case_blocking(&actor, &case_id, &user_id))
+            .await
+    }
+
+    pub(super) fn assign_case_blocking(
         &self,
         actor: &Actor,
         case_id: &str,

@@ -51,17 +51,6 @@ impl Vault {
         self.audit_now(&actor, "login", &target, decision, outcome)
     }
 
-    /// Runs blocking work (SQLite, files) off the async executor.
-    pub(super) async fn run<T: Send + 'static>(
-        self: &Arc<Self>,
-        f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
-    ) -> Result<T, VaultError> {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || f(&me))
-            .await
-            .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
-    }
-
     /// Signs a user in. Every failure looks the same from outside.
     pub async fn login(self: &Arc<Self>, input: LoginInput) -> Result<LoginOutcome, VaultError> {
         let now = self.clock.unix();

@@ -5,6 +5,8 @@
 //! keyed hashes, shown once; a confirmed authenticator cannot be replaced by its user
 //! (only reset by an administrator); a user who must have TOTP but has none is marked
 //! `must_enrol`, and the extractors then allow such a session nothing but enrolment.
+use std::sync::Arc;
+
 use serde::Serialize;
 use zeroize::Zeroizing;
 
@@ -59,7 +61,18 @@ impl Vault {
     }
 
     /// Starts TOTP enrolment for the signed-in user (replacing an unconfirmed one).
-    pub fn enrol_totp(&self, session: &SessionInfo) -> Result<Enrolment, VaultError> {
+    pub async fn enrol_totp(
+        self: &Arc<Self>,
+        session: &SessionInfo,
+    ) -> Result<Enrolment, VaultError> {
+        let session = session.clone();
+        self.run(move |v| v.enrol_totp_blocking(&session)).await
+    }
+
+    pub(super) fn enrol_totp_blocking(
+        &self,
+        session: &SessionInfo,
+    ) -> Result<Enrolment, VaultError> {
         let user = self
             .db
             .read(|tx| tx.user(&session.actor.id))?
@@ -82,9 +95,19 @@ impl Vault {
     }
 
     /// Confirms enrolment with a first valid code; returns the recovery codes (once).
-    pub fn confirm_totp(
+    pub async fn confirm_totp(
+        self: &Arc<Self>,
+        session: &SessionInfo,
+        code: &str,
+    ) -> Result<Vec<Zeroizing<String>>, VaultError> {
+        let (session, code) = (session.clone(), Zeroizing::new(code.to_owned()));
+        self.run(move |v| v.confirm_totp_blocking(&session, &code))
+            .await
+    }
+
+    fn confirm_totp_blocking(
         &self,
-        session: &mut SessionInfo,
+        session: &SessionInfo,
         code: &str,
     ) -> Result<Vec<Zeroizing<String>>, VaultError> {
         let user = self
@@ -125,9 +148,6 @@ impl Vault {
             )?;
             Ok(())
         })?;
-        session.must_enrol = false;
-        session.actor.second_factor = true;
-        session.actor.fresh = true;
         Ok(codes)
     }
 }

@@ -14,9 +14,9 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page, role_name};
 use super::parts::{DoneQuery, Nothing};
 use super::session::{PageForm, PageSession};
-use crate::edge::{AppState, blocking};
+use crate::edge::AppState;
 use crate::policy::Role;
-use crate::vault::{NewUser, OfficeCases, SessionInfo, UserView, VaultError};
+use crate::vault::{NewUser, OfficeCases, SessionInfo, StepUp, UserView, VaultError};
 
 pub(super) fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
     if s.actor.is(Role::Admin) || s.actor.is(Role::Superadmin) {
@@ -83,18 +83,14 @@ pub(super) async fn office_response(
     // An office administrator also sees the holds and the retention preview of
     // their office (two decisions, each audited); the coalition operator does not
     // administer offices' records.
-    let (offices, life) = blocking(move || {
-        let offices = v.offices()?;
-        let life = match (actor.is(Role::Admin), actor.office()) {
-            (true, Some(o)) => Some((
-                v.office_cases_for_admin(&actor, o)?,
-                v.retention_preview(&actor, o)?,
-            )),
-            _ => None,
-        };
-        Ok((offices, life))
-    })
-    .await?;
+    let offices = v.offices()?;
+    let life = match (actor.is(Role::Admin), actor.office()) {
+        (true, Some(o)) => Some((
+            v.office_cases_for_admin(&actor, o).await?,
+            v.retention_preview(&actor, o).await?,
+        )),
+        _ => None,
+    };
     let days = st.vault.settings().retention.closed_case_days;
     let mine: Vec<(String, bool)> = offices
         .into_iter()
@@ -124,9 +120,7 @@ pub(super) async fn seal(
     Path(office): Path<String>,
     PageForm(s, _): PageForm<Nothing>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    blocking(move || v.seal(&actor, &office)).await?;
+    st.vault.seal(&s.actor, &office).await?;
     Ok(super::see_other("/admin?done=sealed"))
 }
 
@@ -135,9 +129,7 @@ pub(super) async fn seal_all(
     State(st): State<AppState>,
     PageForm(s, _): PageForm<Nothing>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    blocking(move || v.seal_all(&actor)).await?;
+    st.vault.seal_all(&s.actor).await?;
     Ok(super::see_other("/admin?done=sealed_all"))
 }
 
@@ -154,18 +146,16 @@ pub(super) async fn unseal(
     Path(office): Path<String>,
     PageForm(s, f): PageForm<UnsealForm>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let mut sess = s.clone();
-    let result = blocking(move || {
-        v.step_up(&mut sess, f.totp.trim())?;
-        let secret = age::secrecy::SecretString::from(f.passphrase.trim().to_string());
-        v.unseal(&sess.actor, &office, secret)
-    })
-    .await;
+    let secret = age::secrecy::SecretString::from(f.passphrase.trim().to_string());
+    let result = st
+        .vault
+        .unseal(&s.actor, &office, secret, StepUp::typed(&f.totp))
+        .await;
     match result {
         Ok(()) => Ok(super::see_other("/admin?done=unsealed")),
         Err(
             e @ (VaultError::InvalidCode
+            | VaultError::StepUpRequired
             | VaultError::WrongPassphrase
             | VaultError::BadInput { .. }),
         ) => {
@@ -268,9 +258,7 @@ async fn users_response(
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
     require_admin(&s)?;
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let users = blocking(move || v.list_users(&actor)).await?;
+    let users = st.vault.list_users(&s.actor).await?;
     let body = users_body(&s, &users);
     Ok((status, page("Users", Some(&s), notice.as_ref(), body)).into_response())
 }
@@ -341,9 +329,7 @@ pub(super) async fn disable(
     Path(user): Path<String>,
     PageForm(s, _): PageForm<Nothing>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let result = blocking(move || v.set_user_disabled(&actor, &user, true)).await;
+    let result = st.vault.set_user_disabled(&s.actor, &user, true).await;
     user_result(&st, s, result, "disabled").await
 }
 
@@ -353,9 +339,7 @@ pub(super) async fn enable(
     Path(user): Path<String>,
     PageForm(s, _): PageForm<Nothing>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let result = blocking(move || v.set_user_disabled(&actor, &user, false)).await;
+    let result = st.vault.set_user_disabled(&s.actor, &user, false).await;
     user_result(&st, s, result, "enabled").await
 }
 

@@ -17,11 +17,11 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words};
 use super::parts::{
-    CASE_HOLD_NOTICE, CASE_IN_HELD_OFFICE_NOTICE, DoneQuery, change_error, code_field, step_up,
+    CASE_HOLD_NOTICE, CASE_IN_HELD_OFFICE_NOTICE, DoneQuery, change_error, code_field,
 };
 use super::session::{PageForm, PageSession};
-use crate::edge::{AppState, blocking};
-use crate::vault::{AdminCaseView, OfficeCases, SessionInfo, VaultError};
+use crate::edge::AppState;
+use crate::vault::{AdminCaseView, OfficeCases, SessionInfo, StepUp, VaultError};
 
 /// What the status column says.
 fn status_words(c: &AdminCaseView) -> String {
@@ -111,9 +111,7 @@ async fn list_response(
     // The vault decides (and audits) for everyone: only an office's administrator
     // is allowed; a coalition operator administers no office's cases.
     let office = s.actor.office().unwrap_or_default().to_string();
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let o = blocking(move || v.office_cases_for_admin(&actor, &office)).await?;
+    let o = st.vault.office_cases_for_admin(&s.actor, &office).await?;
     let body = list_body(&s, &o);
     Ok((status, page("Cases", Some(&s), notice.as_ref(), body)).into_response())
 }
@@ -138,23 +136,16 @@ pub(super) struct HoldForm {
 
 async fn hold_change(
     st: AppState,
-    mut s: SessionInfo,
+    s: SessionInfo,
     case: String,
     f: HoldForm,
     place: bool,
 ) -> Result<Response, PageError> {
-    let result = async {
-        step_up(&st, &mut s, &f.totp).await?;
-        let v = st.vault.clone();
-        let actor = s.actor.clone();
-        let reason =
-            Some(Zeroizing::new(f.reason.trim().to_string())).filter(|r| !r.is_empty() && place);
-        blocking(move || {
-            v.set_case_hold(&actor, &case, place, reason.as_deref().map(|r| r.as_str()))
-        })
-        .await
-    }
-    .await;
+    let reason = Some(f.reason.trim()).filter(|r| !r.is_empty() && place);
+    let result = st
+        .vault
+        .set_case_hold(&s.actor, &case, place, reason, StepUp::typed(&f.totp))
+        .await;
     match result {
         Ok(()) => Ok(super::see_other(&format!(
             "/admin/cases?done={}",
@@ -226,9 +217,7 @@ async fn purge_response(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let c = blocking(move || v.case_for_admin(&actor, &case)).await?;
+    let c = st.vault.case_for_admin(&s.actor, &case).await?;
     let notice = notice.or_else(|| {
         if c.held {
             Some(Notice::Error(CASE_HOLD_NOTICE.into()))
@@ -265,19 +254,16 @@ pub(super) struct PurgeForm {
 pub(super) async fn purge(
     State(st): State<AppState>,
     Path(case): Path<String>,
-    PageForm(mut s, f): PageForm<PurgeForm>,
+    PageForm(s, f): PageForm<PurgeForm>,
 ) -> Result<Response, PageError> {
-    let result = async {
-        if f.totp.trim().is_empty() {
-            return Err(VaultError::StepUpRequired);
-        }
-        step_up(&st, &mut s, &f.totp).await?;
-        let v = st.vault.clone();
-        let actor = s.actor.clone();
-        let c = case.clone();
-        blocking(move || v.purge_case(&actor, &c)).await
-    }
-    .await;
+    // A purge confirmation always asks for a code, even in a fresh session.
+    let result = if f.totp.trim().is_empty() {
+        Err(VaultError::StepUpRequired)
+    } else {
+        st.vault
+            .purge_case(&s.actor, &case, StepUp::typed(&f.totp))
+            .await
+    };
     match result {
         Ok(_) => Ok(super::see_other("/admin/cases?done=purged")),
         Err(e) => {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::error::PageError;
 use super::layout::{minute, page};
 use super::session::PageSession;
-use crate::edge::{AppState, blocking};
+use crate::edge::AppState;
 use crate::vault::{AuditPage, AuditQuery as VaultQuery};
 
 const PAGE_SIZE: i64 = 50;
@@ -198,8 +198,6 @@ pub(super) async fn audit_page(
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let q = q.map(|q| q.0).unwrap_or_default();
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
     let person = q.person.trim().to_string();
     let mut f = VaultQuery {
         after: Some(q.after.max(0)),
@@ -220,22 +218,18 @@ pub(super) async fn audit_page(
         names: true,
         ..VaultQuery::default()
     };
-    let (found_person, p) = blocking(move || {
-        let mut found = true;
-        if !person.is_empty() {
-            match v.user_by_name(&person)? {
-                Some(u) => f.actor = Some(u.id),
-                None => {
-                    found = false;
-                    // No such person: keep the decision (and its audit entry), show nothing.
-                    f.actor = Some("-none-".into());
-                }
+    let mut found_person = true;
+    if !person.is_empty() {
+        match st.vault.user_by_name(&person)? {
+            Some(u) => f.actor = Some(u.id),
+            None => {
+                found_person = false;
+                // No such person: keep the decision (and its audit entry), show nothing.
+                f.actor = Some("-none-".into());
             }
         }
-        let p = v.read_audit(&actor, f)?;
-        Ok((found, p))
-    })
-    .await?;
+    }
+    let p = st.vault.read_audit(&s.actor, f).await?;
     let scope = match &p.office {
         Some(o) => format!("Entries that concern the {o} office."),
         None => "Entries of every office.".to_string(),

@@ -14,10 +14,9 @@ use zeroize::Zeroizing;
 use super::cases::case_response;
 use super::error::PageError;
 use super::layout::Notice;
-use super::parts::step_up;
 use super::session::{PageForm, PageSession, check_csrf};
-use crate::edge::{AppState, blocking};
-use crate::vault::{SessionInfo, VaultError, parse_id};
+use crate::edge::AppState;
+use crate::vault::{SessionInfo, StepUp, UploadMeta, VaultError, parse_id};
 
 #[derive(Deserialize)]
 pub(super) struct ShareForm {
@@ -32,10 +31,9 @@ pub(super) struct ShareForm {
 pub(super) async fn share(
     State(st): State<AppState>,
     Path(case): Path<String>,
-    PageForm(mut s, f): PageForm<ShareForm>,
+    PageForm(s, f): PageForm<ShareForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        step_up(&st, &mut s, &f.totp).await?;
         let date = f.until.trim();
         let valid = date.len() == 10
             && time::Date::parse(
@@ -50,10 +48,16 @@ pub(super) async fn share(
             ));
         }
         let expires = format!("{date}T23:59:59Z");
-        let v = st.vault.clone();
-        let actor = s.actor.clone();
-        let case = case.clone();
-        blocking(move || v.share_case(&actor, &case, f.username.trim(), &f.permission, &expires))
+        let step = StepUp::typed(&f.totp);
+        st.vault
+            .share_case(
+                &s.actor,
+                &case,
+                f.username.trim(),
+                &f.permission,
+                &expires,
+                step,
+            )
             .await
     }
     .await;
@@ -70,16 +74,12 @@ pub(super) struct RevokeForm {
 pub(super) async fn revoke(
     State(st): State<AppState>,
     Path((case, share)): Path<(String, String)>,
-    PageForm(mut s, f): PageForm<RevokeForm>,
+    PageForm(s, f): PageForm<RevokeForm>,
 ) -> Result<Response, PageError> {
-    let result = async {
-        step_up(&st, &mut s, &f.totp).await?;
-        let v = st.vault.clone();
-        let actor = s.actor.clone();
-        let case = case.clone();
-        blocking(move || v.revoke_share(&actor, &case, &share)).await
-    }
-    .await;
+    let result = st
+        .vault
+        .revoke_share(&s.actor, &case, &share, StepUp::typed(&f.totp))
+        .await;
     finish(&st, s, case, result, "revoked").await
 }
 
@@ -89,10 +89,8 @@ pub(super) async fn close(
     Path(case): Path<String>,
     PageForm(s, _): PageForm<super::parts::Nothing>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
     let c = case.clone();
-    let result = blocking(move || v.close_case(&actor, &c)).await;
+    let result = st.vault.close_case(&s.actor, &c).await;
     finish(&st, s, case, result, "closed").await
 }
 
@@ -187,22 +185,21 @@ pub(super) async fn upload_form(
         )
         .await;
     };
-    let content_type = field.content_type().map(str::to_string);
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let c = case.clone();
-    let up = blocking(move || v.begin_upload(&actor, &c, &filename, content_type.as_deref())).await;
-    let result = match up {
-        Ok(up) => match st.vault.store_stream(up, field).await {
-            Ok(_) => Ok(()),
-            // Shown on the case page as a notice, like every other refused upload.
-            Err(e @ VaultError::TooLarge(_)) => Err(VaultError::bad("too_large", e.to_string())),
-            Err(VaultError::Internal(detail)) => Err(VaultError::Internal(detail)),
-            Err(_) => Err(VaultError::bad(
-                "upload_failed",
-                "The upload did not complete; nothing was stored. Try again.",
-            )),
-        },
+    let meta = UploadMeta {
+        filename,
+        content_type: field.content_type().map(str::to_string),
+        declared_size: None,
+    };
+    let result = match st.vault.store_document(&s.actor, &case, meta, field).await {
+        Ok(_) => Ok(()),
+        // Shown on the case page as a notice, like every other refused upload.
+        Err(e @ VaultError::TooLarge(_)) => Err(VaultError::bad("too_large", e.to_string())),
+        Err(VaultError::BadInput {
+            code: "incomplete", ..
+        }) => Err(VaultError::bad(
+            "upload_failed",
+            "The upload did not complete; nothing was stored. Try again.",
+        )),
         Err(e) => Err(e),
     };
     finish(&st, s, case, result, "uploaded").await

@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
 use super::session::{PageForm, PageSession};
-use crate::edge::{AppState, blocking};
+use crate::edge::AppState;
 use crate::policy::Role;
 use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, SessionInfo, VaultError};
 
@@ -148,18 +148,16 @@ async fn list_response(
     if !(s.actor.is(Role::Caseworker) || s.actor.is(Role::Partner)) {
         return Ok(super::see_other(super::login::home(s.actor.role())));
     }
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
     let q = search.clone();
     let mut notice = notice;
-    let listed = blocking(move || {
-        let sealed = actor.office().is_some_and(|o| !v.is_unsealed(o));
+    let listed = async {
+        let sealed = s.actor.office().is_some_and(|o| !st.vault.is_unsealed(o));
         // The one search box takes an A-number in any usual spelling, or else a name.
         let found = match q.as_deref() {
             Some(t) if crate::crypto::ANumber::parse(t).is_none() => {
-                v.search_cases(&actor, None, Some(t))
+                st.vault.search_cases(&s.actor, None, Some(t)).await
             }
-            other => v.list_cases(&actor, other),
+            other => st.vault.list_cases(&s.actor, other).await,
         };
         let cases = match found {
             Ok(c) => c,
@@ -169,8 +167,8 @@ async fn list_response(
             }
             Err(e) => return Err(e),
         };
-        let shares = if actor.is(Role::Partner) {
-            v.own_share_expiry(&actor)?
+        let shares = if s.actor.is(Role::Partner) {
+            st.vault.own_share_expiry(&s.actor).await?
         } else {
             Default::default()
         };
@@ -180,7 +178,7 @@ async fn list_response(
             search: q,
             shares,
         })
-    })
+    }
     .await;
     let state = match listed {
         Ok(l) => l,
@@ -242,9 +240,7 @@ pub(super) async fn create(
         country_of_birth: opt(&f.country_of_birth),
         notes: opt(&f.notes),
     };
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    match blocking(move || v.create_case(&actor, &input)).await {
+    match st.vault.create_case(&s.actor, &input).await {
         Ok(id) => Ok(super::see_other(&format!("/cases/{id}?done=case_created"))),
         Err(VaultError::BadInput { message: m, .. }) => {
             list_response(
@@ -393,19 +389,13 @@ pub(super) async fn case_response(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let (case, docs, shares) = blocking(move || {
-        let case = v.get_case(&actor, &case_id)?;
-        let docs = v.list_documents(&actor, &case_id)?;
-        let shares = if actor.is(Role::Partner) {
-            v.own_share_expiry(&actor)?
-        } else {
-            Default::default()
-        };
-        Ok((case, docs, shares))
-    })
-    .await?;
+    let case = st.vault.get_case(&s.actor, &case_id).await?;
+    let docs = st.vault.list_documents(&s.actor, &case_id).await?;
+    let shares = if s.actor.is(Role::Partner) {
+        st.vault.own_share_expiry(&s.actor).await?
+    } else {
+        Default::default()
+    };
     let now = st.vault.clock().now();
     let today = crate::clock::rfc3339(now);
     let until = crate::clock::rfc3339(now + time::Duration::days(30));

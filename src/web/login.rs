@@ -18,8 +18,8 @@ use zeroize::Zeroizing;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page};
 use super::session::{EnrolSession, check_csrf, ct_eq};
+use crate::edge::AppState;
 use crate::edge::cookie::{COOKIE, cookie_value, session_token};
-use crate::edge::{AppState, blocking};
 use crate::policy::Role;
 use crate::vault::{LoginInput, SessionInfo, VaultError};
 
@@ -37,8 +37,7 @@ pub(crate) fn home(role: Option<Role>) -> &'static str {
 
 async fn current_session(st: &AppState, headers: &HeaderMap) -> Option<SessionInfo> {
     let token = session_token(headers)?;
-    let v = st.vault.clone();
-    blocking(move || v.session(&token)).await.ok()
+    st.vault.session(&token).await.ok()
 }
 
 /// `GET /`: signed-in visitors go to their start page, others to sign in.
@@ -165,7 +164,7 @@ pub(super) async fn login_submit(
     let token_ok = !cookie.is_empty() && ct_eq(cookie.as_bytes(), f.login_csrf.as_bytes());
     if !token_ok || !same_origin(&headers, &uri) {
         let v = st.vault.clone();
-        blocking(move || v.audit_csrf_failure(None, "login")).await?;
+        v.audit_csrf_failure(None, "login").await?;
         return Err(PageError::Csrf);
     }
     let totp = Some(f.totp.clone()).filter(|c| !c.trim().is_empty());
@@ -231,7 +230,7 @@ pub(super) async fn logout(
 ) -> Result<Response, PageError> {
     check_csrf(&st, &s, f.csrf.as_deref(), "logout").await?;
     let v = st.vault.clone();
-    blocking(move || v.logout(&s)).await?;
+    v.logout(&s).await?;
     let mut resp = super::see_other("/login?done=signed_out");
     let c = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(v) = HeaderValue::from_str(&c) {
@@ -267,9 +266,8 @@ async fn enrol_response(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
     let s2 = s.clone();
-    let e = blocking(move || v.enrol_totp(&s2)).await?;
+    let e = st.vault.enrol_totp(&s2).await?;
     let body = html! {
         h1 { "Set up your authenticator app" }
         p { "Your account needs a second step at sign-in: a 6-digit code from an app on your phone. This keeps client files safe even if someone learns your password." }
@@ -334,10 +332,7 @@ pub(super) async fn enrol_confirm(
     if !s.must_enrol {
         return Ok(super::see_other(home(s.actor.role())));
     }
-    let v = st.vault.clone();
-    let mut s2 = s.clone();
-    let code = f.totp.clone();
-    let codes = match blocking(move || v.confirm_totp(&mut s2, code.trim())).await {
+    let codes = match st.vault.confirm_totp(&s, f.totp.trim()).await {
         Ok(c) => c,
         Err(VaultError::InvalidCode | VaultError::BadInput { .. }) => {
             return enrol_response(

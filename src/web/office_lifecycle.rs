@@ -18,10 +18,10 @@ use zeroize::Zeroizing;
 use super::admin::office_response;
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, page, size_words};
-use super::parts::{OFFICE_HOLD_NOTICE, change_error, code_field, step_up};
+use super::parts::{OFFICE_HOLD_NOTICE, change_error, code_field};
 use super::session::{PageForm, PageSession};
-use crate::edge::{AppState, blocking};
-use crate::vault::{OfficeCases, RetentionReport, SessionInfo, VaultError};
+use crate::edge::AppState;
+use crate::vault::{OfficeCases, RetentionReport, SessionInfo, StepUp, VaultError};
 
 /// The legal hold on the whole office, and the way to its purge.
 pub(super) fn hold_section(s: &SessionInfo, o: &OfficeCases) -> Markup {
@@ -95,28 +95,16 @@ pub(super) struct HoldForm {
 
 async fn hold_change(
     st: AppState,
-    mut s: SessionInfo,
+    s: SessionInfo,
     office: String,
     f: HoldForm,
     place: bool,
 ) -> Result<Response, PageError> {
-    let result = async {
-        step_up(&st, &mut s, &f.totp).await?;
-        let v = st.vault.clone();
-        let actor = s.actor.clone();
-        let reason =
-            Some(Zeroizing::new(f.reason.trim().to_string())).filter(|r| !r.is_empty() && place);
-        blocking(move || {
-            v.set_office_hold(
-                &actor,
-                &office,
-                place,
-                reason.as_deref().map(|r| r.as_str()),
-            )
-        })
-        .await
-    }
-    .await;
+    let reason = Some(f.reason.trim()).filter(|r| !r.is_empty() && place);
+    let result = st
+        .vault
+        .set_office_hold(&s.actor, &office, place, reason, StepUp::typed(&f.totp))
+        .await;
     match result {
         Ok(()) => Ok(super::see_other(&format!(
             "/admin?done={}",
@@ -203,9 +191,7 @@ async fn purge_response(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    let v = st.vault.clone();
-    let actor = s.actor.clone();
-    let o = blocking(move || v.office_cases_for_admin(&actor, &office)).await?;
+    let o = st.vault.office_cases_for_admin(&s.actor, &office).await?;
     let held = o.held || o.cases.iter().any(|c| c.held);
     let notice = notice.or_else(|| held.then(|| Notice::Error(OFFICE_HOLD_NOTICE.into())));
     let body = purge_body(&s, &o);
@@ -238,7 +224,7 @@ pub(super) struct PurgeForm {
 pub(super) async fn purge(
     State(st): State<AppState>,
     Path(office): Path<String>,
-    PageForm(mut s, f): PageForm<PurgeForm>,
+    PageForm(s, f): PageForm<PurgeForm>,
 ) -> Result<Response, PageError> {
     if f.confirm.trim() != office {
         let n = Notice::Error(
@@ -246,17 +232,14 @@ pub(super) async fn purge(
         );
         return purge_response(&st, s, office, StatusCode::BAD_REQUEST, Some(n)).await;
     }
-    let result = async {
-        if f.totp.trim().is_empty() {
-            return Err(VaultError::StepUpRequired);
-        }
-        step_up(&st, &mut s, &f.totp).await?;
-        let v = st.vault.clone();
-        let actor = s.actor.clone();
-        let o = office.clone();
-        blocking(move || v.purge_office(&actor, &o)).await
-    }
-    .await;
+    // A purge confirmation always asks for a code, even in a fresh session.
+    let result = if f.totp.trim().is_empty() {
+        Err(VaultError::StepUpRequired)
+    } else {
+        st.vault
+            .purge_office(&s.actor, &office, StepUp::typed(&f.totp))
+            .await
+    };
     match result {
         Ok(_) => Ok(super::see_other("/login?done=office_purged")),
         Err(e) => {

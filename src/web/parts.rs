@@ -4,11 +4,9 @@
 use axum::http::StatusCode;
 use maud::{Markup, html};
 use serde::Deserialize;
-use zeroize::Zeroizing;
 
 use super::error::PageError;
 use super::layout::Notice;
-use crate::edge::{AppState, blocking};
 use crate::vault::{SessionInfo, VaultError};
 
 /// The notice for a refused purge (409 `legal_hold`).
@@ -35,24 +33,6 @@ pub(super) fn code_field(s: &SessionInfo, id: &str, always: bool, help: &str) ->
             }
         }
     }
-}
-
-/// Proves the code typed into a form, if any. With no code the vault's own
-/// decision stands: a session outside the step-up window gets `StepUpRequired`.
-pub(super) async fn step_up(
-    st: &AppState,
-    s: &mut SessionInfo,
-    code: &str,
-) -> Result<(), VaultError> {
-    if code.trim().is_empty() {
-        return Ok(());
-    }
-    let v = st.vault.clone();
-    let mut sess = s.clone();
-    let code = Zeroizing::new(code.trim().to_string());
-    let sess = blocking(move || v.step_up(&mut sess, &code).map(|_| sess)).await?;
-    *s = sess;
-    Ok(())
 }
 
 /// What a refused change says on the page it came from, with its status.

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::FORM_LIMIT;
 use super::error::PageError;
+use crate::edge::AppState;
 use crate::edge::cookie::session_token;
-use crate::edge::{AppState, blocking};
 use crate::vault::{SessionInfo, VaultError};
 
 /// Compares two secrets without an early exit.
@@ -25,7 +25,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 async fn resolve(parts: &Parts, state: &AppState) -> Result<SessionInfo, PageError> {
     let token = session_token(&parts.headers).ok_or(PageError::SignIn)?;
     let vault = state.vault.clone();
-    match blocking(move || vault.session(&token)).await {
+    match vault.session(&token).await {
         Ok(s) => Ok(s),
         Err(VaultError::Unauthenticated) => Err(PageError::SignIn),
         Err(e) => Err(e.into()),
@@ -70,8 +70,7 @@ pub(crate) async fn check_csrf(
         return Ok(());
     }
     let v = state.vault.clone();
-    let actor = s.actor.clone();
-    blocking(move || v.audit_csrf_failure(Some(&actor), form)).await?;
+    v.audit_csrf_failure(Some(&s.actor), form).await?;
     Err(PageError::Csrf)
 }
 

@@ -518,10 +518,11 @@ fn office_of(rel: Rel) -> &'static str {
 }
 
 /// Puts the offices back the way the world expects them (unsealed).
-fn unseal_all(app: &TestApp) {
+async fn unseal_all(app: &TestApp) {
     for slug in ["bronx", "queens"] {
         let pass = app.creds.offices[slug].passphrase.clone();
         casevault::vault::operator::unseal(&app.app.vault, slug, SecretString::from(pass))
+            .await
             .expect("operator unseal");
     }
 }
@@ -604,7 +605,7 @@ async fn run_cell(
             } else {
                 app.app
                     .vault
-                    .share_case(&casevault::vault::operator::actor(), case, "quinn", "read", &in_secs(app, 86400))
+                    .share_case(&casevault::vault::operator::actor(), case, "quinn", "read", &in_secs(app, 86400), casevault::vault::StepUp::none()).await
                     .expect("operator share")
             };
             c.delete(app.url(&format!("/cases/{case}/shares/{share}"))).send().await
@@ -626,7 +627,7 @@ async fn run_cell(
                 .post(app.url(&format!("/offices/{}/seal", office_of(rel))))
                 .send()
                 .await;
-            unseal_all(app);
+            unseal_all(app).await;
             r
         }
         Route::Unseal => {
@@ -676,7 +677,7 @@ async fn run_cell(
         }
         Route::SealAll => {
             let r = c.post(app.url("/seal-all")).send().await;
-            unseal_all(app);
+            unseal_all(app).await;
             r
         }
         Route::ListUsers => c.get(app.url("/users")).send().await,

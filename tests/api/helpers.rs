@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use casevault::app::{App, AppOptions, ServerHandle, Tls, self_signed};
+use casevault::VaultOptions;
+use casevault::app::{App, ServerHandle, Tls, self_signed};
 use casevault::auth::{TotpSecret, current_step};
 use casevault::demo::{Credentials, populate};
 use casevault::policy::Policy;
@@ -78,7 +79,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 
 pub fn open_app(dir: &Path, settings: &Settings, clock: &Clock) -> App {
     App::open(
-        AppOptions {
+        VaultOptions {
             data_dir: dir.to_path_buf(),
             settings: settings.clone(),
             clock: clock.clone(),

@@ -969,7 +969,14 @@ async fn closing_a_case_shows_its_status_and_the_retention_preview_lists_it() {
     }
     app.app
         .vault
-        .set_case_hold(&casevault::vault::operator::actor(), &kept, true, None)
+        .set_case_hold(
+            &casevault::vault::operator::actor(),
+            &kept,
+            true,
+            None,
+            casevault::vault::StepUp::none(),
+        )
+        .await
         .unwrap();
 
     // Before the year is out nothing is due; after it, the preview lists the case

@@ -505,7 +505,11 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
         let doc = app.upload_ok(&alice, &case, "c.pdf", body.clone()).await;
         let (wrapped, headers) = key_rows(&app, &case);
 
-        let r = app.app.vault.purge_case_faulty(&op, &case, Some(fault));
+        let r = app
+            .app
+            .vault
+            .purge_case_faulty(&op, &case, Some(fault))
+            .await;
         assert!(matches!(r, Err(VaultError::Internal(_))), "{fault:?}");
 
         // The crash image: the files exactly as they are now, opened by a new process.
@@ -516,19 +520,23 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
             let v = &reopened.vault;
             assert!(v.db().integrity_ok().unwrap(), "{fault:?}");
             casevault::vault::operator::unseal(v, "bronx", SecretString::from(pass.clone()))
+                .await
                 .unwrap();
             if fault == PurgeFault::InTransaction {
                 // Rolled back: the whole case is there and reads back.
-                let view = v.get_case(&op, &case).unwrap();
+                let view = v.get_case(&op, &case).await.unwrap();
                 assert_eq!(view.metadata.client_name, format!("Crash {fault:?}"));
-                let mut d = v.open_document(&op, &case, &doc).unwrap();
+                let mut d = v.open_document(&op, &case, &doc).await.unwrap();
                 let mut got = Vec::new();
                 d.reader.read_to_end(&mut got).unwrap();
                 assert_eq!(got, body);
             } else {
-                assert!(matches!(v.get_case(&op, &case), Err(VaultError::NotFound)));
                 assert!(matches!(
-                    v.open_document(&op, &case, &doc),
+                    v.get_case(&op, &case).await,
+                    Err(VaultError::NotFound)
+                ));
+                assert!(matches!(
+                    v.open_document(&op, &case, &doc).await,
                     Err(VaultError::NotFound)
                 ));
                 // Reopening finished the checkpoint; the server's start sweeps the
@@ -543,7 +551,12 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
             }
         }
         // Finish the purge in the live vault: idempotent end state.
-        match app.app.vault.purge_case(&op, &case) {
+        match app
+            .app
+            .vault
+            .purge_case(&op, &case, casevault::vault::StepUp::none())
+            .await
+        {
             Ok(_) | Err(VaultError::NotFound) => {}
             Err(e) => panic!("{fault:?}: {e}"),
         }

@@ -38,9 +38,18 @@ async fn retention_purges_only_closed_unheld_cases_past_their_window() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let v = &app.app.vault;
     let op = casevault::vault::operator::actor();
-    v.set_case_hold(&op, &held, true, Some("litigation"))
+    v.set_case_hold(
+        &op,
+        &held,
+        true,
+        Some("litigation"),
+        casevault::vault::StepUp::none(),
+    )
+    .await
+    .unwrap();
+    v.set_office_hold(&op, "queens", true, None, casevault::vault::StepUp::none())
+        .await
         .unwrap();
-    v.set_office_hold(&op, "queens", true, None).unwrap();
 
     app.clock.advance(200 * DAY);
     let alice = app.login("alice").await;
@@ -51,11 +60,11 @@ async fn retention_purges_only_closed_unheld_cases_past_their_window() {
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 
     // Not yet: nothing is due at 200 days.
-    let r = v.run_retention(false).unwrap();
+    let r = v.run_retention(false).await.unwrap();
     assert!(r.purged.is_empty() && r.held.is_empty(), "{r:?}");
 
     app.clock.advance(170 * DAY);
-    let dry = v.run_retention(true).unwrap();
+    let dry = v.run_retention(true).await.unwrap();
     assert!(dry.dry_run);
     let ids: Vec<_> = dry.purged.iter().map(|i| i.case_id.clone()).collect();
     assert_eq!(ids, std::slice::from_ref(&old));
@@ -71,7 +80,7 @@ async fn retention_purges_only_closed_unheld_cases_past_their_window() {
         "dry run"
     );
 
-    let run = v.run_retention(false).unwrap();
+    let run = v.run_retention(false).await.unwrap();
     assert_eq!(run.purged.len(), 1);
     assert_eq!(run.purged[0].case_id, old);
     for (c, n) in [
@@ -107,9 +116,13 @@ async fn retention_purges_only_closed_unheld_cases_past_their_window() {
     );
 
     // Lifting the holds lets the next run take them.
-    v.set_case_hold(&op, &held, false, None).unwrap();
-    v.set_office_hold(&op, "queens", false, None).unwrap();
-    let run = v.run_retention(false).unwrap();
+    v.set_case_hold(&op, &held, false, None, casevault::vault::StepUp::none())
+        .await
+        .unwrap();
+    v.set_office_hold(&op, "queens", false, None, casevault::vault::StepUp::none())
+        .await
+        .unwrap();
+    let run = v.run_retention(false).await.unwrap();
     assert_eq!(run.purged.len(), 2, "{run:?}");
     assert!(run.held.is_empty());
     assert_eq!(

@@ -731,7 +731,7 @@ async fn idle_offices_seal_themselves() {
     // Just under the idle time: still unsealed (each read counts as use).
     app.clock
         .advance(i64::from(app.settings.seal.idle_minutes) * 60 - 120);
-    assert!(app.app.vault.seal_idle().unwrap().is_empty());
+    assert!(app.app.vault.seal_idle().await.unwrap().is_empty());
     let alice = app.login("alice").await; // the 15-minute session ended meanwhile
     let r = alice
         .get(app.url(&format!("/cases/{case}")))
@@ -742,7 +742,7 @@ async fn idle_offices_seal_themselves() {
     // A full idle period later both offices are sealed, and it is audited.
     app.clock
         .advance(i64::from(app.settings.seal.idle_minutes) * 60);
-    let mut sealed = app.app.vault.seal_idle().unwrap();
+    let mut sealed = app.app.vault.seal_idle().await.unwrap();
     sealed.sort();
     assert_eq!(sealed, vec!["bronx".to_string(), "queens".to_string()]);
     let alice = app.login("alice").await;
