@@ -26,6 +26,10 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(http::router())
         .merge(web::router())
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::edge::origin::same_origin_only,
+        ))
         .with_state(state);
     http::layers(routes)
 }

@@ -171,7 +171,8 @@ impl Target {
             self.port,
             body.len()
         );
-        if !body.is_empty() {
+        // Every unsafe request to the API says it is JSON, an empty body included.
+        if method != "GET" {
             head.push_str("Content-Type: application/json\r\n");
         }
         let mut head = Zeroizing::new(head);

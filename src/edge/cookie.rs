@@ -5,7 +5,9 @@ use axum::http::{HeaderMap, header};
 use super::AppState;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "casevault_session";
+/// The `__Host-` prefix makes browsers accept it only with `Secure`, `Path=/` and no
+/// `Domain`, so a sibling subdomain can neither set nor overwrite it.
+pub const COOKIE: &str = "__Host-casevault_session";
 
 /// Reads one cookie's value (at most 128 bytes; empty counts as absent).
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {

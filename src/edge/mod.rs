@@ -11,6 +11,7 @@ use axum::extract::ConnectInfo;
 use crate::vault::Vault;
 
 pub mod cookie;
+pub mod origin;
 pub mod status;
 
 /// Shared state: one struct of `Arc`s, built by `app.rs`.

@@ -50,7 +50,8 @@ impl FromRequestParts<AppState> for EnrollingSession {
 }
 
 /// A JSON body: at most [`JSON_LIMIT`] bytes, `application/json`, unknown fields
-/// refused by the target types. An empty body reads as `{}` when `T` allows it.
+/// refused by the target types. An empty body (with the JSON content type) reads as
+/// `{}` when `T` allows it.
 pub struct JsonBody<T>(pub T);
 
 /// Describes a serde error without echoing any value from the input.
@@ -96,6 +97,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                     .trim()
                     .to_ascii_lowercase()
             });
+        // The content type is checked before the body is read, for an empty body too: a form or
+        // `text/plain` post from another site must never read as `{}`.
+        if ct.as_deref() != Some("application/json") {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
         let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
             .await
             .map_err(|_| {
@@ -108,13 +118,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             bytes::Bytes::from_static(b"{}")
         } else {
-            if ct.as_deref() != Some("application/json") {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as Content-Type: application/json",
-                ));
-            }
             bytes
         };
         serde_json::from_slice(&bytes)

@@ -21,8 +21,15 @@ use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, SessionInfo, 
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListQuery {
-    a_number: Option<String>,
     done: Option<String>,
+}
+
+/// The search box: posted, never a query string, so an A-number or a client's name
+/// never lands in a URL (browser history, proxy logs, the Referer of a later page).
+#[derive(Deserialize)]
+pub(super) struct SearchForm {
+    #[serde(default)]
+    a_number: Zeroizing<String>,
 }
 
 /// What the list page shows.
@@ -78,7 +85,8 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
             }
         }
         @if !partner {
-            form.search method="get" action="/cases" role="search" {
+            form.search method="post" action="/cases/search" role="search" {
+                (csrf_field(s))
                 label for="search" { "Find a case by A-number or client name" }
                 div.inline {
                     input #search name="a_number" maxlength="200" autocomplete="off" value=(st.search.clone().unwrap_or_default());
@@ -204,9 +212,18 @@ pub(super) async fn list_page(
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let q = q.map(|q| q.0).unwrap_or_default();
-    let search = q.a_number.filter(|a| !a.trim().is_empty());
     let notice = done_message(q.done.as_deref());
-    list_response(&st, s, search, StatusCode::OK, notice).await
+    list_response(&st, s, None, StatusCode::OK, notice).await
+}
+
+/// `POST /cases/search`: the case list, filtered by the search box.
+pub(super) async fn search(
+    State(st): State<AppState>,
+    PageForm(s, f): PageForm<SearchForm>,
+) -> Result<Response, PageError> {
+    let term = f.a_number.trim();
+    let search = (!term.is_empty()).then(|| term.to_string());
+    list_response(&st, s, search, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -451,11 +468,7 @@ pub(super) async fn case_response(
         @if case.may.share { (shares_section(&s, &case, day(&today), day(&until))) }
         @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }
     };
-    Ok((
-        status,
-        page(&m.client_name, Some(&s), notice.as_ref(), body),
-    )
-        .into_response())
+    Ok((status, page("Case file", Some(&s), notice.as_ref(), body)).into_response())
 }
 
 /// `GET /cases/{case}`.

@@ -548,7 +548,7 @@ async fn cookie_flags_rotation_and_logout() {
     // Signing in again from the same browser rotates: the old token dies.
     let r = c
         .post(app.url("/login"))
-        .header("cookie", format!("casevault_session={a}"))
+        .header("cookie", format!("__Host-casevault_session={a}"))
         .json(&json!({"username": "alice", "password": alice.password, "totp": app.code("alice")}))
         .send()
         .await
@@ -563,7 +563,7 @@ async fn cookie_flags_rotation_and_logout() {
     // Logout ends the session at once and clears the cookie.
     let r = c
         .post(app.url("/logout"))
-        .header("cookie", format!("casevault_session={b}"))
+        .header("cookie", format!("__Host-casevault_session={b}"))
         .send()
         .await
         .unwrap();

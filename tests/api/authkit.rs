@@ -36,6 +36,7 @@ pub fn bare_client(app: &TestApp) -> Client {
     let cert = reqwest::Certificate::from_pem(&pem).unwrap();
     Client::builder()
         .add_root_certificate(cert)
+        .default_headers(crate::helpers::json_headers())
         .build()
         .unwrap()
 }
@@ -62,10 +63,10 @@ pub fn set_cookie(r: &Response) -> Option<(String, String)> {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("casevault_session="))?
+        .find(|v| v.starts_with("__Host-casevault_session="))?
         .to_string();
     let token = line
-        .trim_start_matches("casevault_session=")
+        .trim_start_matches("__Host-casevault_session=")
         .split(';')
         .next()?
         .to_string();
@@ -85,7 +86,7 @@ pub async fn login_token(app: &TestApp, name: &str) -> String {
 pub async fn get_with(app: &TestApp, token: &str, path: &str) -> Response {
     bare_client(app)
         .get(app.url(path))
-        .header("cookie", format!("casevault_session={token}"))
+        .header("cookie", format!("__Host-casevault_session={token}"))
         .send()
         .await
         .unwrap()

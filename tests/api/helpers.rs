@@ -102,6 +102,7 @@ impl TestApp {
         Client::builder()
             .add_root_certificate(cert)
             .cookie_store(true)
+            .default_headers(json_headers())
             .build()
             .unwrap()
     }
@@ -279,4 +280,15 @@ pub fn bytes(n: usize, seed: u64) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
+}
+
+/// API clients say JSON on every request (the server refuses a state change that does
+/// not); a request that sets its own content type (an upload) keeps it.
+pub fn json_headers() -> reqwest::header::HeaderMap {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::CONTENT_TYPE,
+        reqwest::header::HeaderValue::from_static("application/json"),
+    );
+    h
 }

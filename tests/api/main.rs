@@ -8,6 +8,7 @@ mod audit_log;
 mod auth;
 mod authkit;
 mod browser;
+mod crosssite;
 mod helpers;
 mod lifecycle_helpers;
 mod pages;

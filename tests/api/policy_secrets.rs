@@ -371,6 +371,7 @@ async fn no_secret_reaches_the_logs_of_a_demo_run() {
         reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
             .cookie_store(true)
+            .default_headers(crate::helpers::json_headers())
             .build()
             .unwrap()
     };
