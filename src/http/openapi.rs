@@ -37,6 +37,7 @@ use super::{admin, auth, cases, offices, routes, transfer, users};
         users::enable_user,
         users::reset_password,
         users::reset_totp,
+        users::confirm_access,
         admin::read_audit,
         admin::close_case,
         admin::hold_case,

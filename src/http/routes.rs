@@ -42,6 +42,7 @@ pub(super) fn api() -> Router<AppState> {
         .route("/users/{user}/enable", post(users::enable_user))
         .route("/users/{user}/reset-password", post(users::reset_password))
         .route("/users/{user}/reset-totp", post(users::reset_totp))
+        .route("/users/{user}/confirm", post(users::confirm_access))
         .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::admin::api())
         .fallback(|| async { ApiError::not_found() })

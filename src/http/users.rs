@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use super::extract::{JsonBody, Session};
 use super::{ApiResult, AppState};
-use crate::vault::{NewUser, UserView};
+use crate::vault::{NewUser, StepUp, UserView};
 
 /// Users.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -118,5 +118,42 @@ pub(super) async fn reset_totp(
     Path(user): Path<String>,
 ) -> ApiResult<StatusCode> {
     st.vault.reset_totp(&s.actor, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confirmation of an account's power to read client data.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfirmBody {
+    /// A fresh code (step-up), unless the session proved one recently.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
+    /// The office passphrase: how an office administrator confirms (a supervisor
+    /// needs none).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    passphrase: Option<Zeroizing<String>>,
+}
+
+/// `POST /api/v1/users/{user}/confirm` (step-up): a supervisor of the account's office,
+/// or its administrator with the office passphrase, confirms an account that an
+/// administrator made, enabled or reset; until then it reads nothing.
+#[utoipa::path(post, path = "/api/v1/users/{user}/confirm", request_body = ConfirmBody, responses(
+    (status = 204), (status = 400, body = super::error::ErrorBody, description = "unseal_failed: the passphrase does not open the office"),
+    (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+pub(super) async fn confirm_access(
+    State(st): State<AppState>,
+    Session(s): Session,
+    Path(user): Path<String>,
+    JsonBody(b): JsonBody<ConfirmBody>,
+) -> ApiResult<StatusCode> {
+    let passphrase = b
+        .passphrase
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| age::secrecy::SecretString::from(p.trim().to_string()));
+    st.vault
+        .confirm_access(&s.actor, &user, passphrase, StepUp::if_stale(b.totp))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -49,6 +49,7 @@ pub enum Action {
     ReadAllAudit,
     CloseCase,
     ListOfficeCases,
+    ConfirmAccess,
 }
 
 impl Action {
@@ -76,6 +77,7 @@ impl Action {
             Action::ReadAllAudit => "read_all_audit",
             Action::CloseCase => "close_case",
             Action::ListOfficeCases => "list_office_cases",
+            Action::ConfirmAccess => "confirm_access",
         }
     }
 }
@@ -93,6 +95,8 @@ pub struct Principal {
     pub supervisor: bool,
     /// TOTP enrolled and confirmed.
     pub second_factor: bool,
+    /// Not waiting for confirmation of its power to read (policy rule 16).
+    pub access_confirmed: bool,
 }
 
 /// What a case looks like to the policy.
@@ -130,6 +134,8 @@ pub struct Ctx {
     pub fresh: bool,
     /// For user management: the role of the account being made or changed.
     pub target_role: Option<Role>,
+    /// The office passphrase was given and opened the office.
+    pub passphrase_proved: bool,
 }
 
 /// Loaded, validated policy.
@@ -253,6 +259,10 @@ impl Policy {
                 "second_factor".to_string(),
                 RestrictedExpression::new_bool(p.second_factor),
             ),
+            (
+                "access_confirmed".to_string(),
+                RestrictedExpression::new_bool(p.access_confirmed),
+            ),
         ]);
         entities.push(Entity::new(principal.clone(), attrs, parents).ok()?);
         let resource = match r {
@@ -306,6 +316,12 @@ impl Policy {
             pairs.push((
                 "target_role".to_string(),
                 RestrictedExpression::new_string(role.as_str().to_string()),
+            ));
+        }
+        if ctx.passphrase_proved {
+            pairs.push((
+                "passphrase_proved".to_string(),
+                RestrictedExpression::new_bool(true),
             ));
         }
         let context = Context::from_pairs(pairs).ok()?;

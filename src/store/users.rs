@@ -34,6 +34,9 @@ pub struct UserRow {
     pub totp_last_step: Option<i64>,
     /// Disabled accounts cannot sign in.
     pub disabled: bool,
+    /// Made, enabled or reset by someone who cannot read client data: reads nothing
+    /// until a supervisor of the office or the office passphrase confirms it.
+    pub access_pending: bool,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -47,7 +50,7 @@ impl std::fmt::Debug for UserRow {
 
 /// The user columns, `u.`-qualified so that a join (sessions) can select them too.
 pub(super) const USER_COLS: &str = "u.id, u.username, u.role, u.office, u.org, u.supervisor, u.password_hash, \
-     u.totp_sealed, u.totp_confirmed, u.totp_last_step, u.disabled";
+     u.totp_sealed, u.totp_confirmed, u.totp_last_step, u.disabled, u.access_pending";
 
 /// Maps the [`USER_COLS`] that start at column `o`.
 pub(super) fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
@@ -74,6 +77,7 @@ pub(super) fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
         totp_confirmed: r.get(o + 8)?,
         totp_last_step: r.get(o + 9)?,
         disabled: r.get(o + 10)?,
+        access_pending: r.get(o + 11)?,
     })
 }
 
@@ -96,6 +100,8 @@ pub struct NewUserRow<'a> {
     pub password_hash: &'a str,
     /// RFC 3339.
     pub created_at: &'a str,
+    /// Reads nothing until confirmed (see [`UserRow::access_pending`]).
+    pub access_pending: bool,
 }
 
 impl Tx<'_> {
@@ -103,8 +109,8 @@ impl Tx<'_> {
     pub fn insert_user(&self, u: &NewUserRow<'_>) -> R<()> {
         exec(
             self,
-            "INSERT INTO users (id, username, role, office, org, supervisor, password_hash, created_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            "INSERT INTO users (id, username, role, office, org, supervisor, password_hash, created_at, access_pending)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
             params![
                 u.id,
                 u.username,
@@ -113,10 +119,31 @@ impl Tx<'_> {
                 u.org,
                 u.supervisor,
                 u.password_hash,
-                u.created_at
+                u.created_at,
+                u.access_pending
             ],
         )?;
         Ok(())
+    }
+
+    /// Marks an account's power to read client data as waiting for confirmation, or
+    /// confirmed.
+    pub fn set_access_pending(&self, id: &str, pending: bool) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET access_pending = ?2 WHERE id = ?1",
+            params![id, pending],
+        )?;
+        Ok(())
+    }
+
+    /// The office's accounts waiting for confirmation.
+    pub fn pending_access(&self, office: &str) -> R<Vec<UserRow>> {
+        Ok(self
+            .users(Some(office))?
+            .into_iter()
+            .filter(|u| u.access_pending && !u.disabled)
+            .collect())
     }
 
     /// A user by login name.

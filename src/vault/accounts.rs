@@ -8,11 +8,11 @@
 //! password or authenticator ends all its sessions in the same transaction.
 use std::sync::Arc;
 
-use age::secrecy::ExposeSecret;
+use age::secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{Actor, Vault, VaultError, new_id, parse_id};
+use super::{Actor, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::auth::{self, Username};
 use crate::policy::{Action, Resource, Role};
 use crate::store::UserRow;
@@ -36,6 +36,9 @@ pub struct UserView {
     pub totp_enrolled: bool,
     /// Disabled.
     pub disabled: bool,
+    /// Waiting for a supervisor's (or the office passphrase's) confirmation before it
+    /// may read client data.
+    pub access_pending: bool,
 }
 
 impl From<&UserRow> for UserView {
@@ -49,6 +52,7 @@ impl From<&UserRow> for UserView {
             supervisor: u.supervisor,
             totp_enrolled: u.totp_confirmed,
             disabled: u.disabled,
+            access_pending: u.access_pending,
         }
     }
 }
@@ -125,6 +129,7 @@ impl Vault {
             .hash(nu.password.clone())
             .await
             .map_err(VaultError::Internal)?;
+        let a2 = actor.clone();
         self.run(move |v| {
             let now = v.now_str();
             let row_org = if new_role.has_org() {
@@ -142,6 +147,7 @@ impl Vault {
                     supervisor: nu.supervisor && new_role == Role::Caseworker,
                     password_hash: &hash,
                     created_at: &now,
+                    access_pending: needs_confirmation(&a2, new_role),
                 })?;
                 v.record(tx, &allowed, "ok")
             });
@@ -207,6 +213,9 @@ impl Vault {
         self.db.write(|tx| {
             tx.set_disabled(&user.id, disabled)?;
             tx.delete_user_sessions(&user.id)?;
+            if !disabled && needs_confirmation(actor, user.role) {
+                tx.set_access_pending(&user.id, true)?;
+            }
             self.record(tx, &allowed, "ok")
         })
     }
@@ -229,10 +238,14 @@ impl Vault {
             .hash(password)
             .await
             .map_err(VaultError::Internal)?;
+        let a = actor.clone();
         self.run(move |v| {
             v.db.write(|tx| {
                 tx.set_password(&user.id, &hash)?;
                 tx.delete_user_sessions(&user.id)?;
+                if needs_confirmation(&a, user.role) {
+                    tx.set_access_pending(&user.id, true)?;
+                }
                 v.record(tx, &allowed, "ok")
             })
         })
@@ -260,6 +273,9 @@ impl Vault {
             tx.set_totp(&user.id, None, false)?;
             tx.set_recovery_codes(&user.id, &[])?;
             tx.delete_user_sessions(&user.id)?;
+            if needs_confirmation(actor, user.role) {
+                tx.set_access_pending(&user.id, true)?;
+            }
             self.record(tx, &allowed, "ok")
         })
     }
@@ -295,6 +311,132 @@ impl Vault {
             .read(|tx| tx.user_by_name(name))?
             .as_ref()
             .map(UserView::from))
+    }
+}
+
+/// Whether `actor` giving an account of `role` a way in (creating it, enabling it,
+/// setting its password or authenticator) leaves the account waiting for confirmation:
+/// a caseworker can read client data, and whoever does this through the API (an
+/// administrator, the superadmin) cannot, so they must not be able to hand themselves
+/// that power. The machine operator holds the data directory and the passphrases
+/// already, and is exempt.
+fn needs_confirmation(actor: &Actor, role: Role) -> bool {
+    role == Role::Caseworker && actor.role().is_some()
+}
+
+impl Vault {
+    /// Confirms an account's power to read client data: by a supervisor of its office
+    /// (policy rule 17) or by the office's administrator with the office passphrase
+    /// (rule 18), with a fresh code either way. Both halves are audited: the grant
+    /// (create, enable, reset) and this confirmation.
+    pub async fn confirm_access(
+        self: &Arc<Self>,
+        actor: &Actor,
+        user_id: &str,
+        passphrase: Option<SecretString>,
+        step: StepUp,
+    ) -> Result<(), VaultError> {
+        let actor = self.prove(actor.clone(), step).await?;
+        let user_id = user_id.to_owned();
+        self.run(move |v| v.confirm_access_blocking(&actor, &user_id, passphrase))
+            .await
+    }
+
+    fn confirm_access_blocking(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        passphrase: Option<SecretString>,
+    ) -> Result<(), VaultError> {
+        let user = match parse_id(user_id) {
+            Some(id) => self.db.read(|tx| tx.user(&id))?,
+            None => None,
+        };
+        let Some(office) = user.as_ref().and_then(|u| u.office.clone()) else {
+            self.audit_now(actor, "confirm_access", "user:unknown", "deny", "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        let Some(user) = user else {
+            return Err(VaultError::NotFound);
+        };
+        // The passphrase is tried (scrypt) only for someone the policy would let
+        // confirm with it, so nobody else can make the server spend the work.
+        let may_use_passphrase = actor.role().is_some_and(|r| {
+            let ctx = crate::policy::Ctx {
+                fresh: true,
+                target_role: None,
+                passphrase_proved: true,
+            };
+            self.policy.decide(
+                &actor.principal(r),
+                Action::ConfirmAccess,
+                &Resource::Office(&office),
+                &ctx,
+            )
+        });
+        let passphrase_proved = match &passphrase {
+            Some(p) if may_use_passphrase => self.office_passphrase_opens(&office, p)?,
+            _ => false,
+        };
+        let ctx = crate::policy::Ctx {
+            passphrase_proved,
+            ..Default::default()
+        };
+        let target = format!("office:{office} user:{}", user.id);
+        let allowed = self.authorize_in(
+            actor,
+            Action::ConfirmAccess,
+            &Resource::Office(&office),
+            target,
+            ctx,
+        );
+        let allowed = match allowed {
+            Ok(a) => a,
+            // A passphrase was tried and did not open the office: the refusal is
+            // audited; say what was wrong.
+            Err(VaultError::Forbidden) if may_use_passphrase && passphrase.is_some() => {
+                return Err(VaultError::WrongPassphrase);
+            }
+            Err(e) => return Err(e),
+        };
+        if !user.access_pending {
+            return self.record_now(&allowed, "already_confirmed");
+        }
+        self.db.write(|tx| {
+            tx.set_access_pending(&user.id, false)?;
+            self.record(tx, &allowed, "ok")
+        })
+    }
+
+    /// The accounts of the actor's office waiting for confirmation, for a supervisor's
+    /// page or an administrator's user list (decided as `confirm_access`, assuming the
+    /// code and passphrase will be given).
+    pub async fn pending_access(
+        self: &Arc<Self>,
+        actor: &Actor,
+    ) -> Result<Vec<UserView>, VaultError> {
+        let actor = actor.clone();
+        self.run(move |v| {
+            let (Some(role), Some(office)) = (actor.role(), actor.office.clone()) else {
+                return Ok(Vec::new());
+            };
+            let ctx = crate::policy::Ctx {
+                fresh: true,
+                target_role: None,
+                passphrase_proved: true,
+            };
+            if !v.policy.decide(
+                &actor.principal(role),
+                Action::ConfirmAccess,
+                &Resource::Office(&office),
+                &ctx,
+            ) {
+                return Ok(Vec::new());
+            }
+            let rows = v.db.read(|tx| tx.pending_access(&office))?;
+            Ok(rows.iter().map(UserView::from).collect())
+        })
+        .await
     }
 }
 

@@ -137,7 +137,7 @@ impl Vault {
                     &Resource::Case(&facts),
                     &crate::policy::Ctx {
                         fresh: actor.fresh,
-                        target_role: None,
+                        ..Default::default()
                     },
                 ) {
                     visible.push(c);

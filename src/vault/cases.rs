@@ -221,7 +221,7 @@ impl Vault {
         let principal = actor.principal(role);
         let ctx = crate::policy::Ctx {
             fresh: true,
-            target_role: None,
+            ..Default::default()
         };
         let may = |action| {
             self.policy

@@ -72,7 +72,27 @@ impl Vault {
         target: String,
         target_role: Option<Role>,
     ) -> Result<Allowed, VaultError> {
-        let ctx = |fresh: bool| Ctx { fresh, target_role };
+        let base = Ctx {
+            target_role,
+            ..Ctx::default()
+        };
+        self.authorize_in(actor, action, resource, target, base)
+    }
+
+    /// [`Self::authorize`] with a context of the caller's (the `fresh` field is the
+    /// actor's own and is set here).
+    pub(super) fn authorize_in(
+        &self,
+        actor: &Actor,
+        action: Action,
+        resource: &Resource<'_>,
+        target: String,
+        base: Ctx,
+    ) -> Result<Allowed, VaultError> {
+        let ctx = |fresh: bool| Ctx {
+            fresh,
+            ..base.clone()
+        };
         let allowed = |actor: &Actor| Allowed {
             action: action.name(),
             target: target.clone(),

@@ -90,6 +90,8 @@ pub struct Actor {
     supervisor: bool,
     second_factor: bool,
     fresh: bool,
+    /// Not waiting for confirmation of its power to read (policy rule 16).
+    access_confirmed: bool,
     /// The keyed hash of the session this actor acts in (users signed in through a
     /// session), so that a step-up code proved with an action refreshes that session.
     session: Option<Vec<u8>>,
@@ -115,6 +117,7 @@ impl Actor {
             supervisor: u.supervisor,
             second_factor: u.totp_confirmed,
             fresh,
+            access_confirmed: !u.access_pending,
             session: None,
         }
     }
@@ -129,6 +132,7 @@ impl Actor {
             supervisor: false,
             second_factor: false,
             fresh: false,
+            access_confirmed: false,
             session: None,
         }
     }
@@ -178,6 +182,7 @@ impl Actor {
             office: self.office.clone().unwrap_or_default(),
             supervisor: self.supervisor,
             second_factor: self.second_factor,
+            access_confirmed: self.access_confirmed,
         }
     }
 }

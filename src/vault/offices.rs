@@ -149,19 +149,7 @@ impl Vault {
         };
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let key = match &row.wrapped_identity {
-            Some(wrapped) => {
-                OfficeKey::unwrap_with_passphrase(wrapped, &secret, self.settings.kdf.max_log_n)
-            }
-            None => OfficeKey::parse(&secret).and_then(|k| {
-                if k.recipient() == row.recipient {
-                    Ok(k)
-                } else {
-                    Err(crypto::CryptoError::InvalidKey)
-                }
-            }),
-        };
-        let key = match key {
+        let key = match self.open_office_key(&row, &secret) {
             Ok(k) => k,
             Err(_) => {
                 self.record_now(&allowed, "wrong_secret")?;
@@ -235,6 +223,40 @@ impl Vault {
         };
         self.record_now(&allowed, &format!("sealed {}", sealed.len()))?;
         Ok(sealed)
+    }
+
+    /// The office identity from its passphrase (or, office-held, the identity itself).
+    fn open_office_key(
+        &self,
+        row: &crate::store::OfficeRow,
+        secret: &SecretString,
+    ) -> Result<OfficeKey, crypto::CryptoError> {
+        match &row.wrapped_identity {
+            Some(wrapped) => {
+                OfficeKey::unwrap_with_passphrase(wrapped, secret, self.settings.kdf.max_log_n)
+            }
+            None => OfficeKey::parse(secret).and_then(|k| {
+                if k.recipient() == row.recipient {
+                    Ok(k)
+                } else {
+                    Err(crypto::CryptoError::InvalidKey)
+                }
+            }),
+        }
+    }
+
+    /// Whether `secret` opens the office (the key is dropped, wiped, at once). One at a
+    /// time, like unsealing: scrypt holds hundreds of MiB while it runs.
+    pub(super) fn office_passphrase_opens(
+        &self,
+        office: &str,
+        secret: &SecretString,
+    ) -> Result<bool, VaultError> {
+        let Some(row) = self.db.read(|tx| tx.office(office))? else {
+            return Ok(false);
+        };
+        let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(self.open_office_key(&row, secret).is_ok())
     }
 
     /// Wipes every key (shutdown).

@@ -20,6 +20,7 @@ pub fn actor() -> Actor {
     Actor {
         second_factor: true,
         fresh: true,
+        access_confirmed: true,
         ..Actor::internal("operator", Who::Operator)
     }
 }

@@ -186,7 +186,7 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
                 td { (role_name(Role::parse(&u.role))) @if u.supervisor { " (supervisor)" } }
                 td { (u.office.as_deref().or(u.org.as_deref()).unwrap_or("—")) }
                 td { (if u.totp_enrolled { "Set up" } else { "Not yet" }) }
-                td { (if u.disabled { "Disabled" } else { "Active" }) }
+                td { (if u.disabled { "Disabled" } else if u.access_pending { "Waiting for a supervisor to confirm" } else { "Active" }) }
                 td.actions {
                     @if u.id != s.actor.id() {
                         form.inline method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {

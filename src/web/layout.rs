@@ -115,12 +115,15 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "unsealed" => "The office is unsealed. Its files can be read again.",
         "sealed_all" => "Every office you administer is sealed.",
         "user_created" => {
-            "The account was created. Give the person their username and password; they will set up their authenticator app when they first sign in."
+            "The account was created. Give the person their username and password; they will set up their authenticator app when they first sign in. A caseworker account opens no case until a supervisor of the office confirms it."
         }
         "disabled" => "The account is disabled and signed out everywhere.",
         "enabled" => "The account can sign in again.",
         "password_reset" => "The password was changed and the person was signed out everywhere.",
         "signed_out" => "You are signed out.",
+        "access_confirmed" => {
+            "The account is confirmed: it can now open the cases its role allows."
+        }
         "held" => {
             "The legal hold is in place. Nothing in this case can be deleted until the hold is lifted."
         }

@@ -82,6 +82,7 @@ pub fn router() -> Router<AppState> {
         .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/search", post(cases::search))
+        .route("/users/{user}/confirm", post(cases::confirm_access))
         .route("/cases/{case}", get(cases::case_page))
         .route("/cases/{case}/shares", post(case_actions::share))
         .route("/cases/{case}/close", post(case_actions::close))

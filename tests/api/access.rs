@@ -403,6 +403,8 @@ async fn build_world(app: &TestApp) -> World {
         json!({"username": "carol", "role": "caseworker", "office": "bronx", "password": STRONG}),
     )
     .await;
+    // An admin-made caseworker reads once a supervisor has confirmed it (rule 16).
+    crate::authkit::confirm_access(app, &alice, &carol.id).await;
     // quinn: a second partner, so that "a share exists, but not to pat" is a relation.
     let r = root
         .post(app.url("/users"))

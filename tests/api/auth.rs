@@ -266,6 +266,26 @@ async fn caseworkers_without_totp_when_settings_allow_but_never_other_roles() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED);
     }
+    // An account the superadmin made reads once a supervisor confirms it (rule 16).
+    let alice = app.login("alice").await;
+    let users: Value = root
+        .get(app.url("/users"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cw_id = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "cw-one")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::authkit::confirm_access(&app, &alice, &cw_id).await;
     let cw = app.client();
     let r = try_login(&app, &cw, "cw-one", STRONG, None).await;
     assert_eq!(r.status(), StatusCode::OK);

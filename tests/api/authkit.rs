@@ -161,3 +161,15 @@ pub fn in_secs(app: &TestApp, secs: i64) -> String {
         time::OffsetDateTime::from_unix_timestamp(app.clock.unix() + secs).unwrap(),
     )
 }
+
+/// A supervisor of the account's office confirms an account that an administrator
+/// made (until then it reads nothing: policy rule 16).
+pub async fn confirm_access(app: &TestApp, supervisor: &Client, user_id: &str) {
+    let r = supervisor
+        .post(app.url(&format!("/users/{user_id}/confirm")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "confirm {user_id}");
+}

@@ -172,7 +172,7 @@ async fn the_session_cookie_is_host_prefixed() {
 }
 
 /// A browser-like client for the pages (cookie jar, no redirects followed).
-fn page_client(app: &TestApp) -> Client {
+pub(crate) fn page_client(app: &TestApp) -> Client {
     let pem = std::fs::read(&app.cert).unwrap();
     Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
@@ -182,7 +182,7 @@ fn page_client(app: &TestApp) -> Client {
         .unwrap()
 }
 
-fn hidden(html: &str, name: &str) -> Option<String> {
+pub(crate) fn hidden(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &html[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_string())

@@ -9,6 +9,7 @@ mod auth;
 mod authkit;
 mod browser;
 mod crosssite;
+mod grant;
 mod helpers;
 mod lifecycle_helpers;
 mod pages;
