@@ -16,24 +16,24 @@ impl Vault {
     pub async fn audit_csrf_failure(
         self: &Arc<Self>,
         actor: Option<&Actor>,
-        form: &str,
+        form: &'static str,
     ) -> Result<(), VaultError> {
-        let (actor, form) = (actor.cloned(), form.to_owned());
-        self.run(move |v| v.audit_csrf_failure_blocking(actor.as_ref(), &form))
+        let actor = actor.cloned();
+        self.run(move |v| v.audit_csrf_failure_blocking(actor.as_ref(), form))
             .await
     }
 
     pub(super) fn audit_csrf_failure_blocking(
         &self,
         actor: Option<&Actor>,
-        form: &str,
+        form: &'static str,
     ) -> Result<(), VaultError> {
         let anon = Actor::internal("-", super::Who::Anonymous);
         let actor = actor.unwrap_or(&anon);
         self.audit_now(
             actor,
             "csrf_check",
-            &format!("form:{form}"),
+            &super::target::Target::form(form),
             "deny",
             "csrf_invalid",
         )

@@ -23,6 +23,7 @@ mod retention;
 mod sessions;
 mod shares;
 mod signin;
+mod target;
 mod totp;
 
 use std::collections::HashMap;
@@ -408,7 +409,7 @@ impl Vault {
             self.audit_now(
                 &system,
                 "auto_seal",
-                &format!("office:{o}"),
+                &target::Target::stored_office(o),
                 "allow",
                 "idle",
             )?;

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::decide::By;
+use super::target::Target;
 use super::{Actor, UserView, Vault, VaultError};
 use crate::auth::{ThrottleVerdict, Username};
 use crate::crypto::{self, random_token};
@@ -43,11 +45,16 @@ impl Vault {
         decision: &str,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let actor = match user {
-            Some(u) => Actor::internal(&u.id, super::Who::User(u.role)),
-            None => Actor::internal("-", super::Who::Anonymous),
+        let (actor, target) = match user {
+            Some(u) => (
+                Actor::internal(&u.id, super::Who::User(u.role)),
+                Target::user(&u.id),
+            ),
+            None => (
+                Actor::internal("-", super::Who::Anonymous),
+                Target::no_user(),
+            ),
         };
-        let target = format!("user:{}", actor.id);
         self.audit_now(&actor, "login", &target, decision, outcome)
     }
 
@@ -131,19 +138,17 @@ impl Vault {
                 totp_at,
                 csrf: &csrf,
             })?;
-            crate::audit::append(
+            self.write_entry(
                 tx,
-                &self.now_str(),
-                &crate::audit::Entry {
-                    actor: &user.id,
+                By {
+                    id: &user.id,
                     role: user.role.as_str(),
-                    action: "login",
-                    target: &format!("user:{}", user.id),
-                    decision: "allow",
-                    outcome: if must_enrol { "must_enrol" } else { "ok" },
                 },
-            )?;
-            Ok(())
+                "login",
+                &Target::user(&user.id),
+                "allow",
+                if must_enrol { "must_enrol" } else { "ok" },
+            )
         })?;
         self.throttle.success(account_key);
         Ok(LoginOutcome {
