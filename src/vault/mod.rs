@@ -19,6 +19,7 @@ mod export;
 mod offices;
 pub mod operator;
 mod purge;
+mod refusals;
 mod retention;
 mod sessions;
 mod shares;
@@ -47,6 +48,7 @@ pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use offices::{OfficeCredentials, OfficeMode};
 pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
+pub use refusals::Refusal;
 pub use retention::{RetentionItem, RetentionReport};
 pub use sessions::{SessionInfo, StepUp};
 pub use shares::ShareView;
@@ -64,7 +66,7 @@ pub(crate) enum Who {
     Operator,
     /// The vault itself (idle auto-seal); never decided, only audited.
     System,
-    /// Nobody signed in yet (a refused pre-session form); only audited.
+    /// Nobody signed in yet (a refused sign-in); only audited (see `refusals.rs`).
     Anonymous,
 }
 
@@ -215,6 +217,7 @@ pub struct Vault {
     auth_key: AuthKey,
     hasher: PasswordHasher,
     throttle: Throttle,
+    refusals: refusals::Refusals,
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
     data_dir: PathBuf,
@@ -294,6 +297,7 @@ impl Vault {
             blobs,
             policy,
             throttle: Throttle::new(opts.settings.login.clone()),
+            refusals: refusals::Refusals::default(),
             settings: opts.settings,
             clock: opts.clock,
             auth_key,

@@ -4,12 +4,15 @@
 //! give the same error after the same work (argon2 runs on a dummy hash when there is
 //! no password to check); failures count against both the account and the client
 //! address, and a throttled attempt is refused before any check; every attempt is
-//! audited without the username; only a keyed hash of the new session token is stored.
+//! audited without the username (throttled ones through the bounded path of
+//! `refusals.rs`, which counts a flood rather than writing each); only a keyed hash of
+//! the new session token is stored.
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use super::decide::By;
+use super::refusals::Refusal;
 use super::target::Target;
 use super::{Actor, UserView, Vault, VaultError};
 use crate::auth::{ThrottleVerdict, Username};
@@ -72,10 +75,12 @@ impl Vault {
         );
         let keys = [account_key.clone(), addr_key];
         let lookup_keys = keys.clone();
+        let client = input.client;
         let user = self
             .run(move |v| {
                 if let ThrottleVerdict::Wait(secs) = v.throttle.check(&lookup_keys, now) {
-                    v.audit_login(None, "deny", "throttled")?;
+                    // Costs the sender nothing: bounded per address (refusals.rs).
+                    v.audit_refusal_blocking(&client, Refusal::SignInThrottled)?;
                     return Err(VaultError::Throttled(secs));
                 }
                 match &name {

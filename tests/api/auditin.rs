@@ -4,6 +4,9 @@
 //! client's name and A-number typed into the wrong field) never becomes an audit
 //! target, and an office's view of the log matches whole target tokens, so nobody
 //! outside an office can write an entry its administrator sees.
+//! Item 9: refusals before sign-in (forged sign-in forms, throttled sign-ins) cost the
+//! sender as much as the server: a flood writes a small bounded number of rows that
+//! still say how many were refused, and no authenticated action goes unrecorded.
 use casevault::store::AuditRow;
 use reqwest::{Client, Method, StatusCode, redirect};
 use serde_json::{Value, json};
@@ -470,4 +473,146 @@ async fn another_office_cannot_write_what_an_office_administrator_reads() {
         .await
         .unwrap();
     assert!(v["entries"].as_array().unwrap().len() > 40);
+}
+
+/// How many refusals the rows stand for: a row is one, an aggregate says `x N`.
+fn refusals(rows: &[AuditRow], action: &str, outcome: &str) -> (usize, u64) {
+    let mine: Vec<&AuditRow> = rows
+        .iter()
+        .filter(|r| r.action == action && r.outcome.split(' ').next() == Some(outcome))
+        .collect();
+    let n = mine
+        .iter()
+        .map(|r| {
+            let mut words = r.outcome.split(' ');
+            words.next();
+            match (words.next(), words.next()) {
+                (Some("x"), Some(n)) => n.parse::<u64>().unwrap(),
+                _ => 1,
+            }
+        })
+        .sum();
+    (mine.len(), n)
+}
+
+#[tokio::test]
+async fn a_flood_of_forged_sign_in_forms_writes_a_few_rows_that_count_it() {
+    let app = spawn_app().await;
+    let before = head_seq(&app);
+    let (alice, _) = page_session(&app, "alice").await;
+    let flood = Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&app.cert).unwrap()).unwrap(),
+        )
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = format!("{}/login", app.base);
+    for i in 0..400 {
+        let r = flood
+            .post(&login)
+            .form(&[
+                ("login_csrf", "forged-token-aaaaaaaaaaaaaaaaaaaaaa"),
+                ("username", "alice"),
+                ("password", "guess"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "post {i}");
+        if i == 200 {
+            // In the middle of the flood, a signed-in user's forged form is still
+            // recorded one by one: the bound is for refusals before sign-in only.
+            for _ in 0..5 {
+                let r = alice
+                    .post(format!("{}/cases", app.base))
+                    .form(&[("client_name", "Forged")])
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::FORBIDDEN);
+            }
+        }
+    }
+    let rows = rows_after(&app, before);
+    let anon: Vec<AuditRow> = rows.iter().filter(|r| r.actor == "-").cloned().collect();
+    let (n, _) = refusals(&anon, "csrf_check", "csrf_invalid");
+    assert!(n <= 5, "{n} rows for 400 forged sign-in posts");
+    assert!(n >= 1, "the attack is recorded as it starts");
+    let alice_id = app.user_id("alice");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.actor == alice_id && r.action == "csrf_check")
+            .count(),
+        5
+    );
+    // When the window has passed, the next refusal first writes what was counted.
+    app.clock.advance(61);
+    let r = flood
+        .post(&login)
+        .form(&[("login_csrf", "forged"), ("username", "alice")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let rows = rows_after(&app, before);
+    let anon: Vec<AuditRow> = rows.iter().filter(|r| r.actor == "-").cloned().collect();
+    let (n, total) = refusals(&anon, "csrf_check", "csrf_invalid");
+    assert!(n <= 6, "{n} rows");
+    assert_eq!(total, 401, "the rows state how many posts were refused");
+    assert!(
+        anon.iter()
+            .all(|r| r.target == "form:login" && r.decision == "deny")
+    );
+    assert_clean(&rows);
+    let o = cli(
+        &["audit", "verify", "--data", app.data().to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[tokio::test]
+async fn a_flood_of_throttled_sign_ins_writes_a_few_rows_that_count_it() {
+    let mut app = spawn_app().await;
+    let before = head_seq(&app);
+    let c = app.client();
+    let mut throttled = 0;
+    for _ in 0..400 {
+        let r = c
+            .post(app.url("/login"))
+            .json(&json!({"username": "alice", "password": "wrong-password-guess"}))
+            .send()
+            .await
+            .unwrap();
+        match r.status() {
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            StatusCode::UNAUTHORIZED => {}
+            s => panic!("{s}"),
+        }
+    }
+    assert!(throttled > 350, "{throttled}");
+    // A sign-in from elsewhere is an authenticated action: recorded as always.
+    let bob = app.login("bob").await;
+    drop(bob);
+    let rows = rows_after(&app, before);
+    let (n, _) = refusals(&rows, "login", "throttled");
+    assert!(n <= 4, "{n} rows for {throttled} throttled sign-ins");
+    let bob_id = app.user_id("bob");
+    assert!(
+        rows.iter()
+            .any(|r| r.actor == bob_id && r.action == "login" && r.decision == "allow")
+    );
+    // Shutting down writes what is still counted: nothing of the attack is lost.
+    app.server.take().unwrap().shutdown().await;
+    let rows = rows_after(&app, before);
+    let (n, total) = refusals(&rows, "login", "throttled");
+    assert!(n <= 5, "{n} rows");
+    assert_eq!(
+        total, throttled,
+        "the rows state how many sign-ins were throttled"
+    );
+    let (_, wrong) = refusals(&rows, "login", "invalid_credentials");
+    assert_eq!(wrong + total, 400);
+    assert_clean(&rows);
 }
