@@ -61,15 +61,21 @@ pub struct ServerHandle {
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     retention: tokio::task::JoinHandle<()>,
+    housekeeping: tokio::task::JoinHandle<()>,
+    vault: Arc<Vault>,
 }
 
 impl ServerHandle {
-    /// Stops accepting, lets requests in flight finish (up to a few seconds) and
-    /// waits for the accept loop to end.
+    /// Stops accepting, lets requests in flight finish (up to a few seconds), waits
+    /// for the accept loop to end, then writes the refusals still only counted.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
         let _ = self.retention.await;
+        let _ = self.housekeeping.await;
+        if let Err(e) = self.vault.flush_refusals(true).await {
+            tracing::error!(error = %e, "writing the counted refusals at shutdown failed");
+        }
     }
 }
 
@@ -100,16 +106,20 @@ impl App {
         });
         let (tx, rx) = watch::channel(false);
         let retention = tokio::spawn(retention_loop(self.vault.clone(), rx.clone()));
-        // Idle auto-seal, checked once a minute.
+        // Once a minute: the idle auto-seal, and the refusals counted in a window
+        // that has closed are written.
         let vault = self.vault.clone();
         let mut stop = rx.clone();
-        tokio::spawn(async move {
+        let housekeeping = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         if let Err(e) = vault.seal_idle().await {
                             tracing::error!(error = %e, "idle auto-seal failed");
+                        }
+                        if let Err(e) = vault.flush_refusals(false).await {
+                            tracing::error!(error = %e, "writing the counted refusals failed");
                         }
                     }
                     _ = stop.changed() => break,
@@ -122,6 +132,8 @@ impl App {
             shutdown: tx,
             task,
             retention,
+            housekeeping,
+            vault: self.vault.clone(),
         })
     }
 }

@@ -121,11 +121,17 @@ pub async fn same_origin_only(State(st): State<AppState>, req: Request, next: Ne
     match refusal {
         Ok(()) => next.run(req).await,
         Err(r) => {
-            let form = match r {
-                Refusal::CrossOrigin => "cross_origin",
-                Refusal::NotJson => "not_json",
+            let kind = match r {
+                Refusal::CrossOrigin => crate::vault::Refusal::CrossOrigin,
+                Refusal::NotJson => crate::vault::Refusal::NotJson,
             };
-            if let Err(e) = st.vault.audit_csrf_failure(None, form).await {
+            let client = super::client_ip(
+                req.extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>(),
+            );
+            // Counted per address like every refusal before sign-in: a flood of
+            // forged posts writes a few rows that say how many there were.
+            if let Err(e) = st.vault.audit_refusal(&client, kind).await {
                 tracing::error!(error = %e, "audit of a refused request failed");
             }
             let (status, code, message) = match r {

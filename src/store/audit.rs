@@ -42,7 +42,9 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Only entries whose target contains this id.
     pub target: Option<String>,
-    /// Only entries whose target names this office (office admins).
+    /// Only entries whose target has the token `office:SLUG` (office admins). In SQL
+    /// this is only a first cut: the reader decides the rest with the `keep` of
+    /// [`Tx::audit_page_where`] (`Vault::read_audit` parses the whole target).
     pub office: Option<String>,
     /// Only entries at or after this time (RFC 3339).
     pub since: Option<String>,
@@ -106,6 +108,18 @@ impl Tx<'_> {
 
     /// A filtered page of audit entries.
     pub fn audit_page(&self, q: &AuditFilter) -> R<Vec<AuditRow>> {
+        self.audit_page_where(q, |_| true)
+    }
+
+    /// A filtered page of the entries that `keep` also accepts, at most `q.limit` of
+    /// them, streaming: `keep` sees each candidate row once, in `seq` order.
+    pub fn audit_page_where(
+        &self,
+        q: &AuditFilter,
+        mut keep: impl FnMut(&AuditRow) -> bool,
+    ) -> R<Vec<AuditRow>> {
+        // The limit is applied while streaming (after `keep`); `?2 > 0` only keeps the
+        // parameter numbering of the filter.
         let mut st = self.0.prepare(
             "SELECT seq, time, actor, role, action, target, decision, outcome, hash FROM audit
              WHERE seq > ?1
@@ -115,14 +129,21 @@ impl Tx<'_> {
                AND (?6 IS NULL OR instr(' ' || target || ' ', ' office:' || ?6 || ' ') > 0)
                AND (?7 IS NULL OR time >= ?7)
                AND (?8 IS NULL OR time < ?8)
-             ORDER BY seq LIMIT ?2",
+               AND ?2 > 0
+             ORDER BY seq",
         )?;
-        let rows = st.query_map(
-            params![
-                q.after, q.limit, q.actor, q.action, q.target, q.office, q.since, q.until
-            ],
-            audit_from,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = st.query(params![
+            q.after, q.limit, q.actor, q.action, q.target, q.office, q.since, q.until
+        ])?;
+        let limit = usize::try_from(q.limit).unwrap_or(0);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(r) = rows.next()? else { break };
+            let row = audit_from(r)?;
+            if keep(&row) {
+                out.push(row);
+            }
+        }
+        Ok(out)
     }
 }

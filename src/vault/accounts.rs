@@ -12,6 +12,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::target::{Target, Word};
 use super::{Actor, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::auth::{self, Username};
 use crate::policy::{Action, Resource, Role};
@@ -105,7 +106,7 @@ impl Vault {
             actor.clone(),
             new_role,
             nu.office.clone(),
-            format!("user:{id}"),
+            Target::user(&id),
         );
         let allowed = self
             .run(move |v| {
@@ -166,14 +167,20 @@ impl Vault {
         &self,
         actor: &Actor,
         user_id: &str,
-        what: &str,
+        what: Word,
     ) -> Result<(UserRow, super::Allowed), VaultError> {
         let user = match parse_id(user_id) {
             Some(id) => self.db.read(|tx| tx.user(&id))?,
             None => None,
         };
         let Some(user) = user else {
-            self.audit_now(actor, "manage_users", "user:unknown", "deny", "not_found")?;
+            self.audit_now(
+                actor,
+                "manage_users",
+                &Target::unknown_user(),
+                "deny",
+                "not_found",
+            )?;
             return Err(VaultError::NotFound);
         };
         let resource = match &user.office {
@@ -184,7 +191,7 @@ impl Vault {
             actor,
             Action::ManageUsers,
             &resource,
-            format!("user:{} {what}", user.id),
+            Target::user(&user.id).with(what),
             Some(user.role),
         )?;
         Ok((user, allowed))
@@ -208,8 +215,15 @@ impl Vault {
         user_id: &str,
         disabled: bool,
     ) -> Result<(), VaultError> {
-        let (user, allowed) =
-            self.managed_user(actor, user_id, if disabled { "disable" } else { "enable" })?;
+        let (user, allowed) = self.managed_user(
+            actor,
+            user_id,
+            if disabled {
+                Word::Disable
+            } else {
+                Word::Enable
+            },
+        )?;
         self.db.write(|tx| {
             tx.set_disabled(&user.id, disabled)?;
             tx.delete_user_sessions(&user.id)?;
@@ -231,7 +245,7 @@ impl Vault {
             .map_err(|e| VaultError::bad("weak_password", e.to_string()))?;
         let (a, uid) = (actor.clone(), user_id.to_string());
         let (user, allowed) = self
-            .run(move |v| v.managed_user(&a, &uid, "reset_password"))
+            .run(move |v| v.managed_user(&a, &uid, Word::ResetPassword))
             .await?;
         let hash = self
             .hasher
@@ -268,7 +282,7 @@ impl Vault {
         actor: &Actor,
         user_id: &str,
     ) -> Result<(), VaultError> {
-        let (user, allowed) = self.managed_user(actor, user_id, "reset_totp")?;
+        let (user, allowed) = self.managed_user(actor, user_id, Word::ResetTotp)?;
         self.db.write(|tx| {
             tx.set_totp(&user.id, None, false)?;
             tx.set_recovery_codes(&user.id, &[])?;
@@ -295,7 +309,7 @@ impl Vault {
             actor,
             Action::ManageUsers,
             &resource,
-            "users".into(),
+            Target::word(Word::Users),
             Some(Role::Caseworker),
         )?;
         self.record_now(&allowed, "ok")?;
@@ -353,7 +367,13 @@ impl Vault {
             None => None,
         };
         let Some(office) = user.as_ref().and_then(|u| u.office.clone()) else {
-            self.audit_now(actor, "confirm_access", "user:unknown", "deny", "not_found")?;
+            self.audit_now(
+                actor,
+                "confirm_access",
+                &Target::unknown_user(),
+                "deny",
+                "not_found",
+            )?;
             return Err(VaultError::NotFound);
         };
         let Some(user) = user else {
@@ -382,7 +402,7 @@ impl Vault {
             passphrase_proved,
             ..Default::default()
         };
-        let target = format!("office:{office} user:{}", user.id);
+        let target = Target::stored_office(&office).and(Target::user(&user.id));
         let allowed = self.authorize_in(
             actor,
             Action::ConfirmAccess,

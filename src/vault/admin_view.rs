@@ -8,6 +8,7 @@
 //! missing one, and both denials are audited.
 use std::sync::Arc;
 
+use super::target::{Target, Word};
 use super::{Actor, Vault, VaultError, parse_id};
 use crate::policy::{Action, Resource};
 use crate::store::CaseFactsRow;
@@ -88,11 +89,12 @@ impl Vault {
         actor: &Actor,
         office: &str,
     ) -> Result<OfficeCases, VaultError> {
+        let target = self.office_target(office)?.with(Word::Cases);
         let allowed = self.authorize(
             actor,
             Action::ListOfficeCases,
             &Resource::Office(office),
-            format!("office:{office} cases"),
+            target,
         )?;
         let found = self.db.read(|tx| -> Result<_, VaultError> {
             let Some(row) = tx.office(office)? else {
@@ -137,7 +139,11 @@ impl Vault {
         case_id: &str,
     ) -> Result<AdminCaseView, VaultError> {
         let Some(id) = parse_id(case_id) else {
-            return Err(self.audit_missing(actor, Action::ListOfficeCases, "case:invalid")?);
+            return Err(self.audit_missing(
+                actor,
+                Action::ListOfficeCases,
+                &Target::case(case_id),
+            )?);
         };
         let found = self.db.read(|tx| -> Result<_, VaultError> {
             let Some(case) = tx.case(&id)? else {
@@ -148,17 +154,13 @@ impl Vault {
             Ok(facts.map(|f| AdminCaseView::from_row(&case.office, office_held, f)))
         })?;
         let Some(view) = found else {
-            return Err(self.audit_missing(
-                actor,
-                Action::ListOfficeCases,
-                &format!("case:{id}"),
-            )?);
+            return Err(self.audit_missing(actor, Action::ListOfficeCases, &Target::case(&id))?);
         };
         let allowed = match self.authorize(
             actor,
             Action::ListOfficeCases,
             &Resource::Office(&view.office),
-            format!("office:{} case:{id}", view.office),
+            Target::stored_office(&view.office).and(Target::case(&id)),
         ) {
             Ok(a) => a,
             // Another office's case is not admitted to exist (the deny is audited).

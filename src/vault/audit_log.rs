@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::target::{Target, Word};
 use super::{Actor, Vault, VaultError};
 use crate::clock::{parse_rfc3339, rfc3339};
 use crate::policy::{Action, Resource, Role};
@@ -157,7 +158,7 @@ impl Vault {
                 actor,
                 Action::ReadOfficeAudit,
                 &Resource::Office(&office),
-                format!("office:{office} audit"),
+                Target::stored_office(&office).with(Word::Audit),
             )?;
             filter.office = Some(office);
             a
@@ -166,12 +167,18 @@ impl Vault {
                 actor,
                 Action::ReadAllAudit,
                 &Resource::System,
-                "audit".into(),
+                Target::word(Word::Audit),
             )?
         };
         self.record_now(&allowed, "ok")?;
         let (rows, names) = self.db.read(|tx| -> Result<_, VaultError> {
-            let rows = tx.audit_page(&filter)?;
+            // An office's view: whole `office:SLUG` tokens of targets that parse.
+            let rows = tx.audit_page_where(&filter, |r| {
+                filter
+                    .office
+                    .as_deref()
+                    .is_none_or(|o| super::target::names_office(&r.target, o))
+            })?;
             let mut names = HashMap::new();
             if q.names {
                 for r in &rows {

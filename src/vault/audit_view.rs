@@ -1,5 +1,6 @@
-//! Small reads and records for the pages: refused form posts (audited, naming
-//! the form only) and a partner's own share expiries. Reading the audit log itself
+//! Small reads and records for the pages: refused form posts of signed-in users
+//! (audited, naming the form only; refusals before sign-in are `refusals.rs`) and a
+//! partner's own share expiries. Reading the audit log itself
 //! is `audit_log.rs`, shared with the API.
 //!
 //! Invariant: nothing here returns another user's data; a CSRF refusal is recorded
@@ -11,29 +12,29 @@ use std::collections::HashMap;
 use super::{Actor, Vault, VaultError};
 
 impl Vault {
-    /// Records a form post refused for a missing or wrong CSRF token. `actor` is
-    /// `None` before sign-in. The entry names the form, never its contents.
+    /// Records a signed-in user's form post refused for a missing or wrong CSRF
+    /// token, always as its own entry. The entry names the form, never its contents.
+    /// (The sign-in form, before anyone is signed in, goes to
+    /// [`Vault::audit_refusal`].)
     pub async fn audit_csrf_failure(
         self: &Arc<Self>,
-        actor: Option<&Actor>,
-        form: &str,
+        actor: &Actor,
+        form: &'static str,
     ) -> Result<(), VaultError> {
-        let (actor, form) = (actor.cloned(), form.to_owned());
-        self.run(move |v| v.audit_csrf_failure_blocking(actor.as_ref(), &form))
+        let actor = actor.clone();
+        self.run(move |v| v.audit_csrf_failure_blocking(&actor, form))
             .await
     }
 
     pub(super) fn audit_csrf_failure_blocking(
         &self,
-        actor: Option<&Actor>,
-        form: &str,
+        actor: &Actor,
+        form: &'static str,
     ) -> Result<(), VaultError> {
-        let anon = Actor::internal("-", super::Who::Anonymous);
-        let actor = actor.unwrap_or(&anon);
         self.audit_now(
             actor,
             "csrf_check",
-            &format!("form:{form}"),
+            &super::target::Target::form(form),
             "deny",
             "csrf_invalid",
         )

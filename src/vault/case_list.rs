@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::cases::{CaseMeta, bad};
+use super::target::{Target, Word};
 use super::{Actor, Vault, VaultError};
 use crate::crypto::{self, ANumber};
 use crate::policy::{Action, Resource, Role};
@@ -104,8 +105,12 @@ impl Vault {
             (None, Some(n)) => Some(Wanted::Name(crypto::normalise_name(n))),
             (None, None) => None,
         };
-        let allowed =
-            self.authorize(actor, Action::ListCases, &Resource::System, "cases".into())?;
+        let allowed = self.authorize(
+            actor,
+            Action::ListCases,
+            &Resource::System,
+            Target::word(Word::Cases),
+        )?;
         // ListCases was allowed, so the actor is a user (the operator lists nothing here).
         let Some(role) = actor.role() else {
             return Ok(Vec::new());

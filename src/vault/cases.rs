@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::shares::ShareView;
+use super::target::Target;
 use super::{Actor, Vault, VaultError, new_id, parse_id};
 
 use crate::clock::rfc3339;
@@ -178,9 +179,9 @@ impl Vault {
         actor: &Actor,
         action: Action,
         case_id: &str,
-        target_extra: &str,
+        extra: Option<Target>,
     ) -> Result<(CaseRow, super::Allowed), VaultError> {
-        let (case, _, allowed) = self.case_with_facts(actor, action, case_id, target_extra)?;
+        let (case, _, allowed) = self.case_with_facts(actor, action, case_id, extra)?;
         Ok((case, allowed))
     }
 
@@ -190,12 +191,15 @@ impl Vault {
         actor: &Actor,
         action: Action,
         case_id: &str,
-        target_extra: &str,
+        extra: Option<Target>,
     ) -> Result<(CaseRow, CaseFacts, super::Allowed), VaultError> {
         let Some(id) = parse_id(case_id) else {
-            return Err(self.audit_missing(actor, action, "case:invalid")?);
+            return Err(self.audit_missing(actor, action, &Target::case(case_id))?);
         };
-        let target = format!("case:{id}{target_extra}");
+        let target = match extra {
+            Some(more) => Target::case(&id).and(more),
+            None => Target::case(&id),
+        };
         let found = self.db.read(|tx| -> Result<_, VaultError> {
             match tx.case(&id)? {
                 Some(c) => {
@@ -208,7 +212,7 @@ impl Vault {
         let Some((case, facts)) = found else {
             return Err(self.audit_missing(actor, action, &target)?);
         };
-        let target = format!("office:{} {target}", case.office);
+        let target = Target::stored_office(&case.office).and(target);
         let allowed = self.authorize(actor, action, &Resource::Case(&facts), target)?;
         Ok((case, facts, allowed))
     }
@@ -251,11 +255,17 @@ impl Vault {
         input: &CaseInput,
     ) -> Result<String, VaultError> {
         let office = self.db.read(|tx| tx.office(&input.office))?;
+        // The office field is whatever the client sent (a client's name, once): only
+        // an office that exists is named in the entry.
+        let target = match &office {
+            Some(row) => Target::stored_office(&row.slug),
+            None => Target::invalid_office(),
+        };
         let allowed = self.authorize(
             actor,
             Action::CreateCase,
             &Resource::Office(&input.office),
-            format!("office:{}", input.office),
+            target,
         )?;
         let office = office.ok_or(VaultError::NotFound)?;
         let meta = input.validate()?;
@@ -276,10 +286,7 @@ impl Vault {
             .as_ref()
             .map(|u| u.index.client_name(&meta.client_name));
         let now = self.now_str();
-        let allowed = super::Allowed {
-            target: format!("{} case:{id}", allowed.target),
-            ..allowed
-        };
+        let allowed = allowed.and(Target::case(&id));
         self.db.write(|tx| {
             tx.insert_case(&crate::store::NewCaseRow {
                 id: &id,
@@ -316,7 +323,8 @@ impl Vault {
         actor: &Actor,
         case_id: &str,
     ) -> Result<CaseView, VaultError> {
-        let (case, facts, allowed) = self.case_with_facts(actor, Action::ReadCase, case_id, "")?;
+        let (case, facts, allowed) =
+            self.case_with_facts(actor, Action::ReadCase, case_id, None)?;
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
             return Err(VaultError::OfficeSealed(case.office));

@@ -6,7 +6,9 @@
 //!
 //! Invariant: an action whose audit entry cannot be written does not happen; only
 //! users are decided by the policy (the operator is allowed and audited, the vault's
-//! own pseudo-actors are refused).
+//! own pseudo-actors are refused); every entry's target is a [`Target`], built from
+//! validated ids and slugs only.
+use super::target::Target;
 use super::{Actor, Vault, VaultError, Who};
 use crate::audit;
 use crate::policy::{Action, Ctx, Resource, Role};
@@ -16,39 +18,76 @@ use crate::store::Tx;
 #[must_use]
 pub(crate) struct Allowed {
     pub(super) action: &'static str,
-    pub(super) target: String,
+    pub(super) target: Target,
     pub(super) actor: String,
     pub(super) role: &'static str,
 }
 
+impl Allowed {
+    /// The same decision, its entry naming more (the id the action just created, the
+    /// share or account it reached).
+    pub(super) fn and(self, more: Target) -> Allowed {
+        Allowed {
+            target: self.target.and(more),
+            ..self
+        }
+    }
+}
+
+/// Who an entry is by: an actor id and the role column (both ours, never a client's).
+pub(super) struct By<'a> {
+    pub(super) id: &'a str,
+    pub(super) role: &'a str,
+}
+
+impl<'a> From<&'a Actor> for By<'a> {
+    fn from(a: &'a Actor) -> Self {
+        By {
+            id: &a.id,
+            role: a.who.audit_name(),
+        }
+    }
+}
+
 impl Vault {
+    /// Appends one entry in the caller's transaction: the one way `vault` writes the
+    /// log, so that every target is a [`Target`].
+    pub(super) fn write_entry(
+        &self,
+        tx: &Tx<'_>,
+        by: By<'_>,
+        action: &str,
+        target: &Target,
+        decision: &str,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
+        audit::append(
+            tx,
+            &self.now_str(),
+            &audit::Entry {
+                actor: by.id,
+                role: by.role,
+                action,
+                target: target.as_str(),
+                decision,
+                outcome,
+            },
+        )?;
+        Ok(())
+    }
+
     /// Writes one audit entry in its own transaction (fail closed: an error here
     /// stops the caller).
     pub(super) fn audit_now(
         &self,
         actor: &Actor,
         action: &str,
-        target: &str,
+        target: &Target,
         decision: &str,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let time = self.now_str();
-        self.db.write(|tx| {
-            audit::append(
-                tx,
-                &time,
-                &audit::Entry {
-                    actor: &actor.id,
-                    role: actor.who.audit_name(),
-                    action,
-                    target,
-                    decision,
-                    outcome,
-                },
-            )
-            .map_err(VaultError::from)
-        })?;
-        Ok(())
+        self.db
+            .write(|tx| self.write_entry(tx, actor.into(), action, target, decision, outcome))
     }
 
     /// The one decision point. A deny is audited here and turned into the error the
@@ -59,7 +98,7 @@ impl Vault {
         actor: &Actor,
         action: Action,
         resource: &Resource<'_>,
-        target: String,
+        target: Target,
     ) -> Result<Allowed, VaultError> {
         self.authorize_ctx(actor, action, resource, target, None)
     }
@@ -69,7 +108,7 @@ impl Vault {
         actor: &Actor,
         action: Action,
         resource: &Resource<'_>,
-        target: String,
+        target: Target,
         target_role: Option<Role>,
     ) -> Result<Allowed, VaultError> {
         let base = Ctx {
@@ -86,7 +125,7 @@ impl Vault {
         actor: &Actor,
         action: Action,
         resource: &Resource<'_>,
-        target: String,
+        target: Target,
         base: Ctx,
     ) -> Result<Allowed, VaultError> {
         let ctx = |fresh: bool| Ctx {
@@ -139,27 +178,18 @@ impl Vault {
         &self,
         actor: &Actor,
         action: Action,
-        target: &str,
+        target: &Target,
     ) -> Result<VaultError, VaultError> {
         self.audit_now(actor, action.name(), target, "deny", "denied")?;
         Ok(VaultError::NotFound)
     }
 
     pub(super) fn record(&self, tx: &Tx<'_>, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
-        let time = self.now_str();
-        audit::append(
-            tx,
-            &time,
-            &audit::Entry {
-                actor: &a.actor,
-                role: a.role,
-                action: a.action,
-                target: &a.target,
-                decision: "allow",
-                outcome,
-            },
-        )?;
-        Ok(())
+        let by = By {
+            id: &a.actor,
+            role: a.role,
+        };
+        self.write_entry(tx, by, a.action, &a.target, "allow", outcome)
     }
 
     pub(super) fn record_now(&self, a: &Allowed, outcome: &str) -> Result<(), VaultError> {

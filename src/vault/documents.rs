@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::target::{Target, Word};
 use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
 use crate::policy::Action;
@@ -111,7 +112,7 @@ impl Vault {
             actor,
             Action::UploadDocument,
             case_id,
-            &format!(" doc:{doc_id}"),
+            Some(Target::doc(&doc_id)),
         )?;
         if !valid_filename(filename) {
             self.record_now(&allowed, "invalid_filename")?;
@@ -211,7 +212,12 @@ impl Vault {
         actor: &Actor,
         case_id: &str,
     ) -> Result<Vec<DocumentView>, VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, " documents")?;
+        let (case, allowed) = self.case_for(
+            actor,
+            Action::ReadCase,
+            case_id,
+            Some(Target::word(Word::Documents)),
+        )?;
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
             return Err(VaultError::OfficeSealed(case.office));
@@ -253,8 +259,8 @@ impl Vault {
         doc_id: &str,
     ) -> Result<OpenDocument, VaultError> {
         let doc = parse_id(doc_id);
-        let extra = format!(" doc:{}", doc.as_deref().unwrap_or("invalid"));
-        let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, &extra)?;
+        let (case, allowed) =
+            self.case_for(actor, Action::ReadCase, case_id, Some(Target::doc(doc_id)))?;
         let row = match &doc {
             Some(d) => self.db.read(|tx| tx.document(&case.id, d))?,
             None => None,

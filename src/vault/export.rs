@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
 
+use super::target::{Target, Word};
 use super::{Vault, VaultError, parse_id};
 use crate::crypto::{self, CaseKey, OfficeKey};
 use crate::policy::Action;
@@ -65,7 +66,12 @@ pub fn export_case(
     })?;
     let actor = super::operator::actor();
     let id = parse_id(case_id).ok_or(VaultError::NotFound)?;
-    let (case, allowed) = vault.case_for(&actor, Action::ReadCase, &id, " export")?;
+    let (case, allowed) = vault.case_for(
+        &actor,
+        Action::ReadCase,
+        &id,
+        Some(Target::word(Word::Export)),
+    )?;
     let office = vault
         .db
         .read(|tx| tx.office(&case.office))?

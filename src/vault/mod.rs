@@ -19,10 +19,12 @@ mod export;
 mod offices;
 pub mod operator;
 mod purge;
+mod refusals;
 mod retention;
 mod sessions;
 mod shares;
 mod signin;
+mod target;
 mod totp;
 
 use std::collections::HashMap;
@@ -46,6 +48,7 @@ pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use offices::{OfficeCredentials, OfficeMode};
 pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
+pub use refusals::Refusal;
 pub use retention::{RetentionItem, RetentionReport};
 pub use sessions::{SessionInfo, StepUp};
 pub use shares::ShareView;
@@ -63,7 +66,7 @@ pub(crate) enum Who {
     Operator,
     /// The vault itself (idle auto-seal); never decided, only audited.
     System,
-    /// Nobody signed in yet (a refused pre-session form); only audited.
+    /// Nobody signed in yet (a refused sign-in); only audited (see `refusals.rs`).
     Anonymous,
 }
 
@@ -219,6 +222,7 @@ pub struct Vault {
     auth_key: AuthKey,
     hasher: PasswordHasher,
     throttle: Throttle,
+    refusals: refusals::Refusals,
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
     data_dir: PathBuf,
@@ -298,6 +302,7 @@ impl Vault {
             blobs,
             policy,
             throttle: Throttle::new(opts.settings.login.clone()),
+            refusals: refusals::Refusals::default(),
             settings: opts.settings,
             clock: opts.clock,
             auth_key,
@@ -413,7 +418,7 @@ impl Vault {
             self.audit_now(
                 &system,
                 "auto_seal",
-                &format!("office:{o}"),
+                &target::Target::stored_office(o),
                 "allow",
                 "idle",
             )?;

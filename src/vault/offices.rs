@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use age::secrecy::SecretString;
 
+use super::target::{Target, Word};
 use super::{Actor, StepUp, Unsealed, Vault, VaultError};
 use crate::crypto::{self, OfficeKey};
 use crate::policy::{Action, Resource, Role};
@@ -27,9 +28,11 @@ pub struct OfficeCredentials {
     pub recipient: String,
 }
 
-/// Validates an office slug: 2–32 of `a-z 0-9 -`, starting with a letter.
+/// Validates an office slug: 2–32 of `a-z 0-9 -`, starting with a letter, and not
+/// `invalid` (the audit log's placeholder for an office name that is not one).
 pub fn valid_slug(s: &str) -> bool {
     (2..=32).contains(&s.len())
+        && s != "invalid"
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -63,12 +66,18 @@ impl Vault {
                 "an office slug has 2 to 32 lower-case letters, digits or dashes",
             ));
         }
+        // The slug is the caller's until the office exists: a refused creation names
+        // no office, an allowed one names the office it creates (below).
         let allowed = self.authorize(
             actor,
             Action::CreateOffice,
             &Resource::System,
-            format!("office:{slug}"),
+            Target::word(Word::Offices),
         )?;
+        let allowed = super::Allowed {
+            target: Target::stored_office(slug),
+            ..allowed
+        };
         let key = OfficeKey::generate();
         let recipient = key.recipient();
         let (wrapped, creds) = match mode {
@@ -137,11 +146,12 @@ impl Vault {
         office: &str,
         secret: SecretString,
     ) -> Result<(), VaultError> {
+        let target = self.office_target(office)?;
         let allowed = self.authorize(
             actor,
             Action::UnsealOffice,
             &Resource::Office(office),
-            format!("office:{office}"),
+            target,
         )?;
         let Some(row) = self.db.read(|tx| tx.office(office))? else {
             self.record_now(&allowed, "not_found")?;
@@ -179,12 +189,9 @@ impl Vault {
     }
 
     pub(super) fn seal_blocking(&self, actor: &Actor, office: &str) -> Result<(), VaultError> {
-        let allowed = self.authorize(
-            actor,
-            Action::SealOffice,
-            &Resource::Office(office),
-            format!("office:{office}"),
-        )?;
+        let target = self.office_target(office)?;
+        let allowed =
+            self.authorize(actor, Action::SealOffice, &Resource::Office(office), target)?;
         if self.db.read(|tx| tx.office(office))?.is_none() {
             self.record_now(&allowed, "not_found")?;
             return Err(VaultError::NotFound);
@@ -206,8 +213,12 @@ impl Vault {
     }
 
     pub(super) fn seal_all_blocking(&self, actor: &Actor) -> Result<Vec<String>, VaultError> {
-        let allowed =
-            self.authorize(actor, Action::SealAll, &Resource::System, "office:*".into())?;
+        let allowed = self.authorize(
+            actor,
+            Action::SealAll,
+            &Resource::System,
+            Target::every_office(),
+        )?;
         let sealed: Vec<String> = {
             let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
             // An office administrator's panic seal reaches their own office only.
@@ -306,7 +317,7 @@ impl Vault {
             actor,
             Action::ListOffices,
             &Resource::System,
-            "offices".into(),
+            Target::word(Word::Offices),
         )?;
         self.record_now(&allowed, "ok")?;
         self.offices()

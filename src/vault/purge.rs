@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::target::Target;
 use super::{Actor, Allowed, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::crypto;
 use crate::policy::{Action, Resource};
@@ -187,7 +188,7 @@ impl Vault {
         case_id: &str,
         fault: Option<PurgeFault>,
     ) -> Result<PurgeReport, VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::PurgeCase, case_id, "")?;
+        let (case, allowed) = self.case_for(actor, Action::PurgeCase, case_id, None)?;
         if self.case_held(&case)? {
             self.record_now(&allowed, "legal_hold")?;
             return Err(legal_hold());
@@ -226,8 +227,8 @@ impl Vault {
         doc_id: &str,
     ) -> Result<PurgeReport, VaultError> {
         let doc = parse_id(doc_id);
-        let extra = format!(" doc:{}", doc.as_deref().unwrap_or("invalid"));
-        let (case, allowed) = self.case_for(actor, Action::PurgeCase, case_id, &extra)?;
+        let (case, allowed) =
+            self.case_for(actor, Action::PurgeCase, case_id, Some(Target::doc(doc_id)))?;
         let exists = match &doc {
             Some(d) => self.db.read(|tx| tx.document(&case.id, d))?.is_some(),
             None => false,
@@ -269,11 +270,12 @@ impl Vault {
         actor: &Actor,
         office: &str,
     ) -> Result<PurgeReport, VaultError> {
+        let target = self.office_target(office)?;
         let allowed = self.authorize(
             actor,
             Action::PurgeOffice,
             &Resource::Office(office),
-            format!("office:{office}"),
+            target,
         )?;
         let Some(row) = self.db.read(|tx| tx.office(office))? else {
             self.record_now(&allowed, "not_found")?;
@@ -322,7 +324,7 @@ impl Vault {
         place: bool,
         reason: Option<&str>,
     ) -> Result<(), VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::HoldCase, case_id, "")?;
+        let (case, allowed) = self.case_for(actor, Action::HoldCase, case_id, None)?;
         if let Err(e) = check_reason(reason) {
             self.record_now(&allowed, "invalid_reason")?;
             return Err(e);
@@ -370,12 +372,9 @@ impl Vault {
         place: bool,
         reason: Option<&str>,
     ) -> Result<(), VaultError> {
-        let allowed = self.authorize(
-            actor,
-            Action::HoldOffice,
-            &Resource::Office(office),
-            format!("office:{office}"),
-        )?;
+        let target = self.office_target(office)?;
+        let allowed =
+            self.authorize(actor, Action::HoldOffice, &Resource::Office(office), target)?;
         let Some(row) = self.db.read(|tx| tx.office(office))? else {
             self.record_now(&allowed, "not_found")?;
             return Err(VaultError::NotFound);
@@ -420,7 +419,7 @@ impl Vault {
         actor: &Actor,
         case_id: &str,
     ) -> Result<(), VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::CloseCase, case_id, "")?;
+        let (case, allowed) = self.case_for(actor, Action::CloseCase, case_id, None)?;
         let now = self.now_str();
         self.db.write(|tx| {
             let changed = tx.close_case(&case.id, &now)?;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::target::{Target, Word};
 use super::{Actor, Vault, VaultError};
 use crate::clock::parse_rfc3339;
 use crate::policy::{Action, Resource};
@@ -91,11 +92,12 @@ impl Vault {
         actor: &Actor,
         office: &str,
     ) -> Result<RetentionReport, VaultError> {
+        let target = self.office_target(office)?.with(Word::Retention);
         let allowed = self.authorize(
             actor,
             Action::RunRetention,
             &Resource::Office(office),
-            format!("office:{office} retention"),
+            target,
         )?;
         let mut report = RetentionReport {
             dry_run: true,
@@ -135,7 +137,7 @@ impl Vault {
             &actor,
             Action::RunRetention,
             &Resource::System,
-            "retention".into(),
+            Target::word(Word::Retention),
         )?;
         let mut report = RetentionReport {
             dry_run,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::target::Target;
 use super::{Actor, Vault, VaultError};
 use crate::auth::ThrottleVerdict;
 use crate::store::SessionRow;
@@ -130,7 +131,7 @@ impl Vault {
         // a stolen session cookie must not become an unthrottled code-guessing oracle.
         let now = self.clock.unix();
         let keys = [format!("u:{}", user.username)];
-        let target = format!("user:{}", user.id);
+        let target = Target::user(&user.id);
         if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
             self.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
             return Err(VaultError::Throttled(secs));
@@ -155,19 +156,14 @@ impl Vault {
     pub(super) fn logout_blocking(&self, session: &SessionInfo) -> Result<(), VaultError> {
         self.db.write(|tx| -> Result<(), VaultError> {
             tx.delete_session(&session.token_hash)?;
-            crate::audit::append(
+            self.write_entry(
                 tx,
-                &self.now_str(),
-                &crate::audit::Entry {
-                    actor: &session.actor.id,
-                    role: session.actor.who.audit_name(),
-                    action: "logout",
-                    target: &format!("user:{}", session.actor.id),
-                    decision: "allow",
-                    outcome: "ok",
-                },
-            )?;
-            Ok(())
+                (&session.actor).into(),
+                "logout",
+                &Target::user(&session.actor.id),
+                "allow",
+                "ok",
+            )
         })
     }
 }

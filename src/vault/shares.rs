@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::cases::bad;
+use super::target::Target;
 use super::{Actor, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::auth::Username;
 use crate::clock::parse_rfc3339;
@@ -63,7 +64,7 @@ impl Vault {
         permission: &str,
         expires_at: &str,
     ) -> Result<String, VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
+        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, None)?;
         let checked = (|| {
             if !matches!(permission, "read" | "upload") {
                 return Err(bad(
@@ -101,10 +102,7 @@ impl Vault {
         };
         let id = new_id();
         let now = self.now_str();
-        let allowed = super::Allowed {
-            target: format!("{} share:{id} user:{}", allowed.target, partner.id),
-            ..allowed
-        };
+        let allowed = allowed.and(Target::share(&id).and(Target::user(&partner.id)));
         self.db.write(|tx| {
             tx.insert_share(&crate::store::NewShareRow {
                 id: &id,
@@ -140,16 +138,13 @@ impl Vault {
         case_id: &str,
         share_id: &str,
     ) -> Result<(), VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, "")?;
+        let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, None)?;
         let Some(share) = parse_id(share_id) else {
             self.record_now(&allowed, "not_found")?;
             return Err(VaultError::NotFound);
         };
         let now = self.clock.unix();
-        let allowed = super::Allowed {
-            target: format!("{} share:{share}", allowed.target),
-            ..allowed
-        };
+        let allowed = allowed.and(Target::share(&share));
         let revoked = self.db.write(|tx| {
             let revoked = tx.revoke_share(&case.id, &share, now)?;
             if revoked {
@@ -183,7 +178,7 @@ impl Vault {
         case_id: &str,
         user_id: &str,
     ) -> Result<(), VaultError> {
-        let (case, allowed) = self.case_for(actor, Action::AssignCase, case_id, "")?;
+        let (case, allowed) = self.case_for(actor, Action::AssignCase, case_id, None)?;
         let user = match parse_id(user_id) {
             Some(u) => self.db.read(|tx| tx.user(&u))?,
             None => None,
@@ -197,10 +192,7 @@ impl Vault {
                 "no caseworker of this office has that id",
             ));
         };
-        let allowed = super::Allowed {
-            target: format!("{} user:{}", allowed.target, user.id),
-            ..allowed
-        };
+        let allowed = allowed.and(Target::user(&user.id));
         self.db.write(|tx| {
             tx.assign(&case.id, &user.id)?;
             self.record(tx, &allowed, "ok")

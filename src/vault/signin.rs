@@ -4,11 +4,16 @@
 //! give the same error after the same work (argon2 runs on a dummy hash when there is
 //! no password to check); failures count against both the account and the client
 //! address, and a throttled attempt is refused before any check; every attempt is
-//! audited without the username; only a keyed hash of the new session token is stored.
+//! audited without the username (throttled ones through the bounded path of
+//! `refusals.rs`, which counts a flood rather than writing each); only a keyed hash of
+//! the new session token is stored.
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::decide::By;
+use super::refusals::Refusal;
+use super::target::Target;
 use super::{Actor, UserView, Vault, VaultError};
 use crate::auth::{ThrottleVerdict, Username};
 use crate::crypto::{self, random_token};
@@ -43,11 +48,16 @@ impl Vault {
         decision: &str,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let actor = match user {
-            Some(u) => Actor::internal(&u.id, super::Who::User(u.role)),
-            None => Actor::internal("-", super::Who::Anonymous),
+        let (actor, target) = match user {
+            Some(u) => (
+                Actor::internal(&u.id, super::Who::User(u.role)),
+                Target::user(&u.id),
+            ),
+            None => (
+                Actor::internal("-", super::Who::Anonymous),
+                Target::no_user(),
+            ),
         };
-        let target = format!("user:{}", actor.id);
         self.audit_now(&actor, "login", &target, decision, outcome)
     }
 
@@ -65,10 +75,12 @@ impl Vault {
         );
         let keys = [account_key.clone(), addr_key];
         let lookup_keys = keys.clone();
+        let client = input.client;
         let user = self
             .run(move |v| {
                 if let ThrottleVerdict::Wait(secs) = v.throttle.check(&lookup_keys, now) {
-                    v.audit_login(None, "deny", "throttled")?;
+                    // Costs the sender nothing: bounded per address (refusals.rs).
+                    v.audit_refusal_blocking(&client, Refusal::SignInThrottled)?;
                     return Err(VaultError::Throttled(secs));
                 }
                 match &name {
@@ -131,19 +143,17 @@ impl Vault {
                 totp_at,
                 csrf: &csrf,
             })?;
-            crate::audit::append(
+            self.write_entry(
                 tx,
-                &self.now_str(),
-                &crate::audit::Entry {
-                    actor: &user.id,
+                By {
+                    id: &user.id,
                     role: user.role.as_str(),
-                    action: "login",
-                    target: &format!("user:{}", user.id),
-                    decision: "allow",
-                    outcome: if must_enrol { "must_enrol" } else { "ok" },
                 },
-            )?;
-            Ok(())
+                "login",
+                &Target::user(&user.id),
+                "allow",
+                if must_enrol { "must_enrol" } else { "ok" },
+            )
         })?;
         self.throttle.success(account_key);
         Ok(LoginOutcome {

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::decide::By;
+use super::target::Target;
 use super::{SessionInfo, Vault, VaultError};
 use crate::auth::{self, TotpSecret};
 use crate::store::UserRow;
@@ -129,24 +131,22 @@ impl Vault {
             .map(|c| self.auth_key.token_hash(c.as_bytes()))
             .collect();
         let now = self.clock.unix();
-        let target = format!("user:{}", user.id);
+        let target = Target::user(&user.id);
         self.db.write(|tx| -> Result<(), VaultError> {
             tx.confirm_totp(&user.id)?;
             tx.set_recovery_codes(&user.id, &hashes)?;
             tx.touch_session(&session.token_hash, now, Some(now))?;
-            crate::audit::append(
+            self.write_entry(
                 tx,
-                &self.now_str(),
-                &crate::audit::Entry {
-                    actor: &user.id,
+                By {
+                    id: &user.id,
                     role: user.role.as_str(),
-                    action: "totp_enrol",
-                    target: &target,
-                    decision: "allow",
-                    outcome: "ok",
                 },
-            )?;
-            Ok(())
+                "totp_enrol",
+                &target,
+                "allow",
+                "ok",
+            )
         })?;
         Ok(codes)
     }

@@ -69,6 +69,18 @@ fn outcome_words(o: &str) -> &str {
     }
 }
 
+/// [`outcome_words`], also for an entry that stands for many refusals before sign-in
+/// (`throttled x 397 addresses=1 since=…`, see `vault/refusals.rs`).
+fn outcome_text(o: &str) -> String {
+    match o.split_once(" x ") {
+        Some((code, rest)) => {
+            let n = rest.split(' ').next().unwrap_or("");
+            format!("{} — {n} more, counted together", outcome_words(code))
+        }
+        None => outcome_words(o).to_string(),
+    }
+}
+
 /// What an entry means, in words: `read_case` is told apart by its target.
 fn entry_words<'a>(action: &'a str, target: &str) -> &'a str {
     if action == "read_case" {
@@ -184,7 +196,7 @@ fn table(p: &AuditPage) -> Markup {
                 td { (entry_words(&e.action, &e.target)) }
                 td.ids { @for t in e.target.split(' ') { span { (t) } " " } }
                 td { @if e.decision == "deny" { strong { "Refused" } } @else { "Allowed" }
-                     @let w = outcome_words(&e.outcome);
+                     @let w = outcome_text(&e.outcome);
                      @if !w.is_empty() { br; span.muted { (w) } } }
             } } }
         } }

@@ -21,7 +21,7 @@ use super::session::{EnrolSession, check_csrf, ct_eq};
 use crate::edge::AppState;
 use crate::edge::cookie::{COOKIE, cookie_value, session_token};
 use crate::policy::Role;
-use crate::vault::{LoginInput, SessionInfo, VaultError};
+use crate::vault::{LoginInput, Refusal, SessionInfo, VaultError};
 
 /// The pre-session CSRF cookie of the sign-in form.
 pub const LOGIN_COOKIE: &str = "__Host-casevault_login";
@@ -162,13 +162,13 @@ pub(super) async fn login_submit(
 ) -> Result<Response, PageError> {
     let cookie = cookie_value(&headers, LOGIN_COOKIE).unwrap_or_default();
     let token_ok = !cookie.is_empty() && ct_eq(cookie.as_bytes(), f.login_csrf.as_bytes());
+    let client = crate::edge::client_ip(ci.as_deref());
     if !token_ok || !same_origin(&headers, &uri) {
         let v = st.vault.clone();
-        v.audit_csrf_failure(None, "login").await?;
+        v.audit_refusal(&client, Refusal::SignInForm).await?;
         return Err(PageError::Csrf);
     }
     let totp = Some(f.totp.clone()).filter(|c| !c.trim().is_empty());
-    let client = crate::edge::client_ip(ci.as_deref());
     let username = f.username.clone();
     let out = match st
         .vault

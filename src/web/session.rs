@@ -70,7 +70,7 @@ pub(crate) async fn check_csrf(
         return Ok(());
     }
     let v = state.vault.clone();
-    v.audit_csrf_failure(Some(&s.actor), form).await?;
+    v.audit_csrf_failure(&s.actor, form).await?;
     Err(PageError::Csrf)
 }
 

@@ -55,7 +55,14 @@ async fn cross_site_requests_change_nothing_and_are_audited_once() {
             .await
             .unwrap();
         assert_error(r, StatusCode::FORBIDDEN, "cross_origin").await;
-        assert_eq!(refusals(&app, "cross_origin"), before + 1, "{path}");
+        // Audited at most once; past a few per address and minute, counted into one
+        // aggregate entry instead (refusals before sign-in are bounded).
+        let after = refusals(&app, "cross_origin");
+        assert!(after <= before + 1, "{path}");
+        assert!(
+            i >= 3 || after == before + 1,
+            "{path}: the first ones are written"
+        );
     }
     assert!(app.app.vault.is_unsealed("bronx"), "still unsealed");
     let r = alice
@@ -128,7 +135,9 @@ async fn json_routes_refuse_other_content_types_even_with_an_empty_body() {
             "unsupported_media_type",
         )
         .await;
-        assert_eq!(refusals(&app, "not_json"), before + 1, "{ct}");
+        // Audited at most once each (past a few per address, counted together).
+        let after = refusals(&app, "not_json");
+        assert!(after <= before + 1 && after >= 1, "{ct}");
         let r = admin
             .post(app.url("/offices/bronx/seal"))
             .header("content-type", ct)

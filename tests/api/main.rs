@@ -5,6 +5,7 @@
 mod access;
 mod admin_matrix;
 mod audit_log;
+mod auditin;
 mod auth;
 mod authkit;
 mod browser;
