@@ -56,7 +56,7 @@ mod tests {
             for action in ["login", "case.read", "logout"] {
                 let e = Entry {
                     actor: "u1",
-                    role: "caseworker",
+                    role: crate::policy::Role::Caseworker.as_str(),
                     action,
                     target: "case:c1",
                     decision: "allow",

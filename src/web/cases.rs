@@ -75,33 +75,12 @@ fn new_case_form(s: &SessionInfo) -> Markup {
     }
 }
 
-/// A supervisor's list of accounts an administrator made, enabled or reset: they read
-/// nothing until the supervisor confirms them (policy rule 16).
-fn pending_section(s: &SessionInfo, pending: &[crate::vault::UserView]) -> Markup {
-    html! {
-        section.card aria-labelledby="pending" {
-            h2 #pending { "Accounts waiting for your confirmation" }
-            p { "An administrator created these accounts, switched them back on, or gave them a new password or authenticator. They can open no case until a supervisor confirms that they belong to the person you expect. If you do not know why one is here, do not confirm it: ask your administrator." }
-            ul { @for u in pending {
-                li {
-                    strong { (u.username) } @if u.supervisor { " (supervisor)" } " "
-                    form.inline method="post" action={ "/users/" (u.id) "/confirm" } {
-                        (csrf_field(s))
-                        (super::parts::code_field(s, &format!("confirm-{}", u.id), false, "Your own code: confirming gives this account access to client files."))
-                        button type="submit" { "Confirm" span.visually-hidden { " " (u.username) } }
-                    }
-                }
-            } }
-        }
-    }
-}
-
 fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
     let partner = s.actor.is(Role::Partner);
     let office = s.actor.office().unwrap_or_default().to_string();
     html! {
         h1 { @if partner { "Cases shared with you" } @else { "Cases" } }
-        @if !st.pending.is_empty() { (pending_section(s, &st.pending)) }
+        @if !st.pending.is_empty() { (super::confirm::pending_section(s, &st.pending)) }
         @if st.sealed {
             div.banner.sealed role="status" {
                 h2 { "The " (office) " office is sealed" }
@@ -170,7 +149,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
     }
 }
 
-async fn list_response(
+pub(super) async fn list_response(
     st: &AppState,
     s: SessionInfo,
     search: Option<String>,
@@ -508,34 +487,4 @@ pub(super) async fn case_page(
 ) -> Result<Response, PageError> {
     let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
     case_response(&st, s, case, StatusCode::OK, notice).await
-}
-
-#[derive(Deserialize)]
-pub(super) struct ConfirmForm {
-    #[serde(default)]
-    totp: Zeroizing<String>,
-}
-
-/// `POST /users/{user}/confirm`: a supervisor confirms an account of their office.
-pub(super) async fn confirm_access(
-    State(st): State<AppState>,
-    Path(user): Path<String>,
-    PageForm(s, f): PageForm<ConfirmForm>,
-) -> Result<Response, PageError> {
-    let step = crate::vault::StepUp::typed(&f.totp);
-    match st.vault.confirm_access(&s.actor, &user, None, step).await {
-        Ok(()) => Ok(super::see_other("/cases?done=access_confirmed")),
-        Err(e @ (VaultError::InvalidCode | VaultError::StepUpRequired)) => {
-            let (status, _) = crate::edge::status::of(&e);
-            list_response(
-                &st,
-                s,
-                None,
-                status,
-                Some(Notice::Error(super::error::words(e))),
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
 }

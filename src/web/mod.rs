@@ -16,6 +16,7 @@ mod admin_cases;
 mod audit;
 mod case_actions;
 mod cases;
+mod confirm;
 mod error;
 mod layout;
 mod login;
@@ -82,7 +83,7 @@ pub fn router() -> Router<AppState> {
         .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/search", post(cases::search))
-        .route("/users/{user}/confirm", post(cases::confirm_access))
+        .route("/users/{user}/confirm", post(confirm::confirm_access))
         .route("/cases/{case}", get(cases::case_page))
         .route("/cases/{case}/shares", post(case_actions::share))
         .route("/cases/{case}/close", post(case_actions::close))
