@@ -1,0 +1,156 @@
+//! Races against a running server (issue 9 items 5 and 11, and the "also look at"
+//! list): guesses sent all at once, a share revoked while an upload streams, a panic
+//! seal while a download streams, an office slug purged and created again. Each
+//! test measures what happened (argon2 runs counted, bytes received, rows and files
+//! left), never how long it took.
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+
+use crate::authkit::{code_at, code_now, in_secs, try_login};
+use crate::helpers::{TestApp, assert_error, spawn_app};
+
+/// How many requests are sent at once.
+const AT_ONCE: usize = 60;
+
+fn clients(app: &TestApp, n: usize) -> Vec<Client> {
+    (0..n).map(|_| app.client()).collect()
+}
+
+fn count(statuses: &[StatusCode], s: StatusCode) -> usize {
+    statuses.iter().filter(|x| **x == s).count()
+}
+
+// ---------- item 5: the throttle cannot be raced ----------
+
+#[tokio::test]
+async fn sixty_wrong_sign_ins_at_once_evaluate_at_most_the_lock_threshold() {
+    let app = spawn_app().await;
+    let limit = app.settings.login.lock_after_failures as usize;
+    // One connection per guess, made before the burst so that the guesses arrive
+    // together.
+    let cs = clients(&app, AT_ONCE);
+    for c in &cs {
+        let r = c.get(format!("{}/healthz", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let before = app.app.vault.password_verifications();
+    let guesses = cs.iter().enumerate().map(|(i, c)| {
+        let app = &app;
+        async move {
+            try_login(app, c, "alice", &format!("wrong-guess-{i}"), None)
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let evaluated = app.app.vault.password_verifications() - before;
+    let (refused, throttled) = (
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+    );
+    assert!(
+        evaluated as usize <= limit,
+        "{evaluated} guesses were evaluated (at most {limit} may be): {statuses:?}"
+    );
+    // Every evaluated guess answered 401, every other one 429, nothing else.
+    assert_eq!(refused, evaluated as usize, "{statuses:?}");
+    assert_eq!(refused + throttled, AT_ONCE, "{statuses:?}");
+
+    // The account is now locked: even the right password and code wait.
+    let alice = app.creds.users["alice"].clone();
+    let c = app.client();
+    let r = try_login(
+        &app,
+        &c,
+        "alice",
+        &alice.password,
+        Some(&code_now(&app, &alice.totp_secret)),
+    )
+    .await;
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // Once the lock has run out, the right password and code get in as before.
+    app.clock
+        .advance(i64::from(app.settings.login.lock_minutes) * 60 + 30);
+    let r = try_login(
+        &app,
+        &c,
+        "alice",
+        &alice.password,
+        Some(&code_now(&app, &alice.totp_secret)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_right_password_sent_among_wrong_guesses_still_signs_in() {
+    let app = spawn_app().await;
+    let alice = app.creds.users["alice"].clone();
+    let code = code_now(&app, &alice.totp_secret);
+    // Fewer guesses than the lock threshold: each is evaluated, and the right one,
+    // reserved like the others, signs in.
+    let cs = clients(&app, 4);
+    let attempts = cs.iter().enumerate().map(|(i, c)| {
+        let (app, alice, code) = (&app, &alice, &code);
+        async move {
+            let (pw, totp) = if i == 2 {
+                (alice.password.clone(), Some(code.as_str()))
+            } else {
+                (format!("wrong-guess-{i}"), None)
+            };
+            try_login(app, c, "alice", &pw, totp).await.status()
+        }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    assert_eq!(statuses[2], StatusCode::OK, "{statuses:?}");
+    assert_eq!(
+        count(&statuses, StatusCode::UNAUTHORIZED),
+        3,
+        "{statuses:?}"
+    );
+    // The success cleared the account's count but not the address's: three
+    // failures from here, so a fourth wrong guess is still free and a fifth slows.
+    let c = app.client();
+    let r = try_login(&app, &c, "bob", "wrong-guess-x", None).await;
+    assert_error(r, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let r = try_login(&app, &c, "bob", "wrong-guess-y", None).await;
+    assert_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+}
+
+#[tokio::test]
+async fn sixty_wrong_step_up_codes_at_once_are_checked_at_most_up_to_the_lock() {
+    let app = spawn_app().await;
+    let limit = app.settings.login.lock_after_failures as usize;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Raced Step Up", None)
+        .await;
+    // Past the step-up window: every share needs a code, and each guess is wrong.
+    app.clock.advance(11 * 60);
+    let secret = app.creds.users["alice"].totp_secret.clone();
+    let guesses = (0..AT_ONCE).map(|i| {
+        let (app, alice, case) = (&app, &alice, &case);
+        let guess = code_at(&secret, app.clock.unix() + 3600 + 30 * i as i64);
+        async move {
+            alice
+                .post(app.url(&format!("/cases/{case}/shares")))
+                .json(&json!({"username": "pat", "permission": "read",
+                              "expires_at": in_secs(app, 86400), "totp": guess}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = count(&statuses, StatusCode::BAD_REQUEST);
+    assert!(
+        checked <= limit,
+        "{checked} codes were checked: {statuses:?}"
+    );
+    assert_eq!(
+        checked + count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+        AT_ONCE,
+        "{statuses:?}"
+    );
+}
