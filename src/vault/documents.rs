@@ -15,7 +15,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
-use crate::policy::Action;
+use crate::policy::{Action, Resource};
 use crate::store::{BlobName, BlobWriter};
 
 /// The encrypted per-document metadata.
@@ -48,7 +48,8 @@ pub struct Upload {
     recipient: String,
     meta: DocMeta,
     allowed: Allowed,
-    actor: String,
+    /// Who uploads, as decided at the start: decided again before the row is written.
+    actor: Actor,
     limit: u64,
 }
 
@@ -133,7 +134,7 @@ impl Vault {
                 size: 0,
             },
             allowed,
-            actor: actor.id.clone(),
+            actor: actor.clone(),
             limit: self.settings.uploads.max_bytes,
         })
     }
@@ -156,8 +157,11 @@ impl Vault {
         self.record_now(&up.allowed, outcome)
     }
 
-    /// Finishes an upload: closes the age stream, commits the blob, writes the row
-    /// and the audit entry in one transaction. Returns (id, size).
+    /// Finishes an upload: closes the age stream, commits the blob, decides the upload
+    /// again on the case as it is now (a share revoked, an account disabled or the
+    /// case purged while the bytes streamed), and writes the row and the audit entry
+    /// in one transaction. Refused: no row, the blob removed, the refusal audited, and
+    /// the same "not found" as a missing case. Returns (id, size).
     pub(crate) fn finish_upload(
         &self,
         mut up: Upload,
@@ -175,7 +179,16 @@ impl Vault {
         let meta_ct = crypto::seal_to(&up.recipient, &meta_json)?;
         let stored = i64::try_from(finished.padded_size).unwrap_or(i64::MAX);
         let now = self.now_str();
-        let res = self.db.write(|tx| {
+        let res = self.db.write(|tx| -> Result<bool, VaultError> {
+            let facts = match tx.case(&up.case_id)? {
+                Some(case) => Some(self.case_facts(tx, &case)?),
+                None => None,
+            };
+            let resource = facts.as_ref().map(Resource::Case);
+            let action = Action::UploadDocument;
+            if !self.decide_again(tx, &up.allowed, &up.actor, action, resource.as_ref())? {
+                return Ok(false);
+            }
             tx.insert_document(&crate::store::NewDocRow {
                 id: &up.doc_id,
                 case_id: &up.case_id,
@@ -183,16 +196,31 @@ impl Vault {
                 blob: blob.as_str(),
                 meta: &meta_ct,
                 stored_size: stored,
-                created_by: &up.actor,
+                created_by: &up.actor.id,
                 created_at: &now,
             })?;
-            self.record(tx, &up.allowed, "ok")
+            self.record(tx, &up.allowed, "ok")?;
+            Ok(true)
         });
-        if let Err(e) = res {
-            let _ = self.blobs.delete(&blob);
-            return Err(e);
+        match res {
+            Ok(true) => Ok((up.doc_id.clone(), finished.size)),
+            Ok(false) => {
+                self.remove_refused_blob(&blob);
+                Err(VaultError::NotFound)
+            }
+            Err(e) => {
+                self.remove_refused_blob(&blob);
+                Err(e)
+            }
         }
-        Ok((up.doc_id.clone(), finished.size))
+    }
+
+    /// Unlinks the blob of an upload that got no row; a leftover is swept at the next
+    /// start, so a failure here is logged, not reported.
+    fn remove_refused_blob(&self, blob: &BlobName) {
+        if let Err(e) = self.blobs.delete(blob) {
+            tracing::warn!(error = %e, "blob unlink after a refused upload failed; swept at next start");
+        }
     }
 
     /// The documents of a case.

@@ -3,11 +3,14 @@
 //! seal while a download streams, an office slug purged and created again. Each
 //! test measures what happened (argon2 runs counted, bytes received, rows and files
 //! left), never how long it took.
+use std::path::Path;
+use std::time::Duration;
+
 use reqwest::{Client, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::authkit::{code_at, code_now, in_secs, try_login};
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error, bytes, files_under, spawn_app};
 
 /// How many requests are sent at once.
 const AT_ONCE: usize = 60;
@@ -153,4 +156,140 @@ async fn sixty_wrong_step_up_codes_at_once_are_checked_at_most_up_to_the_lock() 
         AT_ONCE,
         "{statuses:?}"
     );
+}
+
+// ---------- item 11: an upload is decided again before its row is written ----------
+
+fn blob_files(data: &Path) -> Vec<String> {
+    files_under(&data.join("blobs"))
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// Waits until the server holds a temporary blob: the upload was decided and its
+/// bytes are being encrypted. Bounded, so a broken server fails the test instead of
+/// hanging it.
+async fn wait_for_upload_in_progress(data: &Path) {
+    for _ in 0..1000 {
+        if blob_files(data).iter().any(|n| n.starts_with(".tmp-")) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the upload never started");
+}
+
+/// How the partner loses the right to upload while the bytes stream.
+#[derive(Clone, Copy, Debug)]
+enum CutOff {
+    /// The caseworker revokes the upload share.
+    RevokeShare,
+    /// The superadmin disables the partner's account.
+    DisableAccount,
+}
+
+#[tokio::test]
+async fn a_share_revoked_while_the_upload_streams_stores_nothing() {
+    upload_cut_off_mid_stream(CutOff::RevokeShare).await;
+}
+
+#[tokio::test]
+async fn an_account_disabled_while_the_upload_streams_stores_nothing() {
+    upload_cut_off_mid_stream(CutOff::DisableAccount).await;
+}
+
+async fn upload_cut_off_mid_stream(cut: CutOff) {
+    let app = spawn_app().await;
+    let root = app.login("root").await;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Revoked Mid Upload", None)
+        .await;
+    let r = alice
+        .post(app.url(&format!("/cases/{case}/shares")))
+        .json(
+            &json!({"username": "pat", "permission": "upload", "expires_at": in_secs(&app, 86400)}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let share: Value = r.json().await.unwrap();
+    let share = share["id"].as_str().unwrap().to_string();
+    let pat = app.login("pat").await;
+    assert!(blob_files(app.data()).is_empty());
+
+    // The partner's body is a stream this test feeds by hand.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(1);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<_, std::io::Error>(chunk), rx))
+    });
+    let upload = tokio::spawn(
+        pat.post(app.url(&format!("/cases/{case}/documents")))
+            .query(&[("filename", "statement.pdf")])
+            .header("content-type", "application/pdf")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    tx.send(bytes(64 * 1024, 1)).await.unwrap();
+    wait_for_upload_in_progress(app.data()).await;
+
+    // The right to upload goes while the bytes are still coming.
+    let r = match cut {
+        CutOff::RevokeShare => alice.delete(app.url(&format!("/cases/{case}/shares/{share}"))),
+        CutOff::DisableAccount => {
+            root.post(app.url(&format!("/users/{}/disable", app.user_id("pat"))))
+        }
+    }
+    .json(&json!({}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "{cut:?}");
+    tx.send(bytes(64 * 1024, 2)).await.unwrap();
+    drop(tx);
+    let r = upload.await.unwrap().unwrap();
+
+    // Refused exactly like a case that does not exist, and nothing is kept.
+    let refused = assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let missing = app
+        .upload(
+            &alice,
+            &uuid::Uuid::new_v4().to_string(),
+            "statement.pdf",
+            vec![1],
+        )
+        .await;
+    let missing: Value = missing.json().await.unwrap();
+    assert_eq!(refused, missing);
+    let r = alice
+        .get(app.url(&format!("/cases/{case}/documents")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let docs: Value = r.json().await.unwrap();
+    assert_eq!(docs["documents"], json!([]), "{docs}");
+    assert_eq!(blob_files(app.data()), Vec::<String>::new());
+
+    // The refusal is audited against the partner and the case.
+    let audrey = app.login("audrey").await;
+    let r = audrey
+        .get(app.url("/audit"))
+        .query(&[("action", "upload_document"), ("limit", "1000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page: Value = r.json().await.unwrap();
+    let pat_id = app.user_id("pat");
+    let denied = page["entries"].as_array().unwrap().iter().any(|e| {
+        e["actor"] == pat_id.as_str()
+            && e["decision"] == "deny"
+            && e["target"].as_str().unwrap().contains(&case)
+    });
+    assert!(denied, "no refusal audited: {page}");
 }
