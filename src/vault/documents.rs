@@ -4,7 +4,7 @@
 //! written after that, so a crash or a dropped connection never leaves a partial
 //! document (a leftover blob is collected at the next start).
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufReader, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
+use super::live::KeyLease;
+use super::{Actor, Allowed, DocumentStream, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
 use crate::policy::{Action, Resource};
 use crate::store::{BlobName, BlobWriter};
@@ -67,14 +68,24 @@ impl Upload {
 
 /// A document opened for reading.
 pub struct OpenDocument {
-    /// The plaintext stream.
-    pub reader: DocumentReader<std::io::BufReader<File>>,
+    /// The plaintext stream; it fails once the office is sealed or the case purged.
+    pub reader: DocumentStream,
     /// Original filename.
     pub filename: String,
     /// Content type.
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+}
+
+/// A document opened in the blocking half of [`Vault::open_document`], before its
+/// reader is wrapped in a [`DocumentStream`].
+pub(super) struct Opened {
+    reader: DocumentReader<BufReader<File>>,
+    lease: KeyLease,
+    filename: String,
+    content_type: String,
+    size: u64,
 }
 
 /// Checks a filename: no path separators, no control characters, not `.`/`..`,
@@ -270,8 +281,15 @@ impl Vault {
         doc_id: &str,
     ) -> Result<OpenDocument, VaultError> {
         let (actor, case_id, doc_id) = (actor.clone(), case_id.to_owned(), doc_id.to_owned());
-        self.run(move |v| v.open_document_blocking(&actor, &case_id, &doc_id))
-            .await
+        let o = self
+            .run(move |v| v.open_document_blocking(&actor, &case_id, &doc_id))
+            .await?;
+        Ok(OpenDocument {
+            reader: DocumentStream::new(o.reader, self.clone(), o.lease),
+            filename: o.filename,
+            content_type: o.content_type,
+            size: o.size,
+        })
     }
 
     pub(super) fn open_document_blocking(
@@ -279,7 +297,7 @@ impl Vault {
         actor: &Actor,
         case_id: &str,
         doc_id: &str,
-    ) -> Result<OpenDocument, VaultError> {
+    ) -> Result<Opened, VaultError> {
         let doc = parse_id(doc_id);
         let extra = format!(" doc:{}", doc.as_deref().unwrap_or("invalid"));
         let (case, allowed) = self.case_for(actor, Action::ReadCase, case_id, &extra)?;
@@ -308,11 +326,16 @@ impl Vault {
         let reader = crypto::open_document(
             &key,
             &row.header,
-            std::io::BufReader::with_capacity(256 * 1024, file),
+            BufReader::with_capacity(256 * 1024, file),
             meta.size,
         )?;
-        Ok(OpenDocument {
+        // Taken after the key: a seal in between is seen here, not missed.
+        let Some(lease) = self.lease(&case.office, &case.id, &key) else {
+            return Err(VaultError::OfficeSealed(case.office));
+        };
+        Ok(Opened {
             reader,
+            lease,
             filename: meta.filename.clone(),
             content_type: meta.content_type.clone(),
             size: meta.size,

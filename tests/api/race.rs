@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -292,4 +293,80 @@ async fn upload_cut_off_mid_stream(cut: CutOff) {
             && e["target"].as_str().unwrap().contains(&case)
     });
     assert!(denied, "no refusal audited: {page}");
+}
+
+// ---------- also: a panic seal stops downloads already in flight ----------
+
+/// What happens to the keys while a download streams.
+#[derive(Clone, Copy, Debug)]
+enum KeysGo {
+    /// The office administrator's panic seal.
+    PanicSeal,
+    /// The office administrator purges the case.
+    PurgeCase,
+}
+
+#[tokio::test]
+async fn a_panic_seal_stops_a_download_in_flight() {
+    download_while_keys_go(KeysGo::PanicSeal).await;
+}
+
+#[tokio::test]
+async fn a_case_purge_stops_a_download_in_flight() {
+    download_while_keys_go(KeysGo::PurgeCase).await;
+}
+
+async fn download_while_keys_go(how: KeysGo) {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Long Download", None)
+        .await;
+    // Far more than the server and both sockets can buffer between them.
+    let size = 48 << 20;
+    let doc = app
+        .upload_ok(&alice, &case, "archive.pdf", bytes(size, 7))
+        .await;
+    let admin = app.login("admin").await;
+
+    let r = alice
+        .get(app.url(&format!("/cases/{case}/documents/{doc}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut body = r.bytes_stream();
+    let mut received = body.next().await.unwrap().unwrap().len();
+    assert!(received > 0);
+
+    let path = match how {
+        KeysGo::PanicSeal => "/seal-all".to_string(),
+        KeysGo::PurgeCase => format!("/cases/{case}/purge"),
+    };
+    let r = admin
+        .post(app.url(&path))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{how:?}");
+    if let KeysGo::PanicSeal = how {
+        let sealed: Value = r.json().await.unwrap();
+        assert_eq!(sealed["sealed"], json!(["bronx"]));
+    }
+
+    let mut broken = false;
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(b) => received += b.len(),
+            Err(_) => {
+                broken = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        broken && received < size,
+        "{how:?}: the download went on: {received} of {size} bytes, broken: {broken}"
+    );
 }
