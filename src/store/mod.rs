@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "client_name_index",
         include_str!("../../migrations/0003_client_name_index.sql"),
     ),
+    (
+        4,
+        "office_audit_from",
+        include_str!("../../migrations/0004_office_audit_from.sql"),
+    ),
 ];
 
 /// The database. One connection behind a mutex: SQLite serialises writers anyway, and

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::authkit::{code_at, code_now, in_secs, try_login};
+use crate::authkit::{STRONG, code_at, code_now, create_and_enrol, in_secs, try_login};
 use crate::helpers::{TestApp, assert_error, bytes, files_under, spawn_app};
 
 /// How many requests are sent at once.
@@ -369,4 +369,94 @@ async fn download_while_keys_go(how: KeysGo) {
         broken && received < size,
         "{how:?}: the download went on: {received} of {size} bytes, broken: {broken}"
     );
+}
+
+// ---------- also: a re-created office slug starts with an empty audit view ----------
+
+#[tokio::test]
+async fn a_recreated_office_does_not_see_the_old_offices_audit_entries() {
+    let app = spawn_app().await;
+    let root = app.login("root").await;
+    let create = || async {
+        let r = root
+            .post(app.url("/offices"))
+            .json(&json!({"slug": "brooklyn"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    };
+    // The first brooklyn: created; its administrator holds, releases and seals it,
+    // then purges it (a fresh code: the enrolment just proved one).
+    create().await;
+    let first = create_and_enrol(
+        &app,
+        &root,
+        json!({"username": "brooklyn-first", "role": "admin", "office": "brooklyn", "password": STRONG}),
+    )
+    .await;
+    for (method, path) in [
+        (reqwest::Method::PUT, "/offices/brooklyn/hold"),
+        (reqwest::Method::DELETE, "/offices/brooklyn/hold"),
+        (reqwest::Method::POST, "/offices/brooklyn/seal"),
+    ] {
+        let r = first
+            .client
+            .request(method, app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}");
+    }
+    let r = first
+        .client
+        .post(app.url("/offices/brooklyn/purge"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // The second brooklyn, with an administrator of its own.
+    create().await;
+    let admin = create_and_enrol(
+        &app,
+        &root,
+        json!({"username": "brooklyn-second", "role": "admin", "office": "brooklyn", "password": STRONG}),
+    )
+    .await;
+    let r = admin
+        .client
+        .get(app.url("/audit"))
+        .query(&[("limit", "1000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["office"], "brooklyn");
+    let entries = page["entries"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    // The view starts with this office's creation; nothing of the first one shows.
+    assert_eq!(entries[0]["action"], "create_office", "{page}");
+    let old: Vec<&Value> = entries
+        .iter()
+        .filter(|e| {
+            ["hold_office", "seal_office", "purge_office"].contains(&e["action"].as_str().unwrap())
+                || e["actor"] == first.id.as_str()
+        })
+        .collect();
+    assert!(old.is_empty(), "the old office's entries show: {old:?}");
+    // Asking for them by sequence number does not help either.
+    let r = admin
+        .client
+        .get(app.url("/audit"))
+        .query(&[("after", "0"), ("action", "purge_office")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["entries"], json!([]), "{page}");
 }
