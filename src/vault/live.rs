@@ -40,7 +40,9 @@ impl Vault {
     /// Whether the leased keys are still the ones in memory: the office unsealed with
     /// the same keys (a seal and a new unseal end the lease too) and the case key
     /// still cached (a case purge drops it). The weak references keep the allocations,
-    /// so a pointer can never be reused by another key while the lease exists.
+    /// so a pointer can never be reused by another key while the lease exists. A
+    /// download that goes on decrypting is a use of the office's keys, for the idle
+    /// auto-seal, like any other read.
     fn lease_holds(&self, lease: &KeyLease) -> bool {
         let ring = self.keyring.read().unwrap_or_else(|p| p.into_inner());
         let Some(keys) = ring.get(&lease.office) else {
@@ -49,10 +51,17 @@ impl Vault {
         if !std::ptr::eq(Arc::as_ptr(keys), lease.office_keys.as_ptr()) {
             return false;
         }
-        let cases = keys.cases.lock().unwrap_or_else(|p| p.into_inner());
-        cases
+        let held = keys
+            .cases
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .get(&lease.case)
-            .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), lease.case_key.as_ptr()))
+            .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k), lease.case_key.as_ptr()));
+        if held {
+            keys.last_used
+                .store(self.clock.unix(), std::sync::atomic::Ordering::Relaxed);
+        }
+        held
     }
 }
 
