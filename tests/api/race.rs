@@ -172,7 +172,7 @@ fn blob_files(data: &Path) -> Vec<String> {
 /// bytes are being encrypted. Bounded, so a broken server fails the test instead of
 /// hanging it.
 async fn wait_for_upload_in_progress(data: &Path) {
-    for _ in 0..1000 {
+    for _ in 0..3000 {
         if blob_files(data).iter().any(|n| n.starts_with(".tmp-")) {
             return;
         }
