@@ -9,7 +9,7 @@ mod throttle;
 mod totp;
 
 pub use password::{PasswordHasher, PasswordPolicyError, check_new_password};
-pub use throttle::{Throttle, ThrottleVerdict};
+pub use throttle::{Attempt, Throttle, ThrottleVerdict};
 pub use totp::{
     TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code,
 };

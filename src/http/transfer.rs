@@ -127,7 +127,12 @@ pub(super) async fn download(
                 }
             }
             if let Some(e) = failed {
-                tracing::error!(error = %e, "document stream failed authentication or i/o");
+                if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    // The keys left memory (a seal, a purge): the download stops here.
+                    tracing::info!("document stream stopped: its keys left memory");
+                } else {
+                    tracing::error!(error = %e, "document stream failed authentication or i/o");
+                }
                 let _ = tx.blocking_send(Err(e));
                 break;
             }

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "access_confirmation",
         include_str!("../../migrations/0004_access_confirmation.sql"),
     ),
+    (
+        5,
+        "office_audit_from",
+        include_str!("../../migrations/0005_office_audit_from.sql"),
+    ),
 ];
 
 /// The database. One connection behind a mutex: SQLite serialises writers anyway, and

@@ -70,6 +70,30 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// Starts the office's audit view at entry `seq` (its creation entry).
+    pub fn set_office_audit_from(&self, slug: &str, seq: i64) -> R<()> {
+        exec(
+            self,
+            "UPDATE offices SET audit_from = ?2 WHERE slug = ?1",
+            params![slug, seq],
+        )?;
+        Ok(())
+    }
+
+    /// The first audit entry of the office's view: the one that created it; 0 when
+    /// the office predates the record of it or does not exist.
+    pub fn office_audit_from(&self, slug: &str) -> R<i64> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT COALESCE(audit_from, 0) FROM offices WHERE slug = ?1",
+                [slug],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
     /// All office slugs.
     pub fn office_slugs(&self) -> R<Vec<String>> {
         let mut st = self.0.prepare("SELECT slug FROM offices ORDER BY slug")?;
@@ -89,5 +113,58 @@ impl Tx<'_> {
             exec(self, "DELETE FROM office_holds WHERE office = ?1", [slug])?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Db, NewOfficeRow, StoreError};
+    use crate::audit::{self, Entry};
+
+    fn entry<'a>(action: &'a str, decision: &'a str) -> Entry<'a> {
+        Entry {
+            actor: "operator",
+            role: "operator",
+            action,
+            target: "office:bronx",
+            decision,
+            outcome: "ok",
+        }
+    }
+
+    /// A vault made by the previous version: its offices' views start at their
+    /// latest creation entry once migration 5 has run.
+    #[test]
+    fn migration_starts_an_existing_offices_audit_view_at_its_latest_creation() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = "2026-01-01T00:00:00Z";
+        {
+            let db = Db::open(dir.path()).unwrap();
+            db.write(|tx| -> Result<(), StoreError> {
+                // The first bronx, purged; the second bronx; a refused third attempt.
+                audit::append(tx, t, &entry("create_office", "allow"))?;
+                audit::append(tx, t, &entry("purge_office", "allow"))?;
+                audit::append(tx, t, &entry("create_office", "allow"))?;
+                audit::append(tx, t, &entry("create_office", "deny"))?;
+                tx.insert_office(&NewOfficeRow {
+                    slug: "bronx",
+                    recipient: "age1example",
+                    wrapped_identity: None,
+                    kdf_log_n: None,
+                    created_at: t,
+                })?;
+                // Back to schema 4, as the previous version left it.
+                tx.0.execute_batch(
+                    "ALTER TABLE offices DROP COLUMN audit_from;
+                     DELETE FROM schema_migrations WHERE version = 5;",
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        }
+        let db = Db::open(dir.path()).unwrap();
+        let from = |slug: &str| db.read(|tx| tx.office_audit_from(slug)).unwrap();
+        assert_eq!(from("bronx"), 3);
+        assert_eq!(from("queens"), 0);
     }
 }

@@ -3,7 +3,8 @@
 //! request (`read_office_audit` or `read_all_audit`), itself audited.
 //!
 //! Invariant: an administrator's filter is forced to their own office whatever the
-//! query says; entries carry ids only, so a page reveals no client data. Usernames
+//! query says, and starts at that office's creation entry (a re-created slug shows
+//! nothing of the office purged before it); entries carry ids only, so a page reveals no client data. Usernames
 //! shown beside entries (pages only) come from the users table at read time, after
 //! the decision: the log itself keeps ids only.
 use std::sync::Arc;
@@ -160,6 +161,10 @@ impl Vault {
                 &Resource::Office(&office),
                 Target::stored_office(&office).with(Word::Audit),
             )?;
+            // Only this office's own entries: none from before its creation, which
+            // may name an earlier office of the same slug (purged, then re-created).
+            let from = self.db.read(|tx| tx.office_audit_from(&office))?;
+            filter.after = filter.after.max(from.saturating_sub(1));
             filter.office = Some(office);
             a
         } else {

@@ -195,4 +195,58 @@ impl Vault {
     pub(super) fn record_now(&self, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
         self.db.write(|tx| self.record(tx, a, outcome))
     }
+
+    /// Decides an allowed action again, on facts read now in `tx`, for an operation
+    /// that takes long enough for them to change (an upload streaming while its share
+    /// is revoked or its account disabled): the actor's account is read afresh, then
+    /// the same policy question is asked. A refusal is audited in `tx` under the
+    /// original entry's target, so it commits exactly when the caller's change would
+    /// have; the caller then makes no change and answers as if the case were missing.
+    pub(super) fn decide_again(
+        &self,
+        tx: &Tx<'_>,
+        a: &Allowed,
+        actor: &Actor,
+        action: Action,
+        resource: Option<&Resource<'_>>,
+    ) -> Result<bool, VaultError> {
+        let permitted = match (actor.who, resource) {
+            // The resource is gone (a case purged meanwhile).
+            (_, None) => false,
+            (Who::Operator, Some(_)) => true,
+            (Who::System | Who::Anonymous, Some(_)) => false,
+            (Who::User(_), Some(resource)) => match tx.user(&actor.id)? {
+                Some(row) if !row.disabled => {
+                    let now = Actor::from_user(&row, actor.fresh);
+                    let role = match now.who {
+                        Who::User(r) => r,
+                        _ => return Ok(false),
+                    };
+                    let ctx = Ctx {
+                        fresh: now.fresh,
+                        ..Ctx::default()
+                    };
+                    self.policy
+                        .decide(&now.principal(role), action, resource, &ctx)
+                }
+                _ => false,
+            },
+        };
+        if !permitted {
+            let time = self.now_str();
+            audit::append(
+                tx,
+                &time,
+                &audit::Entry {
+                    actor: &a.actor,
+                    role: a.role,
+                    action: a.action,
+                    target: a.target.as_str(),
+                    decision: "deny",
+                    outcome: "no_longer_allowed",
+                },
+            )?;
+        }
+        Ok(permitted)
+    }
 }

@@ -4,7 +4,7 @@
 //! written after that, so a crash or a dropped connection never leaves a partial
 //! document (a leftover blob is collected at the next start).
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufReader, Write};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,10 +13,11 @@ use tokio::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::live::KeyLease;
 use super::target::{Target, Word};
-use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
+use super::{Actor, Allowed, DocumentStream, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
-use crate::policy::Action;
+use crate::policy::{Action, Resource};
 use crate::store::{BlobName, BlobWriter};
 
 /// The encrypted per-document metadata.
@@ -49,7 +50,8 @@ pub struct Upload {
     recipient: String,
     meta: DocMeta,
     allowed: Allowed,
-    actor: String,
+    /// Who uploads, as decided at the start: decided again before the row is written.
+    actor: Actor,
     limit: u64,
 }
 
@@ -67,14 +69,24 @@ impl Upload {
 
 /// A document opened for reading.
 pub struct OpenDocument {
-    /// The plaintext stream.
-    pub reader: DocumentReader<std::io::BufReader<File>>,
+    /// The plaintext stream; it fails once the office is sealed or the case purged.
+    pub reader: DocumentStream,
     /// Original filename.
     pub filename: String,
     /// Content type.
     pub content_type: String,
     /// Size in bytes.
     pub size: u64,
+}
+
+/// A document opened in the blocking half of [`Vault::open_document`], before its
+/// reader is wrapped in a [`DocumentStream`].
+pub(super) struct Opened {
+    reader: DocumentReader<BufReader<File>>,
+    lease: KeyLease,
+    filename: String,
+    content_type: String,
+    size: u64,
 }
 
 /// Checks a filename: no path separators, no control characters, not `.`/`..`,
@@ -134,7 +146,7 @@ impl Vault {
                 size: 0,
             },
             allowed,
-            actor: actor.id.clone(),
+            actor: actor.clone(),
             limit: self.settings.uploads.max_bytes,
         })
     }
@@ -157,8 +169,11 @@ impl Vault {
         self.record_now(&up.allowed, outcome)
     }
 
-    /// Finishes an upload: closes the age stream, commits the blob, writes the row
-    /// and the audit entry in one transaction. Returns (id, size).
+    /// Finishes an upload: closes the age stream, commits the blob, decides the upload
+    /// again on the case as it is now (a share revoked, an account disabled or the
+    /// case purged while the bytes streamed), and writes the row and the audit entry
+    /// in one transaction. Refused: no row, the blob removed, the refusal audited, and
+    /// the same "not found" as a missing case. Returns (id, size).
     pub(crate) fn finish_upload(
         &self,
         mut up: Upload,
@@ -176,7 +191,16 @@ impl Vault {
         let meta_ct = crypto::seal_to(&up.recipient, &meta_json)?;
         let stored = i64::try_from(finished.padded_size).unwrap_or(i64::MAX);
         let now = self.now_str();
-        let res = self.db.write(|tx| {
+        let res = self.db.write(|tx| -> Result<bool, VaultError> {
+            let facts = match tx.case(&up.case_id)? {
+                Some(case) => Some(self.case_facts(tx, &case)?),
+                None => None,
+            };
+            let resource = facts.as_ref().map(Resource::Case);
+            let action = Action::UploadDocument;
+            if !self.decide_again(tx, &up.allowed, &up.actor, action, resource.as_ref())? {
+                return Ok(false);
+            }
             tx.insert_document(&crate::store::NewDocRow {
                 id: &up.doc_id,
                 case_id: &up.case_id,
@@ -184,16 +208,31 @@ impl Vault {
                 blob: blob.as_str(),
                 meta: &meta_ct,
                 stored_size: stored,
-                created_by: &up.actor,
+                created_by: &up.actor.id,
                 created_at: &now,
             })?;
-            self.record(tx, &up.allowed, "ok")
+            self.record(tx, &up.allowed, "ok")?;
+            Ok(true)
         });
-        if let Err(e) = res {
-            let _ = self.blobs.delete(&blob);
-            return Err(e);
+        match res {
+            Ok(true) => Ok((up.doc_id.clone(), finished.size)),
+            Ok(false) => {
+                self.remove_refused_blob(&blob);
+                Err(VaultError::NotFound)
+            }
+            Err(e) => {
+                self.remove_refused_blob(&blob);
+                Err(e)
+            }
         }
-        Ok((up.doc_id.clone(), finished.size))
+    }
+
+    /// Unlinks the blob of an upload that got no row; a leftover is swept at the next
+    /// start, so a failure here is logged, not reported.
+    fn remove_refused_blob(&self, blob: &BlobName) {
+        if let Err(e) = self.blobs.delete(blob) {
+            tracing::warn!(error = %e, "blob unlink after a refused upload failed; swept at next start");
+        }
     }
 
     /// The documents of a case.
@@ -248,8 +287,15 @@ impl Vault {
         doc_id: &str,
     ) -> Result<OpenDocument, VaultError> {
         let (actor, case_id, doc_id) = (actor.clone(), case_id.to_owned(), doc_id.to_owned());
-        self.run(move |v| v.open_document_blocking(&actor, &case_id, &doc_id))
-            .await
+        let o = self
+            .run(move |v| v.open_document_blocking(&actor, &case_id, &doc_id))
+            .await?;
+        Ok(OpenDocument {
+            reader: DocumentStream::new(o.reader, self.clone(), o.lease),
+            filename: o.filename,
+            content_type: o.content_type,
+            size: o.size,
+        })
     }
 
     pub(super) fn open_document_blocking(
@@ -257,7 +303,7 @@ impl Vault {
         actor: &Actor,
         case_id: &str,
         doc_id: &str,
-    ) -> Result<OpenDocument, VaultError> {
+    ) -> Result<Opened, VaultError> {
         let doc = parse_id(doc_id);
         let (case, allowed) =
             self.case_for(actor, Action::ReadCase, case_id, Some(Target::doc(doc_id)))?;
@@ -286,11 +332,16 @@ impl Vault {
         let reader = crypto::open_document(
             &key,
             &row.header,
-            std::io::BufReader::with_capacity(256 * 1024, file),
+            BufReader::with_capacity(256 * 1024, file),
             meta.size,
         )?;
-        Ok(OpenDocument {
+        // Taken after the key: a seal in between is seen here, not missed.
+        let Some(lease) = self.lease(&case.office, &case.id, &key) else {
+            return Err(VaultError::OfficeSealed(case.office));
+        };
+        Ok(Opened {
             reader,
+            lease,
             filename: meta.filename.clone(),
             content_type: meta.content_type.clone(),
             size: meta.size,

@@ -16,6 +16,7 @@ pub(crate) use decide::Allowed;
 mod documents;
 mod error;
 mod export;
+mod live;
 mod offices;
 pub mod operator;
 mod purge;
@@ -46,6 +47,7 @@ pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
 pub use documents::{DocumentView, OpenDocument, Upload, UploadMeta};
 pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
+pub use live::DocumentStream;
 pub use offices::{OfficeCredentials, OfficeMode};
 pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use refusals::Refusal;
@@ -457,17 +459,39 @@ impl Vault {
     }
 
     /// The case key, from the cache or unwrapped with the office identity.
+    ///
+    /// A key is cached only for a case whose row still exists: `case` may have been
+    /// read just before a purge committed, and the purge drops the cached key only
+    /// after its commit. So the row is looked up again *after* the key is cached: if
+    /// the purge committed first, this sees the row gone and removes the key; if not,
+    /// the purge's own removal comes after this insert. Either way no key of a purged
+    /// case stays in memory.
     fn case_key(&self, case: &crate::store::CaseRow) -> Result<Arc<CaseKey>, VaultError> {
         let office = self
             .unsealed(&case.office)
             .ok_or_else(|| VaultError::OfficeSealed(case.office.clone()))?;
-        let mut cache = office.cases.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = cache.get(&case.id) {
-            return Ok(k.clone());
+        let lock = || office.cases.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut cache = lock();
+            if let Some(k) = cache.get(&case.id) {
+                return Ok(k.clone());
+            }
+            let key = Arc::new(office.office.unwrap_case(&case.wrapped_identity)?);
+            cache.insert(case.id.clone(), key);
         }
-        let key = Arc::new(office.office.unwrap_case(&case.wrapped_identity)?);
-        cache.insert(case.id.clone(), key.clone());
-        Ok(key)
+        let still_there = self.db.read(|tx| tx.case(&case.id)).map(|c| c.is_some());
+        let mut cache = lock();
+        match still_there {
+            Ok(true) => cache.get(&case.id).cloned().ok_or(VaultError::NotFound),
+            Ok(false) => {
+                cache.remove(&case.id);
+                Err(VaultError::NotFound)
+            }
+            Err(e) => {
+                cache.remove(&case.id);
+                Err(e.into())
+            }
+        }
     }
 }
 

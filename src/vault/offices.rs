@@ -121,7 +121,13 @@ impl Vault {
                 kdf_log_n: Some(self.settings.kdf.passphrase_log_n),
                 created_at: &now,
             })?;
-            self.record(tx, &allowed, "ok")
+            self.record(tx, &allowed, "ok")?;
+            // The office's audit view starts at this entry: a slug used before by a
+            // purged office does not inherit that office's entries.
+            if let Some((seq, _)) = tx.audit_head()? {
+                tx.set_office_audit_from(slug, seq)?;
+            }
+            Ok::<_, VaultError>(())
         })?;
         Ok(creds)
     }

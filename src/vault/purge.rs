@@ -137,6 +137,8 @@ impl Vault {
         })
     }
 
+    /// Drops a case's cached key. Called only after the purge's commit: a read that
+    /// caches the key later finds the row gone and drops it itself (`case_key`).
     fn forget_case_key(&self, office: &str, case: &str) {
         if let Some(u) = self.unsealed(office) {
             u.cases
@@ -425,5 +427,66 @@ impl Vault {
             let changed = tx.close_case(&case.id, &now)?;
             self.record(tx, &allowed, if changed { "ok" } else { "already_closed" })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use age::secrecy::ExposeSecret;
+
+    use crate::clock::Clock;
+    use crate::config::Settings;
+    use crate::policy::Policy;
+    use crate::vault::{CaseInput, OfficeMode, Vault, VaultError, VaultOptions, operator};
+
+    fn vault(dir: &std::path::Path) -> Arc<Vault> {
+        let mut settings = Settings::defaults();
+        settings.kdf.passphrase_log_n = 10;
+        settings.kdf.max_log_n = 12;
+        let opts = VaultOptions {
+            data_dir: dir.to_path_buf(),
+            settings,
+            clock: Clock::manual(1_790_000_000),
+            auth_key_file: None,
+        };
+        Arc::new(Vault::open(opts, Policy::builtin().unwrap()).unwrap())
+    }
+
+    /// A read that loaded the case row just before a purge committed, and reaches
+    /// for the key only after the purge dropped it, must not put the key back.
+    #[test]
+    fn a_read_that_loses_the_race_with_a_purge_caches_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let op = operator::actor();
+        let creds = v
+            .create_office_blocking(&op, "bronx", OfficeMode::Passphrase, None)
+            .unwrap();
+        let pass = creds.passphrase.unwrap().expose_secret().to_string();
+        v.unseal_blocking(&op, "bronx", pass.into()).unwrap();
+        let input: CaseInput = serde_json::from_value(serde_json::json!({
+            "office": "bronx", "client_name": "Raced Reader"
+        }))
+        .unwrap();
+        let id = v.create_case_blocking(&op, &input).unwrap();
+        let cached = |v: &Vault| {
+            v.unsealed("bronx")
+                .unwrap()
+                .cases
+                .lock()
+                .unwrap()
+                .contains_key(&id)
+        };
+        // The reader's view of the row, taken before the purge.
+        let stale = v.db.read(|tx| tx.case(&id)).unwrap().unwrap();
+        assert!(v.case_key(&stale).is_ok());
+        assert!(cached(&v));
+        v.purge_case_blocking(&op, &id).unwrap();
+        assert!(!cached(&v), "the purge dropped the key");
+        // The reader now asks for the key with its stale row.
+        assert!(matches!(v.case_key(&stale), Err(VaultError::NotFound)));
+        assert!(!cached(&v), "the key of a purged case came back");
     }
 }

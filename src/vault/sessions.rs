@@ -3,14 +3,13 @@
 //! Invariants: only a keyed hash of a session token is stored or looked up; a session
 //! past its idle or absolute lifetime, or of a disabled account, ends when it is next
 //! presented; a wrong step-up code counts against the account exactly like a failed
-//! sign-in.
+//! sign-in, and is admitted and counted by the throttle before it is checked.
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use super::target::Target;
 use super::{Actor, Vault, VaultError};
-use crate::auth::ThrottleVerdict;
 use crate::store::SessionRow;
 
 /// A second-factor code offered with an action that needs a fresh one (unseal,
@@ -132,15 +131,20 @@ impl Vault {
         let now = self.clock.unix();
         let keys = [format!("u:{}", user.username)];
         let target = Target::user(&user.id);
-        if let ThrottleVerdict::Wait(secs) = self.throttle.check(&keys, now) {
-            self.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
-            return Err(VaultError::Throttled(secs));
-        }
+        // Admitted and counted before the code is checked (see `crate::auth::Throttle`).
+        let attempt = match self.throttle.reserve(&keys, now) {
+            Ok(a) => a,
+            Err(secs) => {
+                self.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
+                return Err(VaultError::Throttled(secs));
+            }
+        };
         if !self.check_second_factor(&user, code, false)? {
-            self.throttle.failure(&keys, now);
+            attempt.failed();
             self.audit_now(&actor, "step_up", &target, "deny", "invalid_code")?;
             return Err(VaultError::InvalidCode);
         }
+        attempt.passed();
         self.db
             .write(|tx| tx.touch_session(&token_hash, now, Some(now)))?;
         actor.fresh = true;

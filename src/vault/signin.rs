@@ -3,10 +3,11 @@
 //! Invariants: an unknown user, a disabled account, a wrong password and a wrong code
 //! give the same error after the same work (argon2 runs on a dummy hash when there is
 //! no password to check); failures count against both the account and the client
-//! address, and a throttled attempt is refused before any check; every attempt is
-//! audited without the username (throttled ones through the bounded path of
-//! `refusals.rs`, which counts a flood rather than writing each); only a keyed hash of
-//! the new session token is stored.
+//! address, and every attempt is admitted and counted by the throttle in one step
+//! before any check (a throttled one is refused there, and audited through the bounded
+//! path of `refusals.rs`, which counts a flood rather than writing each), so parallel
+//! guesses are bounded like sequential ones; every attempt is audited without the
+//! username; only a keyed hash of the new session token is stored.
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
@@ -15,7 +16,7 @@ use super::decide::By;
 use super::refusals::Refusal;
 use super::target::Target;
 use super::{Actor, UserView, Vault, VaultError};
-use crate::auth::{ThrottleVerdict, Username};
+use crate::auth::{Attempt, Username};
 use crate::crypto::{self, random_token};
 use crate::store::UserRow;
 
@@ -74,19 +75,24 @@ impl Vault {
             crypto::hex(&crypto::sha256(input.client.as_bytes())[..8])
         );
         let keys = [account_key.clone(), addr_key];
-        let lookup_keys = keys.clone();
         let client = input.client;
-        let user = self
+        let (user, attempt) = self
             .run(move |v| {
-                if let ThrottleVerdict::Wait(secs) = v.throttle.check(&lookup_keys, now) {
-                    // Costs the sender nothing: bounded per address (refusals.rs).
-                    v.audit_refusal_blocking(&client, Refusal::SignInThrottled)?;
-                    return Err(VaultError::Throttled(secs));
-                }
-                match &name {
-                    Some(n) => Ok(v.db.read(|tx| tx.user_by_name(n.as_str()))?),
-                    None => Ok(None),
-                }
+                // Admitted and counted in one step, before any check: guesses sent all
+                // at once cannot all slip in under a throttle that has not counted them.
+                let attempt = match v.throttle.reserve(&keys, now) {
+                    Ok(a) => a,
+                    Err(secs) => {
+                        // Costs the sender nothing: bounded per address (refusals.rs).
+                        v.audit_refusal_blocking(&client, Refusal::SignInThrottled)?;
+                        return Err(VaultError::Throttled(secs));
+                    }
+                };
+                let user = match &name {
+                    Some(n) => v.db.read(|tx| tx.user_by_name(n.as_str()))?,
+                    None => None,
+                };
+                Ok((user, attempt))
             })
             .await?;
         let stored = user
@@ -95,7 +101,7 @@ impl Vault {
             .map(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(input.password.clone(), stored).await;
         let totp = input.totp;
-        self.run(move |v| v.finish_login(password_ok, user, totp, &keys, &account_key, now))
+        self.run(move |v| v.finish_login(password_ok, user, totp, attempt, &account_key, now))
             .await
     }
 
@@ -104,14 +110,14 @@ impl Vault {
         password_ok: bool,
         user: Option<UserRow>,
         totp: Option<Zeroizing<String>>,
-        keys: &[String],
+        attempt: Attempt,
         account_key: &str,
         now: i64,
     ) -> Result<LoginOutcome, VaultError> {
         let user = match (password_ok, user) {
             (true, Some(u)) => u,
             (_, u) => {
-                self.throttle.failure(keys, now);
+                attempt.failed();
                 self.audit_login(u.as_ref(), "deny", "invalid_credentials")?;
                 return Err(VaultError::InvalidCredentials);
             }
@@ -121,11 +127,13 @@ impl Vault {
             // An empty code field (a form submitted without one) means "no code".
             let code = totp.as_ref().filter(|c| !c.trim().is_empty());
             let Some(code) = code else {
+                // The right password and no code yet: not a failure, as before.
+                attempt.passed();
                 self.audit_login(Some(&user), "deny", "totp_required")?;
                 return Err(VaultError::TotpRequired);
             };
             if !self.check_second_factor(&user, code, true)? {
-                self.throttle.failure(keys, now);
+                attempt.failed();
                 self.audit_login(Some(&user), "deny", "invalid_credentials")?;
                 return Err(VaultError::InvalidCredentials);
             }
@@ -155,7 +163,7 @@ impl Vault {
                 if must_enrol { "must_enrol" } else { "ok" },
             )
         })?;
-        self.throttle.success(account_key);
+        attempt.signed_in(account_key);
         Ok(LoginOutcome {
             token,
             user: UserView::from(&user),

@@ -65,6 +65,7 @@ fn outcome_words(o: &str) -> &str {
         "lifted" => "hold lifted",
         "legal_hold" => "refused: under a legal hold",
         "already_closed" => "was already closed",
+        "no_longer_allowed" => "refused: no longer allowed when it finished",
         other => other,
     }
 }

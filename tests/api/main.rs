@@ -16,6 +16,7 @@ mod lifecycle_helpers;
 mod pages;
 mod policy_secrets;
 mod purge;
+mod race;
 mod retention;
 mod vault_core;
 mod webdriver;
