@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::totp::Accept;
 use super::{Actor, Vault, VaultError};
 use crate::auth::ThrottleVerdict;
 use crate::store::SessionRow;
@@ -135,7 +136,10 @@ impl Vault {
             self.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
             return Err(VaultError::Throttled(secs));
         }
-        if !self.check_second_factor(&user, code, false)? {
+        if self
+            .check_second_factor(&user, code, Accept::Totp)?
+            .is_none()
+        {
             self.throttle.failure(&keys, now);
             self.audit_now(&actor, "step_up", &target, "deny", "invalid_code")?;
             return Err(VaultError::InvalidCode);

@@ -4,11 +4,13 @@
 //! give the same error after the same work (argon2 runs on a dummy hash when there is
 //! no password to check); failures count against both the account and the client
 //! address, and a throttled attempt is refused before any check; every attempt is
-//! audited without the username; only a keyed hash of the new session token is stored.
+//! audited without the username; only a keyed hash of the new session token is stored;
+//! a recovery code opens a session but never makes it fresh (step-up needs a TOTP code).
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use super::totp::{Accept, Proved};
 use super::{Actor, UserView, Vault, VaultError};
 use crate::auth::{ThrottleVerdict, Username};
 use crate::crypto::{self, random_token};
@@ -104,7 +106,7 @@ impl Vault {
                 return Err(VaultError::InvalidCredentials);
             }
         };
-        let mut totp_at = None;
+        let mut factor = None;
         if user.totp_confirmed {
             // An empty code field (a form submitted without one) means "no code".
             let code = totp.as_ref().filter(|c| !c.trim().is_empty());
@@ -112,13 +114,17 @@ impl Vault {
                 self.audit_login(Some(&user), "deny", "totp_required")?;
                 return Err(VaultError::TotpRequired);
             };
-            if !self.check_second_factor(&user, code, true)? {
+            let Some(proved) = self.check_second_factor(&user, code, Accept::TotpOrRecovery)?
+            else {
                 self.throttle.failure(keys, now);
                 self.audit_login(Some(&user), "deny", "invalid_credentials")?;
                 return Err(VaultError::InvalidCredentials);
-            }
-            totp_at = Some(now);
+            };
+            factor = Some(proved);
         }
+        // Only an authenticator code makes the new session fresh (step-up): a recovery
+        // code signs in, and the session then steps up with a TOTP code like any other.
+        let totp_at = factor.filter(|f| f.is_fresh()).map(|_| now);
         let token = Zeroizing::new(random_token());
         let hash = self.auth_key.token_hash(token.as_bytes());
         let csrf = random_token();
@@ -140,7 +146,11 @@ impl Vault {
                     action: "login",
                     target: &format!("user:{}", user.id),
                     decision: "allow",
-                    outcome: if must_enrol { "must_enrol" } else { "ok" },
+                    outcome: match (must_enrol, factor) {
+                        (true, _) => "must_enrol",
+                        (false, Some(Proved::RecoveryCode)) => "recovery_code",
+                        (false, _) => "ok",
+                    },
                 },
             )?;
             Ok(())

@@ -59,6 +59,7 @@ fn outcome_words(o: &str) -> &str {
         "throttled" => "too many attempts",
         "csrf_invalid" => "form without its security code",
         "must_enrol" => "must set up an authenticator",
+        "recovery_code" => "signed in with a recovery code",
         "wrong_secret" => "wrong passphrase",
         "not_found" => "not found",
         "placed" => "hold placed",

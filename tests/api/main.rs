@@ -14,5 +14,6 @@ mod pages;
 mod policy_secrets;
 mod purge;
 mod retention;
+mod small;
 mod vault_core;
 mod webdriver;
