@@ -266,7 +266,7 @@ impl Vault {
         );
         let ct = crypto::seal_to(&nc.recipient, &json)?;
         // Indexes need the office key: while sealed they are computed at the next unseal.
-        let unsealed = self.unsealed(&office.slug);
+        let unsealed = self.use_keys(&office.slug);
         let pending = unsealed.is_none();
         let index = match (&meta.a_number, &unsealed) {
             (Some(a), Some(u)) => ANumber::parse(a).map(|a| u.index.a_number(&a)),

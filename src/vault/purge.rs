@@ -137,7 +137,8 @@ impl Vault {
     }
 
     fn forget_case_key(&self, office: &str, case: &str) {
-        if let Some(u) = self.unsealed(office) {
+        // Forgetting a key is no use of the office's keys.
+        if let Some(u) = self.keys_in_memory(office) {
             u.cases
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

@@ -1,7 +1,7 @@
 //! Issue 9, probed from outside as the attack did. Item 6: a recovery code is no
-//! fresh second factor.
+//! fresh second factor; item 7: only real key use holds off the idle auto-seal.
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::authkit::*;
 use crate::helpers::*;
@@ -97,4 +97,60 @@ async fn a_recovery_code_sign_in_is_not_a_fresh_second_factor() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+// ---------------------------------------------------------------------------------
+// Item 7: only a use of the keys holds off the idle auto-seal.
+
+#[tokio::test]
+async fn polling_the_office_list_does_not_hold_off_the_idle_seal() {
+    let app = spawn_app().await;
+    let idle = i64::from(app.settings.seal.idle_minutes) * 60;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Polled Client", None)
+        .await;
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // From now on nobody uses a key: a dashboard polls the office list and the admin
+    // page (each poll also keeps its session alive) for a whole idle period.
+    let admin = app.login("admin").await;
+    let mut polled = 0;
+    while polled < idle {
+        app.clock.advance(600);
+        polled += 600;
+        let r = admin.get(app.url("/offices")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        assert!(v.to_string().contains("bronx"), "{v}");
+        let r = admin
+            .get(format!("{}/admin", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(app.app.vault.is_unsealed("bronx"));
+    }
+
+    let mut sealed = app.app.vault.seal_idle().await.unwrap();
+    sealed.sort();
+    assert_eq!(sealed, vec!["bronx".to_string(), "queens".to_string()]);
+    assert!(!app.app.vault.is_unsealed("bronx"));
+    assert_eq!(
+        count(app.data(), "audit", "action = 'auto_seal'"),
+        2,
+        "each auto-seal is audited"
+    );
+    let alice = app.login("alice").await;
+    let r = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::LOCKED, "office_sealed").await;
 }
