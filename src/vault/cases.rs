@@ -146,13 +146,10 @@ impl CaseInput {
                     .to_string(),
             ),
         };
-        if let Some(d) = &self.date_of_birth {
-            let ok = d.len() == 10
-                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
-                    .is_ok();
-            if !ok {
-                return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
-            }
+        if let Some(d) = &self.date_of_birth
+            && crate::clock::parse_day(d).is_none()
+        {
+            return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
         }
         if let Some(c) = &self.country_of_birth {
             check_text("country_of_birth", c, 100)?;

@@ -1,6 +1,7 @@
 //! Issue 9, probed from outside as the attack did. Item 6: a recovery code is no
-//! fresh second factor; item 7: only real key use holds off the idle auto-seal.
-use reqwest::StatusCode;
+//! fresh second factor; item 7: only real key use holds off the idle auto-seal;
+//! item 10: no time a client writes makes the server panic.
+use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 
 use crate::authkit::*;
@@ -153,4 +154,199 @@ async fn polling_the_office_list_does_not_hold_off_the_idle_seal() {
         .await
         .unwrap();
     assert_error(r, StatusCode::LOCKED, "office_sealed").await;
+}
+
+// ---------------------------------------------------------------------------------
+// Item 10: every time a client writes parses, or answers 400; never a panic.
+
+/// Times RFC 3339 cannot write back in UTC, or not RFC 3339 at all.
+const BAD_TIMES: &[&str] = &[
+    // The probe: 23:59:59 at -23:59 on the last day RFC 3339 writes is year 10000.
+    "9999-12-31T23:59:59-23:59",
+    "9999-12-31T23:59:59-00:01",
+    "9999-12-31T23:59:60-23:59",
+    // Year 0 east of Greenwich is year -1.
+    "0000-01-01T00:00:00+00:01",
+    "0000-01-01T00:00:00+23:59",
+    // Offsets no clock has.
+    "2026-01-01T00:00:00+24:00",
+    "2026-01-01T00:00:00+99:99",
+    "2026-01-01T00:00:00-23:60",
+    "2026-01-01T00:00:00+9999999999:00",
+    // A leap second that was none, and a day that is none.
+    "2026-06-15T12:00:60Z",
+    "2026-02-30T00:00:00Z",
+    "+10000-01-01T00:00:00Z",
+    "-0001-01-01T00:00:00Z",
+    "9999999999-01-01T00:00:00Z",
+    "2026-01-01T00:00:00",
+    "",
+];
+
+/// Times at the edges that are valid: each is read as the UTC instant it names.
+const GOOD_TIMES: &[&str] = &[
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59+23:59",
+    "0000-01-01T00:00:00Z",
+    "0000-01-01T00:00:00-23:59",
+    "2026-01-01T00:00:00-00:00",
+    "2016-12-31T23:59:60Z",
+    "2016-12-31T18:59:60-05:00",
+];
+
+#[tokio::test]
+async fn audit_time_filters_answer_400_never_500() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let audit = |k: &'static str, v: String| {
+        admin
+            .get(app.url("/audit"))
+            .query(&[(k, v.as_str())])
+            .send()
+    };
+    let long = format!("2026-01-01T00:00:00.{}Z", "9".repeat(5000));
+    for param in ["since", "until"] {
+        for t in BAD_TIMES
+            .iter()
+            .map(|t| t.to_string())
+            .chain([long.clone()])
+        {
+            let r = audit(param, t.clone()).await.unwrap();
+            assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{param}={t:.60}");
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "invalid_query", "{param}={t:.60}");
+            // The refusal does not repeat what was sent.
+            let m = v["error"]["message"].as_str().unwrap();
+            assert!(!m.contains("9999") && !m.contains("0000"), "{m}");
+        }
+        for t in GOOD_TIMES {
+            let r = audit(param, t.to_string()).await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{param}={t}");
+        }
+    }
+    // The valid edges mean what they say.
+    let entries = |r: Value| r["entries"].as_array().unwrap().len();
+    let r = audit("since", "0000-01-01T00:00:00-23:59".into())
+        .await
+        .unwrap();
+    assert!(entries(r.json().await.unwrap()) > 0);
+    let r = audit("since", "9999-12-31T23:59:59+23:59".into())
+        .await
+        .unwrap();
+    assert_eq!(entries(r.json().await.unwrap()), 0);
+    let r = audit("until", "0000-01-01T00:00:00Z".into()).await.unwrap();
+    assert_eq!(entries(r.json().await.unwrap()), 0);
+    let r = audit("until", "9999-12-31T23:59:59Z".into()).await.unwrap();
+    assert!(entries(r.json().await.unwrap()) > 0);
+}
+
+#[tokio::test]
+async fn share_expiry_times_answer_400_never_500() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Share Times", None).await;
+    let share = |expires_at: &str| {
+        alice
+            .post(app.url(&format!("/cases/{case}/shares")))
+            .json(&json!({"username": "pat", "permission": "read", "expires_at": expires_at}))
+            .send()
+    };
+    for t in BAD_TIMES {
+        let r = share(t).await.unwrap();
+        assert_error(r, StatusCode::BAD_REQUEST, "invalid_time").await;
+    }
+    // A time in the past is refused as such; a valid far one is kept as written.
+    let r = share("0000-01-01T00:00:00-23:59").await.unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_time").await;
+    let r = share("9999-12-31T23:59:59+23:59").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = share("2099-06-30T12:00:00-00:00").await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = alice
+        .get(app.url(&format!("/cases/{case}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut expiries: Vec<String> = v["shares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["expires_at"].as_str().unwrap().to_string())
+        .collect();
+    expiries.sort();
+    assert_eq!(expiries, ["2099-06-30T12:00:00Z", "9999-12-31T00:00:59Z"]);
+    // No share was made from a refused time.
+    assert_eq!(count(app.data(), "shares", "1 = 1"), 2);
+}
+
+#[tokio::test]
+async fn page_date_fields_answer_without_a_500() {
+    let app = spawn_app().await;
+    let admin = sign_in_page(&app, "admin").await;
+    for day in [
+        "9999-12-31",
+        "0000-01-01",
+        "+999-01-01",
+        "-999-01-01",
+        "2026-02-30",
+        "2026-13-01",
+        "99999-01-01",
+        "",
+    ] {
+        for field in ["from", "to"] {
+            let r = admin
+                .get(format!("{}/audit", app.base))
+                .query(&[(field, day)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{field}={day}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Page helpers (a browser without JavaScript).
+
+/// The value of the first `name="NAME"` hidden input in `html`.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// Signs in through the login page; the client keeps cookies and follows no redirect.
+async fn sign_in_page(app: &TestApp, user: &str) -> Client {
+    let pem = std::fs::read(&app.cert).unwrap();
+    let c = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    let html = c
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = hidden(&html, "login_csrf").expect("login form token");
+    let r = c
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("login_csrf", token.as_str()),
+            ("username", user),
+            ("password", &app.creds.users[user].password),
+            ("totp", &app.code(user)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} sign-in");
+    c
 }
