@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::filename::{INVALID_FILENAME, valid_filename};
 use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
 use crate::policy::Action;
@@ -76,19 +77,6 @@ pub struct OpenDocument {
     pub size: u64,
 }
 
-/// Checks a filename: no path separators, no control characters, not `.`/`..`,
-/// at most 255 bytes.
-pub fn valid_filename(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c.is_control())
-        && name.trim() == name
-}
-
 fn valid_content_type(ct: &str) -> bool {
     !ct.is_empty()
         && ct.len() <= 127
@@ -115,10 +103,7 @@ impl Vault {
         )?;
         if !valid_filename(filename) {
             self.record_now(&allowed, "invalid_filename")?;
-            return Err(VaultError::bad(
-                "invalid_filename",
-                "a filename must be 1 to 255 bytes without slashes, backslashes or control characters",
-            ));
+            return Err(VaultError::bad("invalid_filename", INVALID_FILENAME));
         }
         let content_type = content_type
             .filter(|c| valid_content_type(c))

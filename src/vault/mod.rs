@@ -16,6 +16,7 @@ pub(crate) use decide::Allowed;
 mod documents;
 mod error;
 mod export;
+mod filename;
 mod offices;
 pub mod operator;
 mod purge;

@@ -1,6 +1,7 @@
-//! Issue 9, probed from outside as the attack did. Item 6: a recovery code is no
-//! fresh second factor; item 7: only real key use holds off the idle auto-seal;
-//! item 10: no time a client writes makes the server panic.
+//! Issue 9, items 6, 7, 10 and 12, probed from outside as the attack did: a recovery
+//! code is no fresh second factor; only real key use holds off the idle auto-seal;
+//! no time a client writes makes the server panic; no filename carries an invisible
+//! formatting character, through the API or the page.
 use reqwest::{Client, StatusCode, redirect};
 use serde_json::{Value, json};
 
@@ -309,7 +310,141 @@ async fn page_date_fields_answer_without_a_500() {
 }
 
 // ---------------------------------------------------------------------------------
+// Item 12: no invisible formatting character in a filename, by any route.
+
+/// Names that display as something they are not, or hide part of themselves.
+fn spoofed_names() -> Vec<String> {
+    [
+        '\u{202E}', // right-to-left override: "invoice{U+202E}fdp.exe" shows as "invoiceexe.pdf"
+        '\u{202A}',
+        '\u{202B}',
+        '\u{202C}',
+        '\u{202D}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{200B}',
+        '\u{200C}',
+        '\u{200D}',
+        '\u{200E}',
+        '\u{200F}',
+        '\u{2060}',
+        '\u{2061}',
+        '\u{2062}',
+        '\u{2063}',
+        '\u{2064}',
+        '\u{FEFF}',
+        '\u{061C}',
+        '\u{180E}',
+        '\u{00AD}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{E0041}',
+        '\u{0085}',
+        '\u{0007}',
+    ]
+    .iter()
+    .map(|c| format!("invoice{c}fdp.exe"))
+    .collect()
+}
+
+#[tokio::test]
+async fn api_upload_refuses_invisible_format_characters_in_filenames() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Spoofed Names", None)
+        .await;
+    for name in spoofed_names() {
+        let r = app.upload(&alice, &case, &name, bytes(100, 1)).await;
+        let v = assert_error(r, StatusCode::BAD_REQUEST, "invalid_filename").await;
+        assert!(!v.to_string().contains("invoice"), "{v}");
+    }
+    // Nothing was stored; a name in any script without such characters still is.
+    assert_eq!(count(app.data(), "documents", "1 = 1"), 0);
+    app.upload_ok(&alice, &case, "فاتورة.pdf", bytes(100, 2))
+        .await;
+    assert_eq!(count(app.data(), "documents", "1 = 1"), 1);
+}
+
+#[tokio::test]
+async fn page_upload_refuses_invisible_format_characters_in_filenames() {
+    let app = spawn_app().await;
+    let alice = sign_in_page(&app, "alice").await;
+    let api = app.login("alice").await;
+    let case = app.create_case(&api, "bronx", "Spoofed Page", None).await;
+    let url = format!("{}/cases/{case}/documents", app.base);
+    for name in spoofed_names() {
+        let html = alice
+            .get(format!("{}/cases/{case}", app.base))
+            .send()
+            .await
+            .unwrap();
+        let token = hidden(&html.text().await.unwrap(), "csrf").expect("csrf field");
+        let r = alice
+            .post(&url)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(multipart(&token, &name, b"%PDF-1.4 not really"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{name:?}");
+        // A raw control byte already breaks the part header (a malformed form); every
+        // other name reaches the filename check and is refused by it.
+        if !name.contains('\u{7}') {
+            let page = r.text().await.unwrap();
+            assert!(page.contains("invisible formatting"), "{name:?}");
+        }
+    }
+    assert_eq!(count(app.data(), "documents", "1 = 1"), 0);
+    // The same form with a plain name stores the file.
+    let html = alice
+        .get(format!("{}/cases/{case}", app.base))
+        .send()
+        .await
+        .unwrap();
+    let token = hidden(&html.text().await.unwrap(), "csrf").unwrap();
+    let r = alice
+        .post(&url)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(&token, "invoice.pdf", b"%PDF-1.4 not really"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(count(app.data(), "documents", "1 = 1"), 1);
+}
+
+// ---------------------------------------------------------------------------------
 // Page helpers (a browser without JavaScript).
+
+const BOUNDARY: &str = "----casevaultsmallboundary";
+
+/// The no-JavaScript upload form's body: the CSRF field, then the file part with
+/// the filename as a browser sends it (UTF-8 in the part header).
+fn multipart(token: &str, filename: &str, content: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
 
 /// The value of the first `name="NAME"` hidden input in `html`.
 fn hidden(html: &str, name: &str) -> Option<String> {
