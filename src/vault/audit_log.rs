@@ -101,7 +101,7 @@ fn bad(msg: &str) -> VaultError {
     VaultError::bad("invalid_query", msg)
 }
 
-fn time_filter(name: &str, v: Option<&str>) -> Result<Option<String>, VaultError> {
+pub(super) fn time_filter(name: &str, v: Option<&str>) -> Result<Option<String>, VaultError> {
     match v {
         None => Ok(None),
         Some(s) => parse_rfc3339(s)

@@ -19,6 +19,8 @@ mod export;
 mod filename;
 mod offices;
 pub mod operator;
+#[cfg(test)]
+mod parser_props;
 mod purge;
 mod retention;
 mod sessions;
