@@ -103,11 +103,11 @@ fn bad(msg: &str) -> VaultError {
     VaultError::bad("invalid_query", msg)
 }
 
-fn time_filter(name: &str, v: Option<&str>) -> Result<Option<String>, VaultError> {
+pub(super) fn time_filter(name: &str, v: Option<&str>) -> Result<Option<String>, VaultError> {
     match v {
         None => Ok(None),
         Some(s) => parse_rfc3339(s)
-            .map(|t| Some(rfc3339(t.to_offset(time::UtcOffset::UTC))))
+            .map(|t| Some(rfc3339(t)))
             .ok_or_else(|| bad(&format!("{name} must be an RFC 3339 time"))),
     }
 }

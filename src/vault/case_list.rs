@@ -120,7 +120,7 @@ impl Vault {
             let rows = match (role, &actor.office) {
                 (Role::Partner, _) => tx.shared_cases(&actor.id)?,
                 (Role::Caseworker, Some(o)) => match &wanted {
-                    Some(w) => match (self.unsealed(o), w) {
+                    Some(w) => match (self.use_keys(o), w) {
                         (Some(u), Wanted::ANumber(a)) => {
                             tx.cases_by_a_number(o, &u.index.a_number(a))?
                         }

@@ -147,13 +147,10 @@ impl CaseInput {
                     .to_string(),
             ),
         };
-        if let Some(d) = &self.date_of_birth {
-            let ok = d.len() == 10
-                && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
-                    .is_ok();
-            if !ok {
-                return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
-            }
+        if let Some(d) = &self.date_of_birth
+            && crate::clock::parse_day(d).is_none()
+        {
+            return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
         }
         if let Some(c) = &self.country_of_birth {
             check_text("country_of_birth", c, 100)?;
@@ -276,7 +273,7 @@ impl Vault {
         );
         let ct = crypto::seal_to(&nc.recipient, &json)?;
         // Indexes need the office key: while sealed they are computed at the next unseal.
-        let unsealed = self.unsealed(&office.slug);
+        let unsealed = self.use_keys(&office.slug);
         let pending = unsealed.is_none();
         let index = match (&meta.a_number, &unsealed) {
             (Some(a), Some(u)) => ANumber::parse(a).map(|a| u.index.a_number(&a)),

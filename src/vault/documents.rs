@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::filename::{INVALID_FILENAME, valid_filename};
 use super::live::KeyLease;
 use super::target::{Target, Word};
 use super::{Actor, Allowed, DocumentStream, Vault, VaultError, new_id, parse_id};
@@ -89,19 +90,6 @@ pub(super) struct Opened {
     size: u64,
 }
 
-/// Checks a filename: no path separators, no control characters, not `.`/`..`,
-/// at most 255 bytes.
-pub fn valid_filename(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name != "."
-        && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c.is_control())
-        && name.trim() == name
-}
-
 fn valid_content_type(ct: &str) -> bool {
     !ct.is_empty()
         && ct.len() <= 127
@@ -128,10 +116,7 @@ impl Vault {
         )?;
         if !valid_filename(filename) {
             self.record_now(&allowed, "invalid_filename")?;
-            return Err(VaultError::bad(
-                "invalid_filename",
-                "a filename must be 1 to 255 bytes without slashes, backslashes or control characters",
-            ));
+            return Err(VaultError::bad("invalid_filename", INVALID_FILENAME));
         }
         let content_type = content_type
             .filter(|c| valid_content_type(c))

@@ -16,9 +16,12 @@ pub(crate) use decide::Allowed;
 mod documents;
 mod error;
 mod export;
+mod filename;
 mod live;
 mod offices;
 pub mod operator;
+#[cfg(test)]
+mod parser_props;
 mod purge;
 mod refusals;
 mod retention;
@@ -377,16 +380,25 @@ impl Vault {
         rfc3339(self.clock.now())
     }
 
-    fn unsealed(&self, office: &str) -> Option<Arc<Unsealed>> {
-        let u = self
-            .keyring
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(office)
-            .cloned()?;
+    /// The office's keys, to use them now: this is what keeps the office from the idle
+    /// auto-seal. Call it only where a key is about to be used (unwrapping or reading a
+    /// case key, computing a blind index); anything that only asks whether the office
+    /// is unsealed, or tidies the cache, uses [`Vault::keys_in_memory`].
+    fn use_keys(&self, office: &str) -> Option<Arc<Unsealed>> {
+        let u = self.keys_in_memory(office)?;
         u.last_used
             .store(self.clock.unix(), std::sync::atomic::Ordering::Relaxed);
         Some(u)
+    }
+
+    /// The office's keys if it is unsealed, without counting as a use: a page or a
+    /// poller that shows the seal state must not keep an idle office unsealed.
+    fn keys_in_memory(&self, office: &str) -> Option<Arc<Unsealed>> {
+        self.keyring
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(office)
+            .cloned()
     }
 
     /// Seals every office whose keys have not been used for the configured idle time
@@ -429,9 +441,10 @@ impl Vault {
         Ok(sealed)
     }
 
-    /// Whether an office's keys are in memory.
+    /// Whether an office's keys are in memory. Not a use of them: asking does not
+    /// hold off the idle auto-seal.
     pub fn is_unsealed(&self, office: &str) -> bool {
-        self.unsealed(office).is_some()
+        self.keys_in_memory(office).is_some()
     }
 
     /// Facts about a case for the policy, with shares live at `now`.
@@ -468,7 +481,7 @@ impl Vault {
     /// case stays in memory.
     fn case_key(&self, case: &crate::store::CaseRow) -> Result<Arc<CaseKey>, VaultError> {
         let office = self
-            .unsealed(&case.office)
+            .use_keys(&case.office)
             .ok_or_else(|| VaultError::OfficeSealed(case.office.clone()))?;
         let lock = || office.cases.lock().unwrap_or_else(|p| p.into_inner());
         {

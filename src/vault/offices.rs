@@ -286,7 +286,7 @@ impl Vault {
 
     /// Computes blind indexes for cases created while the office was sealed.
     fn index_pending(&self, office: &str) -> Result<(), VaultError> {
-        let Some(unsealed) = self.unsealed(office) else {
+        let Some(unsealed) = self.use_keys(office) else {
             return Ok(());
         };
         let pending = self.db.read(|tx| tx.cases_pending_index(office))?;

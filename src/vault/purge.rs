@@ -140,7 +140,8 @@ impl Vault {
     /// Drops a case's cached key. Called only after the purge's commit: a read that
     /// caches the key later finds the row gone and drops it itself (`case_key`).
     fn forget_case_key(&self, office: &str, case: &str) {
-        if let Some(u) = self.unsealed(office) {
+        // Forgetting a key is no use of the office's keys.
+        if let Some(u) = self.keys_in_memory(office) {
             u.cases
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -472,7 +473,7 @@ mod tests {
         .unwrap();
         let id = v.create_case_blocking(&op, &input).unwrap();
         let cached = |v: &Vault| {
-            v.unsealed("bronx")
+            v.keys_in_memory("bronx")
                 .unwrap()
                 .cases
                 .lock()

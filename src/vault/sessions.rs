@@ -9,6 +9,7 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::target::Target;
+use super::totp::Accept;
 use super::{Actor, Vault, VaultError};
 use crate::store::SessionRow;
 
@@ -139,7 +140,10 @@ impl Vault {
                 return Err(VaultError::Throttled(secs));
             }
         };
-        if !self.check_second_factor(&user, code, false)? {
+        if self
+            .check_second_factor(&user, code, Accept::Totp)?
+            .is_none()
+        {
             attempt.failed();
             self.audit_now(&actor, "step_up", &target, "deny", "invalid_code")?;
             return Err(VaultError::InvalidCode);

@@ -7,7 +7,8 @@
 //! before any check (a throttled one is refused there, and audited through the bounded
 //! path of `refusals.rs`, which counts a flood rather than writing each), so parallel
 //! guesses are bounded like sequential ones; every attempt is audited without the
-//! username; only a keyed hash of the new session token is stored.
+//! username; only a keyed hash of the new session token is stored; a recovery code
+//! opens a session but never makes it fresh (step-up needs a TOTP code).
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
@@ -15,6 +16,7 @@ use zeroize::Zeroizing;
 use super::decide::By;
 use super::refusals::Refusal;
 use super::target::Target;
+use super::totp::{Accept, Proved};
 use super::{Actor, UserView, Vault, VaultError};
 use crate::auth::{Attempt, Username};
 use crate::crypto::{self, random_token};
@@ -122,7 +124,7 @@ impl Vault {
                 return Err(VaultError::InvalidCredentials);
             }
         };
-        let mut totp_at = None;
+        let mut factor = None;
         if user.totp_confirmed {
             // An empty code field (a form submitted without one) means "no code".
             let code = totp.as_ref().filter(|c| !c.trim().is_empty());
@@ -132,13 +134,17 @@ impl Vault {
                 self.audit_login(Some(&user), "deny", "totp_required")?;
                 return Err(VaultError::TotpRequired);
             };
-            if !self.check_second_factor(&user, code, true)? {
+            let Some(proved) = self.check_second_factor(&user, code, Accept::TotpOrRecovery)?
+            else {
                 attempt.failed();
                 self.audit_login(Some(&user), "deny", "invalid_credentials")?;
                 return Err(VaultError::InvalidCredentials);
-            }
-            totp_at = Some(now);
+            };
+            factor = Some(proved);
         }
+        // Only an authenticator code makes the new session fresh (step-up): a recovery
+        // code signs in, and the session then steps up with a TOTP code like any other.
+        let totp_at = factor.filter(|f| f.is_fresh()).map(|_| now);
         let token = Zeroizing::new(random_token());
         let hash = self.auth_key.token_hash(token.as_bytes());
         let csrf = random_token();
@@ -160,7 +166,11 @@ impl Vault {
                 "login",
                 &Target::user(&user.id),
                 "allow",
-                if must_enrol { "must_enrol" } else { "ok" },
+                match (must_enrol, factor) {
+                    (true, _) => "must_enrol",
+                    (false, Some(Proved::RecoveryCode)) => "recovery_code",
+                    (false, _) => "ok",
+                },
             )
         })?;
         attempt.signed_in(account_key);

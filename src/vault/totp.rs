@@ -16,6 +16,34 @@ use super::{SessionInfo, Vault, VaultError};
 use crate::auth::{self, TotpSecret};
 use crate::store::UserRow;
 
+/// Which codes a check accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Accept {
+    /// A code from the authenticator only (step-up, enrolment).
+    Totp,
+    /// Also a recovery code (sign-in, for a user who lost the authenticator).
+    TotpOrRecovery,
+}
+
+/// The factor a code proved.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Proved {
+    /// A TOTP code of the current window: the user holds the authenticator now.
+    Totp,
+    /// A single-use recovery code: it opens a session but proves nothing fresh, since
+    /// it may have been written down, photographed or stolen long ago.
+    RecoveryCode,
+}
+
+impl Proved {
+    /// Whether this factor counts as a fresh second factor (step-up). Only the
+    /// authenticator does: a recovery-code session steps up with a TOTP code like a
+    /// stale one.
+    pub(super) fn is_fresh(self) -> bool {
+        self == Proved::Totp
+    }
+}
+
 /// What TOTP enrolment hands the user once.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
@@ -36,30 +64,33 @@ impl Vault {
             && !u.totp_confirmed
     }
 
-    /// Checks a TOTP code (or, if `allow_recovery`, a recovery code) for a user and
-    /// consumes it. Returns whether it was accepted.
+    /// Checks a second-factor code for a user and consumes it: a TOTP code always, a
+    /// recovery code only where `accept` allows one. Answers which factor it proved,
+    /// or `None` when it proved nothing.
     pub(super) fn check_second_factor(
         &self,
         u: &UserRow,
         code: &str,
-        allow_recovery: bool,
-    ) -> Result<bool, VaultError> {
+        accept: Accept,
+    ) -> Result<Option<Proved>, VaultError> {
         let Some(sealed) = &u.totp_sealed else {
-            return Ok(false);
+            return Ok(None);
         };
         let seed = self.auth_key.open(u.id.as_bytes(), sealed)?;
         let secret = TotpSecret::from_bytes(&seed);
         let now = self.clock.unix();
         if let Some(step) = auth::verify_code(&secret, code, now, u.totp_last_step) {
-            return Ok(self.db.write(|tx| tx.use_totp_step(&u.id, step))?);
+            let used = self.db.write(|tx| tx.use_totp_step(&u.id, step))?;
+            return Ok(used.then_some(Proved::Totp));
         }
-        if allow_recovery && code.trim().len() == 11 {
+        if accept == Accept::TotpOrRecovery && code.trim().len() == 11 {
             let h = self
                 .auth_key
                 .token_hash(auth::normalise_recovery_code(code).as_bytes());
-            return Ok(self.db.write(|tx| tx.use_recovery_code(&u.id, &h))?);
+            let used = self.db.write(|tx| tx.use_recovery_code(&u.id, &h))?;
+            return Ok(used.then_some(Proved::RecoveryCode));
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Starts TOTP enrolment for the signed-in user (replacing an unconfirmed one).
@@ -122,7 +153,10 @@ impl Vault {
                 "start enrolment first",
             ));
         }
-        if !self.check_second_factor(&user, code, false)? {
+        if self
+            .check_second_factor(&user, code, Accept::Totp)?
+            .is_none()
+        {
             return Err(VaultError::InvalidCode);
         }
         let codes = auth::generate_recovery_codes();

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::error::PageError;
 use super::layout::{minute, page};
 use super::session::PageSession;
+use crate::clock::parse_day;
 use crate::edge::AppState;
 use crate::vault::{AuditPage, AuditQuery as VaultQuery};
 
@@ -59,6 +60,7 @@ fn outcome_words(o: &str) -> &str {
         "throttled" => "too many attempts",
         "csrf_invalid" => "form without its security code",
         "must_enrol" => "must set up an authenticator",
+        "recovery_code" => "signed in with a recovery code",
         "wrong_secret" => "wrong passphrase",
         "not_found" => "not found",
         "placed" => "hold placed",
@@ -118,11 +120,6 @@ pub(super) struct AuditQuery {
     to: String,
     #[serde(default)]
     after: i64,
-}
-
-fn valid_day(d: &str) -> bool {
-    d.len() == 10
-        && time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).is_ok()
 }
 
 fn filters(q: &AuditQuery) -> Markup {
@@ -217,16 +214,11 @@ pub(super) async fn audit_page(
         limit: Some(PAGE_SIZE),
         action: Some(q.action.clone()).filter(|a| ACTIONS.iter().any(|(k, _)| k == a)),
         target: Some(q.id.trim().to_string()).filter(|t| !t.is_empty()),
-        since: valid_day(&q.from).then(|| format!("{}T00:00:00Z", q.from)),
-        until: valid_day(&q.to).then(|| {
-            let d = time::Date::parse(
-                &q.to,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            )
-            .ok();
-            d.and_then(|d| d.next_day())
-                .map(|d| format!("{d}T00:00:00Z"))
-                .unwrap_or_else(|| format!("{}T23:59:59Z", q.to))
+        since: parse_day(&q.from).map(|d| format!("{d}T00:00:00Z")),
+        // Up to the end of the day given: the next midnight (9999-12-31 has none).
+        until: parse_day(&q.to).map(|d| match d.next_day() {
+            Some(next) => format!("{next}T00:00:00Z"),
+            None => format!("{d}T23:59:59Z"),
         }),
         names: true,
         ..VaultQuery::default()

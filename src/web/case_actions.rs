@@ -35,13 +35,7 @@ pub(super) async fn share(
 ) -> Result<Response, PageError> {
     let result = async {
         let date = f.until.trim();
-        let valid = date.len() == 10
-            && time::Date::parse(
-                date,
-                time::macros::format_description!("[year]-[month]-[day]"),
-            )
-            .is_ok();
-        if !valid {
+        if crate::clock::parse_day(date).is_none() {
             return Err(VaultError::bad(
                 "invalid_time",
                 "Choose the last day the partner may see the case.",

@@ -430,7 +430,8 @@ pub(super) async fn case_response(
         .closed_at
         .as_deref()
         .and_then(crate::clock::parse_rfc3339)
-        .map(|t| crate::clock::rfc3339(t + time::Duration::days(i64::from(days))))
+        .and_then(|t| t.checked_add(time::Duration::days(i64::from(days))))
+        .map(crate::clock::rfc3339)
         .map(|t| day(&t).to_string());
     let body = html! {
         p.crumbs { a href="/cases" { "← All cases" } }

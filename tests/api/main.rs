@@ -18,5 +18,6 @@ mod policy_secrets;
 mod purge;
 mod race;
 mod retention;
+mod small;
 mod vault_core;
 mod webdriver;
