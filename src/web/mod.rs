@@ -19,6 +19,7 @@ mod cases;
 mod error;
 mod layout;
 mod login;
+mod multipart;
 mod office_lifecycle;
 mod parts;
 mod session;
@@ -115,7 +116,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::audit_page))
         .layer(DefaultBodyLimit::max(FORM_LIMIT));
     // The no-JavaScript upload form streams its file: no body limit but the
-    // vault's own document limit, counted while streaming.
+    // vault's own document limit, counted while streaming; everything before the
+    // file has its own small limit (`multipart.rs`).
     let uploads = Router::new().route("/cases/{case}/documents", post(case_actions::upload_form));
     Router::new()
         .merge(forms)
