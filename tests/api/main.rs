@@ -8,6 +8,7 @@ mod audit_log;
 mod auth;
 mod authkit;
 mod browser;
+mod dos;
 mod helpers;
 mod lifecycle_helpers;
 mod pages;
