@@ -603,3 +603,69 @@ async fn connections_per_address_are_capped_and_released() {
     }
     assert!(back.is_some(), "the address never got its slots back");
 }
+
+/// The no-JavaScript fallback in a real browser: the upload form posted natively
+/// (`form.submit()` does not run the page's script), so Chromium's own multipart
+/// encoding goes through the streaming reader; the document arrives whole, under its
+/// name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_posting_the_upload_form_natively_stores_the_file_whole() {
+    use crate::helpers::{bytes, spawn_app};
+    use crate::webdriver::{Browser, installed};
+    if installed().is_none() && std::env::var_os("CASEVAULT_SKIP_BROWSER").is_some() {
+        eprintln!("skipped: chromium/chromedriver not installed and CASEVAULT_SKIP_BROWSER set");
+        return;
+    }
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let case = app.create_case(&api, "bronx", "Native Form", None).await;
+    let work = tempfile::tempdir().unwrap();
+    let b = Browser::start(work.path()).await;
+    b.goto(&format!("{}/login", app.base)).await;
+    b.type_into("#username", "alice").await;
+    b.type_into("#password", &app.creds.users["alice"].password.clone())
+        .await;
+    b.type_into("#totp", &app.code("alice")).await;
+    b.click("form.card button[type=submit]").await;
+    b.goto(&format!("{}/cases/{case}", app.base)).await;
+    let doc = bytes(2 * 1024 * 1024 + 5, 21);
+    let name = "Expediente de José (borrador).pdf";
+    let file = work.path().join(name);
+    std::fs::write(&file, &doc).unwrap();
+    b.keys("#file", &file.to_string_lossy()).await;
+    b.js("window.__cvOldPage = true; document.getElementById('upload').submit(); return null;")
+        .await;
+    b.wait_for(
+        "return window.__cvOldPage !== true && document.readyState === 'complete';",
+        "the page after the native upload",
+    )
+    .await;
+    assert!(
+        b.url().await.contains("done=uploaded"),
+        "{}",
+        b.text().await
+    );
+    let list: Value = api
+        .get(app.url(&format!("/cases/{case}/documents")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["documents"][0]["filename"], name, "{list}");
+    let id = list["documents"][0]["id"].as_str().unwrap();
+    let got = api
+        .get(app.url(&format!("/cases/{case}/documents/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        got.as_ref() == doc.as_slice(),
+        "the stored document differs"
+    );
+    b.quit().await;
+}
