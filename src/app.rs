@@ -161,9 +161,11 @@ async fn accept_loop(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let per_connection = connection::Limits::new(limits);
     // A bounded number of connections at once, so a flood cannot exhaust descriptors;
-    // and a bounded number per client address, so one client cannot take them all.
+    // and a bounded number of connections and of requests in progress per client
+    // address, so one client cannot take them all, nor the memory they hold.
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_total as usize));
     let per_address = connection::PerAddress::new(limits.per_address);
+    let requests = connection::PerAddress::new(limits.requests_per_address);
     loop {
         let slot = tokio::select! {
             s = slots.clone().acquire_owned() => match s {
@@ -187,15 +189,15 @@ async fn accept_loop(
         // runs only behind a TLS-terminating proxy: every connection then comes from
         // the proxy, so the cap would count all clients as one (the proxy keeps the
         // per-client limits there).
-        let counted = match &acceptor {
+        let (counted, requests) = match &acceptor {
             Some(_) => match per_address.try_hold(peer.ip()) {
-                Some(c) => Some(c),
+                Some(c) => (Some(c), Some(requests.clone())),
                 None => {
                     tracing::debug!("refused a connection: its address holds too many");
                     continue;
                 }
             },
-            None => None,
+            None => (None, None),
         };
         let router = router.clone();
         let acceptor = acceptor.clone();
@@ -203,7 +205,16 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _slot = slot;
             let _counted = counted;
-            connection::serve(stream, peer, acceptor, router, per_connection, watcher).await;
+            connection::serve(
+                stream,
+                peer,
+                acceptor,
+                requests,
+                router,
+                per_connection,
+                watcher,
+            )
+            .await;
         });
     }
     drop(listener);

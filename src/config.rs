@@ -47,6 +47,10 @@ pub struct ConnectionSettings {
     /// from it are closed at once. Not applied to plain HTTP, where every connection
     /// comes from the TLS-terminating proxy (which must keep per-client limits).
     pub per_address: u32,
+    /// Requests one client address may have in progress at once, over all its
+    /// connections and HTTP/2 streams (a download counts until its last byte is
+    /// handed over); further ones answer 429 at once. Not applied to plain HTTP.
+    pub requests_per_address: u32,
     /// Time for the TLS handshake.
     pub tls_handshake_seconds: u32,
     /// Time for a request's line and headers (HTTP/1.1), and the longest a kept-alive
@@ -69,6 +73,7 @@ impl Default for ConnectionSettings {
         ConnectionSettings {
             max_total: 512,
             per_address: 64,
+            requests_per_address: 64,
             tls_handshake_seconds: 10,
             header_read_seconds: 10,
             body_idle_seconds: 30,
@@ -84,6 +89,7 @@ impl ConnectionSettings {
         let all = [
             self.max_total,
             self.per_address,
+            self.requests_per_address,
             self.tls_handshake_seconds,
             self.header_read_seconds,
             self.body_idle_seconds,
@@ -307,6 +313,7 @@ mod tests {
             "per_address = 0",
             "body_idle_seconds = 0",
             "per_address = 600",
+            "requests_per_address = 0",
             "per_adress = 8",
         ] {
             assert!(

@@ -3,7 +3,7 @@
 //! a client who starts and then sends nothing from holding anything for long.
 //!
 //! Invariant: what a client holds is bounded in number (connections per address and
-//! in all, HTTP/2 streams per connection), in memory (HTTP/1.1 buffer and HTTP/2
+//! in all, requests in progress per address, HTTP/2 streams per connection), in memory (HTTP/1.1 buffer and HTTP/2
 //! header-list limits here; every request body is read by an extractor with its own
 //! limit, or streamed) and in time while the client is silent: the TLS handshake, a
 //! request's headers, every wait for a request-body frame, and a connection on which
@@ -60,15 +60,16 @@ impl Limits {
     }
 }
 
-/// How many connections each client address holds. An address at its cap gets no
-/// further connection until one of its own closes, so one address cannot take the
-/// slots that everyone shares.
+/// How many connections (or requests in progress) each client address holds. An
+/// address at its cap gets no more until one of its own ends, so one address cannot
+/// take the slots, or the memory, that everyone shares.
 pub(super) struct PerAddress {
     cap: u32,
     held: Mutex<HashMap<IpAddr, u32>>,
 }
 
-/// One connection counted against its address; the count drops when this does.
+/// One connection (or request) counted against its address; the count drops when
+/// this does.
 pub(super) struct AddressSlot {
     map: Arc<PerAddress>,
     key: IpAddr,
@@ -82,7 +83,7 @@ impl PerAddress {
         })
     }
 
-    /// Counts a connection from `peer`, or `None` when its address is at the cap.
+    /// Counts one more for `peer`, or `None` when its address is at the cap.
     pub(super) fn try_hold(self: &Arc<Self>, peer: IpAddr) -> Option<AddressSlot> {
         let key = address_key(peer);
         let mut held = self.lock();
@@ -268,10 +269,44 @@ impl Body for IdleBody {
 }
 
 /// A response body that counts each frame it hands over as activity: a download
-/// the client keeps reading is not idle, one it stopped reading is.
+/// the client keeps reading is not idle, one it stopped reading is. It holds its
+/// request's place in the per-address count until it is dropped (sent or abandoned).
 pub(super) struct TrackedBody {
     inner: axum::body::Body,
     act: Arc<Activity>,
+    _request: Option<AddressSlot>,
+}
+
+/// The answer to a request over its address's cap: 429 at once, nothing decided,
+/// nothing audited (in the API's error shape under `/api/`).
+fn too_many(api: bool, act: Arc<Activity>) -> hyper::Response<TrackedBody> {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let (content_type, text) = if api {
+        (
+            "application/json",
+            r#"{"error":{"code":"too_many_requests","message":"too many requests at once from this address; try again in a moment"}}"#,
+        )
+    } else {
+        (
+            "text/plain; charset=utf-8",
+            "Too many requests at once from this address. Try again in a moment.",
+        )
+    };
+    let mut resp = hyper::Response::new(TrackedBody {
+        inner: axum::body::Body::from(text),
+        act,
+        _request: None,
+    });
+    *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 impl Body for TrackedBody {
@@ -309,11 +344,13 @@ enum Proto {
 }
 
 /// Serves one accepted connection until it closes, falls quiet for too long, or the
-/// server shuts down.
+/// server shuts down. `requests` counts its requests in progress against its
+/// address (none over plain HTTP, whose every connection is the proxy's).
 pub(super) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
+    requests: Option<Arc<PerAddress>>,
     router: axum::Router,
     limits: Limits,
     watcher: Watcher,
@@ -330,22 +367,44 @@ pub(super) async fn serve(
                 Some(b"h2") => Proto::H2,
                 _ => Proto::H1,
             };
-            http(tls, proto, peer, router, limits, watcher).await;
+            let conn = Conn {
+                proto,
+                peer,
+                requests,
+                limits,
+            };
+            http(tls, conn, router, watcher).await;
         }
-        None => http(stream, Proto::Detect, peer, router, limits, watcher).await,
+        None => {
+            let conn = Conn {
+                proto: Proto::Detect,
+                peer,
+                requests,
+                limits,
+            };
+            http(stream, conn, router, watcher).await;
+        }
     }
 }
 
-async fn http<I>(
-    io: I,
+/// What the HTTP layer of one connection needs to know.
+struct Conn {
     proto: Proto,
     peer: SocketAddr,
-    router: axum::Router,
+    requests: Option<Arc<PerAddress>>,
     limits: Limits,
-    watcher: Watcher,
-) where
+}
+
+async fn http<I>(io: I, conn: Conn, router: axum::Router, watcher: Watcher)
+where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Conn {
+        proto,
+        peer,
+        requests,
+        limits,
+    } = conn;
     let act = Activity::new();
     act.touch();
     let svc = {
@@ -353,6 +412,8 @@ async fn http<I>(
         hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let busy = act.busy();
             let act = act.clone();
+            let request = requests.as_ref().map(|r| r.try_hold(peer.ip()));
+            let api = req.uri().path().starts_with("/api/");
             let mut req = req.map(|inner| IdleBody {
                 inner,
                 idle: limits.body_idle,
@@ -367,9 +428,20 @@ async fn http<I>(
                 .insert(axum::extract::ConnectInfo(peer));
             let mut router = router.clone();
             async move {
+                let request = match request {
+                    Some(None) => return Ok(too_many(api, act)),
+                    Some(Some(slot)) => Some(slot),
+                    None => None,
+                };
                 let resp = tower_service::Service::call(&mut router, req).await;
                 drop(busy);
-                resp.map(|r| r.map(|inner| TrackedBody { inner, act }))
+                resp.map(|r| {
+                    r.map(|inner| TrackedBody {
+                        inner,
+                        act,
+                        _request: request,
+                    })
+                })
             }
         })
     };

@@ -604,6 +604,54 @@ async fn connections_per_address_are_capped_and_released() {
     assert!(back.is_some(), "the address never got its slots back");
 }
 
+/// One address has at most the configured number of requests in progress over all
+/// its connections: the next answers 429 at once (in the API's error shape), another
+/// address is still served, and the count comes back when the requests end.
+#[tokio::test]
+async fn requests_in_progress_per_address_are_capped() {
+    let s = start(&[("requests_per_address", "2")]);
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut t = tls(&s, b"http/1.1").await.expect("a connection");
+        t.write_all(NO_BODY).await.unwrap();
+        held.push(t);
+    }
+    let here = s.client_from(None);
+    let status_here = || async { here.get(s.url("/me")).send().await.unwrap() };
+    // The two requests above wait for bodies that never come; once the server has
+    // read their headers, a third from this address is refused.
+    let refused = tokio::time::timeout(GUARD, async {
+        loop {
+            let r = status_here().await;
+            if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                return r;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a third request in progress from one address was never refused");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let v: Value = refused.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "too_many_requests", "{v}");
+    let other = s.client_from(Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))));
+    let r = other
+        .get(format!("{}/healthz", s.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Their connections closing ends the two requests.
+    drop(held);
+    tokio::time::timeout(GUARD, async {
+        while status_here().await.status() == StatusCode::TOO_MANY_REQUESTS {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the address never got its requests back");
+}
+
 /// The no-JavaScript fallback in a real browser: the upload form posted natively
 /// (`form.submit()` does not run the page's script), so Chromium's own multipart
 /// encoding goes through the streaming reader; the document arrives whole, under its
