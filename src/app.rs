@@ -1,22 +1,22 @@
 //! Building the server: the vault, the router, TLS (rustls with the ring provider
-//! only), the accept loop and graceful shutdown.
+//! only), the accept loop and graceful shutdown. What one connection may hold, and
+//! for how long, is `connection.rs`.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::ConnectionSettings;
 use crate::edge::AppState;
 use crate::policy::Policy;
 use crate::vault::{Vault, VaultError, VaultOptions};
 use crate::{http, web};
 
-/// Connections served at once; further ones wait in the kernel's accept queue.
-const MAX_CONNECTIONS: usize = 512;
+mod connection;
 
 /// The whole router: the API (`http/`) and the pages (`web/`) side by side, each
 /// given the shared state, inside the layers every response gets. Request bodies are
@@ -126,7 +126,10 @@ impl App {
                 }
             }
         });
-        let task = tokio::spawn(accept_loop(listener, acceptor, router, rx));
+        let limits = self.vault.settings().connections.clone();
+        let task = tokio::spawn(async move {
+            accept_loop(listener, acceptor, router, &limits, rx).await;
+        });
         Ok(ServerHandle {
             addr,
             shutdown: tx,
@@ -168,14 +171,24 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: Option<TlsAcceptor>,
     router: axum::Router,
+    limits: &ConnectionSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    // A bounded number of connections at once, so a flood cannot exhaust descriptors.
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_connection = connection::Limits::new(limits);
+    // A bounded number of connections at once, so a flood cannot exhaust descriptors;
+    // and a bounded number of connections and of requests in progress per client
+    // address, so one client cannot take them all, nor the memory they hold.
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_total as usize));
+    let per_address = connection::PerAddress::new(limits.per_address);
+    let requests = connection::PerAddress::new(limits.requests_per_address);
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            break;
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => match s {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
         };
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -188,46 +201,36 @@ async fn accept_loop(
             },
             _ = shutdown.changed() => break,
         };
+        // An address at its cap is closed at once, before any TLS work. Plain HTTP
+        // runs only behind a TLS-terminating proxy: every connection then comes from
+        // the proxy, so the cap would count all clients as one (the proxy keeps the
+        // per-client limits there).
+        let (counted, requests) = match &acceptor {
+            Some(_) => match per_address.try_hold(peer.ip()) {
+                Some(c) => (Some(c), Some(requests.clone())),
+                None => {
+                    tracing::debug!("refused a connection: its address holds too many");
+                    continue;
+                }
+            },
+            None => (None, None),
+        };
         let router = router.clone();
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = slot;
-            let _ = stream.set_nodelay(true);
-            let svc = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    // The client's address, for throttling only (axum's own type, so
-                    // that `http/` and `web/` need nothing from here).
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    let mut r = router.clone();
-                    async move { tower_service::Service::call(&mut r, req).await }
-                },
-            );
-            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            // A client that trickles its request headers must not hold a task forever.
-            builder
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30));
-            match acceptor {
-                Some(acc) => {
-                    // A slow or silent handshake must not hold a task forever.
-                    let tls =
-                        match tokio::time::timeout(Duration::from_secs(10), acc.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(s)) => s,
-                            _ => return,
-                        };
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                }
-                None => {
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-                    let _ = watcher.watch(conn.into_owned()).await;
-                }
-            }
+            let _counted = counted;
+            connection::serve(
+                stream,
+                peer,
+                acceptor,
+                requests,
+                router,
+                per_connection,
+                watcher,
+            )
+            .await;
         });
     }
     drop(listener);

@@ -31,6 +31,80 @@ pub struct Settings {
     /// Automatic sealing.
     #[serde(default)]
     pub seal: SealSettings,
+    /// Limits on connections and on how long a silent client may hold one.
+    #[serde(default)]
+    pub connections: ConnectionSettings,
+}
+
+/// `[connections]`: what one client may hold, and for how long while sending
+/// nothing. Every key may be left out (its default applies); none may be 0.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionSettings {
+    /// Connections served at once in all; further ones wait in the kernel's queue.
+    pub max_total: u32,
+    /// Connections one client address (an IPv6 /64) may hold at once; further ones
+    /// from it are closed at once. Not applied to plain HTTP, where every connection
+    /// comes from the TLS-terminating proxy (which must keep per-client limits).
+    pub per_address: u32,
+    /// Requests one client address may have in progress at once, over all its
+    /// connections and HTTP/2 streams (a download counts until its last byte is
+    /// handed over); further ones answer 429 at once. Not applied to plain HTTP.
+    pub requests_per_address: u32,
+    /// Time for the TLS handshake.
+    pub tls_handshake_seconds: u32,
+    /// Time for a request's line and headers (HTTP/1.1), and the longest a kept-alive
+    /// HTTP/1.1 connection waits for the next request.
+    pub header_read_seconds: u32,
+    /// A request body that sends nothing this long is cut off (the request fails).
+    pub body_idle_seconds: u32,
+    /// A connection with no request being handled and no byte moving either way this
+    /// long is closed.
+    pub idle_seconds: u32,
+    /// HTTP/2 requests at once on one connection.
+    pub h2_max_streams: u32,
+    /// HTTP/2 keep-alive: a ping this often, and the connection closed when it goes
+    /// unanswered as long.
+    pub h2_keep_alive_seconds: u32,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        ConnectionSettings {
+            max_total: 512,
+            per_address: 64,
+            requests_per_address: 64,
+            tls_handshake_seconds: 10,
+            header_read_seconds: 10,
+            body_idle_seconds: 30,
+            idle_seconds: 60,
+            h2_max_streams: 32,
+            h2_keep_alive_seconds: 20,
+        }
+    }
+}
+
+impl ConnectionSettings {
+    fn check(&self) -> Result<(), String> {
+        let all = [
+            self.max_total,
+            self.per_address,
+            self.requests_per_address,
+            self.tls_handshake_seconds,
+            self.header_read_seconds,
+            self.body_idle_seconds,
+            self.idle_seconds,
+            self.h2_max_streams,
+            self.h2_keep_alive_seconds,
+        ];
+        if all.contains(&0) {
+            return Err("[connections] values must be at least 1".into());
+        }
+        if self.per_address > self.max_total {
+            return Err("[connections] needs per_address <= max_total".into());
+        }
+        Ok(())
+    }
 }
 
 /// `[seal]`.
@@ -145,6 +219,7 @@ impl Settings {
         {
             return Err("[kdf] needs 0 < passphrase_log_n <= max_log_n <= 30".into());
         }
+        s.connections.check()?;
         Ok(s)
     }
 
@@ -173,6 +248,7 @@ impl Settings {
             },
             retention: RetentionSettings::default(),
             seal: SealSettings::default(),
+            connections: ConnectionSettings::default(),
         })
     }
 }
@@ -216,6 +292,35 @@ mod tests {
         assert_eq!(r.closed_case_days, 365);
         assert!(RetentionSettings::parse("closed_case_days = 0\nrun_every_minutes = 1").is_err());
         assert!(RetentionSettings::parse("closed_case_dayz = 3\nrun_every_minutes = 1").is_err());
+    }
+
+    #[test]
+    fn connection_limits_default_and_refuse_nonsense() {
+        let s = Settings::parse(DEFAULT_SETTINGS).unwrap();
+        assert_eq!(s.connections.per_address, 64);
+        let without = DEFAULT_SETTINGS
+            .split("[connections]")
+            .next()
+            .unwrap()
+            .to_string();
+        let s = Settings::parse(&without).unwrap();
+        assert_eq!(s.connections.max_total, 512);
+        let partial = format!("{without}[connections]\nper_address = 8\n");
+        let s = Settings::parse(&partial).unwrap();
+        assert_eq!(s.connections.per_address, 8);
+        assert_eq!(s.connections.idle_seconds, 60);
+        for bad in [
+            "per_address = 0",
+            "body_idle_seconds = 0",
+            "per_address = 600",
+            "requests_per_address = 0",
+            "per_adress = 8",
+        ] {
+            assert!(
+                Settings::parse(&format!("{without}[connections]\n{bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

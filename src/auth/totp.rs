@@ -82,7 +82,7 @@ impl TotpSecret {
     /// The code for a time step (tests and the demo's own checks).
     pub fn code_at(&self, step: i64) -> String {
         self.totp("x")
-            .map(|t| t.generate((step.max(0) * STEP) as u64))
+            .map(|t| t.generate(step.max(0).saturating_mul(STEP) as u64))
             .unwrap_or_default()
     }
 }
@@ -111,7 +111,7 @@ pub fn verify_code(
     let now = current_step(unix);
     let mut found = None;
     // Compare against every candidate (no early exit) so timing does not reveal which.
-    for step in [now - 1, now, now + 1] {
+    for step in [now.saturating_sub(1), now, now.saturating_add(1)] {
         let fresh = last_used.is_none_or(|l| step > l);
         if ct_eq(secret.code_at(step).as_bytes(), code.as_bytes()) && fresh && found.is_none() {
             found = Some(step);

@@ -82,6 +82,19 @@ fn describe(e: &serde_json::Error) -> String {
     }
 }
 
+/// Whether reading a body failed because it was longer than the limit (rather than
+/// because it stopped arriving).
+fn over_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
@@ -108,12 +121,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         }
         let bytes = axum::body::to_bytes(req.into_body(), JSON_LIMIT)
             .await
-            .map_err(|_| {
-                ApiError::new(
-                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    format!("a JSON body may have at most {JSON_LIMIT} bytes"),
-                )
+            .map_err(|e| {
+                if over_limit(&e) {
+                    ApiError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        format!("a JSON body may have at most {JSON_LIMIT} bytes"),
+                    )
+                } else {
+                    // The client stopped sending (or the connection failed) mid-body.
+                    ApiError::bad("incomplete_body", "the request body did not arrive whole")
+                }
             })?;
         let bytes = if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             bytes::Bytes::from_static(b"{}")
@@ -136,6 +154,19 @@ mod tests {
     #[allow(dead_code)]
     struct T {
         password: u32,
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_told_from_one_that_stopped() {
+        let long = axum::body::Body::from(vec![b'x'; 100]);
+        let e = axum::body::to_bytes(long, 10).await.unwrap_err();
+        assert!(over_limit(&e));
+        let broken = axum::body::Body::from_stream(futures_util::stream::iter([
+            Ok(bytes::Bytes::from_static(b"{")),
+            Err(std::io::Error::other("stopped")),
+        ]));
+        let e = axum::body::to_bytes(broken, 10).await.unwrap_err();
+        assert!(!over_limit(&e));
     }
 
     #[test]

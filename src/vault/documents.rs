@@ -98,14 +98,14 @@ fn valid_content_type(ct: &str) -> bool {
 }
 
 impl Vault {
-    /// Decides and prepares an upload. The decision's audit entry is written with
-    /// the document row (or with the failure).
-    pub(crate) fn begin_upload(
+    /// Decides an upload to the case before any of the document has arrived, and
+    /// prepares it; the filename is checked by [`Self::name_upload`]. The decision's
+    /// audit entry is written with the upload's outcome (stored, refused filename,
+    /// abandoned, failed).
+    pub(crate) fn permit_upload_blocking(
         &self,
         actor: &Actor,
         case_id: &str,
-        filename: &str,
-        content_type: Option<&str>,
     ) -> Result<Upload, VaultError> {
         let doc_id = new_id();
         let (case, allowed) = self.case_for(
@@ -114,26 +114,40 @@ impl Vault {
             case_id,
             Some(Target::doc(&doc_id)),
         )?;
-        if !valid_filename(filename) {
-            self.record_now(&allowed, "invalid_filename")?;
-            return Err(VaultError::bad("invalid_filename", INVALID_FILENAME));
-        }
-        let content_type = content_type
-            .filter(|c| valid_content_type(c))
-            .unwrap_or("application/octet-stream");
         Ok(Upload {
             case_id: case.id,
             doc_id,
             recipient: case.recipient,
             meta: DocMeta {
-                filename: filename.to_string(),
-                content_type: content_type.to_string(),
+                filename: String::new(),
+                content_type: String::new(),
                 size: 0,
             },
             allowed,
             actor: actor.clone(),
             limit: self.settings.uploads.max_bytes,
         })
+    }
+
+    /// Names a permitted upload: a filename that fails [`valid_filename`] is refused
+    /// (and recorded as the decision's outcome); a content type that is not a plain
+    /// `type/subtype` becomes `application/octet-stream`.
+    pub(crate) fn name_upload(
+        &self,
+        mut up: Upload,
+        filename: &str,
+        content_type: Option<&str>,
+    ) -> Result<Upload, VaultError> {
+        if !valid_filename(filename) {
+            self.record_now(&up.allowed, "invalid_filename")?;
+            return Err(VaultError::bad("invalid_filename", INVALID_FILENAME));
+        }
+        let content_type = content_type
+            .filter(|c| valid_content_type(c))
+            .unwrap_or("application/octet-stream");
+        up.meta.filename = filename.to_string();
+        up.meta.content_type = content_type.to_string();
+        Ok(up)
     }
 
     /// The encrypting writer for an upload: plaintext in, age payload to a temporary
@@ -364,7 +378,9 @@ impl Vault {
     /// Stores a document from a stream of its bytes: decides, checks the declared size,
     /// encrypts the stream into a new blob and writes the row and audit entry only once
     /// the last byte is in. Returns the document's id and size. The API's raw-body
-    /// upload and the pages' multipart form both call this.
+    /// upload calls this; the pages' multipart form, whose filename arrives after the
+    /// decision must be made, calls [`Self::permit_upload`] and
+    /// [`Self::store_permitted`], the two halves of this.
     pub async fn store_document<S, E>(
         self: &Arc<Self>,
         actor: &Actor,
@@ -375,14 +391,41 @@ impl Vault {
     where
         S: futures_util::Stream<Item = Result<Bytes, E>>,
     {
+        let up = self.permit_upload(actor, case_id).await?;
+        self.store_permitted(up, meta, body).await
+    }
+
+    /// Decides an upload to a case before a byte of the document is read. The upload
+    /// it answers goes to [`Self::store_permitted`], or, should the document never
+    /// come, to [`Self::abandon_upload`]; either writes the decision's audit entry.
+    pub async fn permit_upload(
+        self: &Arc<Self>,
+        actor: &Actor,
+        case_id: &str,
+    ) -> Result<Upload, VaultError> {
         let (actor, case_id) = (actor.clone(), case_id.to_owned());
+        self.run(move |v| v.permit_upload_blocking(&actor, &case_id))
+            .await
+    }
+
+    /// Stores the document of a permitted upload: checks the filename and the
+    /// declared size, then streams it as [`Self::store_document`] does.
+    pub async fn store_permitted<S, E>(
+        self: &Arc<Self>,
+        up: Upload,
+        meta: UploadMeta,
+        body: S,
+    ) -> Result<(String, u64), VaultError>
+    where
+        S: futures_util::Stream<Item = Result<Bytes, E>>,
+    {
         let UploadMeta {
             filename,
             content_type,
             declared_size,
         } = meta;
         let up = self
-            .run(move |v| v.begin_upload(&actor, &case_id, &filename, content_type.as_deref()))
+            .run(move |v| v.name_upload(up, &filename, content_type.as_deref()))
             .await?;
         let limit = up.limit();
         if declared_size.is_some_and(|n| n > limit) {
@@ -390,6 +433,16 @@ impl Vault {
             return Err(VaultError::TooLarge(limit));
         }
         self.store_stream(up, body).await
+    }
+
+    /// Records that a permitted upload ended before its document began (the form
+    /// was malformed, or held no file); nothing is stored.
+    pub async fn abandon_upload(
+        self: &Arc<Self>,
+        up: Upload,
+        outcome: &'static str,
+    ) -> Result<(), VaultError> {
+        self.run(move |v| v.abort_upload(up, outcome)).await
     }
 
     /// Encrypts a stream of plaintext chunks into the prepared upload `up` and stores

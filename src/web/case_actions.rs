@@ -3,10 +3,12 @@
 //!
 //! Invariants: each change is one `Vault` call, decided and audited there; a code
 //! typed into a form is proved with `Vault::step_up` first, and a form without one
-//! leaves the vault to ask for it; the multipart upload checks its CSRF field
-//! (bounded in size) before reading the file, then streams the file like the API.
-use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
+//! leaves the vault to ask for it; the multipart upload (read by `multipart.rs`,
+//! which holds a small fixed amount whatever is sent) checks its CSRF field and
+//! decides on the case before reading the file, then streams the file like the API.
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -14,9 +16,13 @@ use zeroize::Zeroizing;
 use super::cases::case_response;
 use super::error::PageError;
 use super::layout::Notice;
+use super::multipart;
 use super::session::{PageForm, PageSession, check_csrf};
 use crate::edge::AppState;
 use crate::vault::{SessionInfo, StepUp, UploadMeta, VaultError, parse_id};
+
+/// The CSRF field of the upload form: a token is far shorter.
+const CSRF_FIELD_MAX: usize = 128;
 
 #[derive(Deserialize)]
 pub(super) struct ShareForm {
@@ -131,42 +137,51 @@ async fn finish(
     }
 }
 
-/// A small text field of a multipart form, or None when it is longer than `max`
-/// bytes (read chunk by chunk, so an oversized field is never buffered whole).
-async fn bounded_text(mut f: axum::extract::multipart::Field<'_>, max: usize) -> Option<String> {
-    let mut buf = Vec::new();
-    while let Ok(Some(chunk)) = f.chunk().await {
-        if buf.len() + chunk.len() > max {
-            return None;
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    String::from_utf8(buf).ok()
-}
-
 /// `POST /cases/{case}/documents`: the upload form without JavaScript
-/// (`multipart/form-data`: the `csrf` field first, then `file`). The file part is
-/// streamed into the vault like an API upload; nothing is buffered whole.
+/// (`multipart/form-data`: the `csrf` field first, then `file`). Each step happens
+/// before any more of the body is read: the session; the CSRF token (the first
+/// field, at most 128 bytes); the decision on the case; the file part's header
+/// (bounded); then the file is streamed into the vault like an API upload. Nothing is
+/// buffered whole.
 pub(super) async fn upload_form(
     State(st): State<AppState>,
     PageSession(s): PageSession,
     Path(case): Path<String>,
-    mut mp: Multipart,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Response, PageError> {
-    let first = mp.next_field().await.map_err(|_| PageError::BadForm)?;
-    let token = match first {
-        Some(f) if f.name() == Some("csrf") => bounded_text(f, 128).await,
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let boundary = multipart::boundary(content_type).ok_or(PageError::BadForm)?;
+    let mut form = multipart::Form::new(body.into_data_stream(), &boundary);
+    let token = match form.next_part().await.map_err(|_| PageError::BadForm)? {
+        Some(p) if p.name.as_deref() == Some("csrf") && p.filename.is_none() => form
+            .read_small(CSRF_FIELD_MAX)
+            .await
+            .ok()
+            .and_then(|t| String::from_utf8(t).ok()),
         _ => None,
     };
     check_csrf(&st, &s, token.as_deref(), "upload").await?;
-    let Some(field) = mp.next_field().await.map_err(|_| PageError::BadForm)? else {
-        return Err(PageError::BadForm);
+    let upload = match st.vault.permit_upload(&s.actor, &case).await {
+        Ok(up) => up,
+        Err(e) => return finish(&st, s, case, Err(e), "uploaded").await,
     };
-    let filename = field
-        .file_name()
+    let part = match form.next_part().await {
+        Ok(Some(part)) => part,
+        Ok(None) | Err(_) => {
+            st.vault.abandon_upload(upload, "incomplete").await?;
+            return Err(PageError::BadForm);
+        }
+    };
+    let filename = part
+        .filename
+        .as_deref()
         .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).to_string())
         .filter(|n| !n.is_empty());
     let Some(filename) = filename else {
+        st.vault.abandon_upload(upload, "no_file").await?;
         return finish(
             &st,
             s,
@@ -181,10 +196,11 @@ pub(super) async fn upload_form(
     };
     let meta = UploadMeta {
         filename,
-        content_type: field.content_type().map(str::to_string),
+        content_type: part.content_type,
         declared_size: None,
     };
-    let result = match st.vault.store_document(&s.actor, &case, meta, field).await {
+    let stored = st.vault.store_permitted(upload, meta, form.content()).await;
+    let result = match stored {
         Ok(_) => Ok(()),
         // Shown on the case page as a notice, like every other refused upload.
         Err(e @ VaultError::TooLarge(_)) => Err(VaultError::bad("too_large", e.to_string())),

@@ -20,6 +20,7 @@ mod confirm;
 mod error;
 mod layout;
 mod login;
+mod multipart;
 mod office_lifecycle;
 mod parts;
 mod session;
@@ -118,7 +119,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(audit::audit_page))
         .layer(DefaultBodyLimit::max(FORM_LIMIT));
     // The no-JavaScript upload form streams its file: no body limit but the
-    // vault's own document limit, counted while streaming.
+    // vault's own document limit, counted while streaming; everything before the
+    // file has its own small limit (`multipart.rs`).
     let uploads = Router::new().route("/cases/{case}/documents", post(case_actions::upload_form));
     Router::new()
         .merge(forms)

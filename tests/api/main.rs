@@ -10,6 +10,7 @@ mod auth;
 mod authkit;
 mod browser;
 mod crosssite;
+mod dos;
 mod grant;
 mod helpers;
 mod lifecycle_helpers;
