@@ -104,6 +104,7 @@ pub async fn populate(vault: &std::sync::Arc<Vault>) -> Result<Credentials, Vaul
                     supervisor: *supervisor,
                     password: password.clone(),
                 },
+                crate::vault::StepUp::none(),
             )
             .await?;
         let secret = TotpSecret::generate();

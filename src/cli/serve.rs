@@ -11,7 +11,7 @@ use age::secrecy::SecretString;
 
 use casevault::app::{Tls, self_signed};
 use casevault::demo;
-use casevault::vault::{NewUser, operator};
+use casevault::vault::{NewUser, StepUp, operator};
 
 use super::args::Common;
 use super::{db_exists, new_password, open};
@@ -115,6 +115,7 @@ pub(super) async fn init(
                 supervisor: false,
                 password: password.clone(),
             },
+            StepUp::none(),
         )
         .await
         .map_err(|e| e.to_string())?;

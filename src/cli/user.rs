@@ -5,7 +5,7 @@
 //! The list shows roles and states, never a password or a TOTP secret.
 use std::process::ExitCode;
 
-use casevault::vault::{NewUser, operator};
+use casevault::vault::{NewUser, StepUp, operator};
 
 use super::args::UserCmd;
 use super::{new_password, open};
@@ -37,6 +37,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
                         supervisor,
                         password: password.clone(),
                     },
+                    StepUp::none(),
                 )
                 .await
                 .map_err(|e| e.to_string())?;
@@ -52,7 +53,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             let app = open(&data, &common)?;
             let u = find_user(&app, &username)?;
             app.vault
-                .set_user_disabled(&op, &u.id, true)
+                .set_user_disabled(&op, &u.id, true, StepUp::none())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("User {} disabled; their sessions have ended.", u.username);
@@ -67,7 +68,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             let u = find_user(&app, &username)?;
             let password = new_password();
             app.vault
-                .reset_password(&op, &u.id, password.clone())
+                .reset_password(&op, &u.id, password.clone(), StepUp::none())
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::auth::StepUpBody;
 use super::extract::{JsonBody, Session};
 use super::{ApiResult, AppState};
 use crate::vault::{NewUser, StepUp, UserView};
@@ -42,6 +43,11 @@ pub(super) struct UserBody {
     supervisor: bool,
     #[schema(value_type = String)]
     password: Zeroizing<String>,
+    /// A fresh code (step-up), needed when this gives a caseworker account a way in
+    /// and the session proved none recently.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
 }
 
 /// `POST /api/v1/users`.
@@ -63,6 +69,7 @@ pub(super) async fn create_user(
                 supervisor: b.supervisor,
                 password: b.password,
             },
+            StepUp::if_stale(b.totp),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(u)))
@@ -75,18 +82,23 @@ pub(super) async fn disable_user(
     Session(s): Session,
     Path(user): Path<String>,
 ) -> ApiResult<StatusCode> {
-    st.vault.set_user_disabled(&s.actor, &user, true).await?;
+    st.vault
+        .set_user_disabled(&s.actor, &user, true, StepUp::none())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/v1/users/{user}/enable`.
-#[utoipa::path(post, path = "/api/v1/users/{user}/enable", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/users/{user}/enable", request_body = StepUpBody, responses((status = 204)))]
 pub(super) async fn enable_user(
     State(st): State<AppState>,
     Session(s): Session,
     Path(user): Path<String>,
+    JsonBody(b): JsonBody<StepUpBody>,
 ) -> ApiResult<StatusCode> {
-    st.vault.set_user_disabled(&s.actor, &user, false).await?;
+    st.vault
+        .set_user_disabled(&s.actor, &user, false, StepUp::if_stale(b.totp))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -96,6 +108,11 @@ pub(super) async fn enable_user(
 pub(super) struct PasswordBody {
     #[schema(value_type = String)]
     password: Zeroizing<String>,
+    /// A fresh code (step-up), needed when this gives a caseworker account a way in
+    /// and the session proved none recently.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
 }
 
 /// `POST /api/v1/users/{user}/reset-password`: sets a new password and ends the user's sessions.
@@ -106,18 +123,23 @@ pub(super) async fn reset_password(
     Path(user): Path<String>,
     JsonBody(b): JsonBody<PasswordBody>,
 ) -> ApiResult<StatusCode> {
-    st.vault.reset_password(&s.actor, &user, b.password).await?;
+    st.vault
+        .reset_password(&s.actor, &user, b.password, StepUp::if_stale(b.totp))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /api/v1/users/{user}/reset-totp`: the user must enrol again.
-#[utoipa::path(post, path = "/api/v1/users/{user}/reset-totp", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/users/{user}/reset-totp", request_body = StepUpBody, responses((status = 204)))]
 pub(super) async fn reset_totp(
     State(st): State<AppState>,
     Session(s): Session,
     Path(user): Path<String>,
+    JsonBody(b): JsonBody<StepUpBody>,
 ) -> ApiResult<StatusCode> {
-    st.vault.reset_totp(&s.actor, &user).await?;
+    st.vault
+        .reset_totp(&s.actor, &user, StepUp::if_stale(b.totp))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

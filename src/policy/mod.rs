@@ -136,6 +136,8 @@ pub struct Ctx {
     pub target_role: Option<Role>,
     /// The office passphrase was given and opened the office.
     pub passphrase_proved: bool,
+    /// User management that gives an account that can read a way in (rule 19).
+    pub grants_access: bool,
 }
 
 /// Loaded, validated policy.
@@ -316,6 +318,12 @@ impl Policy {
             pairs.push((
                 "target_role".to_string(),
                 RestrictedExpression::new_string(role.as_str().to_string()),
+            ));
+        }
+        if ctx.grants_access {
+            pairs.push((
+                "grants_access".to_string(),
+                RestrictedExpression::new_bool(true),
             ));
         }
         if ctx.passphrase_proved {

@@ -80,7 +80,9 @@ impl Vault {
         self: &Arc<Self>,
         actor: &Actor,
         nu: NewUser,
+        step: StepUp,
     ) -> Result<UserView, VaultError> {
+        let actor = &self.prove(actor.clone(), step).await?;
         let username = Username::parse(&nu.username).ok_or_else(|| {
             VaultError::bad(
                 "invalid_username",
@@ -114,8 +116,12 @@ impl Vault {
                     Some(o) => Resource::Office(o),
                     None => Resource::System,
                 };
-                let allowed =
-                    v.authorize_ctx(&a, Action::ManageUsers, &resource, target, Some(role))?;
+                let ctx = crate::policy::Ctx {
+                    target_role: Some(role),
+                    grants_access: needs_confirmation(&a, role),
+                    ..Default::default()
+                };
+                let allowed = v.authorize_in(&a, Action::ManageUsers, &resource, target, ctx)?;
                 if let Some(o) = &office
                     && v.db.read(|tx| tx.office(o))?.is_none()
                 {
@@ -187,12 +193,21 @@ impl Vault {
             Some(o) => Resource::Office(o),
             None => Resource::System,
         };
-        let allowed = self.authorize_ctx(
+        // Enabling an account or setting its password or authenticator gives it a way
+        // in: for an account that can read, that needs a fresh code (rule 19).
+        let grants = matches!(what, Word::Enable | Word::ResetPassword | Word::ResetTotp)
+            && needs_confirmation(actor, user.role);
+        let ctx = crate::policy::Ctx {
+            target_role: Some(user.role),
+            grants_access: grants,
+            ..Default::default()
+        };
+        let allowed = self.authorize_in(
             actor,
             Action::ManageUsers,
             &resource,
             Target::user(&user.id).with(what),
-            Some(user.role),
+            ctx,
         )?;
         Ok((user, allowed))
     }
@@ -203,7 +218,9 @@ impl Vault {
         actor: &Actor,
         user_id: &str,
         disabled: bool,
+        step: StepUp,
     ) -> Result<(), VaultError> {
+        let actor = &self.prove(actor.clone(), step).await?;
         let (actor, user_id) = (actor.clone(), user_id.to_owned());
         self.run(move |v| v.set_user_disabled_blocking(&actor, &user_id, disabled))
             .await
@@ -240,7 +257,9 @@ impl Vault {
         actor: &Actor,
         user_id: &str,
         password: Zeroizing<String>,
+        step: StepUp,
     ) -> Result<(), VaultError> {
+        let actor = &self.prove(actor.clone(), step).await?;
         auth::check_new_password(&password)
             .map_err(|e| VaultError::bad("weak_password", e.to_string()))?;
         let (a, uid) = (actor.clone(), user_id.to_string());
@@ -271,7 +290,9 @@ impl Vault {
         self: &Arc<Self>,
         actor: &Actor,
         user_id: &str,
+        step: StepUp,
     ) -> Result<(), VaultError> {
+        let actor = &self.prove(actor.clone(), step).await?;
         let (actor, user_id) = (actor.clone(), user_id.to_owned());
         self.run(move |v| v.reset_totp_blocking(&actor, &user_id))
             .await
@@ -386,6 +407,7 @@ impl Vault {
                 fresh: true,
                 target_role: None,
                 passphrase_proved: true,
+                grants_access: false,
             };
             self.policy.decide(
                 &actor.principal(r),
@@ -444,6 +466,7 @@ impl Vault {
                 fresh: true,
                 target_role: None,
                 passphrase_proved: true,
+                grants_access: false,
             };
             if !v.policy.decide(
                 &actor.principal(role),

@@ -30,6 +30,7 @@ mod shares;
 mod signin;
 mod target;
 mod totp;
+mod upload_stream;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,7 @@ pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
 pub use case_list::CaseSummary;
 pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
-pub use documents::{DocumentView, OpenDocument, Upload, UploadMeta};
+pub use documents::{DocumentView, OpenDocument, Upload};
 pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use live::DocumentStream;
@@ -59,6 +60,7 @@ pub use sessions::{SessionInfo, StepUp};
 pub use shares::ShareView;
 pub use signin::{LoginInput, LoginOutcome};
 pub use totp::Enrolment;
+pub use upload_stream::UploadMeta;
 
 /// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
 /// pseudo-actors. Only `vault::operator` and the vault's background jobs build the
@@ -399,46 +401,6 @@ impl Vault {
             .unwrap_or_else(|p| p.into_inner())
             .get(office)
             .cloned()
-    }
-
-    /// Seals every office whose keys have not been used for the configured idle time
-    /// (`[seal] idle_minutes`; 0 = never). Returns the offices sealed.
-    pub async fn seal_idle(self: &Arc<Self>) -> Result<Vec<String>, VaultError> {
-        self.run(|v| v.seal_idle_blocking()).await
-    }
-
-    fn seal_idle_blocking(&self) -> Result<Vec<String>, VaultError> {
-        let idle = i64::from(self.settings.seal.idle_minutes) * 60;
-        if idle == 0 {
-            return Ok(Vec::new());
-        }
-        let now = self.clock.unix();
-        let sealed: Vec<String> = {
-            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
-            let stale: Vec<String> = ring
-                .iter()
-                .filter(|(_, u)| {
-                    now - u.last_used.load(std::sync::atomic::Ordering::Relaxed) >= idle
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
-            for o in &stale {
-                ring.remove(o);
-            }
-            stale
-        };
-        let system = Actor::internal("system", Who::System);
-        for o in &sealed {
-            self.audit_now(
-                &system,
-                "auto_seal",
-                &target::Target::stored_office(o),
-                "allow",
-                "idle",
-            )?;
-            tracing::info!(office = %o, "office sealed after idle time");
-        }
-        Ok(sealed)
     }
 
     /// Whether an office's keys are in memory. Not a use of them: asking does not

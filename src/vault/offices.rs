@@ -342,4 +342,44 @@ impl Vault {
             })
             .collect())
     }
+
+    /// Seals every office whose keys have not been used for the configured idle time
+    /// (`[seal] idle_minutes`; 0 = never). Returns the offices sealed.
+    pub async fn seal_idle(self: &Arc<Self>) -> Result<Vec<String>, VaultError> {
+        self.run(|v| v.seal_idle_blocking()).await
+    }
+
+    fn seal_idle_blocking(&self) -> Result<Vec<String>, VaultError> {
+        let idle = i64::from(self.settings.seal.idle_minutes) * 60;
+        if idle == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.clock.unix();
+        let sealed: Vec<String> = {
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            let stale: Vec<String> = ring
+                .iter()
+                .filter(|(_, u)| {
+                    now - u.last_used.load(std::sync::atomic::Ordering::Relaxed) >= idle
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for o in &stale {
+                ring.remove(o);
+            }
+            stale
+        };
+        let system = Actor::internal("system", super::Who::System);
+        for o in &sealed {
+            self.audit_now(
+                &system,
+                "auto_seal",
+                &super::target::Target::stored_office(o),
+                "allow",
+                "idle",
+            )?;
+            tracing::info!(office = %o, "office sealed after idle time");
+        }
+        Ok(sealed)
+    }
 }

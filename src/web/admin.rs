@@ -191,6 +191,7 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
                     @if u.id != s.actor.id() {
                         form.inline method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
                             (csrf_field(s))
+                            @if u.disabled { (super::parts::code_field(s, &format!("en-{}", u.id), false, "Your own code: giving a caseworker account a way in needs a fresh one.")) }
                             button.secondary type="submit" { (if u.disabled { "Enable" } else { "Disable" }) span.visually-hidden { " " (u.username) } }
                         }
                         details {
@@ -199,6 +200,7 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
                                 (csrf_field(s))
                                 label for={ "pw-" (u.id) } { "New password for " (u.username) }
                                 input id={ "pw-" (u.id) } name="password" type="password" autocomplete="new-password" minlength="12" required;
+                                (super::parts::code_field(s, &format!("pwc-{}", u.id), false, "Your own code: giving a caseworker account a way in needs a fresh one."))
                                 button type="submit" { "Set password" }
                             }
                         }
@@ -245,6 +247,7 @@ fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
                     input #new-password name="password" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-help";
                     p.help #pw-help { "At least 12 characters and not a common password. Give it to the person in private; they set up their authenticator app when they first sign in." }
                 }
+                (super::parts::code_field(s, "new-user-code", false, "Your own code: giving a caseworker account a way in needs a fresh one."))
                 button type="submit" { "Create account" }
             }
         }
@@ -284,6 +287,15 @@ pub(super) struct NewUserForm {
     #[serde(default)]
     supervisor: Option<String>,
     password: Zeroizing<String>,
+    #[serde(default)]
+    totp: Zeroizing<String>,
+}
+
+/// A form whose only field is an optional fresh code.
+#[derive(Deserialize)]
+pub(super) struct CodeForm {
+    #[serde(default)]
+    totp: Zeroizing<String>,
 }
 
 async fn user_result(
@@ -296,6 +308,10 @@ async fn user_result(
         Ok(()) => Ok(super::see_other(&format!("/admin/users?done={done}"))),
         Err(VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. }) => {
             users_response(st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
+        }
+        Err(e @ (VaultError::StepUpRequired | VaultError::InvalidCode)) => {
+            let (status, _) = crate::edge::status::of(&e);
+            users_response(st, s, status, Some(Notice::Error(super::error::words(e)))).await
         }
         Err(e) => Err(e.into()),
     }
@@ -319,7 +335,8 @@ pub(super) async fn create_user(
         supervisor: f.supervisor.is_some(),
         password: f.password,
     };
-    let result = st.vault.create_user(&s.actor, nu).await.map(|_| ());
+    let step = StepUp::typed(&f.totp);
+    let result = st.vault.create_user(&s.actor, nu, step).await.map(|_| ());
     user_result(&st, s, result, "user_created").await
 }
 
@@ -329,7 +346,10 @@ pub(super) async fn disable(
     Path(user): Path<String>,
     PageForm(s, _): PageForm<Nothing>,
 ) -> Result<Response, PageError> {
-    let result = st.vault.set_user_disabled(&s.actor, &user, true).await;
+    let result = st
+        .vault
+        .set_user_disabled(&s.actor, &user, true, StepUp::none())
+        .await;
     user_result(&st, s, result, "disabled").await
 }
 
@@ -337,15 +357,21 @@ pub(super) async fn disable(
 pub(super) async fn enable(
     State(st): State<AppState>,
     Path(user): Path<String>,
-    PageForm(s, _): PageForm<Nothing>,
+    PageForm(s, f): PageForm<CodeForm>,
 ) -> Result<Response, PageError> {
-    let result = st.vault.set_user_disabled(&s.actor, &user, false).await;
+    let step = StepUp::typed(&f.totp);
+    let result = st
+        .vault
+        .set_user_disabled(&s.actor, &user, false, step)
+        .await;
     user_result(&st, s, result, "enabled").await
 }
 
 #[derive(Deserialize)]
 pub(super) struct PasswordForm {
     password: Zeroizing<String>,
+    #[serde(default)]
+    totp: Zeroizing<String>,
 }
 
 /// `POST /admin/users/{user}/password`.
@@ -354,6 +380,10 @@ pub(super) async fn reset_password(
     Path(user): Path<String>,
     PageForm(s, f): PageForm<PasswordForm>,
 ) -> Result<Response, PageError> {
-    let result = st.vault.reset_password(&s.actor, &user, f.password).await;
+    let step = StepUp::typed(&f.totp);
+    let result = st
+        .vault
+        .reset_password(&s.actor, &user, f.password, step)
+        .await;
     user_result(&st, s, result, "password_reset").await
 }

@@ -499,6 +499,7 @@ async fn build_world(app: &TestApp) -> World {
                 supervisor: false,
                 password: Zeroizing::new(STRONG.to_string()),
             },
+            casevault::vault::StepUp::none(),
         )
         .await
         .unwrap()
@@ -550,6 +551,7 @@ async fn target_user(app: &TestApp, w: &World, rel: Rel) -> String {
                 supervisor: false,
                 password: Zeroizing::new(STRONG.to_string()),
             },
+            casevault::vault::StepUp::none(),
         )
         .await
         .expect("operator creates user")

@@ -274,3 +274,49 @@ async fn a_supervisor_sees_and_confirms_waiting_accounts_on_the_cases_page() {
         .clone();
     assert_eq!(erin_row["access_pending"], false);
 }
+
+#[tokio::test]
+async fn giving_a_caseworker_account_a_way_in_needs_a_fresh_code() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    // Past the step-up window, the admin's session is no longer fresh.
+    app.clock.advance(11 * 60);
+    let body = json!({"username": "frank", "role": "caseworker", "office": "bronx",
+                      "password": "correct horse battery staple 42"});
+    let r = admin
+        .post(app.url("/users"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "step_up_required").await;
+    let alice_id = app.user_id("alice");
+    let r = admin
+        .post(app.url(&format!("/users/{alice_id}/reset-totp")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::UNAUTHORIZED, "step_up_required").await;
+    // With a fresh code it is made — and still waits for confirmation.
+    let mut with_code = body.clone();
+    with_code["totp"] = json!(app.code("admin"));
+    let r = admin
+        .post(app.url("/users"))
+        .json(&with_code)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["access_pending"], true);
+    // Disabling takes nobody's power away from anyone else: no code needed.
+    app.clock.advance(11 * 60);
+    let r = admin
+        .post(app.url(&format!("/users/{}/disable", v["id"].as_str().unwrap())))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
