@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::lifecycle_helpers::*;
+use crate::pagekit::hidden;
 
 /// A client's name and A-number, the way a hurried caseworker types them.
 const CLIENT_TEXT: &str = "Maria Quillontez A-217-455-981";
@@ -266,12 +267,6 @@ async fn page_session(app: &TestApp, user: &str) -> (Client, String) {
         .unwrap();
     let csrf = hidden(&html, "csrf").unwrap();
     (c, csrf)
-}
-
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_string())
 }
 
 /// The same route kinds through the pages (with a valid form token, so that the

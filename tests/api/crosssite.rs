@@ -2,11 +2,12 @@
 //! (or a non-browser client), JSON routes need the JSON content type even with an
 //! empty body, the session cookie is `__Host-`, and no client data rides in a URL or a
 //! page title.
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::{Client, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{TestApp, assert_error, spawn_app};
 use crate::lifecycle_helpers::audit_rows;
+use crate::pagekit::{hidden, page_client};
 
 /// Refusals recorded for the origin/content-type gate.
 fn refusals(app: &TestApp, form: &str) -> usize {
@@ -178,23 +179,6 @@ async fn the_session_cookie_is_host_prefixed() {
         assert!(cookie.contains(attr), "{cookie}");
     }
     assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
-}
-
-/// A browser-like client for the pages (cookie jar, no redirects followed).
-pub(crate) fn page_client(app: &TestApp) -> Client {
-    let pem = std::fs::read(&app.cert).unwrap();
-    Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-pub(crate) fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_string())
 }
 
 #[tokio::test]

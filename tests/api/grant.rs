@@ -201,33 +201,12 @@ async fn resetting_a_caseworker_takes_their_reading_until_the_passphrase_confirm
 
 #[tokio::test]
 async fn a_supervisor_sees_and_confirms_waiting_accounts_on_the_cases_page() {
-    use crate::crosssite::{hidden, page_client};
+    use crate::pagekit::{hidden, page_sign_in};
     let app = spawn_app().await;
     let admin = app.login("admin").await;
     let erin = new_supervisor(&app, &admin, "erin").await;
 
-    let c = page_client(&app);
-    let html = c
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden(&html, "login_csrf").unwrap();
-    let r = c
-        .post(format!("{}/login", app.base))
-        .form(&[
-            ("login_csrf", token.as_str()),
-            ("username", "alice"),
-            ("password", &app.creds.users["alice"].password),
-            ("totp", &app.code("alice")),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let c = page_sign_in(&app, "alice").await;
     let list = c
         .get(format!("{}/cases", app.base))
         .send()

@@ -2,53 +2,10 @@
 //! field in every posting form, forged posts refused and audited, the no-JavaScript
 //! upload, and the error pages (404, 423, 429).
 use casevault::store::AuditFilter;
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::{Client, StatusCode};
 
 use crate::helpers::{TestApp, bytes, spawn_app};
-
-/// A browser-like client: cookie jar, no automatic redirects.
-fn page_client(app: &TestApp) -> Client {
-    let pem = std::fs::read(&app.cert).unwrap();
-    Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// The value of the first `name="NAME"` hidden input in `html`.
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
-async fn sign_in(app: &TestApp, user: &str) -> Client {
-    let c = page_client(app);
-    let html = c
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden(&html, "login_csrf").expect("login form token");
-    let r = c
-        .post(format!("{}/login", app.base))
-        .form(&[
-            ("login_csrf", token.as_str()),
-            ("username", user),
-            ("password", &app.creds.users[user].password),
-            ("totp", &app.code(user)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} sign-in");
-    c
-}
+use crate::pagekit::{hidden, page_client, page_sign_in as sign_in};
 
 async fn get(c: &Client, url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let r = c.get(url).send().await.unwrap();

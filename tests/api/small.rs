@@ -2,12 +2,13 @@
 //! code is no fresh second factor; only real key use holds off the idle auto-seal;
 //! no time a client writes makes the server panic; no filename carries an invisible
 //! formatting character, through the API or the page.
-use reqwest::{Client, StatusCode, redirect};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::authkit::*;
 use crate::helpers::*;
 use crate::lifecycle_helpers::*;
+use crate::pagekit::{hidden, page_sign_in as sign_in_page};
 
 // ---------------------------------------------------------------------------------
 // Item 6: a sign-in with a recovery code does not count as step-up.
@@ -444,44 +445,4 @@ fn multipart(token: &str, filename: &str, content: &[u8]) -> Vec<u8> {
     body.extend_from_slice(content);
     body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     body
-}
-
-/// The value of the first `name="NAME"` hidden input in `html`.
-fn hidden(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\" value=\""))?;
-    let rest = &html[at + name.len() + 15..];
-    Some(rest[..rest.find('"')?].to_string())
-}
-
-/// Signs in through the login page; the client keeps cookies and follows no redirect.
-async fn sign_in_page(app: &TestApp, user: &str) -> Client {
-    let pem = std::fs::read(&app.cert).unwrap();
-    let c = Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-        .cookie_store(true)
-        .redirect(redirect::Policy::none())
-        .build()
-        .unwrap();
-    let html = c
-        .get(format!("{}/login", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = hidden(&html, "login_csrf").expect("login form token");
-    let r = c
-        .post(format!("{}/login", app.base))
-        .form(&[
-            ("login_csrf", token.as_str()),
-            ("username", user),
-            ("password", &app.creds.users[user].password),
-            ("totp", &app.code(user)),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} sign-in");
-    c
 }
