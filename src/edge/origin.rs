@@ -39,7 +39,9 @@ fn unsafe_method(m: &Method) -> bool {
 /// `null` or anything that is not `scheme://authority`.
 fn origin_authority(origin: &str) -> Option<String> {
     let (scheme, rest) = origin.split_once("://")?;
-    if !matches!(scheme, "https" | "http") || rest.is_empty() || rest.contains('/') {
+    // The server speaks TLS (plain HTTP only behind a TLS-terminating proxy, whose
+    // pages are https too), so an `http://` origin on the same host:port is elsewhere.
+    if scheme != "https" || rest.is_empty() || rest.contains(['/', '@']) {
         return None;
     }
     Some(rest.to_ascii_lowercase())
@@ -54,7 +56,13 @@ fn from_elsewhere(headers: &HeaderMap, authority: Option<&str>) -> bool {
     {
         return true;
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    // One Origin header is what browsers send; more than one is refused outright.
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let first = origins.next();
+    if origins.next().is_some() {
+        return true;
+    }
+    if let Some(origin) = first {
         let origin = origin.to_str().unwrap_or("").trim();
         // Browsers send `Origin: null` for a same-origin form post under our
         // `Referrer-Policy: no-referrer`; then only the browser's own `Sec-Fetch-Site:
@@ -185,6 +193,8 @@ mod tests {
             "null",
             "https://vault.example.org.evil.org",
             "https://vault.example.org/x",
+            "http://vault.example.org",
+            "https://vault.example.org@evil.org",
         ] {
             let mut m = h(&[host]);
             m.insert("origin", bad.parse().unwrap());
@@ -216,6 +226,10 @@ mod tests {
         assert_eq!(check(&post, p, None, &ours_null), Ok(()));
         let sandboxed = h(&[host, ("origin", "null"), ("sec-fetch-site", "cross-site")]);
         assert_eq!(check(&post, p, None, &sandboxed), Err(Refusal::CrossOrigin));
+        // Two Origin headers: refused, whatever the first says.
+        let mut two = h(&[host, ("origin", "https://vault.example.org")]);
+        two.append("origin", "https://evil.example.org".parse().unwrap());
+        assert_eq!(check(&post, p, None, &two), Err(Refusal::CrossOrigin));
         // HTTP/2 names the server in the URI's authority instead of `Host`.
         let h2 = h(&[("origin", "https://vault.example.org:8443")]);
         assert_eq!(check(&post, p, Some("vault.example.org:8443"), &h2), Ok(()));

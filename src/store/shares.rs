@@ -90,4 +90,13 @@ impl Tx<'_> {
             params![case, id, now],
         )? == 1)
     }
+
+    /// Revokes every live share to a user; answers how many.
+    pub fn revoke_user_shares(&self, user: &str, now: i64) -> R<usize> {
+        exec(
+            self,
+            "UPDATE shares SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            params![user, now],
+        )
+    }
 }

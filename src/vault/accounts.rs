@@ -244,8 +244,8 @@ impl Vault {
         self.db.write(|tx| {
             tx.set_disabled(&user.id, disabled)?;
             tx.delete_user_sessions(&user.id)?;
-            if !disabled && needs_confirmation(actor, user.role) {
-                tx.set_access_pending(&user.id, true)?;
+            if !disabled {
+                self.withhold_reading(tx, actor, &user)?;
             }
             self.record(tx, &allowed, "ok")
         })
@@ -276,9 +276,7 @@ impl Vault {
             v.db.write(|tx| {
                 tx.set_password(&user.id, &hash)?;
                 tx.delete_user_sessions(&user.id)?;
-                if needs_confirmation(&a, user.role) {
-                    tx.set_access_pending(&user.id, true)?;
-                }
+                v.withhold_reading(tx, &a, &user)?;
                 v.record(tx, &allowed, "ok")
             })
         })
@@ -308,9 +306,7 @@ impl Vault {
             tx.set_totp(&user.id, None, false)?;
             tx.set_recovery_codes(&user.id, &[])?;
             tx.delete_user_sessions(&user.id)?;
-            if needs_confirmation(actor, user.role) {
-                tx.set_access_pending(&user.id, true)?;
-            }
+            self.withhold_reading(tx, actor, &user)?;
             self.record(tx, &allowed, "ok")
         })
     }
@@ -360,6 +356,29 @@ fn needs_confirmation(actor: &Actor, role: Role) -> bool {
 }
 
 impl Vault {
+    /// After `actor` gave `user` a way in (enabled it, set its password or
+    /// authenticator): a caseworker waits for confirmation; a partner loses every live
+    /// share, so that whoever holds the new password reads nothing until a caseworker
+    /// (who can read) shares again. The operator is exempt.
+    fn withhold_reading(
+        &self,
+        tx: &crate::store::Tx<'_>,
+        actor: &Actor,
+        user: &UserRow,
+    ) -> Result<(), VaultError> {
+        if actor.role().is_none() {
+            return Ok(());
+        }
+        match user.role {
+            Role::Caseworker => tx.set_access_pending(&user.id, true)?,
+            Role::Partner => {
+                tx.revoke_user_shares(&user.id, self.clock.unix())?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Confirms an account's power to read client data: by a supervisor of its office
     /// (policy rule 17) or by the office's administrator with the office passphrase
     /// (rule 18), with a fresh code either way. Both halves are audited: the grant

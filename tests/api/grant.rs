@@ -299,3 +299,53 @@ async fn giving_a_caseworker_account_a_way_in_needs_a_fresh_code() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn resetting_a_partner_ends_their_shares_so_the_superadmin_reads_nothing() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Shared Once", None).await;
+    let r = alice
+        .post(app.url(&format!("/cases/{case}/shares")))
+        .json(&json!({"username": "pat", "permission": "read", "expires_at": crate::authkit::in_secs(&app, 86400)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The superadmin takes pat's account over: a new password it chooses, a new
+    // authenticator it enrols.
+    let root = app.login("root").await;
+    let pat = app.user_id("pat");
+    let new_pw = "root chose this password for pat 9";
+    let r = root
+        .post(app.url(&format!("/users/{pat}/reset-password")))
+        .json(&json!({"password": new_pw}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let c = app.client();
+    let r = c
+        .post(app.url("/login"))
+        .json(&json!({"username": "pat", "password": new_pw, "totp": app.code("pat")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        status_of(&c, &app, &format!("/cases/{case}")).await,
+        StatusCode::NOT_FOUND
+    );
+    // A caseworker who can read shares again: then pat reads.
+    let r = alice
+        .post(app.url(&format!("/cases/{case}/shares")))
+        .json(&json!({"username": "pat", "permission": "read", "expires_at": crate::authkit::in_secs(&app, 86400)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        status_of(&c, &app, &format!("/cases/{case}")).await,
+        StatusCode::OK
+    );
+}
