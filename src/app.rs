@@ -97,6 +97,11 @@ impl App {
         self.vault
             .sweep_orphan_blobs()
             .map_err(|e| format!("cleaning the blob directory: {e}"))?;
+        // Purged files are removed in the background from now on (what a crash left
+        // queued, first).
+        self.vault
+            .start_trash_worker()
+            .map_err(|e| format!("starting the purge worker: {e}"))?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

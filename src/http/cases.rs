@@ -13,9 +13,9 @@ use zeroize::Zeroizing;
 use super::auth::StepUpBody;
 use super::extract::{JsonBody, Session};
 use super::{ApiError, ApiResult, AppState};
-use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, StepUp};
+use crate::vault::{CaseInput, CasePage, CaseView, DocumentPage, PageQuery, StepUp};
 
-/// `?a_number=` or `?client_name=` (blind-index searches; one at a time).
+/// `?a_number=` or `?client_name=` (blind-index searches; one at a time), and the page.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CaseQuery {
@@ -23,32 +23,51 @@ pub(super) struct CaseQuery {
     a_number: Option<String>,
     /// Client name; compared ignoring case and extra spaces.
     client_name: Option<String>,
+    /// Page size: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u64>,
+    /// The previous page's `next_after` (a case id).
+    after: Option<String>,
 }
 
-/// The case list.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct CaseList {
-    cases: Vec<CaseSummary>,
+/// `?limit=&after=` on a document list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PageParams {
+    /// Page size: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u64>,
+    /// The previous page's `next_after` (a document id).
+    after: Option<String>,
 }
 
 /// `GET /api/v1/cases`.
-#[utoipa::path(get, path = "/api/v1/cases", params(CaseQuery), responses((status = 200, body = CaseList)))]
+#[utoipa::path(get, path = "/api/v1/cases", params(CaseQuery), responses((status = 200, body = CasePage)))]
 pub(super) async fn list_cases(
     State(st): State<AppState>,
     Session(s): Session,
     q: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<CaseList>> {
+) -> ApiResult<Json<CasePage>> {
     let Query(q) = q.map_err(|_| {
         ApiError::bad(
             "invalid_query",
-            "the query parameters are a_number or client_name",
+            "the query parameters are a_number or client_name, and limit (1 to 500) and after",
         )
     })?;
+    let page = PageQuery {
+        limit: q.limit,
+        after: q.after,
+    };
     let cases = st
         .vault
-        .search_cases(&s.actor, q.a_number.as_deref(), q.client_name.as_deref())
+        .search_cases(
+            &s.actor,
+            q.a_number.as_deref(),
+            q.client_name.as_deref(),
+            &page,
+        )
         .await?;
-    Ok(Json(CaseList { cases }))
+    Ok(Json(cases))
 }
 
 /// New case body (see CaseInput).
@@ -94,21 +113,25 @@ pub(super) async fn get_case(
     Ok(Json(st.vault.get_case(&s.actor, &case).await?))
 }
 
-/// The document list.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct DocumentList {
-    documents: Vec<DocumentView>,
-}
-
 /// `GET /api/v1/cases/{case}/documents`.
-#[utoipa::path(get, path = "/api/v1/cases/{case}/documents", responses((status = 200, body = DocumentList)))]
+#[utoipa::path(get, path = "/api/v1/cases/{case}/documents", params(PageParams), responses((status = 200, body = DocumentPage)))]
 pub(super) async fn list_documents(
     State(st): State<AppState>,
     Session(s): Session,
     Path(case): Path<String>,
-) -> ApiResult<Json<DocumentList>> {
-    let documents = st.vault.list_documents(&s.actor, &case).await?;
-    Ok(Json(DocumentList { documents }))
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<DocumentPage>> {
+    let Query(q) = q.map_err(|_| {
+        ApiError::bad(
+            "invalid_query",
+            "the query parameters are limit (1 to 500) and after",
+        )
+    })?;
+    let page = PageQuery {
+        limit: q.limit,
+        after: q.after,
+    };
+    Ok(Json(st.vault.list_documents(&s.actor, &case, &page).await?))
 }
 
 /// A share.

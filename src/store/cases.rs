@@ -38,19 +38,87 @@ const CASE_COLS: &str = "c.id, c.office, c.created_by, c.recipient, c.wrapped_id
      c.status, c.held, c.created_at, c.a_number_pending, c.closed_at";
 
 fn case_from(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
+    case_from_at(r, 0)
+}
+
+fn case_from_at(r: &Row<'_>, o: usize) -> rusqlite::Result<CaseRow> {
     Ok(CaseRow {
-        id: r.get(0)?,
-        office: r.get(1)?,
-        created_by: r.get(2)?,
-        recipient: r.get(3)?,
-        wrapped_identity: r.get(4)?,
-        metadata: r.get(5)?,
-        status: r.get(6)?,
-        held: r.get(7)?,
-        created_at: r.get(8)?,
-        a_number_pending: r.get(9)?,
-        closed_at: r.get(10)?,
+        id: r.get(o)?,
+        office: r.get(o + 1)?,
+        created_by: r.get(o + 2)?,
+        recipient: r.get(o + 3)?,
+        wrapped_identity: r.get(o + 4)?,
+        metadata: r.get(o + 5)?,
+        status: r.get(o + 6)?,
+        held: r.get(o + 7)?,
+        created_at: r.get(o + 8)?,
+        a_number_pending: r.get(o + 9)?,
+        closed_at: r.get(o + 10)?,
     })
+}
+
+/// The cases a list is drawn from: a narrowing for speed, never a grant. Every case of
+/// a page is still decided by the policy; a scope only leaves out cases no rule could
+/// let this kind of reader see (see `vault/case_list.rs`).
+#[derive(Debug, Clone, Copy)]
+pub enum CaseScope<'a> {
+    /// Every case of an office.
+    Office(&'a str),
+    /// The cases of an office a user created or is assigned to.
+    OwnInOffice {
+        /// Office slug.
+        office: &'a str,
+        /// User id.
+        user: &'a str,
+    },
+    /// Cases with a share (of any state) to a user.
+    SharedWith(&'a str),
+    /// Cases of an office whose A-number blind index matches.
+    ANumber {
+        /// Office slug.
+        office: &'a str,
+        /// Blind index.
+        index: &'a [u8],
+    },
+    /// Cases of an office whose client-name blind index matches.
+    ClientName {
+        /// Office slug.
+        office: &'a str,
+        /// Blind index.
+        index: &'a [u8],
+    },
+}
+
+impl CaseScope<'_> {
+    /// The condition on `c` with its two parameters (?1, ?2; unused ones are NULL).
+    fn sql(&self) -> (&'static str, rusqlite::types::Value, rusqlite::types::Value) {
+        use rusqlite::types::Value;
+        let t = |s: &str| Value::Text(s.to_owned());
+        match *self {
+            CaseScope::Office(o) => ("c.office = ?1 AND ?2 IS NULL", t(o), Value::Null),
+            CaseScope::OwnInOffice { office, user } => (
+                "c.office = ?1 AND (c.created_by = ?2 OR c.id IN
+                   (SELECT case_id FROM case_assignments WHERE user_id = ?2))",
+                t(office),
+                t(user),
+            ),
+            CaseScope::SharedWith(u) => (
+                "c.id IN (SELECT case_id FROM shares WHERE user_id = ?1) AND ?2 IS NULL",
+                t(u),
+                Value::Null,
+            ),
+            CaseScope::ANumber { office, index } => (
+                "c.office = ?1 AND c.a_number_index = ?2",
+                t(office),
+                Value::Blob(index.to_vec()),
+            ),
+            CaseScope::ClientName { office, index } => (
+                "c.office = ?1 AND c.client_name_index = ?2",
+                t(office),
+                Value::Blob(index.to_vec()),
+            ),
+        }
+    }
 }
 
 /// A new case, as [`Tx::insert_case`] stores it.
@@ -116,6 +184,43 @@ impl Tx<'_> {
         ))?;
         let rows = st.query_map([office], case_from)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A page of the cases in `scope`, newest first: at most `limit` of those created
+    /// before the case at rowid `before` (all, when `None`), each with its rowid.
+    pub fn case_page(
+        &self,
+        scope: &CaseScope<'_>,
+        before: Option<i64>,
+        limit: usize,
+    ) -> R<Vec<(i64, CaseRow)>> {
+        let (cond, a, b) = scope.sql();
+        let mut st = self.0.prepare(&format!(
+            "SELECT c.rowid, {CASE_COLS} FROM cases c WHERE {cond} AND c.rowid < ?3
+             ORDER BY c.rowid DESC LIMIT ?4"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![a, b, before.unwrap_or(i64::MAX), limit], |r| {
+            let rowid: i64 = r.get(0)?;
+            // CASE_COLS start at column 1 here.
+            Ok((rowid, case_from_at(r, 1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Where case `id` sits in `scope` (its rowid), if it is in it: a page cursor is
+    /// only ever resolved inside the caller's own scope, so it tells nothing of a case
+    /// elsewhere.
+    pub fn case_position(&self, scope: &CaseScope<'_>, id: &str) -> R<Option<i64>> {
+        let (cond, a, b) = scope.sql();
+        Ok(self
+            .0
+            .query_row(
+                &format!("SELECT c.rowid FROM cases c WHERE {cond} AND c.id = ?3"),
+                params![a, b, id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Cases with a share (of any state) for a user; the policy decides which count.

@@ -89,6 +89,30 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// A page of a case's documents, oldest first: at most `limit` of those after the
+    /// document at rowid `after` (from the first, when `None`).
+    pub fn document_page(&self, case: &str, after: Option<i64>, limit: usize) -> R<Vec<DocRow>> {
+        let mut st = self.0.prepare(
+            "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
+             WHERE case_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![case, after.unwrap_or(0), limit], doc_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Where document `id` sits among its case's documents (its rowid), if it is one.
+    pub fn document_position(&self, case: &str, id: &str) -> R<Option<i64>> {
+        Ok(self
+            .0
+            .query_row(
+                "SELECT rowid FROM documents WHERE case_id = ?1 AND id = ?2",
+                [case, id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// One document of a case.
     pub fn document(&self, case: &str, id: &str) -> R<Option<DocRow>> {
         Ok(self

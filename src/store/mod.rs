@@ -3,8 +3,10 @@
 //! Invariants: the database runs in WAL mode with `foreign_keys` and `secure_delete`
 //! on, so freed pages are zeroed; migrations are applied in order inside a transaction
 //! and recorded; a database newer than this binary is refused. Every write goes
-//! through [`Db::write`], one transaction, so a domain change and its audit entry
-//! commit together or not at all. Lookups return `Result<Option<T>>`: a storage
+//! through [`Db::write`], one transaction on the one writer connection, so a domain
+//! change and its audit entry commit together or not at all; reads run on a small pool
+//! of query-only connections beside it (WAL lets readers and the writer work at once),
+//! so a long read never holds up a write or another read. Lookups return `Result<Option<T>>`: a storage
 //! failure is never turned into "not found".
 //!
 //! One file per table group holds its row types, their mappers and its `impl Tx`
@@ -17,16 +19,17 @@ mod lifecycle;
 mod offices;
 mod sessions;
 mod shares;
+mod trash;
 mod users;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditFilter, AuditRow};
 pub use blob::{BlobName, BlobStore, BlobWriter};
-pub use cases::{CaseRow, NewCaseRow};
+pub use cases::{CaseRow, CaseScope, NewCaseRow};
 pub use documents::{DocRow, NewDocRow};
 pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
 pub use offices::{NewOfficeRow, OfficeRow};
@@ -93,13 +96,39 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "office_audit_from",
         include_str!("../../migrations/0005_office_audit_from.sql"),
     ),
+    (
+        6,
+        "paging_and_trash",
+        include_str!("../../migrations/0006_paging_and_trash.sql"),
+    ),
 ];
 
-/// The database. One connection behind a mutex: SQLite serialises writers anyway, and
-/// every call is short (document bytes never pass through here).
+/// The database: one writer connection behind a mutex (SQLite serialises writers
+/// anyway, and every write is short: document bytes never pass through here) and a
+/// pool of [`READERS`] query-only connections for snapshots.
 pub struct Db {
     conn: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    reader_free: Condvar,
     path: PathBuf,
+}
+
+/// Read connections in the pool: enough for both cores and a few waiting on the disk.
+pub const READERS: usize = 4;
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    // Temporary tables and indices in memory: never a plaintext-adjacent temp file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(conn)
 }
 
 /// The file name of the database inside the data directory.
@@ -109,24 +138,26 @@ impl Db {
     /// Opens (creating if needed) the database in `dir` and applies migrations.
     pub fn open(dir: &Path) -> Result<Db, StoreError> {
         let path = dir.join(DB_FILE);
-        let conn = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let conn = connect(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        // Temporary tables and indices in memory: never a plaintext-adjacent temp file.
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
         let mut db = Db {
             conn: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            reader_free: Condvar::new(),
             path,
         };
         db.migrate()?;
+        // Readers open after the migrations, so they see the current schema; a
+        // query-only connection refuses any write, so a write can never slip into a
+        // read outside the writer's transaction.
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = connect(&db.path)?;
+            r.pragma_update(None, "query_only", "ON")?;
+            readers.push(r);
+        }
+        *db.readers.get_mut().unwrap_or_else(|p| p.into_inner()) = readers;
         Ok(db)
     }
 
@@ -188,16 +219,38 @@ impl Db {
         Ok(out)
     }
 
-    /// Runs `f` in a read transaction (a consistent snapshot).
+    /// Runs `f` in a read transaction (a consistent snapshot) on a pooled reader,
+    /// waiting for one when all are busy; never on the writer.
     pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let mut conn = self.lock();
+        let mut lease = self.lease();
+        // Always Some until drop; the Option exists only so drop can move it back.
+        let Some(conn) = lease.conn.as_mut() else {
+            return Err(StoreError::Io(std::io::Error::other("reader pool")).into());
+        };
         let tx = conn.transaction().map_err(StoreError::from)?;
         let out = f(&Tx(&tx))?;
         tx.finish().map_err(StoreError::from)?;
         Ok(out)
+    }
+
+    /// Takes a reader from the pool, waiting while all are in use.
+    fn lease(&self) -> Lease<'_> {
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(c) = idle.pop() {
+                return Lease {
+                    db: self,
+                    conn: Some(c),
+                };
+            }
+            idle = self
+                .reader_free
+                .wait(idle)
+                .unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Moves every WAL page into the main file and truncates the WAL to zero bytes,
@@ -222,8 +275,36 @@ impl Db {
     }
 }
 
+/// A reader on loan from the pool; it goes back when dropped, also on an early return
+/// or a panic (the transaction on it has rolled back by then, so it is consistent).
+struct Lease<'a> {
+    db: &'a Db,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.db
+                .readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(c);
+            self.db.reader_free.notify_one();
+        }
+    }
+}
+
 /// A transaction handed to [`Db::write`] / [`Db::read`] callbacks.
 pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+
+impl Tx<'_> {
+    /// Test-only: runs raw SQL (to break things on purpose).
+    #[cfg(test)]
+    pub fn execute_raw(&self, sql: &str) -> R<()> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+}
 
 /// Runs one statement in `tx`. Writes go through here so that a broken uniqueness
 /// rule reaches the vault as [`StoreError::Conflict`], not as a raw SQLite error.

@@ -60,8 +60,12 @@ impl std::fmt::Debug for CaseMeta {
 
 impl CaseMeta {
     pub(super) fn decrypt(key: &CaseKey, ct: &[u8]) -> Result<Self, VaultError> {
-        let plain = key.open(ct)?;
-        serde_json::from_slice(&plain)
+        Self::parse(&key.open(ct)?)
+    }
+
+    /// From the decrypted bytes.
+    pub(super) fn parse(plain: &[u8]) -> Result<Self, VaultError> {
+        serde_json::from_slice(plain)
             .map_err(|_| VaultError::Internal("case metadata does not parse".into()))
     }
 }
@@ -328,8 +332,11 @@ impl Vault {
         }
         self.record_now(&allowed, "ok")?;
         let may = self.case_may(actor, &facts);
-        let key = self.case_key(&case)?;
-        let metadata = CaseMeta::decrypt(&key, &case.metadata)?;
+        let metadata = CaseMeta::parse(&self.open_sealed(
+            &case,
+            super::plain_cache::Part::Meta,
+            &case.metadata,
+        )?)?;
         let now = self.clock.unix();
         let (shares, office_held) = self.db.read(|tx| -> Result<_, VaultError> {
             let mut v = Vec::new();

@@ -8,6 +8,7 @@
 //! users are decided by the policy (the operator is allowed and audited, the vault's
 //! own pseudo-actors are refused); every entry's target is a [`Target`], built from
 //! validated ids and slugs only.
+use super::audit_group::Pending;
 use super::target::Target;
 use super::{Actor, Vault, VaultError, Who};
 use crate::audit;
@@ -76,7 +77,8 @@ impl Vault {
         Ok(())
     }
 
-    /// Writes one audit entry in its own transaction (fail closed: an error here
+    /// Writes one audit entry on its own, group-committed with the entries of
+    /// concurrent requests; returns once it is durable (fail closed: an error here
     /// stops the caller).
     pub(super) fn audit_now(
         &self,
@@ -86,8 +88,29 @@ impl Vault {
         decision: &str,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        self.db
-            .write(|tx| self.write_entry(tx, actor.into(), action, target, decision, outcome))
+        self.append_alone(actor.into(), action, target, decision, outcome)
+    }
+
+    fn append_alone(
+        &self,
+        by: By<'_>,
+        action: &str,
+        target: &Target,
+        decision: &str,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
+        let entry = Pending {
+            time: self.now_str(),
+            actor: by.id.to_owned(),
+            role: by.role.to_owned(),
+            action: action.to_owned(),
+            target: target.as_str().to_owned(),
+            decision: decision.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.audit_group
+            .append(&self.db, entry)
+            .map_err(|e| VaultError::Internal(format!("audit entry not written: {e}")))
     }
 
     /// The one decision point. A deny is audited here and turned into the error the
@@ -192,8 +215,13 @@ impl Vault {
         self.write_entry(tx, by, a.action, &a.target, "allow", outcome)
     }
 
+    /// Records an allowed action that changed nothing (a read), group-committed.
     pub(super) fn record_now(&self, a: &Allowed, outcome: &str) -> Result<(), VaultError> {
-        self.db.write(|tx| self.record(tx, a, outcome))
+        let by = By {
+            id: &a.actor,
+            role: a.role,
+        };
+        self.append_alone(by, a.action, &a.target, "allow", outcome)
     }
 
     /// Decides an allowed action again, on facts read now in `tx`, for an operation

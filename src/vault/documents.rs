@@ -14,9 +14,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::filename::{INVALID_FILENAME, valid_filename};
 use super::live::KeyLease;
+use super::plain_cache::Part;
 use super::target::{Target, Word};
 use super::upload_stream::UploadMeta;
-use super::{Actor, Allowed, DocumentStream, Vault, VaultError, new_id, parse_id};
+use super::{Actor, Allowed, DocumentStream, PageQuery, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
 use crate::policy::{Action, Resource};
 use crate::store::{BlobName, BlobWriter};
@@ -27,6 +28,15 @@ struct DocMeta {
     filename: String,
     content_type: String,
     size: u64,
+}
+
+/// A page of a case's documents.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DocumentPage {
+    /// The documents, oldest first.
+    pub documents: Vec<DocumentView>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_after: Option<String>,
 }
 
 /// A document as listed.
@@ -239,9 +249,10 @@ impl Vault {
         self: &Arc<Self>,
         actor: &Actor,
         case_id: &str,
-    ) -> Result<Vec<DocumentView>, VaultError> {
-        let (actor, case_id) = (actor.clone(), case_id.to_owned());
-        self.run(move |v| v.list_documents_blocking(&actor, &case_id))
+        page: &PageQuery,
+    ) -> Result<DocumentPage, VaultError> {
+        let (actor, case_id, page) = (actor.clone(), case_id.to_owned(), page.clone());
+        self.run(move |v| v.list_documents_blocking(&actor, &case_id, &page))
             .await
     }
 
@@ -249,7 +260,10 @@ impl Vault {
         &self,
         actor: &Actor,
         case_id: &str,
-    ) -> Result<Vec<DocumentView>, VaultError> {
+        page: &PageQuery,
+    ) -> Result<DocumentPage, VaultError> {
+        let limit = page.size()?;
+        let cursor = page.cursor()?;
         let (case, allowed) = self.case_for(
             actor,
             Action::ReadCase,
@@ -260,12 +274,32 @@ impl Vault {
             self.record_now(&allowed, "sealed")?;
             return Err(VaultError::OfficeSealed(case.office));
         }
+        let docs = self.db.read(|tx| -> Result<_, VaultError> {
+            let after = match &cursor {
+                None => None,
+                Some(id) => Some(
+                    tx.document_position(&case.id, id)?
+                        .ok_or_else(super::case_list::invalid_cursor)?,
+                ),
+            };
+            Ok(tx.document_page(&case.id, after, limit + 1)?)
+        });
+        let mut docs = match docs {
+            Ok(d) => d,
+            Err(e) => {
+                self.record_now(&allowed, "invalid_cursor")?;
+                return Err(e);
+            }
+        };
         self.record_now(&allowed, "ok")?;
-        let key = self.case_key(&case)?;
-        let docs = self.db.read(|tx| tx.documents(&case.id))?;
-        docs.into_iter()
+        let more = docs.len() > limit;
+        docs.truncate(limit);
+        let next_after = more.then(|| docs.last().map(|d| d.id.clone())).flatten();
+        let documents = docs
+            .into_iter()
             .map(|d| {
-                let meta: DocMeta = serde_json::from_slice(&key.open(&d.meta)?)
+                let plain = self.open_sealed(&case, Part::Doc(&d.id), &d.meta)?;
+                let meta: DocMeta = serde_json::from_slice(&plain)
                     .map_err(|_| VaultError::Internal("document metadata does not parse".into()))?;
                 Ok(DocumentView {
                     id: d.id,
@@ -275,7 +309,11 @@ impl Vault {
                     created_at: d.created_at,
                 })
             })
-            .collect()
+            .collect::<Result<_, VaultError>>()?;
+        Ok(DocumentPage {
+            documents,
+            next_after,
+        })
     }
 
     /// Opens a document for streaming.

@@ -7,6 +7,7 @@
 //! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
 mod accounts;
 mod admin_view;
+mod audit_group;
 mod audit_log;
 mod audit_view;
 mod case_list;
@@ -17,11 +18,15 @@ mod documents;
 mod error;
 mod export;
 mod filename;
+mod files;
+use files::load_or_create_auth_key;
+pub use files::write_private_file;
 mod live;
 mod offices;
 pub mod operator;
 #[cfg(test)]
 mod parser_props;
+mod plain_cache;
 mod purge;
 mod refusals;
 mod retention;
@@ -30,6 +35,7 @@ mod shares;
 mod signin;
 mod target;
 mod totp;
+mod trash;
 mod upload_stream;
 
 use std::collections::HashMap;
@@ -46,9 +52,9 @@ use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
-pub use case_list::CaseSummary;
+pub use case_list::{CasePage, CaseSummary, PAGE_DEFAULT, PAGE_MAX, PageQuery};
 pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
-pub use documents::{DocumentView, OpenDocument, Upload};
+pub use documents::{DocumentPage, DocumentView, OpenDocument, Upload};
 pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use live::DocumentStream;
@@ -202,8 +208,21 @@ struct Unsealed {
     office: OfficeKey,
     index: BlindIndexKey,
     cases: Mutex<HashMap<String, Arc<CaseKey>>>,
+    /// Decrypted metadata of its cases and documents (see `plain_cache.rs`).
+    plain: Mutex<plain_cache::PlainCache>,
     /// Unix time of the last use of this office's keys (for the idle auto-seal).
     last_used: std::sync::atomic::AtomicI64,
+}
+
+/// Whether the client of a long operation has gone (see [`Vault::run_cancellable`]).
+#[derive(Clone, Default)]
+pub(crate) struct Cancel(Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    /// The caller stopped waiting: stop working.
+    pub(crate) fn gone(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Options for opening a vault.
@@ -230,6 +249,8 @@ pub struct Vault {
     hasher: PasswordHasher,
     throttle: Throttle,
     refusals: refusals::Refusals,
+    audit_group: audit_group::AuditGroup,
+    trash: trash::Trash,
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
     data_dir: PathBuf,
@@ -241,41 +262,6 @@ impl std::fmt::Debug for Vault {
             .field("data_dir", &self.data_dir)
             .finish_non_exhaustive()
     }
-}
-
-fn load_or_create_auth_key(path: &Path) -> Result<AuthKey, VaultError> {
-    match std::fs::read(path) {
-        Ok(b) => AuthKey::from_bytes(&b).map_err(|_| {
-            VaultError::Internal(format!("{} is not a casevault auth key", path.display()))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = AuthKey::generate();
-            write_private_file(path, key.as_bytes())
-                .map_err(|e| VaultError::Internal(format!("writing {}: {e}", path.display())))?;
-            Ok(key)
-        }
-        Err(e) => Err(VaultError::Internal(format!(
-            "reading {}: {e}",
-            path.display()
-        ))),
-    }
-}
-
-/// Writes a file readable only by its owner (mode 0600), atomically.
-pub fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    opts.mode(0o600);
-    let mut f = opts.open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 impl Vault {
@@ -310,6 +296,8 @@ impl Vault {
             policy,
             throttle: Throttle::new(opts.settings.login.clone()),
             refusals: refusals::Refusals::default(),
+            audit_group: audit_group::AuditGroup::default(),
+            trash: trash::Trash::default(),
             settings: opts.settings,
             clock: opts.clock,
             auth_key,
@@ -376,6 +364,26 @@ impl Vault {
         tokio::task::spawn_blocking(move || f(&me))
             .await
             .map_err(|e| VaultError::Internal(format!("task failed: {e}")))?
+    }
+
+    /// [`Vault::run`] for work that can stop early: `f` gets a [`Cancel`] that turns
+    /// true when the caller stops waiting (the client went away and the request's
+    /// future was dropped), and should check it between chunks of work.
+    pub(super) async fn run_cancellable<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Vault, &Cancel) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        /// Sets the flag when dropped: on completion (harmless) or when the request's
+        /// future is dropped mid-wait.
+        struct OnDrop(Cancel);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let cancel = Cancel::default();
+        let _guard = OnDrop(cancel.clone());
+        self.run(move |v| f(v, &cancel)).await
     }
 
     fn now_str(&self) -> String {

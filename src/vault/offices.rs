@@ -177,6 +177,7 @@ impl Vault {
             office: key,
             index,
             cases: Mutex::new(HashMap::new()),
+            plain: Mutex::new(Default::default()),
             last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
         self.record_now(&allowed, "ok")?;

@@ -5,9 +5,10 @@
 //! Invariants: the deletes and the audit entry (counts only, no content) commit in one
 //! SQLite transaction, so a crash leaves either the old state or nothing readable;
 //! the WAL is then checkpointed with TRUNCATE so no deleted page survives in `-wal`
-//! (`secure_delete` has zeroed the freed pages); blobs, already noise, are unlinked
-//! last and best effort (a leftover is swept at the next start). A held case or
-//! office is never purged.
+//! (`secure_delete` has zeroed the freed pages); blobs, already noise, are queued for
+//! removal in the same transaction and removed after the answer (`trash.rs`), so the
+//! answer time does not grow with the bytes purged. A held case or office is never
+//! purged.
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -16,7 +17,7 @@ use super::target::Target;
 use super::{Actor, Allowed, StepUp, Vault, VaultError, new_id, parse_id};
 use crate::crypto;
 use crate::policy::{Action, Resource};
-use crate::store::{BlobName, CaseRow, PurgeCounts, Tx};
+use crate::store::{CaseRow, PurgeCounts, Tx};
 
 /// What a purge removed (the same counts go to the audit log).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -88,6 +89,8 @@ impl Vault {
     ) -> Result<PurgeReport, VaultError> {
         let counts = self.db.write(|tx| {
             let c = f(tx)?.ok_or(VaultError::NotFound)?;
+            // The files go on the durable queue in this same transaction.
+            tx.trash_blobs(&c.blobs, &self.now_str())?;
             let outcome = format!(
                 "ok cases={} documents={} bytes={}",
                 c.cases, c.documents, c.bytes
@@ -123,13 +126,7 @@ impl Vault {
         if fault == Some(PurgeFault::BeforeUnlink) {
             return Err(injected());
         }
-        for b in &counts.blobs {
-            if let Some(name) = BlobName::parse(b)
-                && let Err(e) = self.blobs.delete(&name)
-            {
-                tracing::warn!(error = %e, "blob unlink after purge failed; swept at next start");
-            }
-        }
+        self.after_purge();
         Ok(PurgeReport {
             cases: counts.cases,
             documents: counts.documents,
@@ -140,6 +137,7 @@ impl Vault {
     /// Drops a case's cached key. Called only after the purge's commit: a read that
     /// caches the key later finds the row gone and drops it itself (`case_key`).
     fn forget_case_key(&self, office: &str, case: &str) {
+        self.forget_plain(office, case, None);
         // Forgetting a key is no use of the office's keys.
         if let Some(u) = self.keys_in_memory(office) {
             u.cases
@@ -244,14 +242,16 @@ impl Vault {
             self.record_now(&allowed, "legal_hold")?;
             return Err(legal_hold());
         }
-        self.shred(&allowed, None, |tx| {
+        let out = self.shred(&allowed, None, |tx| {
             if tx.case(&case.id)?.is_some_and(|c| c.held)
                 || tx.office(&case.office)?.is_some_and(|o| o.held)
             {
                 return Err(legal_hold());
             }
             Ok(tx.purge_document(&case.id, &doc)?)
-        })
+        });
+        self.forget_plain(&case.office, &case.id, Some(&doc));
+        out
     }
 
     /// Crypto-shreds an office: its identity, every case and document of it, its

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::cases::case_response;
+use super::case_page::case_response;
 use super::error::PageError;
 use super::layout::Notice;
 use super::multipart;
@@ -113,6 +113,7 @@ async fn finish(
                 st,
                 s,
                 case,
+                None,
                 StatusCode::BAD_REQUEST,
                 Some(Notice::Error(super::error::words(e))),
             )
@@ -123,6 +124,7 @@ async fn finish(
                 st,
                 s,
                 case,
+                None,
                 StatusCode::UNAUTHORIZED,
                 Some(Notice::Error(
                     "Enter the 6-digit code from your authenticator app.".into(),
@@ -131,7 +133,15 @@ async fn finish(
             .await
         }
         Err(VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. }) => {
-            case_response(st, s, case, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
+            case_response(
+                st,
+                s,
+                case,
+                None,
+                StatusCode::BAD_REQUEST,
+                Some(Notice::Error(m)),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }

@@ -5,7 +5,7 @@
 //! Invariant: every read and change goes through the same `Vault` call as the API,
 //! so it is decided by the same policy and audited once; the documents' download
 //! links and the script's upload target are the API routes themselves.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -13,15 +13,17 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::error::PageError;
-use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
+use super::layout::{Notice, csrf_field, day, done_message, page, unix_time};
 use super::session::{PageForm, PageSession};
 use crate::edge::AppState;
 use crate::policy::Role;
-use crate::vault::{CaseInput, CaseSummary, CaseView, DocumentView, SessionInfo, VaultError};
+use crate::vault::{CaseInput, CaseSummary, PageQuery, SessionInfo, VaultError};
 
 #[derive(Deserialize, Default)]
 pub(super) struct ListQuery {
     done: Option<String>,
+    /// The previous page's last case (the "Older cases" link).
+    after: Option<String>,
 }
 
 /// The search box: posted, never a query string, so an A-number or a client's name
@@ -35,6 +37,10 @@ pub(super) struct SearchForm {
 /// What the list page shows.
 struct ListState {
     cases: Vec<CaseSummary>,
+    /// The next page's cursor, when there are older cases.
+    next_after: Option<String>,
+    /// This is not the first page.
+    paged: bool,
     sealed: bool,
     search: Option<String>,
     shares: std::collections::HashMap<String, (String, i64)>,
@@ -145,6 +151,12 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                 }
             }
         }
+        @if st.next_after.is_some() || st.paged {
+            nav.pager aria-label="More cases" {
+                @if st.paged { a href="/cases" { "← Newest cases" } " " }
+                @if let Some(n) = &st.next_after { a href={ "/cases?after=" (n) } { "Older cases →" } }
+            }
+        }
         @if s.actor.is(Role::Caseworker) { (new_case_form(s)) }
     }
 }
@@ -153,6 +165,7 @@ pub(super) async fn list_response(
     st: &AppState,
     s: SessionInfo,
     search: Option<String>,
+    after: Option<String>,
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
@@ -164,13 +177,18 @@ pub(super) async fn list_response(
     let listed = async {
         let sealed = s.actor.office().is_some_and(|o| !st.vault.is_unsealed(o));
         // The one search box takes an A-number in any usual spelling, or else a name.
+        // A search answers one page of the largest size (searches find few cases).
+        let page = PageQuery {
+            limit: q.is_some().then_some(crate::vault::PAGE_MAX),
+            after: after.clone(),
+        };
         let found = match q.as_deref() {
             Some(t) if crate::crypto::ANumber::parse(t).is_none() => {
-                st.vault.search_cases(&s.actor, None, Some(t)).await
+                st.vault.search_cases(&s.actor, None, Some(t), &page).await
             }
-            other => st.vault.list_cases(&s.actor, other).await,
+            other => st.vault.search_cases(&s.actor, other, None, &page).await,
         };
-        let cases = match found {
+        let found = match found {
             Ok(c) => c,
             // A search needs the office's index key; say so instead of failing.
             Err(VaultError::OfficeSealed(_)) => {
@@ -184,7 +202,9 @@ pub(super) async fn list_response(
             Default::default()
         };
         Ok(ListState {
-            cases,
+            cases: found.cases,
+            next_after: found.next_after,
+            paged: after.is_some(),
             sealed,
             search: q,
             shares,
@@ -198,6 +218,8 @@ pub(super) async fn list_response(
             notice = Some(Notice::Error(m));
             ListState {
                 cases: Vec::new(),
+                next_after: None,
+                paged: false,
                 sealed: false,
                 search,
                 shares: Default::default(),
@@ -220,7 +242,8 @@ pub(super) async fn list_page(
 ) -> Result<Response, PageError> {
     let q = q.map(|q| q.0).unwrap_or_default();
     let notice = done_message(q.done.as_deref());
-    list_response(&st, s, None, StatusCode::OK, notice).await
+    let after = q.after.filter(|a| !a.is_empty());
+    list_response(&st, s, None, after, StatusCode::OK, notice).await
 }
 
 /// `POST /cases/search`: the case list, filtered by the search box.
@@ -230,7 +253,7 @@ pub(super) async fn search(
 ) -> Result<Response, PageError> {
     let term = f.a_number.trim();
     let search = (!term.is_empty()).then(|| term.to_string());
-    list_response(&st, s, search, StatusCode::OK, None).await
+    list_response(&st, s, search, None, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize)]
@@ -271,6 +294,7 @@ pub(super) async fn create(
                 &st,
                 s,
                 None,
+                None,
                 StatusCode::BAD_REQUEST,
                 Some(Notice::Error(m)),
             )
@@ -278,214 +302,4 @@ pub(super) async fn create(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct CaseQuery {
-    done: Option<String>,
-}
-
-fn meta_row(label: &str, value: Option<&str>) -> Markup {
-    html! {
-        div { dt { (label) } dd { (value.filter(|v| !v.is_empty()).unwrap_or("—")) } }
-    }
-}
-
-fn documents_section(
-    s: &SessionInfo,
-    case: &CaseView,
-    docs: &[DocumentView],
-    can_upload: bool,
-) -> Markup {
-    html! {
-        section aria-labelledby="docs" {
-            h2 #docs { "Documents" }
-            @if docs.is_empty() { p.empty { "No documents yet." } } @else {
-                div.table-wrap { table {
-                    caption.visually-hidden { "Documents of this case" }
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Size" } th scope="col" { "Added" } th scope="col" { span.visually-hidden { "Download" } } } }
-                    tbody { @for d in docs { tr {
-                        td { (d.filename) }
-                        td { (size_words(d.size)) }
-                        td.date { (day(&d.created_at)) }
-                        td { a.download href={ "/api/v1/cases/" (case.id) "/documents/" (d.id) } download {
-                            "Download" span.visually-hidden { " " (d.filename) } } }
-                    } } }
-                } }
-            }
-            @if can_upload {
-                h3 { "Add a document" }
-                form.card #upload method="post" action={ "/cases/" (case.id) "/documents" } enctype="multipart/form-data"
-                    data-api={ "/api/v1/cases/" (case.id) "/documents" } {
-                    (csrf_field(s))
-                    div.field {
-                        label for="file" { "Choose a file" }
-                        input #file name="file" type="file" required aria-describedby="file-help";
-                        p.help #file-help { "It is encrypted before it is stored. Large files are fine; keep this page open until the upload finishes." }
-                    }
-                    button type="submit" { "Upload" }
-                    div.progress hidden {
-                        label for="upload-progress" { "Upload progress" }
-                        progress #upload-progress max="100" value="0" {}
-                    }
-                    p #upload-status role="status" aria-live="polite" {}
-                }
-                script src=(super::js_url()) {}
-            }
-        }
-    }
-}
-
-fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: &str) -> Markup {
-    html! {
-        section aria-labelledby="shares" {
-            h2 #shares { "Shared with partner attorneys" }
-            @if case.shares.is_empty() { p.empty { "This case is not shared with anyone outside your office." } } @else {
-                div.table-wrap { table {
-                    caption.visually-hidden { "Shares of this case" }
-                    thead { tr { th scope="col" { "Partner" } th scope="col" { "Access" } th scope="col" { "Until" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Revoke" } } } }
-                    tbody { @for sh in &case.shares { tr {
-                        td { (sh.username) }
-                        td { (if sh.permission == "upload" { "Read and add documents" } else { "Read only" }) }
-                        td { (day(&sh.expires_at)) }
-                        td { (match sh.state.as_str() { "live" => "Active", "expired" => "Ended", _ => "Revoked" }) }
-                        td { @if sh.state == "live" {
-                            form.inline method="post" action={ "/cases/" (case.id) "/shares/" (sh.id) "/revoke" } {
-                                (csrf_field(s))
-                                @if !s.actor.fresh() {
-                                    label for={ "revoke-code-" (sh.id) } { "Code" }
-                                    input.code id={ "revoke-code-" (sh.id) } name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
-                                }
-                                button.danger type="submit" { "Revoke" span.visually-hidden { " share with " (sh.username) } }
-                            }
-                        } }
-                    } } }
-                } }
-            }
-            h3 { "Share this case" }
-            form.card method="post" action={ "/cases/" (case.id) "/shares" } {
-                (csrf_field(s))
-                div.field {
-                    label for="share-with" { "Partner’s username" }
-                    input #share-with name="username" required autocapitalize="none" spellcheck="false" autocomplete="off";
-                }
-                fieldset.field {
-                    legend { "Access" }
-                    label.choice { input type="radio" name="permission" value="read" checked; " Read only" }
-                    label.choice { input type="radio" name="permission" value="upload"; " Read and add documents" }
-                }
-                div.field {
-                    label for="until" { "Visible until (end of that day, UTC)" }
-                    input #until name="until" type="date" required min=(today) value=(default_until);
-                }
-                @if !s.actor.fresh() {
-                    div.field {
-                        label for="share-code" { "6-digit code from your authenticator app" }
-                        input #share-code name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required aria-describedby="share-code-help";
-                        p.help #share-code-help { "Sharing needs a fresh code because it lets someone outside your office read this file." }
-                    }
-                }
-                button type="submit" { "Share" }
-            }
-        }
-    }
-}
-
-fn close_section(s: &SessionInfo, case: &CaseView, days: u32) -> Markup {
-    html! {
-        section aria-labelledby="close" {
-            h2 #close { "Close this case" }
-            p { "Close the case when the work on it is finished. It stays readable, but "
-                strong { "it will be deleted automatically " (days) " days after closing" }
-                ", unless an administrator places a legal hold on it. A closed case cannot be reopened." }
-            form method="post" action={ "/cases/" (case.id) "/close" } {
-                (csrf_field(s))
-                button.secondary type="submit" { "Close case" }
-            }
-        }
-    }
-}
-
-pub(super) async fn case_response(
-    st: &AppState,
-    s: SessionInfo,
-    case_id: String,
-    status: StatusCode,
-    notice: Option<Notice>,
-) -> Result<Response, PageError> {
-    let case = st.vault.get_case(&s.actor, &case_id).await?;
-    let docs = st.vault.list_documents(&s.actor, &case_id).await?;
-    let shares = if s.actor.is(Role::Partner) {
-        st.vault.own_share_expiry(&s.actor).await?
-    } else {
-        Default::default()
-    };
-    let now = st.vault.clock().now();
-    let today = crate::clock::rfc3339(now);
-    let until = crate::clock::rfc3339(now + time::Duration::days(30));
-    let my_share = shares.get(&case.id);
-    let m = &case.metadata;
-    let days = st.vault.settings().retention.closed_case_days;
-    let delete_on = case
-        .closed_at
-        .as_deref()
-        .and_then(crate::clock::parse_rfc3339)
-        .and_then(|t| t.checked_add(time::Duration::days(i64::from(days))))
-        .map(crate::clock::rfc3339)
-        .map(|t| day(&t).to_string());
-    let body = html! {
-        p.crumbs { a href="/cases" { "← All cases" } }
-        h1 { (m.client_name) }
-        @if case.held {
-            div.banner.held role="status" { strong { "Legal hold. " } "This case is under a legal hold: nothing in it can be deleted until the hold is lifted." }
-        }
-        @if case.status == "closed" {
-            div.banner.closed role="status" {
-                strong { "Closed" }
-                @if let Some(c) = &case.closed_at { " on " (day(c)) }
-                ". "
-                @if case.held { "It is under a legal hold, so it will not be deleted while the hold lasts." }
-                @else if let Some(d) = &delete_on { "It will be deleted automatically on " (d) " (" (days) " days after closing)." }
-                @else { "It will be deleted automatically " (days) " days after closing." }
-            }
-        }
-        @if let Some((perm, until)) = my_share {
-            div.banner role="status" {
-                "Shared with you (" (if perm == "upload" { "read and add documents" } else { "read only" }) ") until "
-                (super::layout::minute(&unix_time(*until))) "."
-            }
-        }
-        section aria-labelledby="details" {
-            h2 #details { "Client details" }
-            dl.meta {
-                (meta_row("A-number", m.a_number.as_deref().map(|a| format!("A{a}")).as_deref()))
-                (meta_row("Date of birth", m.date_of_birth.as_deref()))
-                (meta_row("Country of birth", m.country_of_birth.as_deref()))
-                (meta_row("Office", Some(&case.office)))
-                (meta_row("Opened", Some(day(&case.created_at))))
-                (meta_row("Status", Some(if case.status == "closed" { "Closed" } else { "Open" })))
-                (meta_row("Legal hold", Some(if case.held { "Yes — deletion is blocked" } else { "No" })))
-                (meta_row("Case ID", Some(&case.id)))
-            }
-            @if let Some(n) = m.notes.as_deref().filter(|n| !n.is_empty()) {
-                h3 { "Notes" }
-                p.notes { (n) }
-            }
-        }
-        (documents_section(&s, &case, &docs, case.may.upload))
-        @if case.may.share { (shares_section(&s, &case, day(&today), day(&until))) }
-        @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }
-    };
-    Ok((status, page("Case file", Some(&s), notice.as_ref(), body)).into_response())
-}
-
-/// `GET /cases/{case}`.
-pub(super) async fn case_page(
-    State(st): State<AppState>,
-    PageSession(s): PageSession,
-    Path(case): Path<String>,
-    q: Result<Query<CaseQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
-    case_response(&st, s, case, StatusCode::OK, notice).await
 }

@@ -55,6 +55,7 @@ pub(super) async fn confirm_access(
                 &st,
                 s,
                 None,
+                None,
                 status,
                 Some(Notice::Error(super::error::words(e))),
             )

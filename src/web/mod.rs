@@ -15,6 +15,7 @@ mod admin;
 mod admin_cases;
 mod audit;
 mod case_actions;
+mod case_page;
 mod cases;
 mod confirm;
 mod error;
@@ -85,7 +86,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/search", post(cases::search))
         .route("/users/{user}/confirm", post(confirm::confirm_access))
-        .route("/cases/{case}", get(cases::case_page))
+        .route("/cases/{case}", get(case_page::case_page))
         .route("/cases/{case}/shares", post(case_actions::share))
         .route("/cases/{case}/close", post(case_actions::close))
         .route(

@@ -16,6 +16,7 @@ mod helpers;
 mod lifecycle_helpers;
 mod pagekit;
 mod pages;
+mod paging;
 mod policy_secrets;
 mod purge;
 mod race;

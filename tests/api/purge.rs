@@ -465,13 +465,22 @@ async fn forensic_purge_leaves_no_key_bytes_and_a_blob_backup_decrypts_to_nothin
         assert!(!after.iter().any(|a| a[..] == b[..64]));
     }
 
-    // No copy of the key material is left in any file of the data directory.
+    // No copy of the key material is left in any file of the data directory. The
+    // purge's files go in the background, which checkpoints again when done.
     let wal = app.data().join("casevault.db-wal");
+    let wal_len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while (app.app.vault.trash_pending().unwrap() > 0 || wal_len() > 0)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(
-        std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0),
+        app.app.vault.trash_pending().unwrap(),
         0,
-        "WAL truncated"
+        "purged files removed"
     );
+    assert_eq!(wal_len(), 0, "WAL truncated");
     let mut needles: Vec<&[u8]> = vec![&wrapped[..]];
     needles.extend(headers.iter().map(|h| &h[..]));
     let hits = scan_for(app.data(), &needles);
@@ -539,9 +548,12 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
                     v.open_document(&op, &case, &doc).await,
                     Err(VaultError::NotFound)
                 ));
-                // Reopening finished the checkpoint; the server's start sweeps the
-                // orphan blob.
-                assert_eq!(v.sweep_orphan_blobs().unwrap(), 1, "{fault:?}");
+                // Reopening finished the checkpoint; the purge's file survived the
+                // crash on the durable queue, and the start removes it from there.
+                assert_eq!(v.trash_pending().unwrap(), 1, "{fault:?}");
+                assert_eq!(v.empty_trash().unwrap(), 1, "{fault:?}");
+                assert_eq!(v.trash_pending().unwrap(), 0, "{fault:?}");
+                assert_eq!(v.sweep_orphan_blobs().unwrap(), 0, "{fault:?}");
                 let referenced = count(image.path(), "documents", "1") as usize;
                 assert_eq!(blob_files(image.path()).len(), referenced, "{fault:?}");
                 let mut needles: Vec<&[u8]> = vec![&wrapped[..]];
@@ -561,6 +573,8 @@ async fn a_purge_interrupted_at_any_step_leaves_the_case_intact_or_unreadable() 
             Err(e) => panic!("{fault:?}: {e}"),
         }
         assert_eq!(count(app.data(), "cases", &format!("id = '{case}'")), 0);
+        app.app.vault.empty_trash().unwrap();
+        assert_eq!(app.app.vault.trash_pending().unwrap(), 0);
         app.app.vault.sweep_orphan_blobs().unwrap();
         assert!(blob_files(app.data()).is_empty());
     }
