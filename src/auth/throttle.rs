@@ -210,8 +210,10 @@ impl Attempt {
         self.settle(|_, _| {});
     }
 
-    /// A completed sign-in: clears the account's count (not the address's: one good
-    /// account must not launder guesses against others from the same address).
+    /// A completed sign-in: clears the count of the key it names — the account's (not
+    /// the address's: one good account must not launder guesses against others from
+    /// the same address), or a trusted device's (not the account's: a sign-in from a
+    /// trusted browser during a flood must not hand the flood ten fresh guesses).
     pub fn signed_in(mut self, account_key: &str) {
         self.settle(|map, _| clear(map, account_key));
     }
@@ -233,6 +235,7 @@ mod tests {
             free_failures: 3,
             lock_after_failures: 10,
             lock_minutes: 15,
+            device_days: 90,
         })
     }
 
