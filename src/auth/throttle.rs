@@ -1,7 +1,8 @@
-//! Sign-in throttling without lockout denial of service: failures per account and per
-//! client address first slow down (exponential delay), then soft-lock for a while.
+//! Sign-in throttling without lockout denial of service: failures per key — an account
+//! and a client address, or a trusted device alone (`device.rs`), or a session's
+//! step-up — first slow down (exponential delay), then soft-lock for a while.
 //! Nothing locks forever; a correct sign-in after the lock expires works. State lives
-//! in memory only (addresses never reach disk) and is bounded in size.
+//! in memory only (addresses and devices never reach disk) and is bounded in size.
 //!
 //! Invariant: an attempt is admitted by [`Throttle::reserve`], which checks and counts
 //! it in one step under the throttle's lock, before any password or code is checked.
