@@ -145,9 +145,9 @@ impl Vault {
                 // A trusted device is counted on its own key: the account's and the
                 // address's locks, which a flood can hold, do not apply to it, and its
                 // failures lock the device, not the account.
-                let keys = match &trusted {
-                    Some(d) => vec![d.key().to_owned()],
-                    None => vec![account_key, addr_key.clone()],
+                let (keys, clear) = match &trusted {
+                    Some(d) => (vec![d.key().to_owned()], d.key().to_owned()),
+                    None => (vec![account_key.clone(), addr_key.clone()], account_key),
                 };
                 // Admitted and counted in one step, before any check: guesses sent all
                 // at once cannot all slip in under a throttle that has not counted them.
@@ -164,13 +164,10 @@ impl Vault {
                 {
                     user = read(n)?;
                 }
-                let [clear, ..] = keys.as_slice() else {
-                    return Err(VaultError::Internal("no throttle key".into()));
-                };
                 Ok(Admitted {
                     user,
                     attempt,
-                    clear: clear.clone(),
+                    clear,
                     lane: trusted.map_or(addr_key, |d| d.key().to_owned()),
                 })
             })
@@ -301,5 +298,20 @@ impl Vault {
                 HashError::Busy => VaultError::Throttled(1),
                 HashError::Failed(e) => VaultError::Internal(e),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn addresses_count_by_ipv4_address_or_ipv6_slash_64() {
+        let k = address_key;
+        assert_eq!(k("2001:db8:1:2::1"), k("2001:db8:1:2:ffff:1:2:3"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+        assert_eq!(k("::ffff:192.0.2.7"), k("192.0.2.7"));
+        assert_ne!(k("192.0.2.7"), k("192.0.2.8"));
+        assert!(k("").starts_with("a:"));
     }
 }
