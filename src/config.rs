@@ -151,6 +151,14 @@ pub struct LoginSettings {
     pub lock_after_failures: u32,
     /// Soft-lock length.
     pub lock_minutes: u32,
+    /// How long a device cookie (set at each sign-in) keeps its browser apart from the
+    /// account's and the address's lock; 1 to 400 (browsers keep no cookie longer).
+    #[serde(default = "default_device_days")]
+    pub device_days: u32,
+}
+
+fn default_device_days() -> u32 {
+    90
 }
 
 /// `[uploads]`.
@@ -220,6 +228,9 @@ impl Settings {
             return Err("[kdf] needs 0 < passphrase_log_n <= max_log_n <= 30".into());
         }
         s.connections.check()?;
+        if !(1..=400).contains(&s.login.device_days) {
+            return Err("[login] device_days must be from 1 to 400".into());
+        }
         Ok(s)
     }
 
@@ -240,6 +251,7 @@ impl Settings {
                 free_failures: 3,
                 lock_after_failures: 10,
                 lock_minutes: 15,
+                device_days: 90,
             },
             uploads: UploadSettings { max_bytes: 2 << 30 },
             kdf: KdfSettings {
@@ -320,6 +332,20 @@ mod tests {
                 Settings::parse(&format!("{without}[connections]\n{bad}\n")).is_err(),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn device_days_default_and_bounds() {
+        assert_eq!(
+            Settings::parse(DEFAULT_SETTINGS).unwrap().login.device_days,
+            90
+        );
+        let without = DEFAULT_SETTINGS.replace("device_days = 90", "");
+        assert_eq!(Settings::parse(&without).unwrap().login.device_days, 90);
+        for bad in ["device_days = 0", "device_days = 401"] {
+            let text = DEFAULT_SETTINGS.replace("device_days = 90", bad);
+            assert!(Settings::parse(&text).is_err(), "{bad}");
         }
     }
 

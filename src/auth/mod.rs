@@ -1,14 +1,19 @@
-//! Authentication: argon2id passwords, TOTP second factor, sessions and throttling.
+//! Authentication: argon2id passwords, TOTP second factor, sessions, throttling, device
+//! cookies and the fair share of the argon2 slots.
 //!
 //! Invariants: unknown users cost the same as known ones (a dummy hash is verified);
 //! wrong user, wrong password and wrong code answer identically; a TOTP time step is
 //! accepted at most once per user; only keyed hashes of session tokens and recovery
 //! codes are stored; TOTP seeds rest sealed under the server auth key.
+mod device;
 mod password;
+mod slots;
 mod throttle;
 mod totp;
 
-pub use password::{PasswordHasher, PasswordPolicyError, check_new_password};
+pub use device::{DeviceBinding, TrustedDevice, issue as issue_device, verify as verify_device};
+pub use password::{HashError, PasswordHasher, PasswordPolicyError, check_new_password};
+pub use slots::Busy;
 pub use throttle::{Attempt, Throttle, ThrottleVerdict};
 pub use totp::{
     TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code,

@@ -1,5 +1,8 @@
 //! argon2id password hashing with OWASP parameters, off the async executor, with a
-//! bounded number of hashes at once so a login flood cannot exhaust memory.
+//! bounded number of hashes at once so a login flood cannot exhaust memory, shared
+//! fairly between lanes (client addresses, trusted devices; see `slots.rs`) so a flood
+//! cannot starve anyone else's sign-in either. A slot is held by the blocking task that
+//! hashes, so a caller that goes away does not free it while the hash still runs.
 //!
 //! The 19 MiB of argon2 working memory per hash comes from a small pool of buffers
 //! that are allocated once, wiped after every use and reused: allocating and freeing
@@ -10,8 +13,23 @@ use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
 use zeroize::Zeroizing;
+
+use super::slots::{Busy, FairSlots};
+
+/// Attempts one lane (an address, a device) may have waiting for a slot.
+const PER_LANE: usize = 4;
+/// Attempts all lanes together may have waiting.
+const MAX_WAITING: usize = 64;
+
+/// Why a new hash was not made.
+#[derive(Debug)]
+pub enum HashError {
+    /// No slot for this lane now (the caller may retry shortly).
+    Busy,
+    /// The hash itself failed.
+    Failed(String),
+}
 
 /// Why a new password was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -47,7 +65,7 @@ pub fn check_new_password(p: &str) -> Result<(), PasswordPolicyError> {
 /// Hashes and verifies passwords.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    slots: FairSlots,
     pool: Arc<Mutex<Vec<Vec<Block>>>>,
     pool_max: usize,
     verifications: Arc<std::sync::atomic::AtomicU64>,
@@ -57,11 +75,11 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1; at most
-    /// `concurrent` hashes at once (each holds 19 MiB).
+    /// `concurrent` hashes at once (each holds 19 MiB), at most one per lane.
     pub fn new(concurrent: usize) -> Self {
         let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
         let mut h = PasswordHasher {
-            permits: Arc::new(Semaphore::new(concurrent.max(1))),
+            slots: FairSlots::new(concurrent.max(1), PER_LANE, MAX_WAITING),
             pool: Arc::new(Mutex::new(Vec::new())),
             pool_max: concurrent.max(1),
             verifications: Arc::new(std::sync::atomic::AtomicU64::new(0)),
@@ -125,25 +143,41 @@ impl PasswordHasher {
         ))
     }
 
-    /// Hashes off the executor, waiting for a permit.
-    pub async fn hash(&self, password: Zeroizing<String>) -> Result<String, String> {
-        let _permit = self.permits.acquire().await.map_err(|e| e.to_string())?;
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || me.hash_blocking(&password))
+    /// Hashes off the executor, after waiting for `lane`'s turn at a slot.
+    pub async fn hash(&self, lane: &str, password: Zeroizing<String>) -> Result<String, HashError> {
+        let slot = self
+            .slots
+            .acquire(lane)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|Busy| HashError::Busy)?;
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            me.hash_blocking(&password)
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))?
+        .map_err(HashError::Failed)
     }
 
-    /// Verifies off the executor. `stored` = `None` for an unknown user: a dummy hash
-    /// is verified so that both paths take the same time; the answer is then false.
-    pub async fn verify(&self, password: Zeroizing<String>, stored: Option<String>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
+    /// Verifies off the executor, after waiting for `lane`'s turn at a slot; `Busy`
+    /// (nothing hashed) when the lane's queue or every queue is full. `stored` =
+    /// `None` for an unknown user: a dummy hash is verified so that both paths take
+    /// the same time; the answer is then false.
+    pub async fn verify(
+        &self,
+        lane: &str,
+        password: Zeroizing<String>,
+        stored: Option<String>,
+    ) -> Result<bool, Busy> {
+        let slot = self.slots.acquire(lane).await?;
         let me = self.clone();
-        tokio::task::spawn_blocking(move || me.verify_blocking(&password, stored.as_deref()))
-            .await
-            .unwrap_or(false)
+        Ok(tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            me.verify_blocking(&password, stored.as_deref())
+        })
+        .await
+        .unwrap_or(false))
     }
 
     /// How many argon2 verifications have run (real or dummy): lets tests prove that

@@ -1,7 +1,8 @@
-//! Sign-in throttling without lockout denial of service: failures per account and per
-//! client address first slow down (exponential delay), then soft-lock for a while.
+//! Sign-in throttling without lockout denial of service: failures per key — an account
+//! and a client address, or a trusted device alone (`device.rs`), or a session's
+//! step-up — first slow down (exponential delay), then soft-lock for a while.
 //! Nothing locks forever; a correct sign-in after the lock expires works. State lives
-//! in memory only (addresses never reach disk) and is bounded in size.
+//! in memory only (addresses and devices never reach disk) and is bounded in size.
 //!
 //! Invariant: an attempt is admitted by [`Throttle::reserve`], which checks and counts
 //! it in one step under the throttle's lock, before any password or code is checked.
@@ -210,8 +211,10 @@ impl Attempt {
         self.settle(|_, _| {});
     }
 
-    /// A completed sign-in: clears the account's count (not the address's: one good
-    /// account must not launder guesses against others from the same address).
+    /// A completed sign-in: clears the count of the key it names — the account's (not
+    /// the address's: one good account must not launder guesses against others from
+    /// the same address), or a trusted device's (not the account's: a sign-in from a
+    /// trusted browser during a flood must not hand the flood ten fresh guesses).
     pub fn signed_in(mut self, account_key: &str) {
         self.settle(|map, _| clear(map, account_key));
     }
@@ -233,6 +236,7 @@ mod tests {
             free_failures: 3,
             lock_after_failures: 10,
             lock_minutes: 15,
+            device_days: 90,
         })
     }
 

@@ -109,6 +109,22 @@ impl AuthKey {
         let key = hmac::Key::new(hmac::HMAC_SHA256, &k[..]);
         hmac::sign(&key, token).as_ref().to_vec()
     }
+
+    /// The HMAC-SHA256 tag of a device cookie's content (a subkey of its own, so a
+    /// device tag can never pass for a token hash or the other way round).
+    pub fn device_tag(&self, content: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.device_key(), content).as_ref().to_vec()
+    }
+
+    /// Whether `tag` is the device tag of `content` (compared in constant time).
+    pub fn device_tag_ok(&self, content: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.device_key(), content, tag).is_ok()
+    }
+
+    fn device_key(&self) -> hmac::Key {
+        let k = self.subkey(b"device cookie");
+        hmac::Key::new(hmac::HMAC_SHA256, &k[..])
+    }
 }
 
 #[cfg(test)]
@@ -134,5 +150,16 @@ mod tests {
         let b = AuthKey::generate();
         assert_eq!(a.token_hash(b"t"), a.token_hash(b"t"));
         assert_ne!(a.token_hash(b"t"), b.token_hash(b"t"));
+    }
+
+    #[test]
+    fn device_tags_are_keyed_and_separate_from_token_hashes() {
+        let a = AuthKey::generate();
+        let tag = a.device_tag(b"content");
+        assert!(a.device_tag_ok(b"content", &tag));
+        assert!(!a.device_tag_ok(b"contenT", &tag));
+        assert!(!AuthKey::generate().device_tag_ok(b"content", &tag));
+        assert!(!a.device_tag_ok(b"content", &tag[..16]));
+        assert_ne!(tag, a.token_hash(b"content"));
     }
 }

@@ -1,5 +1,7 @@
 //! The session cookie, read the same way by the API and the pages: one name, at most
-//! 128 bytes, an empty value counts as absent; and session rotation at sign-in.
+//! 128 bytes, an empty value counts as absent; session rotation at sign-in; and the
+//! device cookie that both sign-ins set (its value is a MAC'd token, `auth/device.rs`,
+//! passed to the vault and never logged).
 use axum::http::{HeaderMap, header};
 
 use super::AppState;
@@ -8,6 +10,22 @@ use super::AppState;
 /// The `__Host-` prefix makes browsers accept it only with `Secure`, `Path=/` and no
 /// `Domain`, so a sibling subdomain can neither set nor overwrite it.
 pub const COOKIE: &str = "__Host-casevault_session";
+
+/// The device cookie's name (`__Host-` for the same reasons as the session's).
+pub const DEVICE_COOKIE: &str = "__Host-casevault_device";
+
+/// The `Set-Cookie` value of a device cookie that lasts `days`.
+pub fn device_cookie(token: &str, days: u32) -> String {
+    format!(
+        "{DEVICE_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}",
+        u64::from(days) * 86_400
+    )
+}
+
+/// The device token the browser sent, if any.
+pub fn device_token(headers: &HeaderMap) -> Option<zeroize::Zeroizing<String>> {
+    cookie_value(headers, DEVICE_COOKIE).map(zeroize::Zeroizing::new)
+}
 
 /// Reads one cookie's value (at most 128 bytes; empty counts as absent).
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {

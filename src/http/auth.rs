@@ -1,7 +1,8 @@
 //! Sign-in, sign-out, who-am-I, TOTP enrolment, and the step-up helper that the
 //! other handlers share.
 //!
-//! Invariants: the session cookie is `HttpOnly; Secure; SameSite=Strict`; a sign-in
+//! Invariants: the session and device cookies are `HttpOnly; Secure; SameSite=Strict`
+//! (the device cookie survives sign-out: it stands for the browser); a sign-in
 //! ends the session the browser already had, so a planted token is worthless after it;
 //! the client address feeds throttling only; passwords and codes stay in wiping types.
 use axum::Json;
@@ -13,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::extract::{EnrollingSession, JsonBody};
 use super::{ApiResult, AppState};
-use crate::edge::cookie::COOKIE;
+use crate::edge::cookie::{COOKIE, device_cookie, device_token};
 use crate::vault::{LoginInput, UserView};
 
 /// Sign-in request.
@@ -64,6 +65,7 @@ pub(super) async fn login(
             password: body.password,
             totp: body.totp,
             client,
+            device: device_token(&headers),
         })
         .await?;
     crate::edge::cookie::end_previous_session(&st, &headers).await;
@@ -74,6 +76,11 @@ pub(super) async fn login(
     .into_response();
     if let Ok(v) = session_cookie(&out.token).parse() {
         resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    if let Some(d) = &out.device
+        && let Ok(v) = device_cookie(d, st.vault.settings().login.device_days).parse()
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     Ok(resp)
 }

@@ -131,11 +131,7 @@ impl Vault {
                 Ok(allowed)
             })
             .await?;
-        let hash = self
-            .hasher
-            .hash(nu.password.clone())
-            .await
-            .map_err(VaultError::Internal)?;
+        let hash = self.hash_new_password(actor, nu.password.clone()).await?;
         let a2 = actor.clone();
         self.run(move |v| {
             let now = v.now_str();
@@ -266,11 +262,7 @@ impl Vault {
         let (user, allowed) = self
             .run(move |v| v.managed_user(&a, &uid, Word::ResetPassword))
             .await?;
-        let hash = self
-            .hasher
-            .hash(password)
-            .await
-            .map_err(VaultError::Internal)?;
+        let hash = self.hash_new_password(actor, password).await?;
         let a = actor.clone();
         self.run(move |v| {
             v.db.write(|tx| {

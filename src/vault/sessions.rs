@@ -127,10 +127,15 @@ impl Vault {
             .db
             .read(|tx| tx.user(&actor.id))?
             .ok_or(VaultError::Unauthenticated)?;
-        // Wrong step-up codes count against the account exactly like failed sign-ins:
-        // a stolen session cookie must not become an unthrottled code-guessing oracle.
+        // Wrong step-up codes are throttled like failed sign-ins, per session: a stolen
+        // session cookie gets no more guesses than one account's lock allows, and a
+        // sign-in flood that locks the account does not stop its signed-in user from
+        // stepping up (nor do step-up guesses lock the account's sign-in).
         let now = self.clock.unix();
-        let keys = [format!("u:{}", user.username)];
+        let keys = [format!(
+            "s:{}",
+            crate::crypto::hex(&token_hash[..token_hash.len().min(8)])
+        )];
         let target = Target::user(&user.id);
         // Admitted and counted before the code is checked (see `crate::auth::Throttle`).
         let attempt = match self.throttle.reserve(&keys, now) {

@@ -19,7 +19,7 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, done_message, page};
 use super::session::{EnrolSession, check_csrf, ct_eq};
 use crate::edge::AppState;
-use crate::edge::cookie::{COOKIE, cookie_value, session_token};
+use crate::edge::cookie::{COOKIE, cookie_value, device_cookie, device_token, session_token};
 use crate::policy::Role;
 use crate::vault::{LoginInput, Refusal, SessionInfo, VaultError};
 
@@ -177,6 +177,7 @@ pub(super) async fn login_submit(
             password: f.password,
             totp,
             client,
+            device: device_token(&headers),
         })
         .await
     {
@@ -201,13 +202,20 @@ pub(super) async fn login_submit(
     };
     let mut resp = super::see_other(to);
     let h = resp.headers_mut();
+    let device = out
+        .device
+        .as_ref()
+        .map(|d| device_cookie(d, st.vault.settings().login.device_days));
     for c in [
         format!(
             "{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/",
             out.token.as_str()
         ),
         format!("{LOGIN_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"),
-    ] {
+    ]
+    .into_iter()
+    .chain(device)
+    {
         if let Ok(v) = HeaderValue::from_str(&c) {
             h.append(header::SET_COOKIE, v);
         }

@@ -73,6 +73,23 @@ pub fn set_cookie(r: &Response) -> Option<(String, String)> {
     Some((token, line))
 }
 
+/// The device token a response set, with the whole Set-Cookie line.
+pub fn set_device_cookie(r: &Response) -> Option<(String, String)> {
+    let line = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-casevault_device="))?
+        .to_string();
+    let token = line
+        .trim_start_matches("__Host-casevault_device=")
+        .split(';')
+        .next()?
+        .to_string();
+    Some((token, line))
+}
+
 /// Signs a demo user in without a cookie jar; returns the session token.
 pub async fn login_token(app: &TestApp, name: &str) -> String {
     let c = bare_client(app);

@@ -21,6 +21,7 @@ mod policy_secrets;
 mod purge;
 mod race;
 mod retention;
+mod signin;
 mod small;
 mod vault_core;
 mod webdriver;

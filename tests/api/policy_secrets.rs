@@ -247,6 +247,25 @@ async fn no_secret_rests_in_the_data_directory_or_reaches_the_log() {
     let r = try_login(&app, &c, "frank", STRONG, Some(&a.recovery[3])).await;
     assert_eq!(r.status(), StatusCode::OK);
     secrets.add("frank session token", &set_cookie(&r).unwrap().0);
+    // A device cookie, and a sign-in that presents it (a new one is handed out).
+    let device = set_device_cookie(&r).expect("a device cookie").0;
+    let r = c
+        .post(app.url("/login"))
+        .header("cookie", format!("__Host-casevault_device={device}"))
+        .json(&json!({"username": "frank", "password": STRONG, "totp": next_code(&app, &a.secret)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    for (i, d) in [device, set_device_cookie(&r).unwrap().0]
+        .iter()
+        .enumerate()
+    {
+        secrets.add(&format!("device token {i}"), d);
+        for (j, part) in d.split('.').skip(1).enumerate() {
+            secrets.add(&format!("device token {i} part {j}"), part);
+        }
+    }
     // A mistyped password is a secret too.
     let typo = "violet-ferry-7-lantern-quartZ";
     let r = try_login(&app, &c, "frank", typo, None).await;
