@@ -3,6 +3,7 @@
 //!
 //! Invariant: the policy set is validated against the schema (strict mode) before the
 //! server starts; an invalid file stops start-up with the file name and line.
+mod memo;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
@@ -145,6 +146,7 @@ pub struct Policy {
     set: PolicySet,
     schema: Schema,
     authorizer: Authorizer,
+    memo: memo::Memo,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -217,13 +219,20 @@ impl Policy {
             set,
             schema,
             authorizer: Authorizer::new(),
+            memo: memo::Memo::default(),
         })
     }
 
     /// The one decision: may `principal` do `action` to `resource`? Anything that
     /// cannot be evaluated (a malformed entity) is a deny.
     pub fn decide(&self, p: &Principal, action: Action, r: &Resource<'_>, ctx: &Ctx) -> bool {
-        self.try_decide(p, action, r, ctx).unwrap_or(false)
+        let key = memo::key(p, action, r, ctx);
+        if let Some(allow) = self.memo.get(&key) {
+            return allow;
+        }
+        let allow = self.try_decide(p, action, r, ctx).unwrap_or(false);
+        self.memo.put(key, allow);
+        allow
     }
 
     fn try_decide(
@@ -343,8 +352,24 @@ impl Policy {
     }
 }
 
+/// The schema's entity types, parsed once: Cedar parses a type name with its full
+/// grammar, which cost more than the decision itself when done per call.
+const KINDS: [&str; 5] = ["User", "Action", "Office", "System", "Case"];
+
+fn kind_name(kind: &str) -> Option<EntityTypeName> {
+    static PARSED: std::sync::OnceLock<Vec<Option<EntityTypeName>>> = std::sync::OnceLock::new();
+    let parsed = PARSED.get_or_init(|| {
+        KINDS
+            .iter()
+            .map(|k| EntityTypeName::from_str(&format!("CaseVault::{k}")).ok())
+            .collect()
+    });
+    let i = KINDS.iter().position(|k| *k == kind)?;
+    parsed.get(i)?.clone()
+}
+
 fn uid(kind: &str, id: &str) -> Option<EntityUid> {
-    let ty = EntityTypeName::from_str(&format!("CaseVault::{kind}")).ok()?;
+    let ty = kind_name(kind)?;
     Some(EntityUid::from_type_name_and_id(ty, EntityId::new(id)))
 }
 

@@ -70,8 +70,7 @@ impl Tx<'_> {
     /// The newest entry's sequence number and hash.
     pub fn audit_head(&self) -> R<Option<(i64, Vec<u8>)>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -94,7 +93,7 @@ impl Tx<'_> {
 
     /// Streams every audit entry in `seq` order to `f` (flat memory).
     pub fn audit_scan(&self, after: i64, mut f: impl FnMut(AuditRow) -> bool) -> R<()> {
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT seq, time, actor, role, action, target, decision, outcome, hash FROM audit WHERE seq > ?1 ORDER BY seq",
         )?;
         let mut rows = st.query([after])?;
@@ -120,7 +119,7 @@ impl Tx<'_> {
     ) -> R<Vec<AuditRow>> {
         // The limit is applied while streaming (after `keep`); `?2 > 0` only keeps the
         // parameter numbering of the filter.
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT seq, time, actor, role, action, target, decision, outcome, hash FROM audit
              WHERE seq > ?1
                AND (?3 IS NULL OR actor = ?3)

@@ -168,8 +168,7 @@ impl Tx<'_> {
     /// One case.
     pub fn case(&self, id: &str) -> R<Option<CaseRow>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 &format!("SELECT {CASE_COLS} FROM cases c WHERE c.id = ?1"),
                 [id],
                 case_from,
@@ -179,7 +178,7 @@ impl Tx<'_> {
 
     /// Every case of an office, newest first.
     pub fn office_cases(&self, office: &str) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 ORDER BY c.created_at DESC, c.id"
         ))?;
         let rows = st.query_map([office], case_from)?;
@@ -195,7 +194,7 @@ impl Tx<'_> {
         limit: usize,
     ) -> R<Vec<(i64, CaseRow)>> {
         let (cond, a, b) = scope.sql();
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT c.rowid, {CASE_COLS} FROM cases c WHERE {cond} AND c.rowid < ?3
              ORDER BY c.rowid DESC LIMIT ?4"
         ))?;
@@ -214,8 +213,7 @@ impl Tx<'_> {
     pub fn case_position(&self, scope: &CaseScope<'_>, id: &str) -> R<Option<i64>> {
         let (cond, a, b) = scope.sql();
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 &format!("SELECT c.rowid FROM cases c WHERE {cond} AND c.id = ?3"),
                 params![a, b, id],
                 |r| r.get(0),
@@ -225,7 +223,7 @@ impl Tx<'_> {
 
     /// Cases with a share (of any state) for a user; the policy decides which count.
     pub fn shared_cases(&self, user: &str) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT DISTINCT {CASE_COLS} FROM cases c JOIN shares s ON s.case_id = c.id
              WHERE s.user_id = ?1 ORDER BY c.created_at DESC, c.id"
         ))?;
@@ -235,7 +233,7 @@ impl Tx<'_> {
 
     /// Cases of an office whose blind index matches.
     pub fn cases_by_a_number(&self, office: &str, index: &[u8]) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 AND c.a_number_index = ?2 ORDER BY c.created_at DESC"
         ))?;
         let rows = st.query_map(params![office, index], case_from)?;
@@ -244,7 +242,7 @@ impl Tx<'_> {
 
     /// Cases of an office created while it was sealed, whose index is still missing.
     pub fn cases_pending_index(&self, office: &str) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 AND c.a_number_pending = 1"
         ))?;
         let rows = st.query_map([office], case_from)?;
@@ -268,7 +266,7 @@ impl Tx<'_> {
 
     /// Cases of an office whose client-name blind index matches.
     pub fn cases_by_client_name(&self, office: &str, index: &[u8]) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 AND c.client_name_index = ?2 ORDER BY c.created_at DESC"
         ))?;
         let rows = st.query_map(params![office, index], case_from)?;
@@ -289,7 +287,7 @@ impl Tx<'_> {
     pub fn assignees(&self, case: &str) -> R<Vec<String>> {
         let mut st = self
             .0
-            .prepare("SELECT user_id FROM case_assignments WHERE case_id = ?1")?;
+            .prepare_cached("SELECT user_id FROM case_assignments WHERE case_id = ?1")?;
         let rows = st.query_map([case], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -81,7 +81,7 @@ impl Tx<'_> {
 
     /// Documents of a case, oldest first.
     pub fn documents(&self, case: &str) -> R<Vec<DocRow>> {
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
              WHERE case_id = ?1 ORDER BY rowid",
         )?;
@@ -92,7 +92,7 @@ impl Tx<'_> {
     /// A page of a case's documents, oldest first: at most `limit` of those after the
     /// document at rowid `after` (from the first, when `None`).
     pub fn document_page(&self, case: &str, after: Option<i64>, limit: usize) -> R<Vec<DocRow>> {
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
              WHERE case_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
         )?;
@@ -104,8 +104,7 @@ impl Tx<'_> {
     /// Where document `id` sits among its case's documents (its rowid), if it is one.
     pub fn document_position(&self, case: &str, id: &str) -> R<Option<i64>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 "SELECT rowid FROM documents WHERE case_id = ?1 AND id = ?2",
                 [case, id],
                 |r| r.get(0),
@@ -116,8 +115,7 @@ impl Tx<'_> {
     /// One document of a case.
     pub fn document(&self, case: &str, id: &str) -> R<Option<DocRow>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
                  WHERE case_id = ?1 AND id = ?2",
                 [case, id],
@@ -129,8 +127,7 @@ impl Tx<'_> {
     /// The case a document belongs to (the command line names documents alone).
     pub fn document_case(&self, doc: &str) -> R<Option<String>> {
         Ok(self
-            .0
-            .query_row("SELECT case_id FROM documents WHERE id = ?1", [doc], |r| {
+            .q_row("SELECT case_id FROM documents WHERE id = ?1", [doc], |r| {
                 r.get(0)
             })
             .optional()?)
@@ -138,7 +135,7 @@ impl Tx<'_> {
 
     /// Every blob name in use.
     pub fn blob_names(&self) -> R<Vec<String>> {
-        let mut st = self.0.prepare("SELECT blob FROM documents")?;
+        let mut st = self.0.prepare_cached("SELECT blob FROM documents")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -85,7 +85,7 @@ impl Tx<'_> {
 
     /// Every closed case with its hold state (its own or its office's).
     pub fn closed_cases(&self) -> R<Vec<ClosedCase>> {
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT c.id, c.office, c.closed_at,
                     c.held OR EXISTS(SELECT 1 FROM office_holds h WHERE h.office = c.office)
              FROM cases c WHERE c.status = 'closed' ORDER BY c.closed_at, c.id",
@@ -104,7 +104,7 @@ impl Tx<'_> {
     /// Every case of an office with its document count, newest first (`case` set:
     /// only that case).
     pub fn case_facts(&self, office: &str, case: Option<&str>) -> R<Vec<CaseFactsRow>> {
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT c.id, c.status, c.held, c.created_at, c.closed_at,
                     (SELECT COUNT(*) FROM documents d WHERE d.case_id = c.id),
                     (SELECT COALESCE(SUM(d.stored_size), 0) FROM documents d WHERE d.case_id = c.id)
@@ -127,7 +127,7 @@ impl Tx<'_> {
 
     /// Whether any case of the office is under its own legal hold.
     pub fn office_has_held_case(&self, office: &str) -> R<bool> {
-        Ok(self.0.query_row(
+        Ok(self.q_row(
             "SELECT EXISTS(SELECT 1 FROM cases WHERE office = ?1 AND held = 1)",
             [office],
             |r| r.get(0),
@@ -148,7 +148,7 @@ impl Tx<'_> {
     fn doc_counts(&self, filter: &str, arg: &str) -> R<PurgeCounts> {
         let mut st = self
             .0
-            .prepare(&format!("SELECT blob, stored_size FROM documents {filter}"))?;
+            .prepare_cached(&format!("SELECT blob, stored_size FROM documents {filter}"))?;
         let mut rows = st.query([arg])?;
         let mut c = PurgeCounts::default();
         while let Some(r) = rows.next()? {
@@ -163,8 +163,7 @@ impl Tx<'_> {
     /// when there was no such document in that case.
     pub fn purge_document(&self, case: &str, doc: &str) -> R<Option<PurgeCounts>> {
         let found: Option<(String, i64)> = self
-            .0
-            .query_row(
+            .q_row(
                 "SELECT blob, stored_size FROM documents WHERE case_id = ?1 AND id = ?2",
                 [case, doc],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -206,7 +205,7 @@ impl Tx<'_> {
     /// its users and their sessions, its hold history, and the office row with its
     /// wrapped identity. Returns `None` when there is no such office.
     pub fn purge_office(&self, slug: &str) -> R<Option<PurgeCounts>> {
-        let exists: bool = self.0.query_row(
+        let exists: bool = self.q_row(
             "SELECT EXISTS(SELECT 1 FROM offices WHERE slug = ?1)",
             [slug],
             |r| r.get(0),

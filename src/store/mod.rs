@@ -124,6 +124,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(128);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     // Temporary tables and indices in memory: never a plaintext-adjacent temp file.
@@ -309,7 +310,22 @@ impl Tx<'_> {
 /// Runs one statement in `tx`. Writes go through here so that a broken uniqueness
 /// rule reaches the vault as [`StoreError::Conflict`], not as a raw SQLite error.
 fn exec(tx: &Tx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
-    tx.0.execute(sql, p).map_err(StoreError::from_sqlite)
+    tx.0.prepare_cached(sql)
+        .and_then(|mut st| st.execute(p))
+        .map_err(StoreError::from_sqlite)
+}
+
+impl Tx<'_> {
+    /// `query_row` through the connection's statement cache: parsing SQL cost more
+    /// than running it for the vault's short lookups.
+    fn q_row<T>(
+        &self,
+        sql: &str,
+        p: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.0.prepare_cached(sql)?.query_row(p, f)
+    }
 }
 
 #[cfg(test)]

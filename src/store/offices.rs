@@ -53,8 +53,7 @@ impl Tx<'_> {
     /// One office.
     pub fn office(&self, slug: &str) -> R<Option<OfficeRow>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 "SELECT o.slug, o.recipient, o.wrapped_identity, EXISTS(SELECT 1 FROM office_holds h WHERE h.office = o.slug)
                  FROM offices o WHERE o.slug = ?1",
                 [slug],
@@ -84,8 +83,7 @@ impl Tx<'_> {
     /// the office predates the record of it or does not exist.
     pub fn office_audit_from(&self, slug: &str) -> R<i64> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 "SELECT COALESCE(audit_from, 0) FROM offices WHERE slug = ?1",
                 [slug],
                 |r| r.get(0),
@@ -96,7 +94,9 @@ impl Tx<'_> {
 
     /// All office slugs.
     pub fn office_slugs(&self) -> R<Vec<String>> {
-        let mut st = self.0.prepare("SELECT slug FROM offices ORDER BY slug")?;
+        let mut st = self
+            .0
+            .prepare_cached("SELECT slug FROM offices ORDER BY slug")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

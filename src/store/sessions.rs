@@ -51,8 +51,7 @@ impl Tx<'_> {
     /// A session and its user.
     pub fn session(&self, hash: &[u8]) -> R<Option<SessionRow>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 &format!(
                     "SELECT s.created_at, s.last_seen, s.totp_at, s.csrf, {USER_COLS}
                      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"

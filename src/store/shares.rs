@@ -75,7 +75,7 @@ impl Tx<'_> {
 
     /// Shares of a case (all states).
     pub fn shares(&self, case: &str) -> R<Vec<ShareRow>> {
-        let mut st = self.0.prepare(
+        let mut st = self.0.prepare_cached(
             "SELECT id, case_id, user_id, permission, expires_at, revoked_at FROM shares WHERE case_id = ?1 ORDER BY created_at",
         )?;
         let rows = st.query_map([case], share_from)?;

@@ -24,7 +24,7 @@ impl Tx<'_> {
     pub fn trash_list(&self, limit: usize) -> R<Vec<String>> {
         let mut st = self
             .0
-            .prepare("SELECT name FROM blob_trash ORDER BY rowid LIMIT ?1")?;
+            .prepare_cached("SELECT name FROM blob_trash ORDER BY rowid LIMIT ?1")?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = st.query_map([limit], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -40,9 +40,7 @@ impl Tx<'_> {
 
     /// How many files wait for removal.
     pub fn trash_len(&self) -> R<u64> {
-        let n: i64 = self
-            .0
-            .query_row("SELECT COUNT(*) FROM blob_trash", [], |r| r.get(0))?;
+        let n: i64 = self.q_row("SELECT COUNT(*) FROM blob_trash", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

@@ -149,8 +149,7 @@ impl Tx<'_> {
     /// A user by login name.
     pub fn user_by_name(&self, username: &str) -> R<Option<UserRow>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 &format!("SELECT {USER_COLS} FROM users u WHERE u.username = ?1"),
                 [username],
                 |r| user_from(r, 0),
@@ -161,8 +160,7 @@ impl Tx<'_> {
     /// A user by id.
     pub fn user(&self, id: &str) -> R<Option<UserRow>> {
         Ok(self
-            .0
-            .query_row(
+            .q_row(
                 &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
                 [id],
                 |r| user_from(r, 0),
@@ -172,7 +170,7 @@ impl Tx<'_> {
 
     /// Users, optionally only of one office.
     pub fn users(&self, office: Option<&str>) -> R<Vec<UserRow>> {
-        let mut st = self.0.prepare(&format!(
+        let mut st = self.0.prepare_cached(&format!(
             "SELECT {USER_COLS} FROM users u WHERE (?1 IS NULL OR u.office = ?1) ORDER BY u.username"
         ))?;
         let rows = st.query_map([office], |r| user_from(r, 0))?;
