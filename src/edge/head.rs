@@ -77,10 +77,14 @@ pub async fn limit_request_head(req: Request, next: Next) -> Response {
 mod tests {
     use super::*;
 
+    /// A path and query of exactly `len` bytes.
     fn uri(len: usize) -> Uri {
-        format!("/api/v1/cases?a_number={}", "1".repeat(len - 24))
+        let prefix = "/api/v1/cases?a_number=";
+        let u: Uri = format!("{prefix}{}", "1".repeat(len - prefix.len()))
             .parse()
-            .unwrap()
+            .unwrap();
+        assert_eq!(u.path_and_query().unwrap().as_str().len(), len);
+        u
     }
 
     #[test]
