@@ -288,7 +288,13 @@ def main():
         for m in missing:
             print(f"NOT EXERCISED: {m}")
         with open(os.path.join(work, "server.log")) as f:
-            internal = [l for l in f if "internal error" in l]
+            lines = f.readlines()
+        internal = [l for l in lines if "internal error" in l or "panicked" in l]
+        if server.poll() is not None:
+            # The server must outlive every stage: say how it ended, and its last words.
+            internal.append(f"the demo server exited with {server.returncode}\n")
+            for l in lines[-30:]:
+                print("server log:", l.rstrip())
         for l in internal:
             print("server:", l.rstrip())
         for b in sorted(bad):
