@@ -156,7 +156,8 @@ def stage(st_bin, name, doc_url, base, cafile, workdir, session, dictionaries, e
     print(f"\n=== schemathesis stage {name} ===", flush=True)
     t0 = time.monotonic()
     try:
-        rc = subprocess.run(cmd, timeout=timeout).returncode
+        # In the work directory: schemathesis keeps its cache where it runs.
+        rc = subprocess.run(cmd, timeout=timeout, cwd=workdir).returncode
     except subprocess.TimeoutExpired:
         print(f"stage {name} ran past {timeout} s", flush=True)
         rc = 124
@@ -202,7 +203,7 @@ def main():
     a = ap.parse_args()
     started = time.monotonic()
 
-    work = a.keep or tempfile.mkdtemp(prefix="casevault-schemathesis-")
+    work = os.path.abspath(a.keep or tempfile.mkdtemp(prefix="casevault-schemathesis-"))
     os.makedirs(work, exist_ok=True)
     data = os.path.join(work, "vault")
     port = spare_port()
