@@ -105,9 +105,10 @@ async fn the_document_declares_what_the_server_takes_and_answers() {
         }
     }
     assert!(operations >= 37, "{operations} operations");
-    // The ten query parameters are in the query (they once were "path" parameters).
+    // The query parameters are in the query (they once were "path" parameters): ten,
+    // and those that paging adds.
     queries.sort();
-    assert_eq!(queries.len(), 10, "{queries:?}");
+    assert!(queries.len() >= 10, "{queries:?}");
     for q in [
         "get /api/v1/audit ?after",
         "get /api/v1/cases ?a_number",
