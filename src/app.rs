@@ -17,6 +17,7 @@ use crate::vault::{Vault, VaultError, VaultOptions};
 use crate::{http, web};
 
 mod connection;
+mod linger;
 
 /// The whole router: the API (`http/`) and the pages (`web/`) side by side, each
 /// given the shared state, inside the layers every response gets. Request bodies are
@@ -30,6 +31,14 @@ pub fn router(state: AppState) -> axum::Router {
             state.clone(),
             crate::edge::origin::same_origin_only,
         ))
+        // A head that is too big is answered before the origin gate (which audits) or
+        // anything else sees it.
+        .layer(axum::middleware::from_fn(
+            crate::edge::head::limit_request_head,
+        ))
+        // Outermost: an answer that came before the body was read still reaches the
+        // client (`linger.rs`).
+        .layer(axum::middleware::from_fn(linger::read_unread_body))
         .with_state(state);
     http::layers(routes)
 }

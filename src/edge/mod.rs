@@ -11,6 +11,7 @@ use axum::extract::ConnectInfo;
 use crate::vault::Vault;
 
 pub mod cookie;
+pub mod head;
 pub mod origin;
 pub mod status;
 

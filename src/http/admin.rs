@@ -1,6 +1,6 @@
 //! Administrators' routes: the audit log, legal holds, purge, closing a case. Thin
 //! handlers: parse, prove a step-up code when one is sent, one vault call.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -9,8 +9,9 @@ use zeroize::Zeroizing;
 
 use super::AppState;
 use super::auth::StepUpBody;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, Session};
+use super::params::{CasePath, DocPath, OfficePath, PathParams};
 use crate::vault::{AuditPage, AuditQuery, PurgeReport, SessionInfo, StepUp};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -31,28 +32,37 @@ pub(super) fn api() -> Router<AppState> {
 
 /// `?after=&limit=&actor=&action=&target=&since=&until=`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AuditParams {
     /// Only entries after this sequence number.
+    #[param(minimum = 0)]
     after: Option<i64>,
-    /// Page size: default 100, at most 1000.
+    /// Page size: default 100, at most 1000 (a larger or smaller one is brought into
+    /// that range).
     limit: Option<i64>,
     /// Only this actor id.
+    #[param(max_length = 200)]
     actor: Option<String>,
     /// Only this action (e.g. `purge_case`).
+    #[param(max_length = 200)]
     action: Option<String>,
     /// Only entries whose target contains this (e.g. `case:<id>`).
+    #[param(max_length = 200)]
     target: Option<String>,
     /// Only entries at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// Only entries before this RFC 3339 time.
+    #[param(format = DateTime)]
     until: Option<String>,
 }
 
 /// `GET /api/v1/audit`: office admins read their office's entries, auditors all;
 /// oldest first.
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditParams), responses(
-    (status = 200, body = AuditPage), (status = 403, body = super::error::ErrorBody)))]
+    (status = 200, body = AuditPage),
+    (status = 400, body = ErrorBody, description = "invalid_query: an unknown parameter, a number or time that is not one, a value too long")))]
 pub(super) async fn read_audit(
     State(st): State<AppState>,
     Session(s): Session,
@@ -81,9 +91,10 @@ pub(super) async fn read_audit(
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct HoldBody {
-    /// Why (stored encrypted; never logged).
+    /// Why (stored encrypted; never logged): at most 2000 characters, no control
+    /// characters.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     reason: Option<Zeroizing<String>>,
     /// A fresh authenticator code, when the session's is older than the step-up window.
     #[serde(default)]
@@ -126,45 +137,56 @@ async fn office_hold(
 }
 
 /// `PUT /api/v1/cases/{case}/hold` (step-up): places a legal hold.
-#[utoipa::path(put, path = "/api/v1/cases/{case}/hold", request_body = HoldBody, responses(
-    (status = 204), (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/cases/{case}/hold", params(CasePath), request_body = HoldBody, responses(
+    (status = 204, description = "Held"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_reason (a reason too long or with control characters) or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn hold_case(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<HoldBody>,
 ) -> ApiResult<StatusCode> {
     case_hold(st, s, case, body, true).await
 }
 
 /// `DELETE /api/v1/cases/{case}/hold` (step-up): lifts it.
-#[utoipa::path(delete, path = "/api/v1/cases/{case}/hold", request_body = HoldBody, responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/cases/{case}/hold", params(CasePath), request_body = HoldBody, responses(
+    (status = 204, description = "Lifted"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_reason or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn lift_case_hold(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<HoldBody>,
 ) -> ApiResult<StatusCode> {
     case_hold(st, s, case, body, false).await
 }
 
 /// `PUT /api/v1/offices/{office}/hold` (step-up): a hold on every case of the office.
-#[utoipa::path(put, path = "/api/v1/offices/{office}/hold", request_body = HoldBody, responses((status = 204), (status = 403, body = super::error::ErrorBody)))]
+#[utoipa::path(put, path = "/api/v1/offices/{office}/hold", params(OfficePath), request_body = HoldBody, responses(
+    (status = 204, description = "Held"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_reason or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn hold_office(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(office): Path<String>,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<HoldBody>,
 ) -> ApiResult<StatusCode> {
     office_hold(st, s, office, body, true).await
 }
 
 /// `DELETE /api/v1/offices/{office}/hold` (step-up).
-#[utoipa::path(delete, path = "/api/v1/offices/{office}/hold", request_body = HoldBody, responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/offices/{office}/hold", params(OfficePath), request_body = HoldBody, responses(
+    (status = 204, description = "Lifted"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_reason or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn lift_office_hold(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(office): Path<String>,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<HoldBody>,
 ) -> ApiResult<StatusCode> {
     office_hold(st, s, office, body, false).await
@@ -172,13 +194,15 @@ pub(super) async fn lift_office_hold(
 
 /// `POST /api/v1/cases/{case}/purge` (step-up): crypto-shreds the case; afterwards it
 /// answers 404 like one that never existed.
-#[utoipa::path(post, path = "/api/v1/cases/{case}/purge", request_body = StepUpBody, responses(
-    (status = 200, body = PurgeReport), (status = 401, body = super::error::ErrorBody),
-    (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody, description = "legal_hold")))]
+#[utoipa::path(post, path = "/api/v1/cases/{case}/purge", params(CasePath), request_body = StepUpBody, responses(
+    (status = 200, body = PurgeReport),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 409, body = ErrorBody, description = "legal_hold")))]
 pub(super) async fn purge_case(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<Json<PurgeReport>> {
     let step = StepUp::if_stale(body.totp);
@@ -186,12 +210,15 @@ pub(super) async fn purge_case(
 }
 
 /// `POST /api/v1/cases/{case}/documents/{doc}/purge` (step-up): crypto-shreds one document.
-#[utoipa::path(post, path = "/api/v1/cases/{case}/documents/{doc}/purge", request_body = StepUpBody, responses(
-    (status = 200, body = PurgeReport), (status = 404, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/cases/{case}/documents/{doc}/purge", params(DocPath), request_body = StepUpBody, responses(
+    (status = 200, body = PurgeReport),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 409, body = ErrorBody, description = "legal_hold")))]
 pub(super) async fn purge_document(
     State(st): State<AppState>,
     Session(s): Session,
-    Path((case, doc)): Path<(String, String)>,
+    PathParams(DocPath { case, doc }): PathParams<DocPath>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<Json<PurgeReport>> {
     let step = StepUp::if_stale(body.totp);
@@ -201,12 +228,15 @@ pub(super) async fn purge_document(
 }
 
 /// `POST /api/v1/offices/{office}/purge` (step-up): crypto-shreds the whole office.
-#[utoipa::path(post, path = "/api/v1/offices/{office}/purge", request_body = StepUpBody, responses(
-    (status = 200, body = PurgeReport), (status = 403, body = super::error::ErrorBody), (status = 409, body = super::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/offices/{office}/purge", params(OfficePath), request_body = StepUpBody, responses(
+    (status = 200, body = PurgeReport),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 409, body = ErrorBody, description = "legal_hold")))]
 pub(super) async fn purge_office(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(office): Path<String>,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<Json<PurgeReport>> {
     let step = StepUp::if_stale(body.totp);
@@ -214,11 +244,12 @@ pub(super) async fn purge_office(
 }
 
 /// `POST /api/v1/cases/{case}/close`: closes the case; retention counts from now.
-#[utoipa::path(post, path = "/api/v1/cases/{case}/close", responses((status = 204), (status = 404, body = super::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/cases/{case}/close", params(CasePath), responses(
+    (status = 204, description = "Closed: retention counts from now")))]
 pub(super) async fn close_case(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
 ) -> ApiResult<StatusCode> {
     st.vault.close_case(&s.actor, &case).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::error::ErrorBody;
 use super::extract::{EnrollingSession, JsonBody};
 use super::{ApiResult, AppState};
 use crate::edge::cookie::{COOKIE, device_cookie, device_token};
@@ -24,6 +25,8 @@ pub(super) struct LoginBody {
     username: String,
     #[schema(value_type = String)]
     password: Zeroizing<String>,
+    /// The 6-digit code from the authenticator app, or a recovery code; an empty
+    /// string counts as absent.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     totp: Option<Zeroizing<String>>,
@@ -46,10 +49,11 @@ fn clear_cookie() -> String {
 }
 
 /// `POST /api/v1/login`.
-#[utoipa::path(post, path = "/api/v1/login", request_body = LoginBody, responses(
-    (status = 200, body = LoginAnswer, description = "Signed in; the session cookie is set"),
-    (status = 401, body = super::error::ErrorBody, description = "invalid_credentials, or totp_required when a code is needed"),
-    (status = 429, body = super::error::ErrorBody, description = "too many attempts"),
+#[utoipa::path(post, path = "/api/v1/login", security(()), request_body = LoginBody, responses(
+    (status = 200, body = LoginAnswer, description = "Signed in; the session cookie is set",
+        headers(("Set-Cookie" = String, description = "__Host-casevault_session=…; HttpOnly; Secure; SameSite=Strict; Path=/"))),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
+    (status = 401, body = ErrorBody, description = "invalid_credentials, or totp_required when a code is needed"),
 ))]
 pub(super) async fn login(
     State(st): State<AppState>,
@@ -86,7 +90,7 @@ pub(super) async fn login(
 }
 
 /// `POST /api/v1/logout`.
-#[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "Signed out")))]
+#[utoipa::path(post, path = "/api/v1/logout", responses((status = 204, description = "Signed out; the session cookie is cleared")))]
 pub(super) async fn logout(
     State(st): State<AppState>,
     EnrollingSession(s): EnrollingSession,
@@ -103,11 +107,14 @@ pub(super) async fn logout(
 /// Who am I.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct MeAnswer {
+    #[schema(format = Uuid)]
     id: String,
     username: String,
+    #[schema(value_type = super::users::Role)]
     role: String,
     office: Option<String>,
     must_enrol_totp: bool,
+    /// The session's CSRF token (the pages' forms carry it; the API does not need it).
     csrf_token: String,
 }
 
@@ -125,7 +132,9 @@ pub(super) async fn me(EnrollingSession(s): EnrollingSession) -> Json<MeAnswer> 
 }
 
 /// `POST /api/v1/totp/enrol`: a new secret, its otpauth URI and QR code.
-#[utoipa::path(post, path = "/api/v1/totp/enrol", responses((status = 200, body = crate::vault::Enrolment)))]
+#[utoipa::path(post, path = "/api/v1/totp/enrol", responses(
+    (status = 200, body = crate::vault::Enrolment),
+    (status = 409, body = ErrorBody, description = "already_enrolled")))]
 pub(super) async fn totp_enrol(
     State(st): State<AppState>,
     EnrollingSession(s): EnrollingSession,
@@ -137,6 +146,7 @@ pub(super) async fn totp_enrol(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CodeBody {
+    /// The first code the authenticator app shows.
     #[schema(value_type = String)]
     totp: Zeroizing<String>,
 }
@@ -148,7 +158,10 @@ pub(super) struct RecoveryCodes {
 }
 
 /// `POST /api/v1/totp/confirm`: the first valid code confirms enrolment.
-#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = CodeBody, responses((status = 200, body = RecoveryCodes)))]
+#[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = CodeBody, responses(
+    (status = 200, body = RecoveryCodes),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
+    (status = 409, body = ErrorBody, description = "already_enrolled, or not_enrolling (start with /totp/enrol)")))]
 pub(super) async fn totp_confirm(
     State(st): State<AppState>,
     EnrollingSession(s): EnrollingSession,
@@ -164,6 +177,8 @@ pub(super) async fn totp_confirm(
 #[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StepUpBody {
+    /// A fresh authenticator code, when the session proved none within the step-up
+    /// window; an empty string counts as absent.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub(super) totp: Option<Zeroizing<String>>,

@@ -5,18 +5,21 @@
 //! missing and one the actor may not see get the same answer (the vault decides which
 //! and says 404 for both).
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::auth::StepUpBody;
+use super::error::ErrorBody;
 use super::extract::{JsonBody, Session};
+use super::params::{CasePath, PathParams, SharePath};
 use super::{ApiError, ApiResult, AppState};
 use crate::vault::{CaseInput, CasePage, CaseView, DocumentPage, PageQuery, StepUp};
 
 /// `?a_number=` or `?client_name=` (blind-index searches; one at a time), and the page.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CaseQuery {
     /// A-number in any usual spelling (`A012345678`, `012-345-678`, 8 digits).
@@ -32,6 +35,7 @@ pub(super) struct CaseQuery {
 
 /// `?limit=&after=` on a document list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PageParams {
     /// Page size: 1 to 500, default 50.
@@ -42,7 +46,10 @@ pub(super) struct PageParams {
 }
 
 /// `GET /api/v1/cases`.
-#[utoipa::path(get, path = "/api/v1/cases", params(CaseQuery), responses((status = 200, body = CasePage)))]
+#[utoipa::path(get, path = "/api/v1/cases", params(CaseQuery), responses(
+    (status = 200, body = CasePage),
+    (status = 400, body = ErrorBody, description = "invalid_query (an unknown parameter, both searches at once, a limit outside 1..=500), invalid_a_number or invalid_cursor (a cursor that names no case of the caller's list)"),
+    (status = 423, body = ErrorBody, description = "office_sealed (a search needs the office's index key)")))]
 pub(super) async fn list_cases(
     State(st): State<AppState>,
     Session(s): Session,
@@ -77,22 +84,35 @@ pub(super) async fn list_cases(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(super) struct CaseInputDoc {
+    /// The office's slug.
+    #[schema(pattern = "^[a-z][a-z0-9-]{1,31}$")]
     office: String,
+    /// The client's name (not blank).
+    #[schema(min_length = 1, max_length = 200)]
     client_name: String,
+    /// A-number: 8 or 9 digits, optionally after an `A`, in any usual spelling.
     a_number: Option<String>,
+    /// Date of birth, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     date_of_birth: Option<String>,
+    #[schema(max_length = 100)]
     country_of_birth: Option<String>,
+    #[schema(max_length = 20000)]
     notes: Option<String>,
 }
 
 /// An id.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct IdAnswer {
+    #[schema(format = Uuid)]
     id: String,
 }
 
 /// `POST /api/v1/cases`.
-#[utoipa::path(post, path = "/api/v1/cases", request_body = CaseInputDoc, responses((status = 201, body = IdAnswer)))]
+#[utoipa::path(post, path = "/api/v1/cases", request_body = CaseInputDoc, responses(
+    (status = 201, body = IdAnswer),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_field or invalid_a_number"),
+    (status = 404, body = ErrorBody, description = "no such office, or not one the caller may open cases in")))]
 pub(super) async fn create_case(
     State(st): State<AppState>,
     Session(s): Session,
@@ -103,22 +123,26 @@ pub(super) async fn create_case(
 }
 
 /// `GET /api/v1/cases/{case}`.
-#[utoipa::path(get, path = "/api/v1/cases/{case}", responses(
-    (status = 200, body = CaseView), (status = 404, body = super::error::ErrorBody), (status = 423, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cases/{case}", params(CasePath), responses(
+    (status = 200, body = CaseView),
+    (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn get_case(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
 ) -> ApiResult<Json<CaseView>> {
     Ok(Json(st.vault.get_case(&s.actor, &case).await?))
 }
 
 /// `GET /api/v1/cases/{case}/documents`.
-#[utoipa::path(get, path = "/api/v1/cases/{case}/documents", params(PageParams), responses((status = 200, body = DocumentPage)))]
+#[utoipa::path(get, path = "/api/v1/cases/{case}/documents", params(CasePath, PageParams), responses(
+    (status = 200, body = DocumentPage),
+    (status = 400, body = ErrorBody, description = "invalid_query (a limit outside 1..=500) or invalid_cursor"),
+    (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn list_documents(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<DocumentPage>> {
     let Query(q) = q.map_err(|_| {
@@ -138,20 +162,42 @@ pub(super) async fn list_documents(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ShareBody {
+    /// The partner's username.
     username: String,
+    /// What the partner may do.
+    #[schema(value_type = Permission)]
     permission: String,
+    /// When the share ends: an RFC 3339 time in the future.
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// A fresh authenticator code (step-up), unless the session proved one recently.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     totp: Option<Zeroizing<String>>,
 }
 
+/// What a partner may do with a shared case (the document's name for the values
+/// the vault accepts; the body carries a string).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(super) enum Permission {
+    /// Read the case and download its documents.
+    Read,
+    /// Also upload documents.
+    Upload,
+}
+
 /// `POST /api/v1/cases/{case}/shares` (step-up).
-#[utoipa::path(post, path = "/api/v1/cases/{case}/shares", request_body = ShareBody, responses((status = 201, body = IdAnswer)))]
+#[utoipa::path(post, path = "/api/v1/cases/{case}/shares", params(CasePath), request_body = ShareBody, responses(
+    (status = 201, body = IdAnswer),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_permission, invalid_time, unknown_partner or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn create_share(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<ShareBody>,
 ) -> ApiResult<(StatusCode, Json<IdAnswer>)> {
     let step = StepUp::if_stale(body.totp);
@@ -170,11 +216,14 @@ pub(super) async fn create_share(
 }
 
 /// `DELETE /api/v1/cases/{case}/shares/{share}`.
-#[utoipa::path(delete, path = "/api/v1/cases/{case}/shares/{share}", responses((status = 204)))]
+#[utoipa::path(delete, path = "/api/v1/cases/{case}/shares/{share}", params(SharePath), request_body = StepUpBody, responses(
+    (status = 204, description = "Revoked"),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn revoke_share(
     State(st): State<AppState>,
     Session(s): Session,
-    Path((case, share)): Path<(String, String)>,
+    PathParams(SharePath { case, share }): PathParams<SharePath>,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> ApiResult<StatusCode> {
     let step = StepUp::if_stale(body.totp);
@@ -186,15 +235,19 @@ pub(super) async fn revoke_share(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AssignBody {
+    /// The caseworker's account id.
+    #[schema(format = Uuid)]
     user_id: String,
 }
 
 /// `POST /api/v1/cases/{case}/assignments` (office admin).
-#[utoipa::path(post, path = "/api/v1/cases/{case}/assignments", request_body = AssignBody, responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/cases/{case}/assignments", params(CasePath), request_body = AssignBody, responses(
+    (status = 204, description = "Assigned"),
+    (status = 400, body = ErrorBody, description = "invalid_json or unknown_user (no caseworker of the case's office has that id)")))]
 pub(super) async fn assign_case(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<AssignBody>,
 ) -> ApiResult<StatusCode> {
     st.vault.assign_case(&s.actor, &case, &body.user_id).await?;

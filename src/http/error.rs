@@ -29,6 +29,7 @@ pub struct ErrorBody {
 /// Code and message.
 pub struct ErrorDetail {
     /// Machine-readable snake_case code.
+    #[schema(pattern = "^[a-z][a-z0-9_]*$")]
     pub code: String,
     /// Human-readable message (never a secret or a plaintext).
     pub message: String,
@@ -53,6 +54,15 @@ impl ApiError {
     /// 404.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+
+    /// 405: the path exists but does not take this method (axum adds `Allow`).
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not take that method; the Allow header lists the ones it takes",
+        )
     }
 
     /// The status.

@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod offices;
 mod openapi;
+mod params;
 mod routes;
 mod transfer;
 mod users;

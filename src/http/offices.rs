@@ -6,18 +6,21 @@
 //! only in types that wipe on drop.
 use age::secrecy::SecretString;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::error::ErrorBody;
 use super::extract::{JsonBody, Session};
+use super::params::{OfficePath, PathParams};
 use super::{ApiError, ApiResult, AppState};
 use crate::vault::{OfficeMode, StepUp};
 
 /// An office and its state.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct OfficeState {
+    #[schema(pattern = "^[a-z][a-z0-9-]{1,31}$")]
     slug: String,
     sealed: bool,
 }
@@ -47,6 +50,8 @@ pub(super) async fn list_offices(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct OfficeBody {
+    /// 2 to 32 of `a-z`, `0-9` and `-`, starting with a letter (not `invalid`).
+    #[schema(pattern = "^[a-z][a-z0-9-]{1,31}$")]
     slug: String,
     /// When true the server keeps only the public key; unseal takes the identity.
     #[serde(default)]
@@ -57,15 +62,21 @@ pub(super) struct OfficeBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct OfficeCreated {
     slug: String,
+    /// The office's age recipient (public key).
     recipient: String,
+    /// The passphrase that unseals the office (passphrase mode; shown once).
     #[serde(skip_serializing_if = "Option::is_none")]
     passphrase: Option<String>,
+    /// The identity that unseals the office (office-held mode; shown once).
     #[serde(skip_serializing_if = "Option::is_none")]
     identity: Option<String>,
 }
 
 /// `POST /api/v1/offices` (superadmin).
-#[utoipa::path(post, path = "/api/v1/offices", request_body = OfficeBody, responses((status = 201, body = OfficeCreated)))]
+#[utoipa::path(post, path = "/api/v1/offices", request_body = OfficeBody, responses(
+    (status = 201, body = OfficeCreated),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_office (not a slug)"),
+    (status = 409, body = ErrorBody, description = "exists: an office has that slug")))]
 pub(super) async fn create_office(
     State(st): State<AppState>,
     Session(s): Session,
@@ -99,11 +110,12 @@ pub(super) async fn create_office(
 }
 
 /// `POST /api/v1/offices/{office}/seal`.
-#[utoipa::path(post, path = "/api/v1/offices/{office}/seal", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/offices/{office}/seal", params(OfficePath), responses(
+    (status = 204, description = "Sealed: the office key left memory")))]
 pub(super) async fn seal(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(office): Path<String>,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
 ) -> ApiResult<StatusCode> {
     st.vault.seal(&s.actor, &office).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -121,17 +133,21 @@ pub(super) struct UnsealBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     identity: Option<Zeroizing<String>>,
+    /// A fresh authenticator code (step-up), unless the session proved one recently.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     totp: Option<Zeroizing<String>>,
 }
 
 /// `POST /api/v1/offices/{office}/unseal` (step-up).
-#[utoipa::path(post, path = "/api/v1/offices/{office}/unseal", request_body = UnsealBody, responses((status = 204), (status = 400, body = super::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/offices/{office}/unseal", params(OfficePath), request_body = UnsealBody, responses(
+    (status = 204, description = "Unsealed"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_field (give exactly one of passphrase and identity), unseal_failed or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn unseal(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(office): Path<String>,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<UnsealBody>,
 ) -> ApiResult<StatusCode> {
     let secret = match (body.passphrase, body.identity) {

@@ -3,7 +3,8 @@
 //! `offices`, `users`, `transfer`, `admin`).
 //!
 //! Invariant: a path under `/api/v1` that is not listed here answers the API's JSON
-//! 404, like any other thing that is not there.
+//! 404, like any other thing that is not there, and a method a listed path does not
+//! take answers the API's JSON 405.
 use axum::Router;
 use axum::routing::{delete, get, post};
 
@@ -45,15 +46,21 @@ pub(super) fn api() -> Router<AppState> {
         .route("/users/{user}/confirm", post(users::confirm_access))
         .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::admin::api())
+        // After every route (it applies to the routes registered before it): a method
+        // a path does not take answers the JSON error, with axum's `Allow` header.
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found() })
 }
 
 pub(super) fn root() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
 }
 
 /// `GET /healthz`: 200, reveals nothing.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The server is up")))]
+#[utoipa::path(get, path = "/healthz", security(()), responses(
+    (status = 200, description = "The server is up", body = String, content_type = "text/plain")))]
 pub(super) async fn healthz() -> &'static str {
     "ok"
 }

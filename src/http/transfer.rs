@@ -6,27 +6,32 @@ use std::io::Read;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::Session;
+use super::params::{CasePath, DocPath, PathParams};
 use crate::vault::UploadMeta;
 
 /// `?filename=`.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct UploadQuery {
-    /// The document's original filename.
-    filename: Option<String>,
+    /// The document's original filename: 1 to 255 bytes, no slashes, backslashes,
+    /// control or invisible formatting characters, no surrounding spaces.
+    #[param(min_length = 1, max_length = 255)]
+    filename: String,
 }
 
 /// Stored document.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct Uploaded {
+    #[schema(format = Uuid)]
     id: String,
     size: u64,
 }
@@ -35,20 +40,24 @@ pub(super) struct Uploaded {
 const BATCH: usize = 256 * 1024;
 
 /// `POST /api/v1/cases/{case}/documents?filename=NAME`: the raw body is the document.
-#[utoipa::path(post, path = "/api/v1/cases/{case}/documents", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = Uploaded), (status = 413, body = super::error::ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/cases/{case}/documents", params(CasePath, UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "The document's bytes, as they are (any Content-Type; it is kept as the document's type)"),
+    responses(
+        (status = 201, body = Uploaded),
+        (status = 400, body = ErrorBody, description = "missing_filename, invalid_filename, or incomplete (the body stopped arriving)"),
+        (status = 413, body = ErrorBody, description = "too_large: over the configured document limit")))]
 pub(super) async fn upload(
     State(st): State<AppState>,
     Session(s): Session,
-    Path(case): Path<String>,
+    PathParams(CasePath { case }): PathParams<CasePath>,
     q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
     let filename = q
         .ok()
-        .and_then(|Query(q)| q.filename)
+        .map(|Query(q)| q.filename)
         .ok_or_else(|| ApiError::bad("missing_filename", "add ?filename=NAME to the URL"))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -93,13 +102,15 @@ fn disposition(filename: &str) -> String {
 }
 
 /// `GET /api/v1/cases/{case}/documents/{doc}`: the document's bytes.
-#[utoipa::path(get, path = "/api/v1/cases/{case}/documents/{doc}",
-    responses((status = 200, content_type = "application/octet-stream", description = "The document"),
-              (status = 404, body = super::error::ErrorBody), (status = 423, body = super::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/cases/{case}/documents/{doc}", params(DocPath),
+    responses(
+        (status = 200, content_type = "*/*", body = Vec<u8>,
+            description = "The document's bytes, with the Content-Type given at upload and a Content-Disposition: attachment"),
+        (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn download(
     State(st): State<AppState>,
     Session(s): Session,
-    Path((case, doc)): Path<(String, String)>,
+    PathParams(DocPath { case, doc }): PathParams<DocPath>,
 ) -> Result<Response, ApiError> {
     let v = st.vault.clone();
     let opened = v.open_document(&s.actor, &case, &doc).await?;

@@ -22,6 +22,9 @@ pub enum PageError {
     Csrf,
     /// A form that could not be read.
     BadForm,
+    /// The page exists but does not take this method (a link followed with the
+    /// wrong verb, or a script).
+    MethodNotAllowed,
     /// An error from the vault.
     Vault(VaultError),
 }
@@ -119,6 +122,14 @@ impl IntoResponse for PageError {
                 "That form could not be read",
                 html! {
                     p { "Some of what was sent is missing or too long. Go back, check the form and try again. Nothing was changed." }
+                    (back_links())
+                },
+            ),
+            PageError::MethodNotAllowed => error_page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "That cannot be done here",
+                html! {
+                    p { "This page exists, but not for what the browser asked of it. Nothing was changed." }
                     (back_links())
                 },
             ),

@@ -134,6 +134,9 @@ pub fn router() -> Router<AppState> {
             "/static/upload.js",
             get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }),
         )
+        // After every route (it applies to those registered before it), with axum's
+        // `Allow` header.
+        .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
         .fallback(|| async { PageError::NotFound })
 }
 

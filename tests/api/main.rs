@@ -14,6 +14,7 @@ mod dos;
 mod grant;
 mod helpers;
 mod lifecycle_helpers;
+mod openapi;
 mod pagekit;
 mod pages;
 mod paging;
