@@ -7,6 +7,8 @@
 //! (VmHWM) is its own. No thresholds: this prints figures and ratios only.
 // Benchmark harness code: a failed unwrap, expect or panic is a failed run, as it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod common;
+use common::free_port;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -151,14 +153,6 @@ fn go_age(
     let dec = start.elapsed();
     let _ = std::fs::remove_file(&out);
     st.success().then_some((enc, dec))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn main() {
