@@ -71,8 +71,13 @@ pub enum CaseScope<'a> {
         /// User id.
         user: &'a str,
     },
-    /// Cases with a share (of any state) to a user.
-    SharedWith(&'a str),
+    /// Cases with a live share (unrevoked, unexpired at `now`) to a user.
+    SharedWith {
+        /// User id.
+        user: &'a str,
+        /// Unix time the shares must outlive.
+        now: i64,
+    },
     /// Cases of an office whose A-number blind index matches.
     ANumber {
         /// Office slug.
@@ -102,10 +107,11 @@ impl CaseScope<'_> {
                 t(office),
                 t(user),
             ),
-            CaseScope::SharedWith(u) => (
-                "c.id IN (SELECT case_id FROM shares WHERE user_id = ?1) AND ?2 IS NULL",
-                t(u),
-                Value::Null,
+            CaseScope::SharedWith { user, now } => (
+                "c.id IN (SELECT case_id FROM shares WHERE user_id = ?1
+                   AND revoked_at IS NULL AND expires_at > ?2)",
+                t(user),
+                Value::Integer(now),
             ),
             CaseScope::ANumber { office, index } => (
                 "c.office = ?1 AND c.a_number_index = ?2",

@@ -183,7 +183,13 @@ impl Vault {
             _ => None,
         };
         let scope = match (role, &actor.office, &index, &wanted) {
-            (Role::Partner, _, _, _) => CaseScope::SharedWith(&actor.id),
+            // Only live shares: a case whose share was revoked or has expired is no
+            // more in a partner's scope than one never shared (a cursor naming it
+            // answers like a made-up one).
+            (Role::Partner, _, _, _) => CaseScope::SharedWith {
+                user: &actor.id,
+                now: self.clock.unix(),
+            },
             (Role::Caseworker, Some(o), Some(i), Some(Wanted::ANumber(_))) => CaseScope::ANumber {
                 office: o,
                 index: i,
@@ -200,6 +206,11 @@ impl Vault {
                 user: &actor.id,
             },
             _ => {
+                // No case is ever in this list, so no cursor names a page of it.
+                if cursor.is_some() {
+                    self.record_now(&allowed, "invalid_cursor")?;
+                    return Err(invalid_cursor());
+                }
                 self.record_now(&allowed, "ok")?;
                 return Ok(CasePage {
                     cases: Vec::new(),
@@ -210,11 +221,13 @@ impl Vault {
         let principal = actor.principal(role);
         let mut before = match &cursor {
             None => None,
-            Some(id) => Some(
-                self.db
-                    .read(|tx| tx.case_position(&scope, id))?
-                    .ok_or_else(invalid_cursor)?,
-            ),
+            Some(id) => match self.db.read(|tx| tx.case_position(&scope, id))? {
+                Some(rowid) => Some(rowid),
+                None => {
+                    self.record_now(&allowed, "invalid_cursor")?;
+                    return Err(invalid_cursor());
+                }
+            },
         };
         let mut out: Vec<CaseSummary> = Vec::with_capacity(limit + 1);
         let mut office_held = std::collections::HashMap::<String, bool>::new();

@@ -190,3 +190,51 @@ async fn the_case_list_page_links_to_older_cases() {
         "no link past the last page"
     );
 }
+
+/// A partner's scope is their *live* shares: a case whose share was revoked is, as a
+/// cursor, exactly like a made-up id (it told a former partner whether the case still
+/// existed, found from outside).
+#[tokio::test]
+async fn a_revoked_share_is_no_cursor_for_the_partner() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Shared once", None).await;
+    let r = alice
+        .post(app.url(&format!("/cases/{case}/shares")))
+        .json(&serde_json::json!({"username": "pat", "permission": "read",
+            "expires_at": crate::authkit::in_secs(&app, 3600)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let share = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pat = app.login("pat").await;
+    // While the share lives, the case is pat's page and a cursor.
+    let v = page(&app, &pat, "/cases").await;
+    assert_eq!(ids(&v, "cases"), vec![case.clone()]);
+    let r = get(&app, &pat, &format!("/cases?after={case}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = alice
+        .delete(app.url(&format!("/cases/{case}/shares/{share}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let revoked = get(&app, &pat, &format!("/cases?after={case}")).await;
+    let revoked = assert_error(revoked, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+    let made_up = get(
+        &app,
+        &pat,
+        &format!("/cases?after={}", uuid::Uuid::new_v4()),
+    )
+    .await;
+    let made_up = assert_error(made_up, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+    assert_eq!(revoked, made_up);
+    // An account with no list at all (the office admin) has no cursor either.
+    let admin = app.login("admin").await;
+    let r = get(&app, &admin, &format!("/cases?after={case}")).await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_cursor").await;
+}
