@@ -91,22 +91,31 @@ impl AuditGroup {
                 }
                 std::mem::take(&mut q.waiting)
             };
-            let r = db.write(|tx| {
-                for (p, _) in &batch {
-                    audit::append(
-                        tx,
-                        &p.time,
-                        &audit::Entry {
-                            actor: &p.actor,
-                            role: &p.role,
-                            action: &p.action,
-                            target: &p.target,
-                            decision: &p.decision,
-                            outcome: &p.outcome,
-                        },
-                    )?;
-                }
-                Ok::<_, crate::store::StoreError>(())
+            // A panic while writing must not leave the waiters without an answer and
+            // the group without a leader: it fails the batch like any write error.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                db.write(|tx| {
+                    for (p, _) in &batch {
+                        audit::append(
+                            tx,
+                            &p.time,
+                            &audit::Entry {
+                                actor: &p.actor,
+                                role: &p.role,
+                                action: &p.action,
+                                target: &p.target,
+                                decision: &p.decision,
+                                outcome: &p.outcome,
+                            },
+                        )?;
+                    }
+                    Ok::<_, crate::store::StoreError>(())
+                })
+            }))
+            .unwrap_or_else(|_| {
+                Err(crate::store::StoreError::Io(std::io::Error::other(
+                    "the audit writer failed",
+                )))
             });
             let r = r.map_err(|e| e.to_string());
             for (_, slot) in &batch {

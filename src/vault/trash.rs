@@ -83,20 +83,24 @@ impl Vault {
         if self.trash.worker.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // The worker holds the vault only while it works, so a dropped vault ends it
+        // (within one wait).
         let weak: Weak<Vault> = Arc::downgrade(self);
+        let t = self.trash.clone();
         std::thread::Builder::new()
             .name("casevault-trash".into())
             .spawn(move || {
                 loop {
-                    let Some(v) = weak.upgrade() else { return };
-                    match v.empty_trash() {
-                        Ok(n) if n > 0 => tracing::debug!(files = n, "purged files removed"),
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "removing purged files failed; retrying")
+                    {
+                        let Some(v) = weak.upgrade() else { return };
+                        match v.empty_trash() {
+                            Ok(n) if n > 0 => tracing::debug!(files = n, "purged files removed"),
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "removing purged files failed; retrying")
+                            }
                         }
                     }
-                    let t = &v.trash;
                     let rung = t.rung.lock().unwrap_or_else(|p| p.into_inner());
                     let (mut rung, _) = t
                         .bell
