@@ -182,15 +182,6 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// Every case of an office, newest first.
-    pub fn office_cases(&self, office: &str) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare_cached(&format!(
-            "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 ORDER BY c.created_at DESC, c.id"
-        ))?;
-        let rows = st.query_map([office], case_from)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// A page of the cases in `scope`, newest first: at most `limit` of those created
     /// before the case at rowid `before` (all, when `None`), each with its rowid.
     pub fn case_page(
@@ -237,15 +228,6 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Cases of an office whose blind index matches.
-    pub fn cases_by_a_number(&self, office: &str, index: &[u8]) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare_cached(&format!(
-            "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 AND c.a_number_index = ?2 ORDER BY c.created_at DESC"
-        ))?;
-        let rows = st.query_map(params![office, index], case_from)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Cases of an office created while it was sealed, whose index is still missing.
     pub fn cases_pending_index(&self, office: &str) -> R<Vec<CaseRow>> {
         let mut st = self.0.prepare_cached(&format!(
@@ -268,15 +250,6 @@ impl Tx<'_> {
             params![id, a_number, client_name],
         )?;
         Ok(())
-    }
-
-    /// Cases of an office whose client-name blind index matches.
-    pub fn cases_by_client_name(&self, office: &str, index: &[u8]) -> R<Vec<CaseRow>> {
-        let mut st = self.0.prepare_cached(&format!(
-            "SELECT {CASE_COLS} FROM cases c WHERE c.office = ?1 AND c.client_name_index = ?2 ORDER BY c.created_at DESC"
-        ))?;
-        let rows = st.query_map(params![office, index], case_from)?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Sets the legal-hold flag of a case.
