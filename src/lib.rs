@@ -19,6 +19,7 @@ pub mod demo;
 pub mod edge;
 pub mod hardening;
 pub mod http;
+pub mod ics;
 pub mod policy;
 pub mod remote;
 pub mod store;

@@ -108,6 +108,12 @@ pub(super) struct IdAnswer {
     id: String,
 }
 
+impl IdAnswer {
+    pub(super) fn new(id: String) -> Self {
+        IdAnswer { id }
+    }
+}
+
 /// `POST /api/v1/cases`.
 #[utoipa::path(post, path = "/api/v1/cases", request_body = CaseInputDoc, responses(
     (status = 201, body = IdAnswer),
@@ -124,14 +130,21 @@ pub(super) async fn create_case(
 
 /// `GET /api/v1/cases/{case}`.
 #[utoipa::path(get, path = "/api/v1/cases/{case}", params(CasePath), responses(
-    (status = 200, body = CaseView),
+    (status = 200, body = CaseView, headers(("ETag" = String, description = "The version of the details, for If-Match on PATCH"))),
     (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn get_case(
     State(st): State<AppState>,
     Session(s): Session,
     PathParams(CasePath { case }): PathParams<CasePath>,
-) -> ApiResult<Json<CaseView>> {
-    Ok(Json(st.vault.get_case(&s.actor, &case).await?))
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let view = st.vault.get_case(&s.actor, &case).await?;
+    let tag = super::casework::etag(view.version);
+    let mut resp = Json(view).into_response();
+    if let Some(v) = tag {
+        resp.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    Ok(resp)
 }
 
 /// `GET /api/v1/cases/{case}/documents`.
@@ -170,6 +183,9 @@ pub(super) struct ShareBody {
     /// When the share ends: an RFC 3339 time in the future.
     #[schema(format = DateTime)]
     expires_at: String,
+    /// Whether the partner also sees the case's notes and events (default: no).
+    #[serde(default)]
+    notes: bool,
     /// A fresh authenticator code (step-up), unless the session proved one recently.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -206,9 +222,12 @@ pub(super) async fn create_share(
         .share_case(
             &s.actor,
             &case,
-            &body.username,
-            &body.permission,
-            &body.expires_at,
+            &crate::vault::ShareInput {
+                username: body.username.clone(),
+                permission: body.permission.clone(),
+                expires_at: body.expires_at.clone(),
+                notes: body.notes,
+            },
             step,
         )
         .await?;

@@ -9,6 +9,7 @@
 mod admin;
 mod auth;
 mod cases;
+mod casework;
 mod error;
 mod extract;
 mod offices;

@@ -16,7 +16,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
-use super::{admin, auth, cases, offices, routes, transfer, users};
+use super::{admin, auth, cases, casework, offices, routes, transfer, users};
 use crate::edge::cookie::COOKIE;
 
 #[derive(OpenApi)]
@@ -45,6 +45,14 @@ headers above 16 KiB or 64 fields (431)."
         cases::list_cases,
         cases::create_case,
         cases::get_case,
+        casework::edit_case,
+        casework::case_versions,
+        casework::list_notes,
+        casework::add_note,
+        casework::list_events,
+        casework::add_event,
+        casework::upcoming,
+        casework::rename_document,
         cases::list_documents,
         transfer::upload,
         transfer::download,

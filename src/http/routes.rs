@@ -8,6 +8,8 @@
 use axum::Router;
 use axum::routing::{delete, get, post};
 
+use super::casework;
+
 use super::error::ApiError;
 use super::{AppState, auth, cases, offices, users};
 
@@ -19,14 +21,27 @@ pub(super) fn api() -> Router<AppState> {
         .route("/totp/enrol", post(auth::totp_enrol))
         .route("/totp/confirm", post(auth::totp_confirm))
         .route("/cases", get(cases::list_cases).post(cases::create_case))
-        .route("/cases/{case}", get(cases::get_case))
+        .route(
+            "/cases/{case}",
+            get(cases::get_case).patch(casework::edit_case),
+        )
+        .route("/cases/{case}/versions", get(casework::case_versions))
+        .route(
+            "/cases/{case}/notes",
+            get(casework::list_notes).post(casework::add_note),
+        )
+        .route(
+            "/cases/{case}/events",
+            get(casework::list_events).post(casework::add_event),
+        )
+        .route("/upcoming", get(casework::upcoming))
         .route(
             "/cases/{case}/documents",
             get(cases::list_documents).post(super::transfer::upload),
         )
         .route(
             "/cases/{case}/documents/{doc}",
-            get(super::transfer::download),
+            get(super::transfer::download).patch(casework::rename_document),
         )
         .route("/cases/{case}/shares", post(cases::create_share))
         .route("/cases/{case}/shares/{share}", delete(cases::revoke_share))

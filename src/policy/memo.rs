@@ -56,6 +56,7 @@ pub(super) fn key(p: &Principal, action: Action, r: &Resource<'_>, ctx: &Ctx) ->
             put_list(&mut k, &c.assignees);
             put_list(&mut k, &c.readers);
             put_list(&mut k, &c.uploaders);
+            put_list(&mut k, &c.note_readers);
         }
     }
     k.extend_from_slice(&[
@@ -64,6 +65,14 @@ pub(super) fn key(p: &Principal, action: Action, r: &Resource<'_>, ctx: &Ctx) ->
         u8::from(ctx.grants_access),
     ]);
     put(&mut k, ctx.target_role.map(|r| r.as_str()).unwrap_or(""));
+    match ctx.document {
+        None => k.push(0),
+        Some(d) => {
+            k.push(1);
+            k.push(u8::from(d.uploaded_by_principal));
+            k.extend_from_slice(&d.age_minutes.to_le_bytes());
+        }
+    }
     k
 }
 
@@ -109,6 +118,7 @@ mod tests {
             assignees: vec![],
             readers: readers.iter().map(|s| s.to_string()).collect(),
             uploaders: vec![],
+            note_readers: vec![],
         }
     }
 

@@ -51,6 +51,14 @@ pub enum Action {
     CloseCase,
     ListOfficeCases,
     ConfirmAccess,
+    EditCase,
+    AddNote,
+    AddEvent,
+    ReadNotes,
+    ReadEvents,
+    RenameDocument,
+    PurgeDocument,
+    ListUpcoming,
 }
 
 impl Action {
@@ -79,6 +87,14 @@ impl Action {
             Action::CloseCase => "close_case",
             Action::ListOfficeCases => "list_office_cases",
             Action::ConfirmAccess => "confirm_access",
+            Action::EditCase => "edit_case",
+            Action::AddNote => "add_note",
+            Action::AddEvent => "add_event",
+            Action::ReadNotes => "read_notes",
+            Action::ReadEvents => "read_events",
+            Action::RenameDocument => "rename_document",
+            Action::PurgeDocument => "purge_document",
+            Action::ListUpcoming => "list_upcoming",
         }
     }
 }
@@ -115,6 +131,8 @@ pub struct CaseFacts {
     pub readers: Vec<String>,
     /// Partners with a live upload share.
     pub uploaders: Vec<String>,
+    /// Partners with a live share that includes notes and events.
+    pub note_readers: Vec<String>,
 }
 
 /// What is acted on.
@@ -139,6 +157,18 @@ pub struct Ctx {
     pub passphrase_proved: bool,
     /// User management that gives an account that can read a way in (rule 19).
     pub grants_access: bool,
+    /// Purging one document: whether the asker uploaded it, and its age in minutes
+    /// (rule 22).
+    pub document: Option<DocFacts>,
+}
+
+/// What a document purge is decided on besides the case (rule 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocFacts {
+    /// The asker uploaded the document.
+    pub uploaded_by_principal: bool,
+    /// Whole minutes since the upload (0 for one from the future).
+    pub age_minutes: i64,
 }
 
 /// Loaded, validated policy.
@@ -310,6 +340,7 @@ impl Policy {
                     ("assignees".to_string(), users(&c.assignees)?),
                     ("readers".to_string(), users(&c.readers)?),
                     ("uploaders".to_string(), users(&c.uploaders)?),
+                    ("note_readers".to_string(), users(&c.note_readers)?),
                 ]);
                 let office = uid("Office", &c.office)?;
                 if c.office != p.office {
@@ -339,6 +370,16 @@ impl Policy {
             pairs.push((
                 "passphrase_proved".to_string(),
                 RestrictedExpression::new_bool(true),
+            ));
+        }
+        if let Some(d) = ctx.document {
+            pairs.push((
+                "uploaded_by_principal".to_string(),
+                RestrictedExpression::new_bool(d.uploaded_by_principal),
+            ));
+            pairs.push((
+                "document_age_minutes".to_string(),
+                RestrictedExpression::new_long(d.age_minutes.max(0)),
             ));
         }
         let context = Context::from_pairs(pairs).ok()?;

@@ -32,10 +32,17 @@ pub struct CaseRow {
     pub a_number_pending: bool,
     /// RFC 3339 time it was closed (None while open).
     pub closed_at: Option<String>,
+    /// The version of its details (1 = as opened; each edit adds one).
+    pub version: i64,
+    /// Who wrote the current details (None: the creator, never edited).
+    pub updated_by: Option<String>,
+    /// RFC 3339 time the current details were written (None: never edited).
+    pub updated_at: Option<String>,
 }
 
 const CASE_COLS: &str = "c.id, c.office, c.created_by, c.recipient, c.wrapped_identity, c.metadata, \
-     c.status, c.held, c.created_at, c.a_number_pending, c.closed_at";
+     c.status, c.held, c.created_at, c.a_number_pending, c.closed_at, c.version, c.updated_by, \
+     c.updated_at";
 
 fn case_from(r: &Row<'_>) -> rusqlite::Result<CaseRow> {
     case_from_at(r, 0)
@@ -54,6 +61,9 @@ fn case_from_at(r: &Row<'_>, o: usize) -> rusqlite::Result<CaseRow> {
         created_at: r.get(o + 8)?,
         a_number_pending: r.get(o + 9)?,
         closed_at: r.get(o + 10)?,
+        version: r.get(o + 11)?,
+        updated_by: r.get(o + 12)?,
+        updated_at: r.get(o + 13)?,
     })
 }
 
@@ -216,6 +226,19 @@ impl Tx<'_> {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// The cases in `scope` that have events, newest first, at most `limit`.
+    pub fn cases_with_events(&self, scope: &CaseScope<'_>, limit: usize) -> R<Vec<CaseRow>> {
+        let (cond, a, b) = scope.sql();
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {CASE_COLS} FROM cases c WHERE {cond}
+               AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id)
+             ORDER BY c.rowid DESC LIMIT ?3"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![a, b, limit], case_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Cases with a share (of any state) for a user; the policy decides which count.

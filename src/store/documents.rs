@@ -24,6 +24,8 @@ pub struct DocRow {
     pub stored_size: i64,
     /// RFC 3339.
     pub created_at: String,
+    /// Uploader's user id.
+    pub created_by: String,
 }
 
 fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
@@ -35,6 +37,7 @@ fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
         meta: r.get(4)?,
         stored_size: r.get(5)?,
         created_at: r.get(6)?,
+        created_by: r.get(7)?,
     })
 }
 
@@ -82,7 +85,7 @@ impl Tx<'_> {
     /// Documents of a case, oldest first.
     pub fn documents(&self, case: &str) -> R<Vec<DocRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
+            "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by FROM documents
              WHERE case_id = ?1 ORDER BY rowid",
         )?;
         let rows = st.query_map([case], doc_from)?;
@@ -93,7 +96,7 @@ impl Tx<'_> {
     /// document at rowid `after` (from the first, when `None`).
     pub fn document_page(&self, case: &str, after: Option<i64>, limit: usize) -> R<Vec<DocRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
+            "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by FROM documents
              WHERE case_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -116,7 +119,7 @@ impl Tx<'_> {
     pub fn document(&self, case: &str, id: &str) -> R<Option<DocRow>> {
         Ok(self
             .q_row(
-                "SELECT id, case_id, header, blob, meta, stored_size, created_at FROM documents
+                "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by FROM documents
                  WHERE case_id = ?1 AND id = ?2",
                 [case, id],
                 doc_from,
@@ -131,6 +134,16 @@ impl Tx<'_> {
                 r.get(0)
             })
             .optional()?)
+    }
+
+    /// Replaces a document's sealed metadata (a rename); false if there is no such
+    /// document of the case.
+    pub fn set_document_meta(&self, case: &str, id: &str, meta: &[u8]) -> R<bool> {
+        Ok(exec(
+            self,
+            "UPDATE documents SET meta = ?3 WHERE case_id = ?1 AND id = ?2",
+            params![case, id, meta],
+        )? == 1)
     }
 
     /// Every blob name in use.

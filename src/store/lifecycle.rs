@@ -185,8 +185,22 @@ impl Tx<'_> {
         }))
     }
 
-    /// Deletes a case: its documents (headers), shares, assignments, hold history and
-    /// the case row with its wrapped identity and metadata.
+    /// Deletes the casework of the cases `case_id {cond}` selects (bound to `arg`):
+    /// every earlier version of their details, every note and every event.
+    fn purge_casework(&self, cond: &str, arg: &str) -> R<()> {
+        for table in ["case_versions", "case_notes", "case_events"] {
+            exec(
+                self,
+                &format!("DELETE FROM {table} WHERE case_id {cond}"),
+                [arg],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a case: its documents (headers), shares, assignments, hold history,
+    /// earlier versions, notes and events, and the case row with its wrapped identity
+    /// and metadata.
     pub fn purge_case(&self, id: &str) -> R<PurgeCounts> {
         let mut c = self.doc_counts("WHERE case_id = ?1", id)?;
         exec(self, "DELETE FROM documents WHERE case_id = ?1", [id])?;
@@ -197,6 +211,7 @@ impl Tx<'_> {
             [id],
         )?;
         exec(self, "DELETE FROM hold_events WHERE case_id = ?1", [id])?;
+        self.purge_casework("= ?1", id)?;
         c.cases = exec(self, "DELETE FROM cases WHERE id = ?1", [id])? as u64;
         Ok(c)
     }
@@ -233,6 +248,7 @@ impl Tx<'_> {
             &format!("DELETE FROM case_assignments WHERE case_id {in_office}"),
             [slug],
         )?;
+        self.purge_casework(in_office, slug)?;
         c.cases = exec(self, "DELETE FROM cases WHERE office = ?1", [slug])? as u64;
         exec(self, "DELETE FROM hold_events WHERE office = ?1", [slug])?;
         exec(self, "DELETE FROM office_holds WHERE office = ?1", [slug])?;

@@ -14,6 +14,7 @@
 mod audit;
 mod blob;
 mod cases;
+mod casework;
 mod documents;
 mod lifecycle;
 mod offices;
@@ -30,6 +31,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use audit::{AuditFilter, AuditRow};
 pub use blob::{BlobName, BlobStore, BlobWriter};
 pub use cases::{CaseRow, CaseScope, NewCaseRow};
+pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
 pub use documents::{DocRow, NewDocRow};
 pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
 pub use offices::{NewOfficeRow, OfficeRow};
@@ -100,6 +102,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         6,
         "paging_and_trash",
         include_str!("../../migrations/0006_paging_and_trash.sql"),
+    ),
+    (
+        7,
+        "casework",
+        include_str!("../../migrations/0007_casework.sql"),
     ),
 ];
 

@@ -159,6 +159,13 @@ mod tests {
                      DROP TABLE blob_trash;
                      DROP INDEX cases_office_creator;
                      DROP INDEX case_assignments_user;
+                     DROP TABLE case_versions;
+                     DROP TABLE case_notes;
+                     DROP TABLE case_events;
+                     ALTER TABLE cases DROP COLUMN version;
+                     ALTER TABLE cases DROP COLUMN updated_by;
+                     ALTER TABLE cases DROP COLUMN updated_at;
+                     ALTER TABLE shares DROP COLUMN notes;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

@@ -22,6 +22,8 @@ pub struct ShareRow {
     pub expires_at: i64,
     /// Unix time revoked.
     pub revoked_at: Option<i64>,
+    /// The partner also sees the case's notes and events.
+    pub notes: bool,
 }
 
 fn share_from(r: &Row<'_>) -> rusqlite::Result<ShareRow> {
@@ -32,6 +34,7 @@ fn share_from(r: &Row<'_>) -> rusqlite::Result<ShareRow> {
         permission: r.get(3)?,
         expires_at: r.get(4)?,
         revoked_at: r.get(5)?,
+        notes: r.get(6)?,
     })
 }
 
@@ -47,6 +50,8 @@ pub struct NewShareRow<'a> {
     pub permission: &'a str,
     /// Unix time it expires.
     pub expires_at: i64,
+    /// The partner also sees notes and events.
+    pub notes: bool,
     /// Granting user's id.
     pub created_by: &'a str,
     /// RFC 3339.
@@ -58,14 +63,15 @@ impl Tx<'_> {
     pub fn insert_share(&self, s: &NewShareRow<'_>) -> R<()> {
         exec(
             self,
-            "INSERT INTO shares (id, case_id, user_id, permission, expires_at, created_by, created_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            "INSERT INTO shares (id, case_id, user_id, permission, expires_at, notes, created_by, created_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
             params![
                 s.id,
                 s.case_id,
                 s.user_id,
                 s.permission,
                 s.expires_at,
+                s.notes,
                 s.created_by,
                 s.created_at
             ],
@@ -76,7 +82,7 @@ impl Tx<'_> {
     /// Shares of a case (all states).
     pub fn shares(&self, case: &str) -> R<Vec<ShareRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, user_id, permission, expires_at, revoked_at FROM shares WHERE case_id = ?1 ORDER BY created_at",
+            "SELECT id, case_id, user_id, permission, expires_at, revoked_at, notes FROM shares WHERE case_id = ?1 ORDER BY created_at",
         )?;
         let rows = st.query_map([case], share_from)?;
         Ok(rows.collect::<Result<_, _>>()?)

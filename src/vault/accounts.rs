@@ -419,6 +419,7 @@ impl Vault {
                 target_role: None,
                 passphrase_proved: true,
                 grants_access: false,
+                document: None,
             };
             self.policy.decide(
                 &actor.principal(r),
@@ -478,6 +479,7 @@ impl Vault {
                 target_role: None,
                 passphrase_proved: true,
                 grants_access: false,
+                document: None,
             };
             if !v.policy.decide(
                 &actor.principal(role),

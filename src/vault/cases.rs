@@ -87,6 +87,12 @@ pub struct CaseView {
     pub held: bool,
     /// Decrypted metadata.
     pub metadata: CaseMeta,
+    /// The version of the details (1 = as opened): name it to edit them.
+    pub version: i64,
+    /// RFC 3339 time the details were last changed (absent: never edited).
+    pub updated_at: Option<String>,
+    /// Username of who last changed them (absent: never edited).
+    pub updated_by: Option<String>,
     /// Shares (for staff of the office; partners see only their own).
     pub shares: Vec<ShareView>,
     /// What the actor may do with this case, as the policy decided it (pages offer
@@ -107,6 +113,15 @@ pub struct CaseMay {
     pub share: bool,
     /// Close the case.
     pub close: bool,
+    /// Edit the client's details and rename documents.
+    pub edit: bool,
+    /// Add notes and events.
+    pub add_casework: bool,
+    /// Read notes and events.
+    pub read_casework: bool,
+    /// Shred any document of the case (a supervisor; an uploader's own recent upload
+    /// is decided per document).
+    pub purge_any_document: bool,
 }
 
 pub(super) fn bad(code: &'static str, msg: &str) -> VaultError {
@@ -132,7 +147,7 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), VaultError> {
 }
 
 impl CaseInput {
-    fn validate(&self) -> Result<CaseMeta, VaultError> {
+    pub(super) fn validate(&self) -> Result<CaseMeta, VaultError> {
         if self.client_name.trim().is_empty() {
             return Err(bad("invalid_field", "client_name is required"));
         }
@@ -187,12 +202,24 @@ impl Vault {
     }
 
     /// [`Self::case_for`], also answering the facts the policy decided on.
-    fn case_with_facts(
+    pub(super) fn case_with_facts(
         &self,
         actor: &Actor,
         action: Action,
         case_id: &str,
         extra: Option<Target>,
+    ) -> Result<(CaseRow, CaseFacts, super::Allowed), VaultError> {
+        self.case_in(actor, action, case_id, extra, crate::policy::Ctx::default())
+    }
+
+    /// [`Self::case_with_facts`] decided in a context of the caller's.
+    pub(super) fn case_in(
+        &self,
+        actor: &Actor,
+        action: Action,
+        case_id: &str,
+        extra: Option<Target>,
+        ctx: crate::policy::Ctx,
     ) -> Result<(CaseRow, CaseFacts, super::Allowed), VaultError> {
         let Some(id) = parse_id(case_id) else {
             return Err(self.audit_missing(actor, action, &Target::case(case_id))?);
@@ -214,12 +241,12 @@ impl Vault {
             return Err(self.audit_missing(actor, action, &target)?);
         };
         let target = Target::stored_office(&case.office).and(target);
-        let allowed = self.authorize(actor, action, &Resource::Case(&facts), target)?;
+        let allowed = self.authorize_in(actor, action, &Resource::Case(&facts), target, ctx)?;
         Ok((case, facts, allowed))
     }
 
     /// What the page may offer this actor on a case (no audit entry: nothing is done).
-    fn case_may(&self, actor: &Actor, facts: &CaseFacts) -> CaseMay {
+    pub(super) fn case_may(&self, actor: &Actor, facts: &CaseFacts) -> CaseMay {
         let Some(role) = actor.role() else {
             return CaseMay::default();
         };
@@ -236,6 +263,10 @@ impl Vault {
             upload: may(Action::UploadDocument),
             share: may(Action::ShareCase),
             close: may(Action::CloseCase),
+            edit: may(Action::EditCase),
+            add_casework: may(Action::AddNote),
+            read_casework: may(Action::ReadNotes),
+            purge_any_document: may(Action::PurgeDocument),
         }
     }
 
@@ -338,7 +369,7 @@ impl Vault {
             &case.metadata,
         )?)?;
         let now = self.clock.unix();
-        let (shares, office_held) = self.db.read(|tx| -> Result<_, VaultError> {
+        let (shares, office_held, updated_by) = self.db.read(|tx| -> Result<_, VaultError> {
             let mut v = Vec::new();
             for s in tx.shares(&case.id)? {
                 if actor.is(Role::Partner) && s.user_id != actor.id {
@@ -357,13 +388,18 @@ impl Vault {
                     user_id: s.user_id,
                     username,
                     permission: s.permission,
+                    notes: s.notes,
                     expires_at: time::OffsetDateTime::from_unix_timestamp(s.expires_at)
                         .map(rfc3339)
                         .unwrap_or_default(),
                     state: state.into(),
                 });
             }
-            Ok((v, tx.office(&case.office)?.is_some_and(|o| o.held)))
+            let editor = match &case.updated_by {
+                Some(id) => Some(tx.user(id)?.map(|u| u.username).unwrap_or_default()),
+                None => None,
+            };
+            Ok((v, tx.office(&case.office)?.is_some_and(|o| o.held), editor))
         })?;
         Ok(CaseView {
             id: case.id.clone(),
@@ -373,6 +409,9 @@ impl Vault {
             closed_at: case.closed_at.clone(),
             held: case.held || office_held,
             metadata,
+            version: case.version,
+            updated_at: case.updated_at.clone(),
+            updated_by,
             shares,
             may,
         })

@@ -24,10 +24,10 @@ use crate::store::{BlobName, BlobWriter};
 
 /// The encrypted per-document metadata.
 #[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-struct DocMeta {
-    filename: String,
-    content_type: String,
-    size: u64,
+pub(super) struct DocMeta {
+    pub(super) filename: String,
+    pub(super) content_type: String,
+    pub(super) size: u64,
 }
 
 /// A page of a case's documents.
@@ -52,6 +52,22 @@ pub struct DocumentView {
     pub size: u64,
     /// RFC 3339.
     pub created_at: String,
+    /// Uploader's account id.
+    pub uploaded_by: String,
+    /// What the asker may do with it, as the policy decided (pages offer only these).
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub may: DocMay,
+}
+
+/// The policy's answer for the actions a document row offers (decided as if a fresh
+/// code were given; decided again, and audited, when asked for).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocMay {
+    /// Rename it.
+    pub rename: bool,
+    /// Shred it.
+    pub purge: bool,
 }
 
 /// An upload in progress.
@@ -264,7 +280,7 @@ impl Vault {
     ) -> Result<DocumentPage, VaultError> {
         let limit = page.size()?;
         let cursor = page.cursor()?;
-        let (case, allowed) = self.case_for(
+        let (case, facts, allowed) = self.case_with_facts(
             actor,
             Action::ReadCase,
             case_id,
@@ -301,12 +317,15 @@ impl Vault {
                 let plain = self.open_sealed(&case, Part::Doc(&d.id), &d.meta)?;
                 let meta: DocMeta = serde_json::from_slice(&plain)
                     .map_err(|_| VaultError::Internal("document metadata does not parse".into()))?;
+                let may = self.doc_may(actor, &facts, &d);
                 Ok(DocumentView {
                     id: d.id,
                     filename: meta.filename.clone(),
                     content_type: meta.content_type.clone(),
                     size: meta.size,
+                    may,
                     created_at: d.created_at,
+                    uploaded_by: d.created_by,
                 })
             })
             .collect::<Result<_, VaultError>>()?;

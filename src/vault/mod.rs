@@ -10,9 +10,12 @@ mod admin_view;
 mod audit_group;
 mod audit_log;
 mod audit_view;
+mod case_edit;
 mod case_list;
 mod cases;
+mod casework;
 mod decide;
+mod doc_fix;
 pub(crate) use decide::Allowed;
 mod documents;
 mod error;
@@ -36,6 +39,7 @@ mod signin;
 mod target;
 mod totp;
 mod trash;
+mod upcoming;
 mod upload_stream;
 
 use std::collections::HashMap;
@@ -52,9 +56,14 @@ use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
+pub use case_edit::{CasePatch, CaseVersionView, CaseVersions};
 pub use case_list::{CasePage, CaseSummary, PAGE_DEFAULT, PAGE_MAX, PageQuery};
 pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
-pub use documents::{DocumentPage, DocumentView, OpenDocument, Upload};
+pub use casework::{
+    EVENT_KINDS, EventInput, EventList, EventView, MAX_NOTE_CHARS, NoteInput, NoteList, NoteView,
+};
+pub use doc_fix::RenameInput;
+pub use documents::{DocMay, DocumentPage, DocumentView, OpenDocument, Upload};
 pub use error::VaultError;
 pub use export::{ExportSummary, export_case};
 pub use live::DocumentStream;
@@ -63,9 +72,12 @@ pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use refusals::Refusal;
 pub use retention::{RetentionItem, RetentionReport};
 pub use sessions::{SessionInfo, StepUp};
-pub use shares::ShareView;
+pub use shares::{ShareInput, ShareView};
 pub use signin::{LoginInput, LoginOutcome};
 pub use totp::Enrolment;
+pub use upcoming::{
+    UPCOMING_DAYS_DEFAULT, UPCOMING_DAYS_MAX, Upcoming, UpcomingItem, UpcomingQuery,
+};
 pub use upload_stream::UploadMeta;
 
 /// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
@@ -435,7 +447,12 @@ impl Vault {
             assignees: tx.assignees(&case.id)?,
             readers: live.clone().map(|s| s.user_id.clone()).collect(),
             uploaders: live
+                .clone()
                 .filter(|s| s.permission == "upload")
+                .map(|s| s.user_id.clone())
+                .collect(),
+            note_readers: live
+                .filter(|s| s.notes)
                 .map(|s| s.user_id.clone())
                 .collect(),
         })

@@ -28,6 +28,9 @@ pub(super) enum Part<'a> {
     Meta,
     /// A document's metadata (filename, type, size).
     Doc(&'a str),
+    /// A note, an event or an earlier version of the case's details, by its id (the
+    /// id of a version is `v` and its number). These go only with their case.
+    Item(&'a str),
 }
 
 #[derive(Default)]
@@ -48,7 +51,7 @@ impl PlainCache {
         let e = self.cases.get(case)?;
         let (t, p) = match part {
             Part::Meta => e.meta.as_ref()?,
-            Part::Doc(d) => e.docs.get(d)?,
+            Part::Doc(d) | Part::Item(d) => e.docs.get(d)?,
         };
         (t == tag).then(|| p.clone())
     }
@@ -61,7 +64,7 @@ impl PlainCache {
         let e = self.cases.entry(case.to_owned()).or_default();
         let old = match part {
             Part::Meta => e.meta.replace((tag, plain)),
-            Part::Doc(d) => e.docs.insert(d.to_owned(), (tag, plain)),
+            Part::Doc(d) | Part::Item(d) => e.docs.insert(d.to_owned(), (tag, plain)),
         };
         if old.is_none() {
             self.entries += 1;
@@ -117,7 +120,7 @@ impl Vault {
         // A purge that committed while this read decrypted has already dropped the
         // case's entries; look again so that what this read just put back goes too.
         let still_there = self.db.read(|tx| match part {
-            Part::Meta => tx.case(&case.id).map(|c| c.is_some()),
+            Part::Meta | Part::Item(_) => tx.case(&case.id).map(|c| c.is_some()),
             Part::Doc(d) => tx.document(&case.id, d).map(|c| c.is_some()),
         });
         match still_there {
@@ -126,7 +129,7 @@ impl Vault {
                 lock().forget(
                     &case.id,
                     match part {
-                        Part::Meta => None,
+                        Part::Meta | Part::Item(_) => None,
                         Part::Doc(d) => Some(d),
                     },
                 );

@@ -228,12 +228,24 @@ impl Vault {
         doc_id: &str,
     ) -> Result<PurgeReport, VaultError> {
         let doc = parse_id(doc_id);
-        let (case, allowed) =
-            self.case_for(actor, Action::PurgeCase, case_id, Some(Target::doc(doc_id)))?;
-        let exists = match &doc {
-            Some(d) => self.db.read(|tx| tx.document(&case.id, d))?.is_some(),
-            None => false,
+        // Who uploaded it and when is part of the decision (rule 22); the row is looked
+        // up under the case id as sent, so a case the actor may not see tells nothing.
+        let row = match (parse_id(case_id), &doc) {
+            (Some(c), Some(d)) => self.db.read(|tx| tx.document(&c, d))?,
+            _ => None,
         };
+        let ctx = crate::policy::Ctx {
+            document: row.as_ref().map(|r| self.doc_facts(actor, r)),
+            ..Default::default()
+        };
+        let (case, _, allowed) = self.case_in(
+            actor,
+            Action::PurgeDocument,
+            case_id,
+            Some(Target::doc(doc_id)),
+            ctx,
+        )?;
+        let exists = row.is_some_and(|r| r.case_id == case.id);
         let Some(doc) = doc.filter(|_| exists) else {
             self.record_now(&allowed, "not_found")?;
             return Err(VaultError::NotFound);

@@ -25,33 +25,47 @@ pub struct ShareView {
     pub username: String,
     /// `read` / `upload`.
     pub permission: String,
+    /// The partner also sees the case's notes and events.
+    pub notes: bool,
     /// RFC 3339.
     pub expires_at: String,
     /// `live`, `expired` or `revoked`.
     pub state: String,
 }
 
+/// What a share says.
+#[derive(Debug, Clone)]
+pub struct ShareInput {
+    /// The partner's username.
+    pub username: String,
+    /// `read` or `upload`.
+    pub permission: String,
+    /// RFC 3339, in the future.
+    pub expires_at: String,
+    /// The partner also sees the case's notes and events.
+    pub notes: bool,
+}
+
 impl Vault {
-    /// Shares a case with a partner until `expires_at` (RFC 3339, in the future).
+    /// Shares a case with a partner until `share.expires_at` (RFC 3339, in the future).
     pub async fn share_case(
         self: &Arc<Self>,
         actor: &Actor,
         case_id: &str,
-        username: &str,
-        permission: &str,
-        expires_at: &str,
+        share: &ShareInput,
         step: StepUp,
     ) -> Result<String, VaultError> {
-        let (actor, case_id, username, permission, expires_at) = (
-            actor.clone(),
-            case_id.to_owned(),
-            username.to_owned(),
-            permission.to_owned(),
-            expires_at.to_owned(),
-        );
+        let (actor, case_id, s) = (actor.clone(), case_id.to_owned(), share.clone());
         let actor = self.prove(actor, step).await?;
         self.run(move |v| {
-            v.share_case_blocking(&actor, &case_id, &username, &permission, &expires_at)
+            v.share_case_blocking(
+                &actor,
+                &case_id,
+                &s.username,
+                &s.permission,
+                &s.expires_at,
+                s.notes,
+            )
         })
         .await
     }
@@ -63,6 +77,7 @@ impl Vault {
         username: &str,
         permission: &str,
         expires_at: &str,
+        notes: bool,
     ) -> Result<String, VaultError> {
         let (case, allowed) = self.case_for(actor, Action::ShareCase, case_id, None)?;
         let checked = (|| {
@@ -110,10 +125,11 @@ impl Vault {
                 user_id: &partner.id,
                 permission,
                 expires_at: expires,
+                notes,
                 created_by: &actor.id,
                 created_at: &now,
             })?;
-            self.record(tx, &allowed, "ok")
+            self.record(tx, &allowed, if notes { "ok notes=yes" } else { "ok" })
         })?;
         Ok(id)
     }

@@ -40,10 +40,20 @@ pub(crate) enum Word {
     ResetPassword,
     /// Resetting an authenticator.
     ResetTotp,
+    /// A case's notes.
+    Notes,
+    /// A case's events.
+    Events,
+    /// The earlier versions of a case's details.
+    Versions,
+    /// The caller's "Coming up" list (or its calendar download: `upcoming ics`).
+    Upcoming,
+    /// The calendar download of "Coming up".
+    Ics,
 }
 
 impl Word {
-    const ALL: [Word; 11] = [
+    const ALL: [Word; 16] = [
         Word::Audit,
         Word::Cases,
         Word::Documents,
@@ -55,6 +65,11 @@ impl Word {
         Word::Enable,
         Word::ResetPassword,
         Word::ResetTotp,
+        Word::Notes,
+        Word::Events,
+        Word::Versions,
+        Word::Upcoming,
+        Word::Ics,
     ];
 
     fn as_str(self) -> &'static str {
@@ -70,6 +85,11 @@ impl Word {
             Word::Enable => "enable",
             Word::ResetPassword => "reset_password",
             Word::ResetTotp => "reset_totp",
+            Word::Notes => "notes",
+            Word::Events => "events",
+            Word::Versions => "versions",
+            Word::Upcoming => "upcoming",
+            Word::Ics => "ics",
         }
     }
 }
@@ -104,6 +124,16 @@ impl Target {
     /// `share:ID`, or `share:invalid`.
     pub(crate) fn share(raw: &str) -> Target {
         Target::id("share", raw)
+    }
+
+    /// `note:ID`, or `note:invalid`.
+    pub(crate) fn note(raw: &str) -> Target {
+        Target::id("note", raw)
+    }
+
+    /// `event:ID`, or `event:invalid`.
+    pub(crate) fn event(raw: &str) -> Target {
+        Target::id("event", raw)
     }
 
     /// `user:ID`, or `user:invalid`.
@@ -203,7 +233,7 @@ fn token_ok(tok: &str) -> bool {
     };
     match kind {
         "office" => valid_slug(value) || value == "*" || value == INVALID,
-        "case" | "doc" | "share" => id_or(&[]),
+        "case" | "doc" | "share" | "note" | "event" => id_or(&[]),
         "user" => id_or(&["-", "unknown"]),
         "form" => is_word(value),
         _ => false,

@@ -29,6 +29,9 @@ pub(super) struct ShareForm {
     username: String,
     permission: String,
     until: String,
+    /// The "also notes and events" checkbox (present when ticked).
+    #[serde(default)]
+    notes: Option<String>,
     #[serde(default)]
     totp: Zeroizing<String>,
 }
@@ -53,9 +56,12 @@ pub(super) async fn share(
             .share_case(
                 &s.actor,
                 &case,
-                f.username.trim(),
-                &f.permission,
-                &expires,
+                &crate::vault::ShareInput {
+                    username: f.username.trim().to_owned(),
+                    permission: f.permission.clone(),
+                    expires_at: expires,
+                    notes: f.notes.is_some(),
+                },
                 step,
             )
             .await

@@ -609,7 +609,18 @@ async fn run_cell(
             } else {
                 app.app
                     .vault
-                    .share_case(&casevault::vault::operator::actor(), case, "quinn", "read", &in_secs(app, 86400), casevault::vault::StepUp::none()).await
+                    .share_case(
+                        &casevault::vault::operator::actor(),
+                        case,
+                        &casevault::vault::ShareInput {
+                            username: "quinn".into(),
+                            permission: "read".into(),
+                            expires_at: in_secs(app, 86400),
+                            notes: false,
+                        },
+                        casevault::vault::StepUp::none(),
+                    )
+                    .await
                     .expect("operator share")
             };
             c.delete(app.url(&format!("/cases/{case}/shares/{share}"))).send().await

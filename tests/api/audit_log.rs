@@ -293,7 +293,7 @@ async fn every_deciding_route_writes_exactly_one_entry_and_denials_are_deny() {
             c(&format!("/documents/{doc}/purge")),
             None,
             200,
-            "purge_case",
+            "purge_document",
             "allow",
         ),
         step(

@@ -1,0 +1,188 @@
+//! A case's casework: earlier versions of its details, notes and dated events.
+//!
+//! Invariant: only ciphertext, ids and times — each version, note text and event is
+//! age ciphertext sealed to the case key; a version changes only when its editor named
+//! the version they saw, so two edits never silently overwrite each other.
+use rusqlite::{OptionalExtension, params};
+
+use super::{R, Tx, exec};
+
+/// An earlier version of a case's details.
+#[derive(Debug, Clone)]
+pub struct VersionRow {
+    /// Version number (1 = as opened).
+    pub version: i64,
+    /// Sealed metadata of that version.
+    pub metadata: Vec<u8>,
+    /// Who wrote it.
+    pub changed_by: String,
+    /// RFC 3339.
+    pub changed_at: String,
+}
+
+/// A note.
+#[derive(Debug, Clone)]
+pub struct NoteRow {
+    /// Opaque id.
+    pub id: String,
+    /// Sealed text.
+    pub body: Vec<u8>,
+    /// The note this one corrects.
+    pub corrects: Option<String>,
+    /// Author's user id.
+    pub created_by: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// An event: all but its id is sealed.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// Opaque id.
+    pub id: String,
+    /// Case id.
+    pub case_id: String,
+    /// Sealed JSON.
+    pub body: Vec<u8>,
+}
+
+/// What an edit of a case's details found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOutcome {
+    /// Stored as this version.
+    Stored(i64),
+    /// The case is at another version than the editor saw.
+    Conflict(i64),
+    /// No such case.
+    Missing,
+}
+
+impl Tx<'_> {
+    /// Replaces a case's details with `metadata` if it is still at `expected`; the
+    /// details it had are kept as a version.
+    pub fn edit_case_meta(
+        &self,
+        case: &str,
+        expected: i64,
+        metadata: &[u8],
+        by: &str,
+        at: &str,
+    ) -> R<EditOutcome> {
+        let current: Option<(i64, Vec<u8>, String, String)> = self
+            .q_row(
+                "SELECT version, metadata, COALESCE(updated_by, created_by),
+                        COALESCE(updated_at, created_at) FROM cases WHERE id = ?1",
+                [case],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((version, old, old_by, old_at)) = current else {
+            return Ok(EditOutcome::Missing);
+        };
+        if version != expected {
+            return Ok(EditOutcome::Conflict(version));
+        }
+        exec(
+            self,
+            "INSERT INTO case_versions (case_id, version, metadata, changed_by, changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![case, version, old, old_by, old_at],
+        )?;
+        exec(
+            self,
+            "UPDATE cases SET metadata = ?2, version = ?3, updated_by = ?4, updated_at = ?5
+             WHERE id = ?1",
+            params![case, metadata, version + 1, by, at],
+        )?;
+        Ok(EditOutcome::Stored(version + 1))
+    }
+
+    /// The earlier versions of a case's details, newest first.
+    pub fn case_versions(&self, case: &str) -> R<Vec<VersionRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT version, metadata, changed_by, changed_at FROM case_versions
+             WHERE case_id = ?1 ORDER BY version DESC",
+        )?;
+        let rows = st.query_map([case], |r| {
+            Ok(VersionRow {
+                version: r.get(0)?,
+                metadata: r.get(1)?,
+                changed_by: r.get(2)?,
+                changed_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Adds a note.
+    pub fn insert_note(&self, case: &str, n: &NoteRow) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO case_notes (id, case_id, body, corrects, created_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![n.id, case, n.body, n.corrects, n.created_by, n.created_at],
+        )?;
+        Ok(())
+    }
+
+    /// A case's notes, newest first.
+    pub fn notes(&self, case: &str) -> R<Vec<NoteRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, body, corrects, created_by, created_at FROM case_notes
+             WHERE case_id = ?1 ORDER BY rowid DESC",
+        )?;
+        let rows = st.query_map([case], |r| {
+            Ok(NoteRow {
+                id: r.get(0)?,
+                body: r.get(1)?,
+                corrects: r.get(2)?,
+                created_by: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether `id` is a note of the case.
+    pub fn note_exists(&self, case: &str, id: &str) -> R<bool> {
+        Ok(self.q_row(
+            "SELECT EXISTS(SELECT 1 FROM case_notes WHERE case_id = ?1 AND id = ?2)",
+            [case, id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Adds an event.
+    pub fn insert_event(&self, e: &EventRow) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO case_events (id, case_id, body) VALUES (?1, ?2, ?3)",
+            params![e.id, e.case_id, e.body],
+        )?;
+        Ok(())
+    }
+
+    /// A case's events, in the order they were added.
+    pub fn events(&self, case: &str) -> R<Vec<EventRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, case_id, body FROM case_events WHERE case_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = st.query_map([case], |r| {
+            Ok(EventRow {
+                id: r.get(0)?,
+                case_id: r.get(1)?,
+                body: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether `id` is an event of the case.
+    pub fn event_exists(&self, case: &str, id: &str) -> R<bool> {
+        Ok(self.q_row(
+            "SELECT EXISTS(SELECT 1 FROM case_events WHERE case_id = ?1 AND id = ?2)",
+            [case, id],
+            |r| r.get(0),
+        )?)
+    }
+}
