@@ -275,6 +275,24 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// [`Tx::set_case_indexes`] for a case created while sealed, only if its details
+    /// are still at `version` and still pending (an edit meanwhile set its own).
+    pub fn set_pending_indexes(
+        &self,
+        id: &str,
+        version: i64,
+        a_number: Option<&[u8]>,
+        client_name: &[u8],
+    ) -> R<()> {
+        exec(
+            self,
+            "UPDATE cases SET a_number_index = ?3, client_name_index = ?4, a_number_pending = 0
+             WHERE id = ?1 AND version = ?2 AND a_number_pending = 1",
+            params![id, version, a_number, client_name],
+        )?;
+        Ok(())
+    }
+
     /// Sets the legal-hold flag of a case.
     pub fn set_case_hold(&self, id: &str, held: bool) -> R<()> {
         exec(

@@ -300,8 +300,10 @@ impl Vault {
                 .and_then(crypto::ANumber::parse)
                 .map(|a| unsealed.index.a_number(&a));
             let name_index = unsealed.index.client_name(&meta.client_name);
-            self.db
-                .write(|tx| tx.set_case_indexes(&case.id, index.as_deref(), Some(&name_index)))?;
+            // Only for the details it read: an edit since has set the indexes itself.
+            self.db.write(|tx| {
+                tx.set_pending_indexes(&case.id, case.version, index.as_deref(), &name_index)
+            })?;
         }
         Ok(())
     }
