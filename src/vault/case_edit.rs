@@ -222,11 +222,11 @@ impl Vault {
         actor: &Actor,
         case_id: &str,
     ) -> Result<CaseVersions, VaultError> {
-        // Earlier details are details: whoever may edit them sees their history
-        // (a partner reads the current details only).
+        // Rule 20: whoever may edit the details sees their history (a partner reads
+        // the current details only).
         let (case, allowed) = self.case_for(
             actor,
-            Action::EditCase,
+            Action::ReadVersions,
             case_id,
             Some(Target::word(Word::Versions)),
         )?;
