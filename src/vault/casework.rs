@@ -1,10 +1,10 @@
-//! A case's notes and dated events (hearings, deadlines, appointments).
+//! A case's notes (events are `events.rs`), and what both share: the text checks, the
+//! sealed read's audit, the authors' usernames.
 //!
-//! Invariants: a note's text and everything of an event but its id are sealed to the
-//! case key before they reach the database; a note is never changed, only corrected
-//! by a newer note that names it (an event likewise is replaced by a newer one); adding
-//! works while the office is sealed (only the case's public key is needed), reading
-//! does not; who reads them is rule 21 (a partner only through a share with `notes`).
+//! Invariants: a note's text is sealed to the case key before it reaches the database;
+//! a note is never changed, only corrected by a newer note that names it; adding works
+//! while the office is sealed (only the case's public key is needed), reading does
+//! not; who reads them is rule 21 (a partner only through a share with `notes`).
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use super::target::{Target, Word};
 use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
 use crate::crypto;
 use crate::policy::Action;
-use crate::store::{CaseRow, EventRow, NoteRow, Tx};
+use crate::store::{CaseRow, NoteRow, Tx};
 
 /// The longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 20_000;
@@ -59,79 +59,12 @@ pub struct NoteList {
     pub notes: Vec<NoteView>,
 }
 
-/// The kinds of event.
-pub const EVENT_KINDS: [&str; 4] = ["hearing", "deadline", "appointment", "other"];
-
-/// A new event.
-#[derive(Debug, Clone, Deserialize, Zeroize, ZeroizeOnDrop)]
-#[serde(deny_unknown_fields)]
-pub struct EventInput {
-    /// `hearing`, `deadline`, `appointment` or `other`.
-    pub kind: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// `HH:MM` (24-hour), local to wherever it happens.
-    #[serde(default)]
-    pub time: Option<String>,
-    /// Where (a court, an address, a video link).
-    #[serde(default)]
-    pub place: Option<String>,
-    /// What it is about.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The id of an earlier event of the case this one replaces (a hearing moved).
-    #[serde(default)]
-    pub replaces: Option<String>,
-}
-
-/// What an event's sealed body holds.
-#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub(super) struct EventBody {
-    pub(super) kind: String,
-    pub(super) date: String,
-    pub(super) time: Option<String>,
-    pub(super) place: Option<String>,
-    pub(super) description: Option<String>,
-    pub(super) replaces: Option<String>,
-    pub(super) created_by: String,
-    pub(super) created_at: String,
-}
-
-/// An event as read.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct EventView {
-    /// Event id.
-    pub id: String,
-    /// `hearing`, `deadline`, `appointment` or `other`.
-    pub kind: String,
-    /// `YYYY-MM-DD`.
-    pub date: String,
-    /// `HH:MM`, if given.
-    pub time: Option<String>,
-    /// Where, if given.
-    pub place: Option<String>,
-    /// What, if given.
-    pub description: Option<String>,
-    /// The earlier event this one replaces.
-    pub replaces: Option<String>,
-    /// The newest event that replaces this one (then this one no longer holds).
-    pub replaced_by: Option<String>,
-    /// Author's account id.
-    pub author: String,
-    /// Author's username.
-    pub author_name: String,
-    /// RFC 3339 time it was recorded.
-    pub created_at: String,
-}
-
-/// A case's events, by date (earliest first).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct EventList {
-    /// Earliest first.
-    pub events: Vec<EventView>,
-}
-
-fn check_text(field: &str, v: &str, max: usize, required: bool) -> Result<(), VaultError> {
+pub(super) fn check_text(
+    field: &str,
+    v: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), VaultError> {
     if required && v.trim().is_empty() {
         return Err(VaultError::bad(
             "invalid_field",
@@ -153,55 +86,6 @@ fn check_text(field: &str, v: &str, max: usize, required: bool) -> Result<(), Va
         ));
     }
     Ok(())
-}
-
-/// `HH:MM`, 00:00 to 23:59.
-pub(super) fn valid_time(t: &str) -> bool {
-    let b = t.as_bytes();
-    b.len() == 5
-        && b[2] == b':'
-        && t.get(..2)
-            .and_then(|h| h.parse::<u8>().ok())
-            .is_some_and(|h| h < 24)
-        && t.get(3..)
-            .and_then(|m| m.parse::<u8>().ok())
-            .is_some_and(|m| m < 60)
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 2 || c.is_ascii_digit())
-}
-
-fn opt(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-impl EventInput {
-    fn validate(&self) -> Result<(), VaultError> {
-        if !EVENT_KINDS.contains(&self.kind.as_str()) {
-            return Err(bad(
-                "invalid_field",
-                "kind is hearing, deadline, appointment or other",
-            ));
-        }
-        if crate::clock::parse_day(&self.date).is_none() {
-            return Err(bad("invalid_field", "date must be YYYY-MM-DD"));
-        }
-        if let Some(t) = opt(&self.time)
-            && !valid_time(&t)
-        {
-            return Err(bad("invalid_field", "time must be HH:MM (24-hour)"));
-        }
-        if let Some(p) = &self.place {
-            check_text("place", p, 300, false)?;
-        }
-        if let Some(d) = &self.description {
-            check_text("description", d, 2_000, false)?;
-        }
-        Ok(())
-    }
 }
 
 impl Vault {
@@ -321,147 +205,8 @@ impl Vault {
         Ok(NoteList { notes })
     }
 
-    /// Adds an event to a case; answers its id.
-    pub async fn add_event(
-        self: &Arc<Self>,
-        actor: &Actor,
-        case_id: &str,
-        input: &EventInput,
-    ) -> Result<String, VaultError> {
-        let (actor, case_id, input) = (actor.clone(), case_id.to_owned(), input.clone());
-        self.run(move |v| v.add_event_blocking(&actor, &case_id, &input))
-            .await
-    }
-
-    pub(super) fn add_event_blocking(
-        &self,
-        actor: &Actor,
-        case_id: &str,
-        input: &EventInput,
-    ) -> Result<String, VaultError> {
-        let (case, allowed) = self.case_for(
-            actor,
-            Action::AddEvent,
-            case_id,
-            Some(Target::word(Word::Events)),
-        )?;
-        let checked = (|| {
-            input.validate()?;
-            match &input.replaces {
-                None => Ok(None),
-                Some(raw) => {
-                    let id = parse_id(raw).filter(|id| {
-                        self.db
-                            .read(|tx| tx.event_exists(&case.id, id))
-                            .unwrap_or(false)
-                    });
-                    id.map(Some).ok_or_else(|| {
-                        bad("unknown_event", "replaces must name an event of this case")
-                    })
-                }
-            }
-        })();
-        let replaces = self.or_record(&allowed, checked)?;
-        let id = new_id();
-        let body = EventBody {
-            kind: input.kind.clone(),
-            date: input.date.clone(),
-            time: opt(&input.time),
-            place: opt(&input.place),
-            description: opt(&input.description),
-            replaces,
-            created_by: actor.id.clone(),
-            created_at: self.now_str(),
-        };
-        let json = Zeroizing::new(
-            serde_json::to_vec(&body).map_err(|e| VaultError::Internal(e.to_string()))?,
-        );
-        let row = EventRow {
-            id: id.clone(),
-            case_id: case.id.clone(),
-            body: crypto::seal_to(&case.recipient, &json)?,
-        };
-        let allowed = allowed.and(Target::event(&id));
-        self.db.write(|tx| {
-            tx.insert_event(&row)?;
-            self.record(tx, &allowed, "ok")
-        })?;
-        Ok(id)
-    }
-
-    /// A case's events, earliest first.
-    pub async fn list_events(
-        self: &Arc<Self>,
-        actor: &Actor,
-        case_id: &str,
-    ) -> Result<EventList, VaultError> {
-        let (actor, case_id) = (actor.clone(), case_id.to_owned());
-        self.run(move |v| v.list_events_blocking(&actor, &case_id))
-            .await
-    }
-
-    pub(super) fn list_events_blocking(
-        &self,
-        actor: &Actor,
-        case_id: &str,
-    ) -> Result<EventList, VaultError> {
-        let (case, allowed) = self.case_for(
-            actor,
-            Action::ReadEvents,
-            case_id,
-            Some(Target::word(Word::Events)),
-        )?;
-        self.readable(&case, &allowed)?;
-        let rows = self.db.read(|tx| tx.events(&case.id))?;
-        let events = self.event_views(&case, &rows)?;
-        Ok(EventList { events })
-    }
-
-    /// Decrypts a case's events into views, earliest first, with who replaced which.
-    pub(super) fn event_views(
-        &self,
-        case: &CaseRow,
-        rows: &[EventRow],
-    ) -> Result<Vec<EventView>, VaultError> {
-        let mut bodies = Vec::with_capacity(rows.len());
-        for r in rows {
-            let plain = self.open_sealed(case, Part::Item(&r.id), &r.body)?;
-            let b: EventBody = serde_json::from_slice(&plain)
-                .map_err(|_| VaultError::Internal("an event does not parse".into()))?;
-            bodies.push((r.id.clone(), b));
-        }
-        // Rows are oldest first: the last replacement seen for an event is its newest.
-        let mut replaced_by: HashMap<String, String> = HashMap::new();
-        for (id, b) in &bodies {
-            if let Some(r) = &b.replaces {
-                replaced_by.insert(r.clone(), id.clone());
-            }
-        }
-        let names = self
-            .db
-            .read(|tx| usernames(tx, bodies.iter().map(|(_, b)| b.created_by.as_str())))?;
-        let mut out: Vec<EventView> = bodies
-            .into_iter()
-            .map(|(id, b)| EventView {
-                replaced_by: replaced_by.get(&id).cloned(),
-                author_name: names.get(&b.created_by).cloned().unwrap_or_default(),
-                id,
-                kind: b.kind.clone(),
-                date: b.date.clone(),
-                time: b.time.clone(),
-                place: b.place.clone(),
-                description: b.description.clone(),
-                replaces: b.replaces.clone(),
-                author: b.created_by.clone(),
-                created_at: b.created_at.clone(),
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.date, &a.time).cmp(&(&b.date, &b.time)));
-        Ok(out)
-    }
-
     /// A read of sealed casework: audited, and 423 while the office is sealed.
-    fn readable(&self, case: &CaseRow, allowed: &Allowed) -> Result<(), VaultError> {
+    pub(super) fn readable(&self, case: &CaseRow, allowed: &Allowed) -> Result<(), VaultError> {
         if !self.is_unsealed(&case.office) {
             self.record_now(allowed, "sealed")?;
             return Err(VaultError::OfficeSealed(case.office.clone()));
@@ -503,21 +248,4 @@ pub(super) fn usernames<'a>(
         }
     }
     Ok(names)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_hh_mm() {
-        for ok in ["00:00", "09:30", "23:59"] {
-            assert!(valid_time(ok), "{ok}");
-        }
-        for bad in [
-            "24:00", "9:30", "09:60", "0930", "09:3a", "+9:30", "09:30 ", "", "é9:30",
-        ] {
-            assert!(!valid_time(bad), "{bad}");
-        }
-    }
 }

@@ -19,6 +19,7 @@ mod doc_fix;
 pub(crate) use decide::Allowed;
 mod documents;
 mod error;
+mod events;
 mod export;
 mod filename;
 mod files;
@@ -59,12 +60,11 @@ pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPag
 pub use case_edit::{CasePatch, CaseVersionView, CaseVersions};
 pub use case_list::{CasePage, CaseSummary, PAGE_DEFAULT, PAGE_MAX, PageQuery};
 pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
-pub use casework::{
-    EVENT_KINDS, EventInput, EventList, EventView, MAX_NOTE_CHARS, NoteInput, NoteList, NoteView,
-};
+pub use casework::{MAX_NOTE_CHARS, NoteInput, NoteList, NoteView};
 pub use doc_fix::RenameInput;
 pub use documents::{DocMay, DocumentPage, DocumentView, OpenDocument, Upload};
 pub use error::VaultError;
+pub use events::{EVENT_KINDS, EventInput, EventList, EventView};
 pub use export::{ExportSummary, export_case};
 pub use live::DocumentStream;
 pub use offices::{OfficeCredentials, OfficeMode};

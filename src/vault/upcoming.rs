@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::cases::CaseMeta;
-use super::casework::EventView;
+use super::events::EventView;
 use super::plain_cache::Part;
 use super::target::{Target, Word};
 use super::{Actor, Cancel, Vault, VaultError};
