@@ -30,16 +30,22 @@ CREATE TABLE case_notes (
     created_at  TEXT NOT NULL
 );
 CREATE INDEX case_notes_case ON case_notes(case_id);
+-- A note is corrected once (a correction may itself be corrected): two people
+-- correcting the same note at once cannot both leave a current version.
+CREATE UNIQUE INDEX case_notes_corrects ON case_notes(corrects) WHERE corrects IS NOT NULL;
 
 -- Hearings, deadlines and appointments: everything but the ids is sealed (kind, date,
--- time, place, description, author, the event it replaces), so not even the date of a
--- hearing rests in the clear.
+-- time, place, description, author), so not even the date of a hearing rests in the
+-- clear. `replaces` names the event a new one replaces (a hearing moved), once: two
+-- people moving the same hearing at once cannot both leave a date standing.
 CREATE TABLE case_events (
     id          TEXT PRIMARY KEY,
     case_id     TEXT NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
-    body        BLOB NOT NULL                 -- age-encrypted JSON to the case recipient
+    body        BLOB NOT NULL,                -- age-encrypted JSON to the case recipient
+    replaces    TEXT                          -- the id of the event this one replaces
 );
 CREATE INDEX case_events_case ON case_events(case_id);
+CREATE UNIQUE INDEX case_events_replaces ON case_events(replaces) WHERE replaces IS NOT NULL;
 
 -- A share shows a partner the case's notes and events only when it says so.
 ALTER TABLE shares ADD COLUMN notes INTEGER NOT NULL DEFAULT 0;

@@ -138,6 +138,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         } else {
             bytes
         };
+        // Every body is an object: serde would read an array as the fields in order,
+        // which no route documents.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad(
+                "invalid_json",
+                "the body must be a JSON object ({…})",
+            ));
+        }
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::bad("invalid_json", describe(&e)))

@@ -44,6 +44,8 @@ pub struct EventRow {
     pub case_id: String,
     /// Sealed JSON.
     pub body: Vec<u8>,
+    /// The event this one replaces.
+    pub replaces: Option<String>,
 }
 
 /// What an edit of a case's details found.
@@ -114,7 +116,8 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Adds a note.
+    /// Adds a note. [`StoreError::Conflict`](super::StoreError::Conflict) when the note
+    /// it corrects already has a correction.
     pub fn insert_note(&self, case: &str, n: &NoteRow) -> R<()> {
         exec(
             self,
@@ -152,12 +155,13 @@ impl Tx<'_> {
         )?)
     }
 
-    /// Adds an event.
+    /// Adds an event. [`StoreError::Conflict`](super::StoreError::Conflict) when the
+    /// event it replaces was already replaced.
     pub fn insert_event(&self, e: &EventRow) -> R<()> {
         exec(
             self,
-            "INSERT INTO case_events (id, case_id, body) VALUES (?1, ?2, ?3)",
-            params![e.id, e.case_id, e.body],
+            "INSERT INTO case_events (id, case_id, body, replaces) VALUES (?1, ?2, ?3, ?4)",
+            params![e.id, e.case_id, e.body, e.replaces],
         )?;
         Ok(())
     }
@@ -165,13 +169,14 @@ impl Tx<'_> {
     /// A case's events, in the order they were added.
     pub fn events(&self, case: &str) -> R<Vec<EventRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, body FROM case_events WHERE case_id = ?1 ORDER BY rowid",
+            "SELECT id, case_id, body, replaces FROM case_events WHERE case_id = ?1 ORDER BY rowid",
         )?;
         let rows = st.query_map([case], |r| {
             Ok(EventRow {
                 id: r.get(0)?,
                 case_id: r.get(1)?,
                 body: r.get(2)?,
+                replaces: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -363,11 +363,16 @@ impl Vault {
         }
         self.record_now(&allowed, "ok")?;
         let may = self.case_may(actor, &facts);
-        let metadata = CaseMeta::parse(&self.open_sealed(
+        let mut metadata = CaseMeta::parse(&self.open_sealed(
             &case,
             super::plain_cache::Part::Meta,
             &case.metadata,
         )?)?;
+        // The details' free-text notes go with the case's notes (rule 21): a partner
+        // whose share leaves notes out does not see them either.
+        if actor.role().is_some() && !may.read_casework {
+            metadata.notes = None;
+        }
         let now = self.clock.unix();
         let (shares, office_held, updated_by) = self.db.read(|tx| -> Result<_, VaultError> {
             let mut v = Vec::new();

@@ -2,7 +2,8 @@
 //! sealed read's audit, the authors' usernames.
 //!
 //! Invariants: a note's text is sealed to the case key before it reaches the database;
-//! a note is never changed, only corrected by a newer note that names it; adding works
+//! a note is never changed, only corrected by a newer note that names it, and only
+//! once (a second correction of the same note is a 409); adding works
 //! while the office is sealed (only the case's public key is needed), reading does
 //! not; who reads them is rule 21 (a partner only through a share with `notes`).
 use std::collections::HashMap;
@@ -48,7 +49,7 @@ pub struct NoteView {
     pub created_at: String,
     /// The earlier note this one corrects.
     pub corrects: Option<String>,
-    /// The newest note that corrects this one (then this one is out of date).
+    /// The note that corrects this one (then this one is out of date).
     pub corrected_by: Option<String>,
 }
 
@@ -141,11 +142,22 @@ impl Vault {
             created_at: self.now_str(),
         };
         let allowed = allowed.and(Target::note(&id));
-        self.db.write(|tx| {
+        let stored = self.db.write(|tx| {
             tx.insert_note(&case.id, &row)?;
             self.record(tx, &allowed, "ok")
-        })?;
-        Ok(id)
+        });
+        match stored {
+            Ok(()) => Ok(id),
+            // The unique index: someone corrected that note first.
+            Err(VaultError::Conflict { .. }) => {
+                self.record_now(&allowed, "conflict")?;
+                Err(VaultError::conflict(
+                    "already_corrected",
+                    "someone has already corrected that note; nothing was saved: reload the case and correct their correction if needed",
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A case's notes, newest first.

@@ -3,8 +3,8 @@
 //! its uploader within 24 hours; the shredding itself is `purge.rs`).
 //!
 //! Invariant: a rename rewrites only the document's sealed metadata row, in one
-//! transaction with its audit entry; the filename is validated as at upload and never
-//! reaches the log.
+//! transaction with its audit entry (the earlier name is not kept, so a legal hold
+//! refuses renames); the filename is validated as at upload and never reaches the log.
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -107,6 +107,16 @@ impl Vault {
             self.record_now(&allowed, "not_found")?;
             return Err(VaultError::NotFound);
         };
+        // A legal hold keeps every record as it is: a rename keeps no earlier name.
+        let held = case.held
+            || self
+                .db
+                .read(|tx| tx.office(&case.office))?
+                .is_some_and(|o| o.held);
+        if held {
+            self.record_now(&allowed, "legal_hold")?;
+            return Err(VaultError::LegalHold);
+        }
         if !self.is_unsealed(&case.office) {
             self.record_now(&allowed, "sealed")?;
             return Err(VaultError::OfficeSealed(case.office));
@@ -125,12 +135,25 @@ impl Vault {
         );
         let ct = crypto::seal_to(&case.recipient, &json)?;
         let renamed = self.db.write(|tx| {
+            // Checked again inside the transaction: a hold placed meanwhile wins.
+            if tx.case(&case.id)?.is_some_and(|c| c.held)
+                || tx.office(&case.office)?.is_some_and(|o| o.held)
+            {
+                return Err(VaultError::LegalHold);
+            }
             let renamed = tx.set_document_meta(&case.id, &doc.id, &ct)?;
             if renamed {
                 self.record(tx, &allowed, "ok")?;
             }
             Ok::<_, VaultError>(renamed)
-        })?;
+        });
+        let renamed = match renamed {
+            Err(VaultError::LegalHold) => {
+                self.record_now(&allowed, "legal_hold")?;
+                return Err(VaultError::LegalHold);
+            }
+            other => other?,
+        };
         if !renamed {
             // Purged meanwhile.
             self.record_now(&allowed, "not_found")?;

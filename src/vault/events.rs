@@ -1,9 +1,9 @@
 //! A case's dated events: hearings, deadlines, appointments.
 //!
-//! Invariants: everything of an event but its id (kind, date, time, place,
-//! description, author, the event it replaces) is sealed to the case key before it
-//! reaches the database; an event is never changed, only replaced by a newer one that
-//! names it; adding works while the office is sealed, reading does not; who reads them
+//! Invariants: everything of an event but its ids (its own and that of the event it
+//! replaces) — kind, date, time, place, description, author — is sealed to the case
+//! key before it reaches the database; an event is never changed, only replaced by a
+//! newer one that names it, and only once (a second replacement is a 409); adding works while the office is sealed, reading does not; who reads them
 //! is rule 21 (a partner only through a share with `notes`).
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,7 +53,6 @@ pub(super) struct EventBody {
     pub(super) time: Option<String>,
     pub(super) place: Option<String>,
     pub(super) description: Option<String>,
-    pub(super) replaces: Option<String>,
     pub(super) created_by: String,
     pub(super) created_at: String,
 }
@@ -75,7 +74,7 @@ pub struct EventView {
     pub description: Option<String>,
     /// The earlier event this one replaces.
     pub replaces: Option<String>,
-    /// The newest event that replaces this one (then this one no longer holds).
+    /// The event that replaces this one (then this one no longer holds).
     pub replaced_by: Option<String>,
     /// Author's account id.
     pub author: String,
@@ -190,7 +189,6 @@ impl Vault {
             time: opt(&input.time),
             place: opt(&input.place),
             description: opt(&input.description),
-            replaces,
             created_by: actor.id.clone(),
             created_at: self.now_str(),
         };
@@ -201,13 +199,25 @@ impl Vault {
             id: id.clone(),
             case_id: case.id.clone(),
             body: crypto::seal_to(&case.recipient, &json)?,
+            replaces,
         };
         let allowed = allowed.and(Target::event(&id));
-        self.db.write(|tx| {
+        let stored = self.db.write(|tx| {
             tx.insert_event(&row)?;
             self.record(tx, &allowed, "ok")
-        })?;
-        Ok(id)
+        });
+        match stored {
+            Ok(()) => Ok(id),
+            // The unique index: someone replaced that event first.
+            Err(VaultError::Conflict { .. }) => {
+                self.record_now(&allowed, "conflict")?;
+                Err(VaultError::conflict(
+                    "already_replaced",
+                    "someone has already changed that event; nothing was saved: reload the case to see the new one",
+                ))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A case's events, earliest first.
@@ -249,21 +259,19 @@ impl Vault {
             let plain = self.open_sealed(case, Part::Item(&r.id), &r.body)?;
             let b: EventBody = serde_json::from_slice(&plain)
                 .map_err(|_| VaultError::Internal("an event does not parse".into()))?;
-            bodies.push((r.id.clone(), b));
+            bodies.push((r.id.clone(), r.replaces.clone(), b));
         }
-        // Rows are oldest first: the last replacement seen for an event is its newest.
-        let mut replaced_by: HashMap<String, String> = HashMap::new();
-        for (id, b) in &bodies {
-            if let Some(r) = &b.replaces {
-                replaced_by.insert(r.clone(), id.clone());
-            }
-        }
+        // An event is replaced at most once (a unique index).
+        let replaced_by: HashMap<String, String> = rows
+            .iter()
+            .filter_map(|r| Some((r.replaces.clone()?, r.id.clone())))
+            .collect();
         let names = self
             .db
-            .read(|tx| usernames(tx, bodies.iter().map(|(_, b)| b.created_by.as_str())))?;
+            .read(|tx| usernames(tx, bodies.iter().map(|(_, _, b)| b.created_by.as_str())))?;
         let mut out: Vec<EventView> = bodies
             .into_iter()
-            .map(|(id, b)| EventView {
+            .map(|(id, replaces, b)| EventView {
                 replaced_by: replaced_by.get(&id).cloned(),
                 author_name: names.get(&b.created_by).cloned().unwrap_or_default(),
                 id,
@@ -272,7 +280,7 @@ impl Vault {
                 time: b.time.clone(),
                 place: b.place.clone(),
                 description: b.description.clone(),
-                replaces: b.replaces.clone(),
+                replaces,
                 author: b.created_by.clone(),
                 created_at: b.created_at.clone(),
             })

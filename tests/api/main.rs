@@ -9,6 +9,7 @@ mod auditin;
 mod auth;
 mod authkit;
 mod browser;
+mod casework_guards;
 mod crosssite;
 mod dos;
 mod grant;
