@@ -53,7 +53,8 @@ pub(super) struct DetailsDraft {
     /// Someone else saved first (the form shows their version; the typed values
     /// are listed beside it). Otherwise the form shows the typed values.
     pub(super) conflict: bool,
-    /// The version the form names.
+    /// The version the typed values were based on (named again by the form when it
+    /// shows them; after a conflict the form names the current version instead).
     pub(super) version: i64,
 }
 
@@ -115,7 +116,10 @@ pub(super) fn details_history(case: &CaseView, cw: &Casework) -> Markup {
 pub(super) fn edit_form(s: &SessionInfo, case: &CaseView, draft: Option<&DetailsDraft>) -> Markup {
     let typed = draft.filter(|d| !d.conflict).map(|d| &d.meta);
     let m = typed.unwrap_or(&case.metadata);
-    let version = draft.map_or(case.version, |d| d.version);
+    // After a conflict the form names the version it now shows.
+    let version = draft
+        .filter(|d| !d.conflict)
+        .map_or(case.version, |d| d.version);
     let a = a_number_words(m.a_number.as_deref()).unwrap_or_default();
     let val = |v: &Option<String>| v.clone().unwrap_or_default();
     html! {

@@ -153,13 +153,12 @@ pub(super) async fn edit_details(
             code: "edit_conflict",
             ..
         }) => {
-            // The form is shown again with the current version, which the page
-            // reads afresh; what was typed is listed beside it.
-            let current = st.vault.get_case(&s.actor, &case).await?.version;
+            // The form is shown again with the current details and version, which
+            // the page reads afresh; what was typed is listed beside it.
             let draft = DetailsDraft {
                 meta: typed(),
                 conflict: true,
-                version: current,
+                version,
             };
             let notice = Notice::Error(CONFLICT_NOTICE.into());
             case_response_with(
