@@ -1,5 +1,6 @@
-//! One case's page: its details, documents (paged), shares, hold state and the close
-//! form (changes on a case: `case_actions.rs`).
+//! One case's page: its details, casework (notes, hearings and deadlines, the details'
+//! history: `casework.rs`), documents (paged), shares, hold state and the close form
+//! (changes on a case: `case_actions.rs`, `casework_actions.rs`).
 //!
 //! Invariant: every read goes through the same `Vault` call as the API, so it is
 //! decided by the same policy and audited once; the documents' download links and the
@@ -10,6 +11,10 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::casework::{
+    Casework, DetailsDraft, details_history, document_fixes, edit_form, events_section,
+    notes_section,
+};
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
 use super::session::PageSession;
@@ -39,19 +44,22 @@ fn documents_section(
 ) -> Markup {
     let next = docs.next_after.as_deref();
     let docs = &docs.documents;
+    let fixes = docs.iter().any(|d| d.may.rename || d.may.purge);
     html! {
         section aria-labelledby="docs" {
             h2 #docs { "Documents" }
             @if docs.is_empty() { p.empty { "No documents yet." } } @else {
                 div.table-wrap { table {
                     caption.visually-hidden { "Documents of this case" }
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Size" } th scope="col" { "Added" } th scope="col" { span.visually-hidden { "Download" } } } }
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Size" } th scope="col" { "Added" } th scope="col" { span.visually-hidden { "Download" } }
+                        @if fixes { th scope="col" { span.visually-hidden { "Rename or delete" } } } } }
                     tbody { @for d in docs { tr {
                         td { (d.filename) }
                         td { (size_words(d.size)) }
                         td.date { (day(&d.created_at)) }
                         td { a.download href={ "/api/v1/cases/" (case.id) "/documents/" (d.id) } download {
                             "Download" span.visually-hidden { " " (d.filename) } } }
+                        @if fixes { td.actions { (document_fixes(s, case, d)) } }
                     } } }
                 } }
             }
@@ -94,7 +102,8 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
                     thead { tr { th scope="col" { "Partner" } th scope="col" { "Access" } th scope="col" { "Until" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Revoke" } } } }
                     tbody { @for sh in &case.shares { tr {
                         td { (sh.username) }
-                        td { (if sh.permission == "upload" { "Read and add documents" } else { "Read only" }) }
+                        td { (if sh.permission == "upload" { "Read and add documents" } else { "Read only" })
+                            @if sh.notes { br; span.muted { "also notes and hearings" } } }
                         td { (day(&sh.expires_at)) }
                         td { (match sh.state.as_str() { "live" => "Active", "expired" => "Ended", _ => "Revoked" }) }
                         td { @if sh.state == "live" {
@@ -121,6 +130,10 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
                     legend { "Access" }
                     label.choice { input type="radio" name="permission" value="read" checked; " Read only" }
                     label.choice { input type="radio" name="permission" value="upload"; " Read and add documents" }
+                }
+                div.field {
+                    label.choice { input #share-notes type="checkbox" name="notes" value="yes" aria-describedby="share-notes-help"; " Also show the case notes and hearings" }
+                    p.help #share-notes-help { "Leave unticked unless the partner needs them: notes often hold what the client said in confidence." }
                 }
                 div.field {
                     label for="until" { "Visible until (end of that day, UTC)" }
@@ -162,7 +175,21 @@ pub(super) async fn case_response(
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
+    case_response_with(st, s, case_id, docs_after, status, notice, None).await
+}
+
+/// The case page, with what an unsaved "Edit details" form held (after a refusal).
+pub(super) async fn case_response_with(
+    st: &AppState,
+    s: SessionInfo,
+    case_id: String,
+    docs_after: Option<String>,
+    status: StatusCode,
+    notice: Option<Notice>,
+    draft: Option<DetailsDraft>,
+) -> Result<Response, PageError> {
     let case = st.vault.get_case(&s.actor, &case_id).await?;
+    let cw = Casework::load(st, &s, &case).await?;
     let paged = docs_after.is_some();
     let docs = st
         .vault
@@ -228,10 +255,14 @@ pub(super) async fn case_response(
                 (meta_row("Case ID", Some(&case.id)))
             }
             @if let Some(n) = m.notes.as_deref().filter(|n| !n.is_empty()) {
-                h3 { "Notes" }
+                h3 { "Background notes" }
                 p.notes { (n) }
             }
+            (details_history(&case, &cw))
+            @if case.may.edit { (edit_form(&s, &case, draft.as_ref())) }
         }
+        (events_section(&s, &case, &cw))
+        (notes_section(&s, &case, &cw))
         (documents_section(&s, &case, &docs, paged, case.may.upload))
         @if case.may.share { (shares_section(&s, &case, day(&today), day(&until))) }
         @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }

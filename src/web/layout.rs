@@ -44,6 +44,7 @@ fn nav(s: &SessionInfo) -> Markup {
             ul {
                 @if is(Role::Caseworker) || is(Role::Partner) {
                     li { a href="/cases" { @if is(Role::Partner) { "Shared cases" } @else { "Cases" } } }
+                    li { a href="/upcoming" { "Coming up" } }
                 }
                 @if is(Role::Admin) || is(Role::Superadmin) {
                     li { a href="/admin" { "Office" } }
@@ -141,6 +142,18 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
             "The office was permanently deleted with all its cases, documents and accounts, including yours."
         }
         "closed" => "The case is closed. It stays readable until the retention period ends.",
+        "details_saved" => "The details were saved. The earlier version is kept in the history.",
+        "details_unchanged" => "Nothing was changed: the details are the same as before.",
+        "note_added" => "The note was added.",
+        "note_corrected" => {
+            "The correction was added. The original note stays, marked as corrected."
+        }
+        "event_added" => "The date was added. It shows on the Coming up page.",
+        "event_changed" => "The date was changed. The old one stays on the case, marked as moved.",
+        "renamed" => "The document was renamed.",
+        "document_deleted" => {
+            "The document was permanently deleted. Its key is destroyed: nobody can read it any more."
+        }
         _ => return None,
     };
     Some(Notice::Done(m.into()))

@@ -1,4 +1,5 @@
-//! The HTML pages for people: sign-in and TOTP enrolment, case lists and cases,
+//! The HTML pages for people: sign-in and TOTP enrolment, case lists and cases
+//! (with their notes, hearings and deadlines), "Coming up" and its calendar file,
 //! office administration (seal, accounts, legal holds, retention, purge) and the
 //! audit log. Server-rendered with `maud`; one first-party stylesheet and one
 //! small script (the upload progress bar) are served from the binary, so the
@@ -17,6 +18,8 @@ mod audit;
 mod case_actions;
 mod case_page;
 mod cases;
+mod casework;
+mod casework_actions;
 mod confirm;
 mod error;
 mod layout;
@@ -25,6 +28,7 @@ mod multipart;
 mod office_lifecycle;
 mod parts;
 mod session;
+mod upcoming;
 
 use std::sync::LazyLock;
 
@@ -89,6 +93,22 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case}", get(case_page::case_page))
         .route("/cases/{case}/shares", post(case_actions::share))
         .route("/cases/{case}/close", post(case_actions::close))
+        .route(
+            "/cases/{case}/details",
+            post(casework_actions::edit_details),
+        )
+        .route("/cases/{case}/notes", post(casework_actions::add_note))
+        .route("/cases/{case}/events", post(casework_actions::add_event))
+        .route(
+            "/cases/{case}/documents/{doc}/rename",
+            post(casework_actions::rename),
+        )
+        .route(
+            "/cases/{case}/documents/{doc}/purge",
+            post(casework_actions::purge),
+        )
+        .route("/upcoming", get(upcoming::upcoming_page))
+        .route("/upcoming.ics", get(upcoming::upcoming_ics))
         .route(
             "/cases/{case}/shares/{share}/revoke",
             post(case_actions::revoke),

@@ -108,6 +108,11 @@ fn form_name(path: &str) -> &'static str {
     let mut seg = path.trim_start_matches('/').split('/');
     match (seg.next(), seg.nth(1)) {
         (Some("cases"), Some("shares")) => "share",
+        (Some("cases"), Some("documents"))
+            if path.ends_with("/rename") || path.ends_with("/purge") =>
+        {
+            "document"
+        }
         (Some("cases"), Some("documents")) => "upload",
         (Some("cases"), _) => "case",
         _ if path.starts_with("/admin/users/") => "user",
@@ -135,6 +140,9 @@ mod tests {
     fn form_names_are_fixed_words() {
         assert_eq!(form_name("/cases"), "case");
         assert_eq!(form_name("/cases/x/shares"), "share");
+        assert_eq!(form_name("/cases/x/documents"), "upload");
+        assert_eq!(form_name("/cases/x/documents/y/purge"), "document");
+        assert_eq!(form_name("/cases/x/notes"), "case");
         assert_eq!(form_name("/admin/users/x/disable"), "user");
         assert_eq!(form_name("/admin/seal-all"), "office");
         assert_eq!(form_name("/admin/cases/x/purge"), "admin_case");

@@ -1,7 +1,8 @@
 //! The pages in a real browser: headless Debian Chromium driven through
 //! chromedriver against a real HTTPS server. One browser session walks the whole
 //! story (caseworker, partner, administrator with seal, audit log, legal hold and
-//! purge, a new user's enrolment) and saves the screenshots shown in README.md
+//! purge, a new user's enrolment, and the casework: details, a note, a hearing on
+//! "Coming up" and its calendar file) and saves the screenshots shown in README.md
 //! under `docs/screenshots/`.
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -120,6 +121,118 @@ async fn wait_file(dir: &Path, name: &str) -> Vec<u8> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A calendar file as RFC 5545 has it: CRLF lines of at most 75 octets, one
+/// VCALENDAR holding VEVENTs whose every property line is `NAME[;PARAMS]:VALUE`.
+fn check_calendar(ics: &str) {
+    assert!(ics.ends_with("\r\n"), "{ics}");
+    let unfolded = ics.replace("\r\n ", "");
+    let lines: Vec<&str> = unfolded.trim_end_matches("\r\n").split("\r\n").collect();
+    assert_eq!(lines.first(), Some(&"BEGIN:VCALENDAR"), "{ics}");
+    assert_eq!(lines.last(), Some(&"END:VCALENDAR"), "{ics}");
+    assert!(lines.contains(&"VERSION:2.0"), "{ics}");
+    let mut open = 0;
+    let mut events = 0;
+    for l in &lines {
+        assert!(!l.contains('\n') && !l.contains('\r'), "{l:?}");
+        let (name, _) = l
+            .split_once(':')
+            .unwrap_or_else(|| panic!("no value: {l:?}"));
+        let name = name.split(';').next().unwrap();
+        assert!(
+            !name.is_empty() && name.bytes().all(|c| c.is_ascii_uppercase() || c == b'-'),
+            "{l:?}"
+        );
+        match *l {
+            "BEGIN:VEVENT" => {
+                assert_eq!(open, 0, "nested event");
+                open += 1;
+                events += 1;
+            }
+            "END:VEVENT" => open -= 1,
+            _ => {}
+        }
+    }
+    assert_eq!(open, 0);
+    assert_eq!(events, 1, "{ics}");
+    for l in ics.split("\r\n") {
+        assert!(l.len() <= 75, "{l:?}");
+    }
+    for p in [
+        "UID:",
+        "DTSTAMP:",
+        "DTSTART:",
+        "SUMMARY:Hearing",
+        "LOCATION:Court 3",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(p)), "no {p}: {ics}");
+    }
+}
+
+/// On the case page: edit the details, add a note and a hearing, then the
+/// screenshot of the case page.
+async fn casework(b: &Browser, app: &TestApp, case: &str) {
+    b.click_stay("#edit-details summary").await;
+    b.type_into("#edit-country", "Honduras").await;
+    b.click("form[action$='/details'] button[type=submit]")
+        .await;
+    let t = b.text().await;
+    assert!(b.url().await.contains("done=details_saved"), "{t}");
+    assert!(
+        t.contains("Honduras") && t.contains("Details last changed on"),
+        "{t}"
+    );
+    b.click_stay("details.history summary").await;
+    let t = b.text().await;
+    assert!(
+        t.contains("Country of birth: was “Guatemala”, became “Honduras”"),
+        "{t}"
+    );
+    check_page(b).await;
+
+    b.type_into(
+        "#note-text",
+        "Client called: new address in Queens, letter to follow.",
+    )
+    .await;
+    b.click("form[action$='/notes'] button[type=submit]").await;
+    let t = b.text().await;
+    assert!(b.url().await.contains("done=note_added"), "{t}");
+    assert!(
+        t.contains("new address in Queens") && t.contains("alice"),
+        "{t}"
+    );
+
+    let date = time::OffsetDateTime::from_unix_timestamp(app.clock.unix() + 6 * 86_400).unwrap();
+    let date = format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    );
+    b.click_stay("details.add-event summary").await;
+    // Date and time fields take their value as a script sets it (what a date picker
+    // does); typing into them depends on the browser's locale.
+    b.js(&format!(
+        "document.querySelector('#event-date').value = '{date}'; \
+         document.querySelector('#event-time').value = '09:30'; return null;"
+    ))
+    .await;
+    b.type_into("#event-place", "Court 3, 26 Federal Plaza")
+        .await;
+    b.type_into("#event-description", "Master calendar hearing")
+        .await;
+    b.click("details.add-event button[type=submit]").await;
+    let t = b.text().await;
+    assert!(b.url().await.contains("done=event_added"), "{t}");
+    assert!(
+        t.contains(&date) && t.contains("at 09:30") && t.contains("Court 3"),
+        "{t}"
+    );
+    check_page(b).await;
+    assert!(b.url().await.contains(case));
+    b.screenshot(&shots().join("case-page.png")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,6 +354,28 @@ async fn browser_walkthrough_of_every_role() {
     assert!(t.contains("pat") && t.contains("Active"), "{t}");
     check_page(&b).await;
     b.screenshot(&shots().join("case.png")).await;
+
+    // Casework: correct the details, add a note and a hearing.
+    casework(&b, &app, &case).await;
+
+    // The hearing is on "Coming up", and the calendar download parses.
+    b.click("header a[href='/upcoming']").await;
+    let t = b.text().await;
+    assert!(
+        t.contains("Coming up") && t.contains("Maria Example") && t.contains("Court 3"),
+        "{t}"
+    );
+    assert!(t.contains("Do not import it into a cloud calendar"), "{t}");
+    check_page(&b).await;
+    b.screenshot(&shots().join("coming-up.png")).await;
+    b.click_stay("a[href='/upcoming.ics']").await;
+    let ics = String::from_utf8(wait_file(&downloads, "casevault-coming-up.ics").await).unwrap();
+    check_calendar(&ics);
+    assert!(
+        !ics.contains("Maria"),
+        "the minimal calendar names no client: {ics}"
+    );
+    b.goto(&format!("{base}/cases/{case}")).await;
 
     // Search by A-number: the box posts, so the URL never carries the term.
     b.goto(&format!("{base}/cases")).await;

@@ -48,3 +48,30 @@ pub async fn page_sign_in(app: &TestApp, user: &str) -> Client {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{user} sign-in");
     c
 }
+
+/// GETs a page: status, headers and body.
+pub async fn get_page(c: &Client, url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let r = c.get(url).send().await.unwrap();
+    let (s, h) = (r.status(), r.headers().clone());
+    (s, h, r.text().await.unwrap())
+}
+
+/// Posts a form with the page's CSRF token; answers status, `Location` and body.
+pub async fn post_form(
+    c: &Client,
+    page: &str,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String, String) {
+    let token = hidden(page, "csrf").expect("the page has a CSRF token");
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    form.push(("csrf", &token));
+    let r = c.post(url).form(&form).send().await.unwrap();
+    let status = r.status();
+    let to = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, to, r.text().await.unwrap())
+}

@@ -1,0 +1,401 @@
+//! The casework parts of a case page: the "Edit details" form and the history of the
+//! client's details, the dated case notes, the hearings and deadlines, and the
+//! per-document "Rename" and "Delete (wrong upload)" forms (the posts they make:
+//! `casework_actions.rs`).
+//!
+//! Invariant: each part is shown only when the policy's answer on the case or the
+//! document (`CaseView::may`, `DocumentView::may`) allows it, and its data comes from
+//! the same audited `Vault` reads as the API; every form carries the CSRF field.
+use maud::{Markup, html};
+use zeroize::Zeroizing;
+
+use super::error::PageError;
+use super::layout::{csrf_field, day, minute};
+use super::parts::code_field;
+use crate::edge::AppState;
+use crate::vault::{
+    CaseMeta, CaseVersions, CaseView, DocumentView, EventList, EventView, NoteList, NoteView,
+    SessionInfo,
+};
+
+/// The casework a case page shows, each read only when the policy allows it.
+#[derive(Default)]
+pub(super) struct Casework {
+    versions: Option<CaseVersions>,
+    notes: Option<NoteList>,
+    events: Option<EventList>,
+}
+
+impl Casework {
+    /// Reads what the actor may see of the case's casework.
+    pub(super) async fn load(
+        st: &AppState,
+        s: &SessionInfo,
+        case: &CaseView,
+    ) -> Result<Casework, PageError> {
+        let mut out = Casework::default();
+        if case.may.edit {
+            out.versions = Some(st.vault.case_versions(&s.actor, &case.id).await?);
+        }
+        if case.may.read_casework {
+            out.notes = Some(st.vault.list_notes(&s.actor, &case.id).await?);
+            out.events = Some(st.vault.list_events(&s.actor, &case.id).await?);
+        }
+        Ok(out)
+    }
+}
+
+/// What someone typed into "Edit details" that was not saved: shown again so that
+/// nothing typed is lost.
+pub(super) struct DetailsDraft {
+    /// The typed values, as a case's details.
+    pub(super) meta: CaseMeta,
+    /// Someone else saved first (the form shows their version; the typed values
+    /// are listed beside it). Otherwise the form shows the typed values.
+    pub(super) conflict: bool,
+    /// The version the typed values were based on (named again by the form when it
+    /// shows them; after a conflict the form names the current version instead).
+    pub(super) version: i64,
+}
+
+/// "A012345678" for the stored nine digits.
+pub(super) fn a_number_words(a: Option<&str>) -> Option<String> {
+    a.map(|a| format!("A{a}"))
+}
+
+fn text_or_dash(v: Option<&str>) -> &str {
+    v.filter(|v| !v.is_empty()).unwrap_or("—")
+}
+
+/// The fields of the details, in page order: label and value.
+fn fields(m: &CaseMeta) -> [(&'static str, Option<String>); 5] {
+    [
+        ("Client’s full name", Some(m.client_name.clone())),
+        ("A-number", a_number_words(m.a_number.as_deref())),
+        ("Date of birth", m.date_of_birth.clone()),
+        ("Country of birth", m.country_of_birth.clone()),
+        ("Background notes", m.notes.clone()),
+    ]
+}
+
+/// "Changed on … by …" and the earlier versions with what differed.
+pub(super) fn details_history(case: &CaseView, cw: &Casework) -> Markup {
+    html! {
+        @if let Some(t) = &case.updated_at {
+            p.muted.changed { "Details last changed on " (minute(t)) " by "
+                strong { (text_or_dash(case.updated_by.as_deref())) } "." }
+        }
+        @if let Some(v) = cw.versions.as_ref().filter(|v| v.versions.len() > 1) {
+            details.history {
+                summary { "History of these details (" (v.versions.len() - 1) " earlier version" @if v.versions.len() > 2 { "s" } ")" }
+                ol.history {
+                    @for pair in v.versions.windows(2) {
+                        li {
+                            p { strong { (minute(&pair[0].changed_at)) } " — " (text_or_dash(Some(&pair[0].changed_by_name)))
+                                " changed version " (pair[1].version) ":" }
+                            ul {
+                                @for ((label, new), (_, old)) in fields(&pair[0].metadata).into_iter().zip(fields(&pair[1].metadata)) {
+                                    @if new != old {
+                                        li { (label) ": was “" (text_or_dash(old.as_deref())) "”, became “" (text_or_dash(new.as_deref())) "”" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(first) = v.versions.last() {
+                        li { p { strong { (minute(&first.changed_at)) } " — the case was opened by " (text_or_dash(Some(&first.changed_by_name))) "." } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The "Edit details" form, prefilled with the current details (or, after a refused
+/// edit, with what was typed).
+pub(super) fn edit_form(s: &SessionInfo, case: &CaseView, draft: Option<&DetailsDraft>) -> Markup {
+    let typed = draft.filter(|d| !d.conflict).map(|d| &d.meta);
+    let m = typed.unwrap_or(&case.metadata);
+    // After a conflict the form names the version it now shows.
+    let version = draft
+        .filter(|d| !d.conflict)
+        .map_or(case.version, |d| d.version);
+    let a = a_number_words(m.a_number.as_deref()).unwrap_or_default();
+    let val = |v: &Option<String>| v.clone().unwrap_or_default();
+    html! {
+        details.edit #edit-details open[draft.is_some()] {
+            summary { "Edit details" }
+            @if let Some(d) = draft.filter(|d| d.conflict) {
+                div.card.unsaved role="region" aria-label="What you typed (not saved)" {
+                    h3 { "What you typed (not saved)" }
+                    p.help { "The form below now shows the current details. Copy anything of yours that is still needed into it and save again." }
+                    dl.meta {
+                        @for (label, v) in fields(&d.meta) {
+                            div { dt { (label) } dd { (text_or_dash(v.as_deref())) } }
+                        }
+                    }
+                }
+            }
+            form.card method="post" action={ "/cases/" (case.id) "/details" } {
+                (csrf_field(s))
+                input type="hidden" name="version" value=(version);
+                div.field {
+                    label for="edit-client-name" { "Client’s full name" }
+                    input #edit-client-name name="client_name" required maxlength="200" autocomplete="off" value=(m.client_name);
+                }
+                div.field {
+                    label for="edit-a-number" { "A-number (optional)" }
+                    input #edit-a-number name="a_number" inputmode="numeric" maxlength="12" autocomplete="off" value=(a) aria-describedby="edit-a-help";
+                    p.help #edit-a-help { "8 or 9 digits, with or without the A. Leave empty to remove it." }
+                }
+                div.field {
+                    label for="edit-dob" { "Date of birth (optional)" }
+                    input #edit-dob name="date_of_birth" type="date" value=(val(&m.date_of_birth));
+                }
+                div.field {
+                    label for="edit-country" { "Country of birth (optional)" }
+                    input #edit-country name="country_of_birth" maxlength="100" autocomplete="off" value=(val(&m.country_of_birth));
+                }
+                div.field {
+                    label for="edit-notes" { "Background notes (optional)" }
+                    textarea #edit-notes name="notes" rows="4" maxlength="20000" { (val(&m.notes)) }
+                }
+                p.help { "The earlier details are kept: anyone who works on this case can see what changed, when and by whom." }
+                button type="submit" { "Save details" }
+            }
+        }
+    }
+}
+
+fn note_item(s: &SessionInfo, case: &CaseView, n: &NoteView, all: &[NoteView]) -> Markup {
+    let find = |id: &Option<String>| id.as_ref().and_then(|id| all.iter().find(|x| &x.id == id));
+    let correction = find(&n.corrected_by);
+    let corrects = find(&n.corrects);
+    html! {
+        li.note.corrected[correction.is_some()] id={ "note-" (n.id) } {
+            p.note-head {
+                strong { (minute(&n.created_at)) } " — " (text_or_dash(Some(&n.author_name)))
+                @if let Some(c) = corrects {
+                    " · corrects " a href={ "#note-" (c.id) } { "the note of " (minute(&c.created_at)) }
+                }
+            }
+            @if let Some(c) = correction {
+                p.tag { "Corrected" }
+                p.notes.old { (n.text) }
+                p.help { "Corrected on " (minute(&c.created_at)) " by " (text_or_dash(Some(&c.author_name))) ". It now reads:" }
+                p.notes { (c.text) }
+            } @else {
+                p.notes { (n.text) }
+                @if case.may.add_casework {
+                    details.correct {
+                        summary { "Correct" span.visually-hidden { " the note of " (minute(&n.created_at)) } }
+                        form method="post" action={ "/cases/" (case.id) "/notes" } {
+                            (csrf_field(s))
+                            input type="hidden" name="corrects" value=(n.id);
+                            div.field {
+                                label for={ "correct-" (n.id) } { "Corrected note" }
+                                textarea id={ "correct-" (n.id) } name="text" rows="4" maxlength="20000" required { (n.text) }
+                                p.help { "The note as written stays in the record, marked as corrected; nothing is overwritten." }
+                            }
+                            button type="submit" { "Save correction" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The dated case notes, newest first, with "Add a note" and "Correct".
+pub(super) fn notes_section(s: &SessionInfo, case: &CaseView, cw: &Casework) -> Markup {
+    let Some(list) = &cw.notes else {
+        return html! {};
+    };
+    html! {
+        section aria-labelledby="case-notes" {
+            h2 #case-notes { "Case notes" }
+            @if case.may.add_casework {
+                form.card method="post" action={ "/cases/" (case.id) "/notes" } {
+                    (csrf_field(s))
+                    div.field {
+                        label for="note-text" { "Add a note" }
+                        textarea #note-text name="text" rows="3" maxlength="20000" required aria-describedby="note-help" {}
+                        p.help #note-help { "For example what was said on today’s call. It is dated and signed with your name, and encrypted like the rest of the case." }
+                    }
+                    button type="submit" { "Add note" }
+                }
+            }
+            @if list.notes.is_empty() { p.empty { "No notes yet." } } @else {
+                ol.notes-list { @for n in &list.notes { (note_item(s, case, n, &list.notes)) } }
+            }
+        }
+    }
+}
+
+/// The kinds of event, as the form offers them.
+const KINDS: [(&str, &str); 4] = [
+    ("hearing", "Hearing"),
+    ("deadline", "Deadline (something is due)"),
+    ("appointment", "Appointment"),
+    ("other", "Other"),
+];
+
+/// A kind for people.
+pub(super) fn kind_words(kind: &str) -> &'static str {
+    match kind {
+        "hearing" => "Hearing",
+        "deadline" => "Deadline",
+        "appointment" => "Appointment",
+        _ => "Other",
+    }
+}
+
+fn event_fields(prefix: &str, e: Option<&EventView>) -> Markup {
+    let kind = e.map_or("hearing", |e| e.kind.as_str());
+    let val = |f: fn(&EventView) -> Option<&str>| e.and_then(f).unwrap_or("").to_owned();
+    html! {
+        div.field {
+            label for={ (prefix) "-kind" } { "What it is" }
+            select id={ (prefix) "-kind" } name="kind" {
+                @for (v, label) in KINDS { option value=(v) selected[v == kind] { (label) } }
+            }
+        }
+        div.field {
+            label for={ (prefix) "-date" } { "Date" }
+            input id={ (prefix) "-date" } name="date" type="date" required value=(val(|e| Some(e.date.as_str())));
+        }
+        div.field {
+            label for={ (prefix) "-time" } { "Time (optional, local time where it happens)" }
+            input id={ (prefix) "-time" } name="time" type="time" value=(val(|e| e.time.as_deref()));
+        }
+        div.field {
+            label for={ (prefix) "-place" } { "Place (optional)" }
+            input id={ (prefix) "-place" } name="place" maxlength="300" autocomplete="off" value=(val(|e| e.place.as_deref()));
+        }
+        div.field {
+            label for={ (prefix) "-description" } { "Description (optional)" }
+            textarea id={ (prefix) "-description" } name="description" rows="2" maxlength="2000" { (val(|e| e.description.as_deref())) }
+        }
+    }
+}
+
+fn event_item(s: &SessionInfo, case: &CaseView, e: &EventView, all: &[EventView]) -> Markup {
+    let newer = e
+        .replaced_by
+        .as_ref()
+        .and_then(|id| all.iter().find(|x| &x.id == id));
+    let older = e
+        .replaces
+        .as_ref()
+        .and_then(|id| all.iter().find(|x| &x.id == id));
+    html! {
+        li.event.moved[newer.is_some()] id={ "event-" (e.id) } {
+            p.event-when {
+                @if newer.is_some() { span.tag { "Moved" } " " }
+                @let when = html! { time datetime=(e.date) { (e.date) } @if let Some(t) = &e.time { " at " (t) } };
+                @if newer.is_some() { s { (when) } } @else { strong { (when) } }
+                " — " (kind_words(&e.kind))
+                @if let Some(p) = &e.place { " · " (p) }
+            }
+            @if let Some(d) = &e.description { p.event-what { (d) } }
+            @if let Some(n) = newer {
+                p.help { "Replaced: now on " a href={ "#event-" (n.id) } { (n.date) @if let Some(t) = &n.time { " at " (t) } } "." }
+            }
+            @if let Some(o) = older {
+                p.help { "Changed from " (o.date) @if let Some(t) = &o.time { " at " (t) } " by " (text_or_dash(Some(&e.author_name))) " on " (day(&e.created_at)) "." }
+            }
+            @if newer.is_none() && case.may.add_casework {
+                details.change {
+                    summary { "Change" span.visually-hidden { " the " (kind_words(&e.kind)) " of " (e.date) } }
+                    form method="post" action={ "/cases/" (case.id) "/events" } {
+                        (csrf_field(s))
+                        input type="hidden" name="replaces" value=(e.id);
+                        (event_fields(&format!("change-{}", e.id), Some(e)))
+                        p.help { "The old date stays on the case, shown as moved." }
+                        button type="submit" { "Save change" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hearings and deadlines, by date, with "Add" and "Change".
+pub(super) fn events_section(s: &SessionInfo, case: &CaseView, cw: &Casework) -> Markup {
+    let Some(list) = &cw.events else {
+        return html! {};
+    };
+    html! {
+        section aria-labelledby="events" {
+            h2 #events { "Hearings and deadlines" }
+            @if list.events.is_empty() { p.empty { "No hearings or deadlines yet." } } @else {
+                ol.events { @for e in &list.events { (event_item(s, case, e, &list.events)) } }
+            }
+            @if case.may.add_casework {
+                details.add-event {
+                    summary { "Add a hearing or deadline" }
+                    form.card method="post" action={ "/cases/" (case.id) "/events" } {
+                        (csrf_field(s))
+                        (event_fields("event", None))
+                        button type="submit" { "Add" }
+                    }
+                }
+                p.help { "Everything you enter here is encrypted with the case. It shows on the " a href="/upcoming" { "Coming up" } " page." }
+            }
+        }
+    }
+}
+
+/// The "Rename" and "Delete (wrong upload)" forms of one document row (empty when
+/// the policy allows neither).
+pub(super) fn document_fixes(s: &SessionInfo, case: &CaseView, d: &DocumentView) -> Markup {
+    if !d.may.rename && !d.may.purge {
+        return html! {};
+    }
+    let base = format!("/cases/{}/documents/{}", case.id, d.id);
+    html! {
+        details.fix {
+            summary { "Fix" span.visually-hidden { " " (d.filename) } }
+            @if d.may.rename {
+                form method="post" action={ (base) "/rename" } {
+                    (csrf_field(s))
+                    div.field {
+                        label for={ "rename-" (d.id) } { "New name" }
+                        input id={ "rename-" (d.id) } name="filename" required maxlength="255" autocomplete="off" value=(d.filename);
+                    }
+                    button.secondary type="submit" { "Rename" }
+                }
+            }
+            @if d.may.purge {
+                @if case.held {
+                    p.help { "It cannot be deleted while the case is under a legal hold." }
+                } @else {
+                    form method="post" action={ (base) "/purge" } {
+                        (csrf_field(s))
+                        p.help { "Uploaded to the wrong case? Deleting destroys its key: nobody can ever read it again, and this cannot be undone." }
+                        (code_field(s, &format!("purge-code-{}", d.id), true, "Deleting always asks for a new code."))
+                        button.danger type="submit" { "Delete (wrong upload)" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the "Edit details" form posts, as typed.
+pub(super) fn draft_meta(
+    client_name: &Zeroizing<String>,
+    a_number: &Zeroizing<String>,
+    date_of_birth: &Zeroizing<String>,
+    country_of_birth: &Zeroizing<String>,
+    notes: &Zeroizing<String>,
+) -> CaseMeta {
+    let opt = |v: &Zeroizing<String>| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    CaseMeta {
+        client_name: client_name.trim().to_owned(),
+        a_number: opt(a_number).map(|a| a.trim_start_matches(['A', 'a']).to_owned()),
+        date_of_birth: opt(date_of_birth),
+        country_of_birth: opt(country_of_birth),
+        notes: opt(notes),
+    }
+}
