@@ -29,7 +29,7 @@ pub enum VaultError {
     #[error("that passphrase (or identity) does not open this office")]
     WrongPassphrase,
     /// A legal hold covers what was to be destroyed.
-    #[error("a legal hold covers this; lift the hold before purging")]
+    #[error("a legal hold covers this: it cannot be purged or renamed until the hold is lifted")]
     LegalHold,
     /// The office's keys are not in memory.
     #[error("office {0} is sealed")]
