@@ -256,11 +256,24 @@ async fn casework_an_uploader_shreds_their_own_upload_within_a_day_and_not_after
     assert_error(r, StatusCode::UNAUTHORIZED, "step_up_required").await;
     shred_ok(&app, &alice, &case, &docs[3], Some(app.code("alice"))).await;
 
-    let outcomes: Vec<(String, String)> = audit_rows(&app)
+    let rows: Vec<_> = audit_rows(&app)
         .into_iter()
         .filter(|r| r.action == "purge_document")
-        .map(|r| (r.decision, r.outcome))
         .collect();
+    for r in &rows {
+        // Ids only: the case and the document, never a filename.
+        assert!(
+            r.target.contains("case:") && r.target.contains(" doc:") && !r.target.contains(".pdf"),
+            "{}",
+            r.target
+        );
+    }
+    assert!(
+        rows.iter()
+            .any(|r| r.target.ends_with(&format!("doc:{}", docs[0])))
+    );
+    let outcomes: Vec<(String, String)> =
+        rows.into_iter().map(|r| (r.decision, r.outcome)).collect();
     let allowed = outcomes
         .iter()
         .filter(|(d, o)| d == "allow" && o.starts_with("ok"))

@@ -13,6 +13,7 @@ mod casekit;
 mod casework;
 mod casework_input;
 mod casework_purge;
+mod casework_reach;
 mod crosssite;
 mod dos;
 mod grant;
