@@ -140,6 +140,12 @@ async fn casework_bad_events_and_notes_are_refused_and_nothing_is_stored() {
             "unknown_note",
         ),
         ("no text", json!({"corrects": foreign_note}), "invalid_json"),
+        // Over the JSON body limit (64 KiB) before a field is looked at.
+        (
+            "body too large",
+            json!({"text": "n".repeat(70_000)}),
+            "too_large",
+        ),
     ];
     for (what, body, code) in bad_notes {
         let got = refused(post_note(&app, &alice, &case, body).await, what).await;
@@ -162,8 +168,8 @@ async fn casework_bad_events_and_notes_are_refused_and_nothing_is_stored() {
                 && r.outcome == "invalid_input"
         })
         .count();
-    // 17 + 7 refusals, of which 5 never reach the vault (the body does not parse).
-    assert_eq!(refusals, 17 + 7 - 5, "every refusal the vault saw");
+    // 17 + 8 refusals, of which 6 never reach the vault (the body does not parse).
+    assert_eq!(refusals, 17 + 8 - 6, "every refusal the vault saw");
 }
 
 #[tokio::test]

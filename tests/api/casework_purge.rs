@@ -326,6 +326,12 @@ async fn casework_a_partner_uploader_shreds_within_a_day_while_the_upload_share_
     let alice = app.login("alice").await;
     assert_eq!(doc_status(&app, &alice, &case, &p2).await, StatusCode::OK);
     shred_ok(&app, &alice, &case, &p2, None).await;
+    // The office administrator (rule 8) is asked for a fresh code too.
+    let admin = app.login("admin").await;
+    app.clock.advance(11 * 60);
+    let r = shred(&app, &admin, &case, &theirs, None).await;
+    assert_error(r, StatusCode::UNAUTHORIZED, "step_up_required").await;
+    shred_ok(&app, &admin, &case, &theirs, Some(app.code("admin"))).await;
 }
 
 #[tokio::test]
