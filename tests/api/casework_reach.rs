@@ -168,3 +168,48 @@ async fn casework_a_sealed_office_answers_423_for_every_new_read_and_edit() {
     assert_eq!(up["events"].as_array().unwrap().len(), 2);
     assert!(up["sealed_offices"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn casework_an_expired_share_with_notes_shows_nothing_any_more() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app
+        .create_case(&alice, "bronx", "Expiring Client", None)
+        .await;
+    note_ok(&app, &alice, &case, "seen for a minute", None).await;
+    event_ok(
+        &app,
+        &alice,
+        &case,
+        json!({"kind": "appointment", "date": day(&app, 1)}),
+    )
+    .await;
+    let r = alice
+        .post(app.url(&format!("/cases/{case}/shares")))
+        .json(
+            &json!({"username": "pat", "permission": "read", "notes": true,
+                      "expires_at": crate::authkit::in_secs(&app, 120)}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let pat = app.login("pat").await;
+    get_ok(&app, &pat, &format!("/cases/{case}/notes")).await;
+    let up = get_ok(&app, &pat, "/upcoming").await;
+    assert_eq!(up["events"].as_array().unwrap().len(), 1);
+
+    app.clock.advance(180);
+    let missing = get(&app, &pat, &format!("/cases/{NEVER}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    for path in ["notes", "events"] {
+        let r = get(&app, &pat, &format!("/cases/{case}/{path}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.text().await.unwrap(), missing);
+    }
+    let up = get_ok(&app, &pat, "/upcoming").await;
+    assert!(up["events"].as_array().unwrap().is_empty(), "{up}");
+}
