@@ -94,6 +94,14 @@ pub(super) async fn edit_case(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CasePatch>,
 ) -> ApiResult<Response> {
+    // A version below 1 never existed: it is bad input, not an edit conflict (409
+    // would tell the editor someone else changed the case).
+    if body.version.is_some_and(|v| v < 1) {
+        return Err(ApiError::bad(
+            "invalid_version",
+            "\"version\" must name a version of the case (1 or more), as GET /api/v1/cases/{case} gave it",
+        ));
+    }
     let expected = match (if_match(&headers)?, body.version) {
         (Some(h), Some(b)) if h != b => {
             return Err(ApiError::bad(

@@ -119,12 +119,15 @@ impl Vault {
             match &input.corrects {
                 None => Ok(None),
                 Some(raw) => {
-                    let id = parse_id(raw).filter(|id| {
-                        self.db
-                            .read(|tx| tx.note_exists(&case.id, id))
-                            .unwrap_or(false)
-                    });
-                    id.map(Some).ok_or_else(|| {
+                    // A storage failure is a failure, never "no such note".
+                    let found = match parse_id(raw) {
+                        Some(id) => self
+                            .db
+                            .read(|tx| tx.note_exists(&case.id, &id))?
+                            .then_some(id),
+                        None => None,
+                    };
+                    found.map(Some).ok_or_else(|| {
                         bad("unknown_note", "corrects must name a note of this case")
                     })
                 }
