@@ -382,7 +382,7 @@ async fn casework_the_audit_log_holds_ids_only_for_every_new_action() {
     let office_case = format!("office:bronx case:{case}");
     assert!(find("edit_case", "ok version=2").target == office_case);
     assert!(find("edit_case", "conflict").target == office_case);
-    assert!(rows.iter().any(|r| r.action == "edit_case"
+    assert!(rows.iter().any(|r| r.action == "read_versions"
         && r.outcome == "ok"
         && r.target == format!("{office_case} versions")));
     assert!(find("add_note", "ok").target.contains(&n));
