@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use super::casework::check_text;
 use super::shares::ShareView;
 use super::target::Target;
 use super::{Actor, Vault, VaultError, new_id, parse_id};
@@ -128,30 +129,12 @@ pub(super) fn bad(code: &'static str, msg: &str) -> VaultError {
     VaultError::bad(code, msg)
 }
 
-fn check_text(field: &str, v: &str, max: usize) -> Result<(), VaultError> {
-    if v.chars().count() > max {
-        return Err(VaultError::bad(
-            "invalid_field",
-            format!("{field} may have at most {max} characters"),
-        ));
-    }
-    if v.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(VaultError::bad(
-            "invalid_field",
-            format!("{field} contains control characters"),
-        ));
-    }
-    Ok(())
-}
-
 impl CaseInput {
     pub(super) fn validate(&self) -> Result<CaseMeta, VaultError> {
         if self.client_name.trim().is_empty() {
             return Err(bad("invalid_field", "client_name is required"));
         }
-        check_text("client_name", &self.client_name, 200)?;
+        check_text("client_name", &self.client_name, 200, false)?;
         let a_number = match self.a_number.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(a) => Some(
@@ -172,10 +155,10 @@ impl CaseInput {
             return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
         }
         if let Some(c) = &self.country_of_birth {
-            check_text("country_of_birth", c, 100)?;
+            check_text("country_of_birth", c, 100, false)?;
         }
         if let Some(n) = &self.notes {
-            check_text("notes", n, 20_000)?;
+            check_text("notes", n, 20_000, false)?;
         }
         Ok(CaseMeta {
             client_name: self.client_name.trim().to_string(),

@@ -18,7 +18,7 @@ use super::target::{Target, Word};
 use super::{Actor, Allowed, Vault, VaultError, new_id, parse_id};
 use crate::crypto;
 use crate::policy::Action;
-use crate::store::{CaseRow, NoteRow, Tx};
+use crate::store::{CaseRow, NoteRow, StoreError, Tx};
 
 /// The longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 20_000;
@@ -60,6 +60,8 @@ pub struct NoteList {
     pub notes: Vec<NoteView>,
 }
 
+/// A free-text field: at most `max` characters, no control characters but line
+/// breaks and tabs, and not blank when `required`.
 pub(super) fn check_text(
     field: &str,
     v: &str,
@@ -116,22 +118,12 @@ impl Vault {
         )?;
         let checked = (|| {
             check_text("text", &input.text, MAX_NOTE_CHARS, true)?;
-            match &input.corrects {
-                None => Ok(None),
-                Some(raw) => {
-                    // A storage failure is a failure, never "no such note".
-                    let found = match parse_id(raw) {
-                        Some(id) => self
-                            .db
-                            .read(|tx| tx.note_exists(&case.id, &id))?
-                            .then_some(id),
-                        None => None,
-                    };
-                    found.map(Some).ok_or_else(|| {
-                        bad("unknown_note", "corrects must name a note of this case")
-                    })
-                }
-            }
+            self.linked_id(
+                input.corrects.as_deref(),
+                |tx, id| tx.note_exists(&case.id, id),
+                "unknown_note",
+                "corrects must name a note of this case",
+            )
         })();
         let corrects = self.or_record(&allowed, checked)?;
         let id = new_id();
@@ -145,22 +137,13 @@ impl Vault {
             created_at: self.now_str(),
         };
         let allowed = allowed.and(Target::note(&id));
-        let stored = self.db.write(|tx| {
-            tx.insert_note(&case.id, &row)?;
-            self.record(tx, &allowed, "ok")
-        });
-        match stored {
-            Ok(()) => Ok(id),
-            // The unique index: someone corrected that note first.
-            Err(VaultError::Conflict { .. }) => {
-                self.record_now(&allowed, "conflict")?;
-                Err(VaultError::conflict(
-                    "already_corrected",
-                    "someone has already corrected that note; nothing was saved: reload the case and correct their correction if needed",
-                ))
-            }
-            Err(e) => Err(e),
-        }
+        self.store_linked(
+            &allowed,
+            |tx| tx.insert_note(&case.id, &row),
+            "already_corrected",
+            "someone has already corrected that note; nothing was saved: reload the case and correct their correction if needed",
+        )?;
+        Ok(id)
     }
 
     /// A case's notes, newest first.
@@ -191,15 +174,11 @@ impl Vault {
             let names = usernames(tx, rows.iter().map(|r| r.created_by.as_str()))?;
             Ok((rows, names))
         })?;
-        // Newest first, so the first correction met for a note is its newest one.
-        let mut corrected_by: HashMap<String, String> = HashMap::new();
-        for r in &rows {
-            if let Some(c) = &r.corrects {
-                corrected_by
-                    .entry(c.clone())
-                    .or_insert_with(|| r.id.clone());
-            }
-        }
+        // A note is corrected at most once (a unique index).
+        let corrected_by: HashMap<String, String> = rows
+            .iter()
+            .filter_map(|r| Some((r.corrects.clone()?, r.id.clone())))
+            .collect();
         let notes = rows
             .into_iter()
             .map(|r| {
@@ -227,6 +206,45 @@ impl Vault {
             return Err(VaultError::OfficeSealed(case.office.clone()));
         }
         self.record_now(allowed, "ok")
+    }
+
+    /// The id a new note or event links to (`corrects`, `replaces`), checked to be
+    /// one of the case's; a storage failure is a failure, never "no such note".
+    pub(super) fn linked_id(
+        &self,
+        raw: Option<&str>,
+        exists: impl FnOnce(&Tx<'_>, &str) -> Result<bool, StoreError>,
+        code: &'static str,
+        message: &'static str,
+    ) -> Result<Option<String>, VaultError> {
+        let Some(raw) = raw else { return Ok(None) };
+        let found = match parse_id(raw) {
+            Some(id) => self.db.read(|tx| exists(tx, &id))?.then_some(id),
+            None => None,
+        };
+        found.map(Some).ok_or_else(|| bad(code, message))
+    }
+
+    /// Stores a new note or event with its audit entry. A second link to the same
+    /// note or event (the unique index) is a 409 with `code`, audited as a conflict.
+    pub(super) fn store_linked(
+        &self,
+        allowed: &Allowed,
+        insert: impl FnOnce(&Tx<'_>) -> Result<(), StoreError>,
+        code: &'static str,
+        message: &'static str,
+    ) -> Result<(), VaultError> {
+        let stored = self.db.write(|tx| {
+            insert(tx)?;
+            self.record(tx, allowed, "ok")
+        });
+        match stored {
+            Err(VaultError::Conflict { .. }) => {
+                self.record_now(allowed, "conflict")?;
+                Err(VaultError::conflict(code, message))
+            }
+            other => other,
+        }
     }
 
     /// The checked value, or the error after its decision is audited as refused input.

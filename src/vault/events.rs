@@ -15,7 +15,7 @@ use super::cases::bad;
 use super::casework::{check_text, usernames};
 use super::plain_cache::Part;
 use super::target::{Target, Word};
-use super::{Actor, Vault, VaultError, new_id, parse_id};
+use super::{Actor, Vault, VaultError, new_id};
 use crate::crypto;
 use crate::policy::Action;
 use crate::store::{CaseRow, EventRow};
@@ -167,22 +167,12 @@ impl Vault {
         )?;
         let checked = (|| {
             input.validate()?;
-            match &input.replaces {
-                None => Ok(None),
-                Some(raw) => {
-                    // A storage failure is a failure, never "no such event".
-                    let found = match parse_id(raw) {
-                        Some(id) => self
-                            .db
-                            .read(|tx| tx.event_exists(&case.id, &id))?
-                            .then_some(id),
-                        None => None,
-                    };
-                    found.map(Some).ok_or_else(|| {
-                        bad("unknown_event", "replaces must name an event of this case")
-                    })
-                }
-            }
+            self.linked_id(
+                input.replaces.as_deref(),
+                |tx, id| tx.event_exists(&case.id, id),
+                "unknown_event",
+                "replaces must name an event of this case",
+            )
         })();
         let replaces = self.or_record(&allowed, checked)?;
         let id = new_id();
@@ -205,22 +195,13 @@ impl Vault {
             replaces,
         };
         let allowed = allowed.and(Target::event(&id));
-        let stored = self.db.write(|tx| {
-            tx.insert_event(&row)?;
-            self.record(tx, &allowed, "ok")
-        });
-        match stored {
-            Ok(()) => Ok(id),
-            // The unique index: someone replaced that event first.
-            Err(VaultError::Conflict { .. }) => {
-                self.record_now(&allowed, "conflict")?;
-                Err(VaultError::conflict(
-                    "already_replaced",
-                    "someone has already changed that event; nothing was saved: reload the case to see the new one",
-                ))
-            }
-            Err(e) => Err(e),
-        }
+        self.store_linked(
+            &allowed,
+            |tx| tx.insert_event(&row),
+            "already_replaced",
+            "someone has already changed that event; nothing was saved: reload the case to see the new one",
+        )?;
+        Ok(id)
     }
 
     /// A case's events, earliest first.
