@@ -60,7 +60,7 @@ fn compact_date(d: &str) -> String {
     d.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
-fn event(out: &mut String, it: &UpcomingItem, detail: Detail, stamp: &str, base: &str) {
+fn event(out: &mut String, it: &UpcomingItem, detail: Detail, stamp: &str) {
     let e = &it.event;
     let short: String = it.case_id.chars().take(8).collect();
     line(out, "BEGIN:VEVENT");
@@ -89,15 +89,13 @@ fn event(out: &mut String, it: &UpcomingItem, detail: Detail, stamp: &str, base:
     {
         line(out, &format!("DESCRIPTION:{}", escape(d)));
     }
-    if !base.is_empty() {
-        line(out, &format!("URL:{base}/cases/{}", it.case_id));
-    }
     line(out, "END:VEVENT");
 }
 
-/// The calendar. `stamp` is the UTC time of the request as `YYYYMMDDTHHMMSSZ`; `base`
-/// is the vault's own origin for links (empty for none).
-pub fn calendar(list: &Upcoming, detail: Detail, stamp: &str, base: &str) -> String {
+/// The calendar. `stamp` is the UTC time of the request as `YYYYMMDDTHHMMSSZ`. It
+/// carries no link back to the vault: the request's `Host` is the client's to choose,
+/// and the vault's address in a calendar service would name the office's vault.
+pub fn calendar(list: &Upcoming, detail: Detail, stamp: &str) -> String {
     let mut out = String::new();
     line(&mut out, "BEGIN:VCALENDAR");
     line(&mut out, "VERSION:2.0");
@@ -105,7 +103,7 @@ pub fn calendar(list: &Upcoming, detail: Detail, stamp: &str, base: &str) -> Str
     line(&mut out, "CALSCALE:GREGORIAN");
     line(&mut out, "X-WR-CALNAME:casevault: coming up");
     for it in &list.events {
-        event(&mut out, it, detail, stamp, base);
+        event(&mut out, it, detail, stamp);
     }
     line(&mut out, "END:VCALENDAR");
     out
@@ -154,7 +152,6 @@ mod tests {
             &list(vec![item("Maria", evil, Some("09:30"))]),
             Detail::Full,
             "20261201T000000Z",
-            "",
         );
         // Exactly one event line (the escaped text holds the words, never a line).
         assert_eq!(
@@ -188,17 +185,16 @@ mod tests {
             &list(vec![item("Maria Lopez", "Court 3", None)]),
             Detail::Minimal,
             "20261201T000000Z",
-            "https://vault.example",
         );
         assert!(!cal.contains("Maria"), "{cal}");
         assert!(!cal.contains("I-589"), "{cal}");
         assert!(cal.contains("SUMMARY:Hearing (case 0b5f3a52)"));
         assert!(cal.contains("DTSTART;VALUE=DATE:20261215"));
+        assert!(!cal.contains("URL:"), "{cal}");
         let full = calendar(
             &list(vec![item("Maria Lopez", "Court 3", None)]),
             Detail::Full,
             "20261201T000000Z",
-            "",
         );
         assert!(full.contains("SUMMARY:Hearing: Maria Lopez"));
         assert!(full.contains("DESCRIPTION:bring I-589\\nand passport"));
@@ -211,7 +207,6 @@ mod tests {
             &list(vec![item(&name, "x", None)]),
             Detail::Full,
             "20261201T000000Z",
-            "",
         );
         for l in cal.split("\r\n") {
             assert!(l.len() <= 75, "{l:?}");

@@ -268,7 +268,7 @@ pub(super) async fn upcoming(
     q: Result<Query<UpcomingParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Upcoming>> {
     let q = upcoming_query(q)?;
-    Ok(Json(st.vault.upcoming(&s.actor, &q, false).await?))
+    Ok(Json(st.vault.upcoming(&s.actor, &q, None).await?))
 }
 
 /// A rename.

@@ -122,8 +122,11 @@ impl EventInput {
                 "kind is hearing, deadline, appointment or other",
             ));
         }
-        if crate::clock::parse_day(&self.date).is_none() {
-            return Err(bad("invalid_field", "date must be YYYY-MM-DD"));
+        if !crate::clock::parse_day(&self.date).is_some_and(|d| (1900..=2200).contains(&d.year())) {
+            return Err(bad(
+                "invalid_field",
+                "date must be YYYY-MM-DD, in the years 1900 to 2200",
+            ));
         }
         if let Some(t) = opt(&self.time)
             && !valid_time(&t)

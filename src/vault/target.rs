@@ -50,10 +50,12 @@ pub(crate) enum Word {
     Upcoming,
     /// The calendar download of "Coming up".
     Ics,
+    /// ... with client names and descriptions.
+    Full,
 }
 
 impl Word {
-    const ALL: [Word; 16] = [
+    const ALL: [Word; 17] = [
         Word::Audit,
         Word::Cases,
         Word::Documents,
@@ -70,6 +72,7 @@ impl Word {
         Word::Versions,
         Word::Upcoming,
         Word::Ics,
+        Word::Full,
     ];
 
     fn as_str(self) -> &'static str {
@@ -90,6 +93,7 @@ impl Word {
             Word::Versions => "versions",
             Word::Upcoming => "upcoming",
             Word::Ics => "ics",
+            Word::Full => "full",
         }
     }
 }

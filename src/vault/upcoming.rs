@@ -15,6 +15,7 @@ use super::events::EventView;
 use super::plain_cache::Part;
 use super::target::{Target, Word};
 use super::{Actor, Cancel, Vault, VaultError};
+use crate::ics::Detail;
 use crate::policy::{Action, Resource, Role};
 use crate::store::CaseScope;
 
@@ -67,13 +68,13 @@ fn invalid(msg: &str) -> VaultError {
 }
 
 impl Vault {
-    /// The caller's "Coming up" list. `word` says what it is for in the audit entry
-    /// (the page and API list, or the calendar download).
+    /// The caller's "Coming up" list. `ics` says, for the audit entry, that it is for
+    /// a calendar download and how much of each event that carries.
     pub async fn upcoming(
         self: &Arc<Self>,
         actor: &Actor,
         q: &UpcomingQuery,
-        ics: bool,
+        ics: Option<Detail>,
     ) -> Result<Upcoming, VaultError> {
         let (actor, q) = (actor.clone(), q.clone());
         self.run_cancellable(move |v, cancel| v.upcoming_blocking(&actor, &q, ics, cancel))
@@ -84,7 +85,7 @@ impl Vault {
         &self,
         actor: &Actor,
         q: &UpcomingQuery,
-        ics: bool,
+        ics: Option<Detail>,
         cancel: &Cancel,
     ) -> Result<Upcoming, VaultError> {
         let days = q.days.unwrap_or(UPCOMING_DAYS_DEFAULT);
@@ -99,8 +100,13 @@ impl Vault {
         let to = from
             .checked_add(time::Duration::days(i64::from(days) - 1))
             .ok_or_else(|| invalid("from is too far in the future"))?;
-        let target = Target::word(Word::Upcoming);
-        let target = if ics { target.with(Word::Ics) } else { target };
+        let target = match ics {
+            None => Target::word(Word::Upcoming),
+            Some(Detail::Minimal) => Target::word(Word::Upcoming).with(Word::Ics),
+            Some(Detail::Full) => Target::word(Word::Upcoming)
+                .with(Word::Ics)
+                .with(Word::Full),
+        };
         let allowed = self.authorize(actor, Action::ListUpcoming, &Resource::System, target)?;
         let day =
             |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());

@@ -72,7 +72,7 @@ fn plain(e: VaultError) -> VaultError {
             "That hearing or deadline is no longer on this case. Reload the page and try again.".into()
         }
         "invalid_a_number" => "An A-number has 8 or 9 digits, with or without an A in front.".into(),
-        "invalid_filename" => "A document name must be 1 to 255 characters long, without slashes or hidden characters.".into(),
+        "invalid_filename" => "A document name must be 1 to 255 bytes long (an accented letter counts as two), without slashes or hidden characters.".into(),
         "invalid_field" => {
             let (field, rest) = message.split_once(' ').unwrap_or((message.as_str(), ""));
             match (field, label(field)) {

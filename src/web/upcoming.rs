@@ -6,7 +6,7 @@
 //! `Cache-Control: no-store`, and leaves out client names and descriptions unless
 //! `detail=full` is asked for; a sealed office is named as sealed, never guessed at.
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -89,7 +89,7 @@ pub(super) async fn upcoming_page(
 ) -> Result<Response, PageError> {
     let list = st
         .vault
-        .upcoming(&s.actor, &UpcomingQuery::default(), false)
+        .upcoming(&s.actor, &UpcomingQuery::default(), None)
         .await?;
     let today = crate::clock::rfc3339(st.vault.clock().now());
     let markup = body(&list, super::layout::day(&today));
@@ -104,30 +104,10 @@ pub(super) struct IcsQuery {
     detail: Option<String>,
 }
 
-/// `https://host[:port]` of the request, when its `Host` is a plain host name or
-/// address (anything else gives no links in the file).
-fn own_origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let plain = !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if plain {
-        format!("https://{}", host.to_ascii_lowercase())
-    } else {
-        String::new()
-    }
-}
-
 /// `GET /upcoming.ics`: the same list as an iCalendar file.
 pub(super) async fn upcoming_ics(
     State(st): State<AppState>,
     PageSession(s): PageSession,
-    headers: HeaderMap,
     q: Result<Query<IcsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, PageError> {
     let Ok(Query(q)) = q else {
@@ -140,7 +120,7 @@ pub(super) async fn upcoming_ics(
     };
     let list = st
         .vault
-        .upcoming(&s.actor, &UpcomingQuery::default(), true)
+        .upcoming(&s.actor, &UpcomingQuery::default(), Some(detail))
         .await?;
     let now = st.vault.clock().now();
     let stamp = format!(
@@ -152,7 +132,7 @@ pub(super) async fn upcoming_ics(
         now.minute(),
         now.second()
     );
-    let cal = crate::ics::calendar(&list, detail, &stamp, &own_origin(&headers));
+    let cal = crate::ics::calendar(&list, detail, &stamp);
     let mut resp = (StatusCode::OK, cal).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -170,20 +150,6 @@ pub(super) async fn upcoming_ics(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_a_plain_host_makes_links() {
-        let with = |v: &'static str| {
-            let mut h = HeaderMap::new();
-            h.insert(header::HOST, HeaderValue::from_static(v));
-            own_origin(&h)
-        };
-        assert_eq!(with("Vault.example:8443"), "https://vault.example:8443");
-        assert_eq!(with("[::1]:8443"), "https://[::1]:8443");
-        assert_eq!(with("evil.example/x?y"), "");
-        assert_eq!(with("a b"), "");
-        assert_eq!(own_origin(&HeaderMap::new()), "");
-    }
 
     #[test]
     fn days_read_in_words() {

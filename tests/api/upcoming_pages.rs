@@ -142,12 +142,9 @@ async fn hearings_show_on_the_case_and_coming_up_and_download_as_a_calendar() {
         "{minimal}"
     );
     assert!(lines.contains(&"LOCATION:Court 5"), "{minimal}");
-    assert!(
-        lines
-            .iter()
-            .any(|l| *l == format!("URL:{}/cases/{case}", app.base)),
-        "{minimal}"
-    );
+    // No link back: the vault's address is not the client's to choose, nor the
+    // calendar service's to learn.
+    assert!(!lines.iter().any(|l| l.starts_with("URL:")), "{minimal}");
     assert!(
         !minimal.contains("Hearing Client"),
         "minimal names no client: {minimal}"
@@ -161,6 +158,17 @@ async fn hearings_show_on_the_case_and_coming_up_and_download_as_a_calendar() {
         .await
         .unwrap();
     assert!(full.contains("SUMMARY:Hearing: Hearing Client"), "{full}");
+    // The audit log tells which kind of file left the vault.
+    let targets: Vec<String> = crate::lifecycle_helpers::audit_rows(&app)
+        .into_iter()
+        .filter(|r| r.action == "list_upcoming" && r.decision == "allow")
+        .map(|r| r.target)
+        .collect();
+    assert!(targets.iter().any(|t| t == "upcoming ics"), "{targets:?}");
+    assert!(
+        targets.iter().any(|t| t == "upcoming ics full"),
+        "{targets:?}"
+    );
     for bad in ["detail=everything", "detail=full&x=1", "days=3"] {
         let r = alice
             .get(format!("{}/upcoming.ics?{bad}", app.base))
