@@ -109,14 +109,6 @@ impl CasePatch {
     }
 }
 
-fn same(a: &CaseMeta, b: &CaseMeta) -> bool {
-    a.client_name == b.client_name
-        && a.a_number == b.a_number
-        && a.date_of_birth == b.date_of_birth
-        && a.country_of_birth == b.country_of_birth
-        && a.notes == b.notes
-}
-
 impl Vault {
     /// Changes a case's details if it is still at version `expected` (when `None`: the
     /// version read now); answers the new version (the same one when nothing changed).
@@ -156,22 +148,12 @@ impl Vault {
             let new = patch.apply(&case.office, &cur)?;
             Ok((cur, new))
         })();
-        let (cur, new) = match checked {
-            Ok(v) => v,
-            Err(e) => {
-                let outcome = match &e {
-                    VaultError::BadInput { .. } => "invalid_input",
-                    _ => "failed",
-                };
-                self.record_now(&allowed, outcome)?;
-                return Err(e);
-            }
-        };
+        let (cur, new) = self.or_record(&allowed, checked)?;
         if expected != case.version {
             self.record_now(&allowed, "conflict")?;
             return Err(conflict(case.version));
         }
-        if same(&cur, &new) {
+        if cur == new {
             self.record_now(&allowed, "unchanged")?;
             return Ok(case.version);
         }
@@ -230,11 +212,7 @@ impl Vault {
             case_id,
             Some(Target::word(Word::Versions)),
         )?;
-        if !self.is_unsealed(&case.office) {
-            self.record_now(&allowed, "sealed")?;
-            return Err(VaultError::OfficeSealed(case.office));
-        }
-        self.record_now(&allowed, "ok")?;
+        self.readable(&case, &allowed)?;
         let current_by = case.updated_by.clone().unwrap_or(case.created_by.clone());
         let (rows, names) = self.db.read(|tx| -> Result<_, VaultError> {
             let rows = tx.case_versions(&case.id)?;

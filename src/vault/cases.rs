@@ -39,7 +39,9 @@ pub struct CaseInput {
 }
 
 /// The encrypted metadata of a case.
-#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema)]
+#[derive(
+    Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop, utoipa::ToSchema,
+)]
 pub struct CaseMeta {
     /// Client's name.
     pub client_name: String,
@@ -340,11 +342,7 @@ impl Vault {
     ) -> Result<CaseView, VaultError> {
         let (case, facts, allowed) =
             self.case_with_facts(actor, Action::ReadCase, case_id, None)?;
-        if !self.is_unsealed(&case.office) {
-            self.record_now(&allowed, "sealed")?;
-            return Err(VaultError::OfficeSealed(case.office));
-        }
-        self.record_now(&allowed, "ok")?;
+        self.readable(&case, &allowed)?;
         let may = self.case_may(actor, &facts);
         let mut metadata = CaseMeta::parse(&self.open_sealed(
             &case,

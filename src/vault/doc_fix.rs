@@ -108,12 +108,7 @@ impl Vault {
             return Err(VaultError::NotFound);
         };
         // A legal hold keeps every record as it is: a rename keeps no earlier name.
-        let held = case.held
-            || self
-                .db
-                .read(|tx| tx.office(&case.office))?
-                .is_some_and(|o| o.held);
-        if held {
+        if self.case_held(&case)? {
             self.record_now(&allowed, "legal_hold")?;
             return Err(VaultError::LegalHold);
         }
@@ -136,9 +131,7 @@ impl Vault {
         let ct = crypto::seal_to(&case.recipient, &json)?;
         let renamed = self.db.write(|tx| {
             // Checked again inside the transaction: a hold placed meanwhile wins.
-            if tx.case(&case.id)?.is_some_and(|c| c.held)
-                || tx.office(&case.office)?.is_some_and(|o| o.held)
-            {
+            if Self::held_in(tx, &case)? {
                 return Err(VaultError::LegalHold);
             }
             let renamed = tx.set_document_meta(&case.id, &doc.id, &ct)?;

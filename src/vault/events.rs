@@ -231,15 +231,18 @@ impl Vault {
         )?;
         self.readable(&case, &allowed)?;
         let rows = self.db.read(|tx| tx.events(&case.id))?;
-        let events = self.event_views(&case, &rows)?;
+        let events = self.event_views(&case, &rows, &mut HashMap::new())?;
         Ok(EventList { events })
     }
 
     /// Decrypts a case's events into views, earliest first, with who replaced which.
+    /// `names` holds the authors' usernames known so far (a list over many cases
+    /// shares it); only the ones missing are read.
     pub(super) fn event_views(
         &self,
         case: &CaseRow,
         rows: &[EventRow],
+        names: &mut HashMap<String, String>,
     ) -> Result<Vec<EventView>, VaultError> {
         let mut bodies = Vec::with_capacity(rows.len());
         for r in rows {
@@ -253,9 +256,15 @@ impl Vault {
             .iter()
             .filter_map(|r| Some((r.replaces.clone()?, r.id.clone())))
             .collect();
-        let names = self
-            .db
-            .read(|tx| usernames(tx, bodies.iter().map(|(_, _, b)| b.created_by.as_str())))?;
+        let missing: Vec<&str> = bodies
+            .iter()
+            .map(|(_, _, b)| b.created_by.as_str())
+            .filter(|id| !names.contains_key(*id))
+            .collect();
+        if !missing.is_empty() {
+            let found = self.db.read(|tx| usernames(tx, missing.into_iter()))?;
+            names.extend(found);
+        }
         let mut out: Vec<EventView> = bodies
             .into_iter()
             .map(|(id, replaces, b)| EventView {

@@ -71,12 +71,18 @@ fn check_reason(reason: Option<&str>) -> Result<(), VaultError> {
 
 impl Vault {
     /// Whether a hold covers the case (its own or its office's).
-    fn case_held(&self, case: &CaseRow) -> Result<bool, VaultError> {
+    pub(super) fn case_held(&self, case: &CaseRow) -> Result<bool, VaultError> {
         Ok(case.held
             || self
                 .db
                 .read(|tx| tx.office(&case.office))?
                 .is_some_and(|o| o.held))
+    }
+
+    /// [`Self::case_held`] read again inside a write: a hold placed since wins.
+    pub(super) fn held_in(tx: &Tx<'_>, case: &CaseRow) -> Result<bool, VaultError> {
+        Ok(tx.case(&case.id)?.is_some_and(|c| c.held)
+            || tx.office(&case.office)?.is_some_and(|o| o.held))
     }
 
     /// The shredding itself, after the decision: one transaction (deletes + audit
@@ -196,9 +202,7 @@ impl Vault {
         }
         let out = self.shred(&allowed, fault, |tx| {
             // Checked again inside the transaction: a hold placed meanwhile wins.
-            let held = tx.case(&case.id)?.is_some_and(|c| c.held)
-                || tx.office(&case.office)?.is_some_and(|o| o.held);
-            if held {
+            if Self::held_in(tx, &case)? {
                 return Err(legal_hold());
             }
             Ok(Some(tx.purge_case(&case.id)?))
@@ -255,9 +259,7 @@ impl Vault {
             return Err(legal_hold());
         }
         let out = self.shred(&allowed, None, |tx| {
-            if tx.case(&case.id)?.is_some_and(|c| c.held)
-                || tx.office(&case.office)?.is_some_and(|o| o.held)
-            {
+            if Self::held_in(tx, &case)? {
                 return Err(legal_hold());
             }
             Ok(tx.purge_document(&case.id, &doc)?)

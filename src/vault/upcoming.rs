@@ -136,23 +136,28 @@ impl Vault {
                 return Ok(out);
             }
         };
-        let cases = self.db.read(|tx| -> Result<_, VaultError> {
+        // The cases, their facts and their sealed events in one snapshot.
+        let (cases, truncated) = self.db.read(|tx| -> Result<_, VaultError> {
             let cases = tx.cases_with_events(&scope, MAX_CASES + 1)?;
+            let truncated = cases.len() > MAX_CASES;
             let mut v = Vec::with_capacity(cases.len());
-            for c in cases {
+            for c in cases.into_iter().take(MAX_CASES) {
                 let facts = self.case_facts(tx, &c)?;
-                v.push((c, facts));
+                let events = tx.events(&c.id)?;
+                v.push((c, facts, events));
             }
-            Ok(v)
+            Ok((v, truncated))
         })?;
-        out.truncated = cases.len() > MAX_CASES;
+        out.truncated = truncated;
         let principal = actor.principal(role);
         let ctx = crate::policy::Ctx {
             fresh: actor.fresh,
             ..Default::default()
         };
         let (from_s, to_s) = (out.from.clone(), out.to.clone());
-        for (case, facts) in cases.into_iter().take(MAX_CASES) {
+        let mut sealed = std::collections::BTreeSet::new();
+        let mut names = std::collections::HashMap::new();
+        for (case, facts, rows) in cases {
             if cancel.gone() {
                 self.record_now(&allowed, "client_gone")?;
                 return Err(VaultError::Internal("the client went away".into()));
@@ -166,24 +171,19 @@ impl Vault {
                 continue;
             }
             if !self.is_unsealed(&case.office) {
-                if !out.sealed_offices.contains(&case.office) {
-                    out.sealed_offices.push(case.office.clone());
-                }
+                sealed.insert(case.office.clone());
                 continue;
             }
             let read = (|| {
                 let meta =
                     CaseMeta::parse(&self.open_sealed(&case, Part::Meta, &case.metadata)?)?;
-                let rows = self.db.read(|tx| tx.events(&case.id))?;
-                Ok::<_, VaultError>((meta, self.event_views(&case, &rows)?))
+                Ok::<_, VaultError>((meta, self.event_views(&case, &rows, &mut names)?))
             })();
             let (meta, events) = match read {
                 Ok(v) => v,
                 // Sealed or purged meanwhile.
                 Err(VaultError::OfficeSealed(o)) => {
-                    if !out.sealed_offices.contains(&o) {
-                        out.sealed_offices.push(o);
-                    }
+                    sealed.insert(o);
                     continue;
                 }
                 Err(VaultError::NotFound) => continue,
@@ -207,7 +207,7 @@ impl Vault {
                 &b.case_id,
             ))
         });
-        out.sealed_offices.sort();
+        out.sealed_offices = sealed.into_iter().collect();
         self.record_now(&allowed, &format!("ok events={}", out.events.len()))?;
         Ok(out)
     }
