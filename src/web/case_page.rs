@@ -12,8 +12,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::casework::{
-    Casework, DetailsDraft, details_history, document_fixes, edit_form, events_section,
-    notes_section,
+    Casework, DetailsDraft, a_number_words, details_history, document_fixes, edit_form,
+    events_section, notes_section, text_or_dash,
 };
 use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
@@ -31,7 +31,7 @@ pub(super) struct CaseQuery {
 
 fn meta_row(label: &str, value: Option<&str>) -> Markup {
     html! {
-        div { dt { (label) } dd { (value.filter(|v| !v.is_empty()).unwrap_or("—")) } }
+        div { dt { (label) } dd { (text_or_dash(value)) } }
     }
 }
 
@@ -245,7 +245,7 @@ pub(super) async fn case_response_with(
         section aria-labelledby="details" {
             h2 #details { "Client details" }
             dl.meta {
-                (meta_row("A-number", m.a_number.as_deref().map(|a| format!("A{a}")).as_deref()))
+                (meta_row("A-number", a_number_words(m.a_number.as_deref()).as_deref()))
                 (meta_row("Date of birth", m.date_of_birth.as_deref()))
                 (meta_row("Country of birth", m.country_of_birth.as_deref()))
                 (meta_row("Office", Some(&case.office)))

@@ -63,7 +63,8 @@ pub(super) fn a_number_words(a: Option<&str>) -> Option<String> {
     a.map(|a| format!("A{a}"))
 }
 
-fn text_or_dash(v: Option<&str>) -> &str {
+/// The value, or a dash for none.
+pub(super) fn text_or_dash(v: Option<&str>) -> &str {
     v.filter(|v| !v.is_empty()).unwrap_or("—")
 }
 
