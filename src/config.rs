@@ -28,6 +28,9 @@ pub struct Settings {
     /// Retention (from `retention.toml`, not `settings.toml`).
     #[serde(skip)]
     pub retention: RetentionSettings,
+    /// Scheduled backups (from `backup.toml`, not `settings.toml`).
+    #[serde(skip)]
+    pub backup: BackupSettings,
     /// Automatic sealing.
     #[serde(default)]
     pub seal: SealSettings,
@@ -179,6 +182,53 @@ pub struct KdfSettings {
     pub max_log_n: u8,
 }
 
+/// `policy/backup.toml`: the server's scheduled backups.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSettings {
+    /// The target directory; empty: no scheduled backups.
+    pub target: String,
+    /// The backup recipient (`age1…`).
+    pub recipient: String,
+    /// Hours between backups.
+    pub every_hours: u32,
+    /// Backups kept at the target.
+    pub keep: u32,
+}
+
+/// The backup file shipped in `policy/` (no target: nothing scheduled).
+pub const DEFAULT_BACKUP: &str = include_str!("../policy/backup.toml");
+
+impl BackupSettings {
+    /// Parses a backup file.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let b: BackupSettings = toml::from_str(text).map_err(|e| e.to_string())?;
+        if b.every_hours == 0 || b.keep == 0 {
+            return Err("every_hours and keep must be at least 1".into());
+        }
+        if !b.target.is_empty() && crate::crypto::parse_recipient(&b.recipient).is_err() {
+            return Err("recipient must be an age recipient (age1…) when target is set".into());
+        }
+        Ok(b)
+    }
+
+    /// Whether backups are scheduled.
+    pub fn enabled(&self) -> bool {
+        !self.target.is_empty()
+    }
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self::parse(DEFAULT_BACKUP).unwrap_or(BackupSettings {
+            target: String::new(),
+            recipient: String::new(),
+            every_hours: 24,
+            keep: 30,
+        })
+    }
+}
+
 /// `policy/retention.toml`: routine deletion of closed cases.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -259,6 +309,7 @@ impl Settings {
                 max_log_n: 20,
             },
             retention: RetentionSettings::default(),
+            backup: BackupSettings::default(),
             seal: SealSettings::default(),
             connections: ConnectionSettings::default(),
         })
@@ -284,12 +335,34 @@ pub fn load_policy_dir(dir: Option<&Path>) -> Result<(Policy, Settings), String>
         settings.retention =
             RetentionSettings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     }
+    let path = dir.join("backup.toml");
+    if path.exists() {
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        settings.backup =
+            BackupSettings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok((policy, settings))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_backup_file_schedules_nothing_and_bad_ones_are_refused() {
+        let b = BackupSettings::parse(DEFAULT_BACKUP).unwrap();
+        assert!(!b.enabled());
+        assert_eq!((b.every_hours, b.keep), (24, 30));
+        let bad = "target = \"/mnt/b\"\nrecipient = \"nope\"\nevery_hours = 24\nkeep = 3\n";
+        assert!(
+            BackupSettings::parse(bad)
+                .unwrap_err()
+                .contains("recipient")
+        );
+        let zero = "target = \"\"\nrecipient = \"\"\nevery_hours = 0\nkeep = 3\n";
+        assert!(BackupSettings::parse(zero).is_err());
+    }
 
     #[test]
     fn shipped_settings_parse() {

@@ -159,6 +159,34 @@ pub(crate) enum Command {
         #[arg(long)]
         ca_cert: Option<PathBuf>,
     },
+    /// Encrypted backups that honour purge: make, list, check and prune them.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+    /// Rebuild a vault from a backup into a new, empty directory. `serve` then opens
+    /// it sealed; it unseals with the same office passphrases. Cases, documents and
+    /// offices purged after the backup was made are left out (their keys are gone
+    /// from the shred ledger). Exit status: 0 restored, 1 not restored (nothing is
+    /// left in DIR).
+    Restore {
+        /// The backup target (a directory).
+        #[arg(long)]
+        from: PathBuf,
+        /// The backup identity file (age-keygen's output) whose recipient the backups
+        /// were made for.
+        #[arg(long)]
+        identity: PathBuf,
+        /// Which backup (an id from `backup list`); default: the newest.
+        #[arg(long)]
+        backup: Option<String>,
+        /// The new data directory (must be absent or empty).
+        #[arg(long)]
+        data: PathBuf,
+        /// No progress output.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Export a case's documents as standard .age files for a recipient
     /// (`age -d -i KEY FILE` reads them), plus case.json.age with its metadata.
     Export {
@@ -268,6 +296,76 @@ pub(crate) enum UserCmd {
         data: PathBuf,
         #[command(flatten)]
         common: Common,
+    },
+}
+
+const BACKUP_HELP: &str = "Exit status: 0 done; 1 failed (the message says why; a failed or
+interrupted backup is never listed, and earlier ones are untouched); 2 bad command line.
+`verify` exits 1 on any damage.
+
+Nightly, from cron:
+  casevault backup create --data /srv/casevault --to /mnt/backup --recipient age1... --quiet
+  casevault backup prune --from /mnt/backup --keep 30";
+
+#[derive(Subcommand)]
+#[command(after_help = BACKUP_HELP)]
+pub(crate) enum BackupCmd {
+    /// Back up a running or stopped vault: a consistent snapshot of the database and
+    /// the document files the target lacks. Prints the backup's id.
+    #[command(after_help = BACKUP_HELP)]
+    Create {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// The target directory (created if absent; it holds one vault's backups).
+        #[arg(long)]
+        to: PathBuf,
+        /// The backup recipient (age1..., from `age-keygen`). Keep its identity file
+        /// away from the server: it is what restores.
+        #[arg(long)]
+        recipient: String,
+        /// Seal this target's shred ledger to a new recipient from now on (key
+        /// rotation). Once a restore with the new identity has worked, destroy the
+        /// old one: every earlier copy of the ledger is then unreadable.
+        #[arg(long)]
+        rotate_recipient: bool,
+        /// No progress output.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// One complete backup a line: id, time, size, cases, documents.
+    List {
+        /// The backup target.
+        #[arg(long)]
+        from: PathBuf,
+        /// Only this backup (exit 1 when the target holds no such complete backup).
+        #[arg(long)]
+        backup: Option<String>,
+    },
+    /// Check every file of every backup (or of one) against its manifest. Exit 1 on
+    /// any damage.
+    Verify {
+        /// The backup target.
+        #[arg(long)]
+        from: PathBuf,
+        /// Only this backup.
+        #[arg(long)]
+        backup: Option<String>,
+        /// No progress output.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Keep the N newest backups; remove older ones and the document files no kept
+    /// backup needs. Their keys leave the shred ledger at the next backup.
+    Prune {
+        /// The backup target.
+        #[arg(long)]
+        from: PathBuf,
+        /// How many backups to keep (at least 1).
+        #[arg(long)]
+        keep: usize,
     },
 }
 

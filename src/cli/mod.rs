@@ -19,6 +19,7 @@ use casevault::{Clock, config};
 
 mod args;
 mod audit;
+mod backup;
 mod export;
 mod office;
 mod purge;
@@ -106,6 +107,15 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             ca_cert,
         } => seal_all::run(&url, &username, ca_cert.as_deref()).await,
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Backup(cmd) => backup::run(cmd).await,
+        Command::Restore {
+            from,
+            identity,
+            backup,
+            data,
+            quiet,
+            common,
+        } => backup::restore(&from, &identity, backup.as_deref(), &data, quiet, &common),
         Command::Export {
             data,
             case,

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 pub use blind::{ANumber, BlindIndexKey, normalise_name};
 pub use docstream::{DocumentReader, DocumentWriter, split_header};
 pub use pad::padme;
-pub use secretbox::{AuthKey, random_bytes, random_token};
+pub use secretbox::{AuthKey, ShredKey, random_bytes, random_token};
 
 /// Errors of the crypto layer. Deliberately coarse.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +158,68 @@ impl CaseKey {
     pub(crate) fn age_identity(&self) -> &x25519::Identity {
         &self.identity
     }
+}
+
+/// An age X25519 identity a backup is read with: the operator's (from an
+/// `age-keygen` file) or one backup snapshot's own (kept only in the shred ledger).
+pub struct BackupIdentity(x25519::Identity);
+
+impl std::fmt::Debug for BackupIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BackupIdentity([redacted])")
+    }
+}
+
+impl BackupIdentity {
+    /// A fresh random identity.
+    pub fn generate() -> Self {
+        BackupIdentity(x25519::Identity::generate())
+    }
+
+    /// The first `AGE-SECRET-KEY-1…` line of an identity file (comments and blank
+    /// lines are skipped, as `age -i` does).
+    pub fn from_file_text(text: &str) -> Result<Self, CryptoError> {
+        text.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+            .and_then(|l| x25519::Identity::from_str(l).ok())
+            .map(BackupIdentity)
+            .ok_or(CryptoError::InvalidKey)
+    }
+
+    /// The public recipient (`age1…`).
+    pub fn recipient(&self) -> String {
+        self.0.to_public().to_string()
+    }
+
+    /// The secret as `AGE-SECRET-KEY-1…` (into the ledger only).
+    pub fn to_secret_string(&self) -> SecretString {
+        self.0.to_string()
+    }
+
+    /// Decrypts a whole (small) age file.
+    pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        decrypt_with(&self.0, ciphertext)
+    }
+
+    /// A streaming reader of an age file's plaintext.
+    pub fn decrypt_stream<R: Read>(&self, input: R) -> Result<impl Read, CryptoError> {
+        let decryptor = age::Decryptor::new(input).map_err(|_| CryptoError::DecryptionFailed)?;
+        decryptor
+            .decrypt(std::iter::once(&self.0 as &dyn age::Identity))
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+}
+
+/// A streaming age writer to `recipient` (call `finish` on it).
+pub fn encrypt_stream<W: Write>(
+    recipient: &str,
+    out: W,
+) -> Result<age::stream::StreamWriter<W>, CryptoError> {
+    let r = parse_recipient(recipient)?;
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
+        .map_err(|_| CryptoError::InvalidKey)?;
+    Ok(enc.wrap_output(out)?)
 }
 
 /// Parses an `age1…` recipient string.

@@ -64,43 +64,12 @@ impl AuthKey {
     /// Seals a small secret (ChaCha20-Poly1305, random nonce), bound to `context`
     /// (e.g. the user id) so a sealed value cannot be moved to another row.
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let key = self.aead_key()?;
-        let nonce_bytes = random_bytes::<12>();
-        let mut buf = plaintext.to_vec();
-        key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce_bytes),
-            Aad::from(context),
-            &mut buf,
-        )
-        .map_err(|_| CryptoError::InvalidKey)?;
-        let mut out = nonce_bytes.to_vec();
-        out.extend_from_slice(&buf);
-        Ok(out)
+        aead_seal(&self.subkey(b"totp seal"), context, plaintext)
     }
 
     /// Opens a value sealed with [`AuthKey::seal`].
     pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        if sealed.len() < 12 + 16 {
-            return Err(CryptoError::DecryptionFailed);
-        }
-        let key = self.aead_key()?;
-        let (nonce, ct) = sealed.split_at(12);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::DecryptionFailed)?;
-        let mut buf = Zeroizing::new(ct.to_vec());
-        let plain_len = key
-            .open_in_place(nonce, Aad::from(context), &mut buf)
-            .map_err(|_| CryptoError::DecryptionFailed)?
-            .len();
-        buf.truncate(plain_len);
-        Ok(buf)
-    }
-
-    fn aead_key(&self) -> Result<LessSafeKey, CryptoError> {
-        let k = self.subkey(b"totp seal");
-        let unbound = UnboundKey::new(&aead::CHACHA20_POLY1305, &k[..])
-            .map_err(|_| CryptoError::InvalidKey)?;
-        Ok(LessSafeKey::new(unbound))
+        aead_open(&self.subkey(b"totp seal"), context, sealed)
     }
 
     /// Keyed hash of a bearer token or recovery code (what the database stores).
@@ -124,6 +93,90 @@ impl AuthKey {
     fn device_key(&self) -> hmac::Key {
         let k = self.subkey(b"device cookie");
         hmac::Key::new(hmac::HMAC_SHA256, &k[..])
+    }
+}
+
+/// ChaCha20-Poly1305 with a random 96-bit nonce: `nonce || ciphertext || tag`, bound to
+/// `context` as associated data.
+fn aead_seal(key: &[u8; 32], context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let key = aead_key(key)?;
+    let nonce_bytes = random_bytes::<12>();
+    let mut buf = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce_bytes),
+        Aad::from(context),
+        &mut buf,
+    )
+    .map_err(|_| CryptoError::InvalidKey)?;
+    let mut out = nonce_bytes.to_vec();
+    out.extend_from_slice(&buf);
+    Ok(out)
+}
+
+/// Opens what [`aead_seal`] sealed with the same key and context.
+fn aead_open(
+    key: &[u8; 32],
+    context: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    if sealed.len() < 12 + 16 {
+        return Err(CryptoError::DecryptionFailed);
+    }
+    let key = aead_key(key)?;
+    let (nonce, ct) = sealed.split_at(12);
+    let nonce =
+        Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::DecryptionFailed)?;
+    let mut buf = Zeroizing::new(ct.to_vec());
+    let plain_len = key
+        .open_in_place(nonce, Aad::from(context), &mut buf)
+        .map_err(|_| CryptoError::DecryptionFailed)?
+        .len();
+    buf.truncate(plain_len);
+    Ok(buf)
+}
+
+fn aead_key(k: &[u8; 32]) -> Result<LessSafeKey, CryptoError> {
+    let unbound =
+        UnboundKey::new(&aead::CHACHA20_POLY1305, &k[..]).map_err(|_| CryptoError::InvalidKey)?;
+    Ok(LessSafeKey::new(unbound))
+}
+
+/// A shred key: the random key a backup seals one case's, document's or office's
+/// key-bearing values under. Its only copies are the live vault's row and the shred
+/// ledgers at the backup targets, so deleting those makes every backup of it noise.
+pub struct ShredKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for ShredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShredKey([redacted])")
+    }
+}
+
+impl ShredKey {
+    /// A new random key.
+    pub fn generate() -> Self {
+        ShredKey(Zeroizing::new(random_bytes::<32>()))
+    }
+
+    /// From its 32 bytes.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, CryptoError> {
+        let arr: [u8; 32] = b.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        Ok(ShredKey(Zeroizing::new(arr)))
+    }
+
+    /// Its bytes (for the ledger and the auth-key-sealed live copy only).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Seals one stored value, bound to `context` (table, column and row).
+    pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        aead_seal(&self.0, context, plaintext)
+    }
+
+    /// Opens a value sealed with [`ShredKey::seal`] under the same context.
+    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        aead_open(&self.0, context, sealed)
     }
 }
 

@@ -7,7 +7,7 @@
 //! the transaction committed. Nothing here touches the audit table.
 use rusqlite::{OptionalExtension, params};
 
-use super::{R, Tx, exec};
+use super::{R, ShredKind, Tx, exec};
 
 /// What a purge removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,6 +172,7 @@ impl Tx<'_> {
         let Some((blob, size)) = found else {
             return Ok(None);
         };
+        self.forget_shred_keys(ShredKind::Document, "= ?2", doc)?;
         exec(
             self,
             "DELETE FROM documents WHERE case_id = ?1 AND id = ?2",
@@ -203,6 +204,13 @@ impl Tx<'_> {
     /// and metadata.
     pub fn purge_case(&self, id: &str) -> R<PurgeCounts> {
         let mut c = self.doc_counts("WHERE case_id = ?1", id)?;
+        // The backup copies' keys go in the same transaction (issue 12).
+        self.forget_shred_keys(
+            ShredKind::Document,
+            "IN (SELECT id FROM documents WHERE case_id = ?2)",
+            id,
+        )?;
+        self.forget_shred_keys(ShredKind::Case, "= ?2", id)?;
         exec(self, "DELETE FROM documents WHERE case_id = ?1", [id])?;
         exec(self, "DELETE FROM shares WHERE case_id = ?1", [id])?;
         exec(
@@ -233,6 +241,17 @@ impl Tx<'_> {
             slug,
         )?;
         let in_office = "IN (SELECT id FROM cases WHERE office = ?1)";
+        self.forget_shred_keys(
+            ShredKind::Document,
+            "IN (SELECT d.id FROM documents d JOIN cases c ON c.id = d.case_id WHERE c.office = ?2)",
+            slug,
+        )?;
+        self.forget_shred_keys(
+            ShredKind::Case,
+            "IN (SELECT id FROM cases WHERE office = ?2)",
+            slug,
+        )?;
+        self.forget_shred_keys(ShredKind::Office, "= ?2", slug)?;
         exec(
             self,
             &format!("DELETE FROM documents WHERE case_id {in_office}"),

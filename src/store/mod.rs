@@ -12,6 +12,7 @@
 //! One file per table group holds its row types, their mappers and its `impl Tx`
 //! block; every table's SQL lives in exactly one of them.
 mod audit;
+mod backup;
 mod blob;
 mod cases;
 mod casework;
@@ -29,6 +30,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditFilter, AuditRow};
+pub use backup::{
+    BackupRunRow, BackupTargetRow, KeyBearing, Owner, ShredKeyRow, ShredKind, Snapshot,
+};
 pub use blob::{BlobName, BlobStore, BlobWriter};
 pub use cases::{CaseRow, CaseScope, NewCaseRow};
 pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
@@ -107,6 +111,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "casework",
         include_str!("../../migrations/0007_casework.sql"),
+    ),
+    (
+        8,
+        "backup",
+        include_str!("../../migrations/0008_backup.sql"),
     ),
 ];
 

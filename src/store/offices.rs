@@ -166,6 +166,10 @@ mod tests {
                      ALTER TABLE cases DROP COLUMN updated_by;
                      ALTER TABLE cases DROP COLUMN updated_at;
                      ALTER TABLE shares DROP COLUMN notes;
+                     DROP TABLE backup_runs;
+                     DROP TABLE backup_targets;
+                     DROP TABLE shred_keys;
+                     DROP TABLE vault_identity;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

@@ -10,6 +10,7 @@ mod admin_view;
 mod audit_group;
 mod audit_log;
 mod audit_view;
+mod backup;
 mod case_edit;
 mod case_list;
 mod cases;
@@ -57,6 +58,7 @@ use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
 pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
+pub use backup::{BackupReport, BackupRequest};
 pub use case_edit::{CasePatch, CaseVersionView, CaseVersions};
 pub use case_list::{CasePage, CaseSummary, PAGE_DEFAULT, PAGE_MAX, PageQuery};
 pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
@@ -266,6 +268,9 @@ pub struct Vault {
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
     data_dir: PathBuf,
+    /// The shred epoch every backup target's ledger was last rewritten at (-1: not
+    /// yet in this process).
+    shred_epoch: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Vault {
@@ -317,6 +322,7 @@ impl Vault {
             keyring: RwLock::new(HashMap::new()),
             unseal_lock: Mutex::new(()),
             data_dir: opts.data_dir,
+            shred_epoch: std::sync::atomic::AtomicI64::new(-1),
         })
     }
 

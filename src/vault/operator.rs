@@ -33,6 +33,14 @@ pub(crate) fn retention_actor() -> Actor {
     }
 }
 
+/// The server's scheduled backups: the operator's authority, audited under its own id.
+pub(crate) fn backup_actor() -> Actor {
+    Actor {
+        id: "backup".into(),
+        ..actor()
+    }
+}
+
 /// Unseals an office without a decision: the `demo` set-up and the CLI hold the
 /// passphrase.
 pub async fn unseal(

@@ -52,10 +52,12 @@ pub(crate) enum Word {
     Ics,
     /// ... with client names and descriptions.
     Full,
+    /// A backup (made by the operator or the server's schedule).
+    Backup,
 }
 
 impl Word {
-    const ALL: [Word; 17] = [
+    const ALL: [Word; 18] = [
         Word::Audit,
         Word::Cases,
         Word::Documents,
@@ -73,6 +75,7 @@ impl Word {
         Word::Upcoming,
         Word::Ics,
         Word::Full,
+        Word::Backup,
     ];
 
     fn as_str(self) -> &'static str {
@@ -94,6 +97,7 @@ impl Word {
             Word::Upcoming => "upcoming",
             Word::Ics => "ics",
             Word::Full => "full",
+            Word::Backup => "backup",
         }
     }
 }

@@ -32,8 +32,11 @@ impl Vault {
         if self.trash.worker.load(Ordering::Acquire) {
             *self.trash.rung.lock().unwrap_or_else(|p| p.into_inner()) = true;
             self.trash.bell.notify_one();
-        } else if let Err(e) = self.empty_trash() {
-            tracing::warn!(error = %e, "removing purged files failed; retried at next start");
+        } else {
+            if let Err(e) = self.empty_trash() {
+                tracing::warn!(error = %e, "removing purged files failed; retried at next start");
+            }
+            self.refresh_ledgers();
         }
     }
 
@@ -100,6 +103,9 @@ impl Vault {
                                 tracing::warn!(error = %e, "removing purged files failed; retrying")
                             }
                         }
+                        // The backup targets' ledgers follow the purge (and an
+                        // unmounted target is tried again at every wake-up).
+                        v.refresh_ledgers();
                     }
                     let rung = t.rung.lock().unwrap_or_else(|p| p.into_inner());
                     let (mut rung, _) = t

@@ -92,6 +92,12 @@ pub(super) async fn office_response(
         _ => None,
     };
     let days = st.vault.settings().retention.closed_case_days;
+    // The coalition operator sees how the backups are doing (times, sizes, outcomes).
+    let backups = if actor.is(Role::Superadmin) {
+        Some(v.backup_runs(5)?)
+    } else {
+        None
+    };
     let mine: Vec<(String, bool)> = offices
         .into_iter()
         .filter(|(slug, _)| s.actor.is(Role::Superadmin) || s.actor.office() == Some(slug))
@@ -102,6 +108,7 @@ pub(super) async fn office_response(
         p { "Sealing removes an office’s keys from the server’s memory at once: nobody, not even the server, can read its files until an administrator unseals it with the office passphrase." }
         @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed, life_of(slug).map(|l| &l.0))) }
         @if let Some((o, r)) = &life { (super::office_lifecycle::retention_section(o, r, days)) }
+        @if let Some(runs) = &backups { (backup_section(runs, &st.vault.settings().backup)) }
         section.card.panic aria-labelledby="panic" {
             h2 #panic { "Emergency: seal everything" }
             p { "Use this if you think the server or an account is being misused (for example, someone is demanding access). It seals every office you administer immediately." }
@@ -112,6 +119,48 @@ pub(super) async fn office_response(
         }
     };
     Ok((status, page("Office", Some(&s), notice.as_ref(), body)).into_response())
+}
+
+/// The last backups: when, how big, and whether they worked. A failure stands out.
+fn backup_section(
+    runs: &[crate::store::BackupRunRow],
+    b: &crate::config::BackupSettings,
+) -> Markup {
+    let size = |r: &crate::store::BackupRunRow| {
+        r.bytes
+            .and_then(|b| u64::try_from(b).ok())
+            .map(crate::backup::progress::human_bytes)
+            .unwrap_or_else(|| "—".into())
+    };
+    html! {
+        section.card aria-labelledby="backups" {
+            h2 #backups { "Backups" }
+            @if b.enabled() {
+                p { "The server makes a backup every " (b.every_hours) " hours to " code { (b.target) } " and keeps the newest " (b.keep) "." }
+            } @else {
+                p { "The server makes no scheduled backups (" code { "policy/backup.toml" } "). Backups made from the command line are listed here too." }
+            }
+            @match runs.first() {
+                None => p.state.sealed { strong { "No backup yet." } " One dead disk would lose every client file: see “Backups” in the README." }
+                Some(last) if last.outcome.starts_with("failed") => p.state.sealed { strong { "The last backup failed" } " (" (last.started_at) "). The server log says why." }
+                Some(last) if last.outcome == "running" => p { "A backup is running (started " (last.started_at) ")." }
+                Some(last) => p.state.open { strong { "Last backup: " (last.finished_at.as_deref().unwrap_or(&last.started_at)) } ", " (size(last)) "." }
+            }
+            @if !runs.is_empty() {
+                div.table-wrap { table {
+                    caption.visually-hidden { "Recent backups" }
+                    thead { tr { th scope="col" { "Backup" } th scope="col" { "Started" } th scope="col" { "Size" } th scope="col" { "Outcome" } th scope="col" { "Where" } } }
+                    tbody { @for r in runs { tr {
+                        td { code { (r.id) } }
+                        td { (r.started_at) }
+                        td { (size(r)) }
+                        td { (r.outcome) @if r.scheduled { " (scheduled)" } }
+                        td { code { (r.location) } }
+                    } } }
+                } }
+            }
+        }
+    }
 }
 
 /// `POST /admin/offices/{office}/seal`.

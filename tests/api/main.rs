@@ -8,6 +8,7 @@ mod audit_log;
 mod auditin;
 mod auth;
 mod authkit;
+mod backup;
 mod browser;
 mod casekit;
 mod casework;

@@ -1,0 +1,429 @@
+//! A backup target on a file system: a directory (a mounted USB disk, a NAS share).
+//!
+//! Layout:
+//! ```text
+//! TARGET/casevault-backup     which vault's backups these are (its id), in the clear
+//! TARGET/lock                 held (flock) by whoever writes here
+//! TARGET/ledger.0, ledger.1   the shred ledger, two copies, each overwritten in place
+//! TARGET/blobs/NAME           document payloads (ciphertext), shared by every backup
+//! TARGET/backups/ID/vault.db.age   the database snapshot
+//! TARGET/backups/ID/manifest       written last: a backup exists once this does
+//! ```
+//! Invariants: every file but the ledger appears by an atomic rename after fsync, so
+//! a crash leaves a temporary file (swept later) and never a partial file under a
+//! real name; the ledger is never replaced by a rename, only overwritten in place over
+//! at least its old length, so its old bytes are not left behind in a free block of
+//! an ordinary file system.
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::crypto::{hex, random_bytes};
+use crate::store::BlobName;
+
+use super::{BackupError, hashing::HashingWriter};
+
+const MARKER: &str = "casevault-backup";
+const MANIFEST: &str = "manifest";
+const SNAPSHOT: &str = "vault.db.age";
+const TMP_PREFIX: &str = ".tmp-";
+
+/// A directory target.
+#[derive(Debug, Clone)]
+pub struct DirTarget {
+    root: PathBuf,
+}
+
+/// The target's lock, released on drop.
+pub struct TargetLock {
+    _file: File,
+}
+
+fn io_err(what: &str, path: &Path, e: io::Error) -> BackupError {
+    BackupError::failed(format!("{what} {}: {e}", path.display()))
+}
+
+/// A backup id: `YYYYMMDDTHHMMSSZ-` and 6 hex characters (time-sortable, safe as a
+/// file name).
+pub fn valid_backup_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 23
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z'
+        && b[16] == b'-'
+        && b[17..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+impl DirTarget {
+    /// Creates the directory if needed (for `create`).
+    pub fn create(root: &Path) -> Result<DirTarget, BackupError> {
+        fs::create_dir_all(root).map_err(|e| io_err("cannot create", root, e))?;
+        let root = fs::canonicalize(root).map_err(|e| io_err("cannot open", root, e))?;
+        for sub in ["blobs", "backups"] {
+            let d = root.join(sub);
+            fs::create_dir_all(&d).map_err(|e| io_err("cannot create", &d, e))?;
+        }
+        Ok(DirTarget { root })
+    }
+
+    /// An existing target (for `list`, `verify`, `prune`, `restore` and the ledger
+    /// refresh); an error when the directory holds no casevault backups.
+    pub fn open(root: &Path) -> Result<DirTarget, BackupError> {
+        let t = DirTarget {
+            root: fs::canonicalize(root).map_err(|e| io_err("cannot open", root, e))?,
+        };
+        if t.vault_id()?.is_none() {
+            return Err(BackupError::failed(format!(
+                "{} holds no casevault backups",
+                root.display()
+            )));
+        }
+        Ok(t)
+    }
+
+    /// The absolute directory.
+    pub fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    /// The id of the vault whose backups these are, if any.
+    pub fn vault_id(&self) -> Result<Option<String>, BackupError> {
+        let p = self.root.join(MARKER);
+        match fs::read_to_string(&p) {
+            Ok(s) => Ok(s
+                .lines()
+                .find_map(|l| l.strip_prefix("vault "))
+                .map(|v| v.trim().to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("cannot read", &p, e)),
+        }
+    }
+
+    /// Makes this target `vault`'s, or checks that it is: one target holds one
+    /// vault's backups, so two vaults never rewrite each other's ledger.
+    pub fn claim(&self, vault: &str) -> Result<(), BackupError> {
+        match self.vault_id()? {
+            Some(v) if v == vault => Ok(()),
+            Some(v) => Err(BackupError::failed(format!(
+                "{} holds the backups of another vault (id {v}); a restored or new vault \
+                 needs a target of its own",
+                self.root.display()
+            ))),
+            None => {
+                let text = format!(
+                    "casevault backup target\nvault {vault}\n\
+                     Everything here is encrypted. Restore with:\n  \
+                     casevault restore --from THIS_DIRECTORY --identity YOUR_BACKUP_KEY --data NEW_DIRECTORY\n"
+                );
+                self.put_file(Path::new(MARKER), text.as_bytes())
+            }
+        }
+    }
+
+    /// Takes the target's lock, waiting for it (`wait`) or failing at once.
+    pub fn lock(&self, wait: bool) -> Result<Option<TargetLock>, BackupError> {
+        let p = self.root.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| io_err("cannot open", &p, e))?;
+        let op = if wait {
+            rustix::fs::FlockOperation::LockExclusive
+        } else {
+            rustix::fs::FlockOperation::NonBlockingLockExclusive
+        };
+        match rustix::fs::flock(&file, op) {
+            Ok(()) => Ok(Some(TargetLock { _file: file })),
+            Err(rustix::io::Errno::WOULDBLOCK) if !wait => Ok(None),
+            Err(e) => Err(io_err("cannot lock", &p, e.into())),
+        }
+    }
+
+    /// Writes `bytes` to `rel` atomically (temporary file, fsync, rename, fsync dir).
+    fn put_file(&self, rel: &Path, bytes: &[u8]) -> Result<(), BackupError> {
+        let dest = self.root.join(rel);
+        let mut w = self.new_file(&dest)?;
+        w.write_all(bytes)
+            .map_err(|e| io_err("cannot write", &dest, e))?;
+        w.commit()?;
+        Ok(())
+    }
+
+    /// Starts a file that appears at `dest` only on [`NewFile::commit`].
+    fn new_file(&self, dest: &Path) -> Result<NewFile, BackupError> {
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        let tmp = dir.join(format!("{TMP_PREFIX}{}", hex(&random_bytes::<8>())));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io_err("cannot create", &tmp, e))?;
+        Ok(NewFile {
+            w: HashingWriter::new(io::BufWriter::with_capacity(256 * 1024, file)),
+            tmp,
+            dest: dest.to_path_buf(),
+            dir,
+            done: false,
+        })
+    }
+
+    // ---- blobs ----
+
+    fn blob_path(&self, name: &BlobName) -> PathBuf {
+        self.root.join("blobs").join(name.as_str())
+    }
+
+    /// The size of the target's copy of a blob, if it has one.
+    pub fn blob_size(&self, name: &BlobName) -> Option<u64> {
+        fs::metadata(self.blob_path(name)).ok().map(|m| m.len())
+    }
+
+    /// Copies a blob in; returns its size and SHA-256.
+    pub fn put_blob(
+        &self,
+        name: &BlobName,
+        mut from: impl Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(u64, [u8; 32]), BackupError> {
+        let dest = self.blob_path(name);
+        let mut w = self.new_file(&dest)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = from
+                .read(&mut buf)
+                .map_err(|e| BackupError::failed(format!("reading blob {}: {e}", name.as_str())))?;
+            if n == 0 {
+                break;
+            }
+            w.write_all(&buf[..n])
+                .map_err(|e| io_err("cannot write", &dest, e))?;
+            progress(n as u64);
+        }
+        w.commit()
+    }
+
+    /// Opens the target's copy of a blob.
+    pub fn open_blob(&self, name: &BlobName) -> Result<File, BackupError> {
+        let p = self.blob_path(name);
+        File::open(&p).map_err(|e| io_err("cannot open", &p, e))
+    }
+
+    /// Every blob name the target holds.
+    pub fn blob_names(&self) -> Result<Vec<BlobName>, BackupError> {
+        let d = self.root.join("blobs");
+        let mut out = Vec::new();
+        for e in fs::read_dir(&d).map_err(|e| io_err("cannot list", &d, e))? {
+            let e = e.map_err(|e| io_err("cannot list", &d, e))?;
+            if let Some(n) = e.file_name().to_str().and_then(BlobName::parse) {
+                out.push(n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes one blob (pruning).
+    pub fn remove_blob(&self, name: &BlobName) -> Result<(), BackupError> {
+        let p = self.blob_path(name);
+        match fs::remove_file(&p) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("cannot remove", &p, e)),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- backups ----
+
+    fn backup_dir(&self, id: &str) -> PathBuf {
+        self.root.join("backups").join(id)
+    }
+
+    /// Writes a backup's snapshot through `fill`, which gets the file to write the age
+    /// stream into; returns its size and SHA-256. The backup is not listed yet.
+    pub fn put_snapshot(
+        &self,
+        id: &str,
+        fill: impl FnOnce(&mut dyn Write) -> Result<(), BackupError>,
+    ) -> Result<(u64, [u8; 32]), BackupError> {
+        let dir = self.backup_dir(id);
+        fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, e))?;
+        let mut w = self.new_file(&dir.join(SNAPSHOT))?;
+        fill(&mut w)?;
+        w.commit()
+    }
+
+    /// Opens a backup's snapshot.
+    pub fn open_snapshot(&self, id: &str) -> Result<File, BackupError> {
+        let p = self.backup_dir(id).join(SNAPSHOT);
+        File::open(&p).map_err(|e| io_err("cannot open", &p, e))
+    }
+
+    /// Publishes a backup: its manifest appears, atomically, last.
+    pub fn put_manifest(&self, id: &str, bytes: &[u8]) -> Result<(), BackupError> {
+        self.put_file(&Path::new("backups").join(id).join(MANIFEST), bytes)
+    }
+
+    /// A backup's manifest bytes (None: no such complete backup).
+    pub fn manifest(&self, id: &str) -> Result<Option<Vec<u8>>, BackupError> {
+        let p = self.backup_dir(id).join(MANIFEST);
+        match fs::read(&p) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("cannot read", &p, e)),
+        }
+    }
+
+    /// The ids of the complete backups (a manifest present), oldest first; and the
+    /// ids of incomplete ones (interrupted runs).
+    pub fn backup_ids(&self) -> Result<(Vec<String>, Vec<String>), BackupError> {
+        let d = self.root.join("backups");
+        let (mut complete, mut partial) = (Vec::new(), Vec::new());
+        for e in fs::read_dir(&d).map_err(|e| io_err("cannot list", &d, e))? {
+            let e = e.map_err(|e| io_err("cannot list", &d, e))?;
+            let Some(id) = e.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if !valid_backup_id(&id) {
+                continue;
+            }
+            if e.path().join(MANIFEST).exists() {
+                complete.push(id);
+            } else {
+                partial.push(id);
+            }
+        }
+        complete.sort();
+        partial.sort();
+        Ok((complete, partial))
+    }
+
+    /// Removes a backup's directory (its manifest first, so it is unlisted at once).
+    pub fn remove_backup(&self, id: &str) -> Result<(), BackupError> {
+        let dir = self.backup_dir(id);
+        let _ = fs::remove_file(dir.join(MANIFEST));
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("cannot remove", &dir, e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes temporary files an interrupted run left (only under the lock).
+    pub fn sweep_temporary(&self) -> Result<usize, BackupError> {
+        let mut n = 0;
+        for d in [self.root.clone(), self.root.join("blobs")] {
+            for e in fs::read_dir(&d).map_err(|e| io_err("cannot list", &d, e))? {
+                let e = e.map_err(|e| io_err("cannot list", &d, e))?;
+                if e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(TMP_PREFIX))
+                {
+                    let _ = fs::remove_file(e.path());
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    // ---- the ledger ----
+
+    fn ledger_path(&self, slot: usize) -> PathBuf {
+        self.root.join(format!("ledger.{slot}"))
+    }
+
+    /// The two ledger copies as stored (None: absent).
+    pub fn ledger_slots(&self) -> Result<[Option<Vec<u8>>; 2], BackupError> {
+        let read = |slot| {
+            let p = self.ledger_path(slot);
+            match fs::read(&p) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io_err("cannot read", &p, e)),
+            }
+        };
+        Ok([read(0)?, read(1)?])
+    }
+
+    /// Overwrites one ledger copy in place: the new bytes go over the old ones from
+    /// offset 0, and the file keeps at least its old length (the tail filled with
+    /// random bytes), then fsync. Never a rename: the old blocks are the new ones.
+    pub fn overwrite_ledger_slot(&self, slot: usize, bytes: &[u8]) -> Result<(), BackupError> {
+        let p = self.ledger_path(slot);
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(|e| io_err("cannot open", &p, e))?;
+        let old = f.metadata().map(|m| m.len()).unwrap_or(0);
+        let werr = |e| io_err("cannot write", &p, e);
+        f.seek(SeekFrom::Start(0)).map_err(werr)?;
+        f.write_all(bytes).map_err(werr)?;
+        let mut at = bytes.len() as u64;
+        while at < old {
+            let fill = random_bytes::<4096>();
+            let n = usize::try_from((old - at).min(4096)).unwrap_or(4096);
+            f.write_all(&fill[..n]).map_err(werr)?;
+            at += n as u64;
+        }
+        f.sync_all().map_err(werr)?;
+        sync_dir(&self.root);
+        Ok(())
+    }
+}
+
+/// A file being written under a temporary name, hashed as it goes.
+struct NewFile {
+    w: HashingWriter<io::BufWriter<File>>,
+    tmp: PathBuf,
+    dest: PathBuf,
+    dir: PathBuf,
+    done: bool,
+}
+
+impl Write for NewFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.w.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+impl NewFile {
+    /// fsync, rename into place, fsync the directory; returns size and SHA-256.
+    fn commit(mut self) -> Result<(u64, [u8; 32]), BackupError> {
+        self.w
+            .flush()
+            .map_err(|e| io_err("cannot write", &self.tmp, e))?;
+        let (size, digest) = (self.w.size(), self.w.digest());
+        self.w
+            .get_ref()
+            .get_ref()
+            .sync_all()
+            .map_err(|e| io_err("cannot write", &self.tmp, e))?;
+        fs::rename(&self.tmp, &self.dest).map_err(|e| io_err("cannot rename", &self.dest, e))?;
+        self.done = true;
+        sync_dir(&self.dir);
+        Ok((size, digest))
+    }
+}
+
+impl Drop for NewFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

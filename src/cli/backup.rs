@@ -1,0 +1,196 @@
+//! `casevault backup create|list|verify|prune` and `casevault restore`.
+//!
+//! Invariant: nothing printed here holds client data: ids, times, sizes and counts.
+//! A failure is one line on stderr and exit status 1; a backup that failed is never
+//! listed.
+use std::path::Path;
+use std::process::ExitCode;
+
+use casevault::backup::progress::{Progress, human_bytes};
+use casevault::backup::restore::{RestoreRequest, restore as run_restore};
+use casevault::backup::target::DirTarget;
+use casevault::backup::{self as bk};
+use casevault::crypto::BackupIdentity;
+use casevault::vault::{BackupRequest, operator};
+
+use super::args::{BackupCmd, Common};
+use super::{db_exists, open};
+
+/// Runs a `backup` sub-command.
+pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
+    match cmd {
+        BackupCmd::Create {
+            data,
+            to,
+            recipient,
+            rotate_recipient,
+            quiet,
+            common,
+        } => {
+            if !db_exists(&data) {
+                return Err(format!("{} holds no vault", data.display()));
+            }
+            let app = open(&data, &common)?;
+            let req = BackupRequest {
+                to,
+                recipient,
+                rotate: rotate_recipient,
+                scheduled: false,
+            };
+            let r = app
+                .vault
+                .backup_create(&operator::actor(), req, Progress::new(!quiet))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", r.id);
+            if !quiet {
+                eprintln!(
+                    "backup {} complete: {} cases, {} documents, {} in all; {} written now ({} new document files)",
+                    r.id,
+                    r.cases,
+                    r.documents,
+                    human_bytes(r.bytes),
+                    human_bytes(r.copied),
+                    r.blobs_copied
+                );
+                if r.missing > 0 {
+                    eprintln!(
+                        "warning: {} document file(s) were missing from the vault's blob store and are not in this backup",
+                        r.missing
+                    );
+                }
+                if r.rotated {
+                    eprintln!(
+                        "the shred ledger is now sealed to the new recipient; once a restore with the new identity has worked, destroy the old identity"
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupCmd::List { from, backup } => {
+            let target = DirTarget::open(&from).map_err(|e| e.to_string())?;
+            let all = bk::list(&target).map_err(|e| e.to_string())?;
+            let shown: Vec<_> = all
+                .into_iter()
+                .filter(|l| backup.as_deref().is_none_or(|b| b == l.id))
+                .collect();
+            if let Some(b) = &backup
+                && shown.is_empty()
+            {
+                return Err(format!("{} holds no complete backup {b}", from.display()));
+            }
+            for l in shown {
+                match l.manifest {
+                    Some(m) => println!(
+                        "{}  {}  {}  cases {}  documents {}",
+                        l.id,
+                        m.created_at,
+                        human_bytes(m.total_bytes()),
+                        m.cases,
+                        m.documents
+                    ),
+                    None => println!("{}  DAMAGED (run `casevault backup verify`)", l.id),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BackupCmd::Verify {
+            from,
+            backup,
+            quiet,
+        } => {
+            let target = DirTarget::open(&from).map_err(|e| e.to_string())?;
+            let r = bk::verify(&target, backup.as_deref(), &mut Progress::new(!quiet))
+                .map_err(|e| e.to_string())?;
+            for p in &r.problems {
+                println!("DAMAGED: {p}");
+            }
+            if r.problems.is_empty() {
+                println!(
+                    "ok: {} backup(s), {} files, {} checked",
+                    r.backups,
+                    r.files,
+                    human_bytes(r.bytes)
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} problem(s) found", r.problems.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+        BackupCmd::Prune { from, keep } => {
+            let target = DirTarget::open(&from).map_err(|e| e.to_string())?;
+            let r = bk::prune(&target, keep).map_err(|e| e.to_string())?;
+            println!(
+                "removed {} backup(s), kept {}; removed {} document file(s), {}",
+                r.removed.len(),
+                r.kept,
+                r.blobs,
+                human_bytes(r.bytes)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `casevault restore`.
+pub(super) fn restore(
+    from: &Path,
+    identity: &Path,
+    backup: Option<&str>,
+    data: &Path,
+    quiet: bool,
+    common: &Common,
+) -> Result<ExitCode, String> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(identity).map_err(|e| format!("{}: {e}", identity.display()))?,
+    );
+    let identity = BackupIdentity::from_file_text(&text).map_err(|_| {
+        format!(
+            "{} holds no age identity (AGE-SECRET-KEY-1...)",
+            identity.display()
+        )
+    })?;
+    let req = RestoreRequest {
+        from,
+        identity: &identity,
+        backup,
+        data,
+        auth_key_file: common.auth_key.as_deref(),
+        now: casevault::clock::rfc3339(time::OffsetDateTime::now_utc()),
+    };
+    let r = run_restore(&req, &mut Progress::new(!quiet)).map_err(|e| e.to_string())?;
+    println!("{}", r.backup);
+    eprintln!(
+        "restored backup {} (made {}) into {}: {} offices, {} cases, {} documents; audit log of {} entries verified",
+        r.backup,
+        r.created_at,
+        data.display(),
+        r.offices,
+        r.cases,
+        r.documents,
+        r.audit_entries
+    );
+    if r.dropped_cases + r.dropped_documents + r.dropped_offices > 0 {
+        eprintln!(
+            "left out, because they were purged after this backup: {} offices, {} cases, {} documents",
+            r.dropped_offices, r.dropped_cases, r.dropped_documents
+        );
+    }
+    if r.second_factors_reset > 0 {
+        eprintln!(
+            "{} account(s) must enrol their authenticator again at next sign-in (no --auth-key of the old vault was given)",
+            r.second_factors_reset
+        );
+    }
+    eprintln!(
+        "next: casevault serve --data {}{}  (every office starts sealed; unseal with its passphrase)",
+        data.display(),
+        common
+            .auth_key
+            .as_ref()
+            .map(|k| format!(" --auth-key {}", k.display()))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,668 @@
+//! Backups at the storage layer: the live shred keys, the targets and runs, the
+//! consistent snapshot (SQLite's online backup API), and the rewrite of a snapshot's
+//! key-bearing values.
+//!
+//! Invariants: a snapshot is taken in one backup step, so it is one consistent read of
+//! the database however long it takes; every value that can lead to client data (a
+//! wrapped identity, a document header, metadata, notes, events, hold reasons) is
+//! listed once, in [`KEY_BEARING`], and the backup rewrites exactly those; a snapshot
+//! never carries a shred key, a session or a blind index.
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use super::{Db, R, StoreError, Tx, exec};
+
+/// What a shred key belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ShredKind {
+    /// An office: its wrapped identity and office-wide hold reasons.
+    Office,
+    /// A case: its wrapped identity, metadata, versions, notes, events, hold reasons.
+    Case,
+    /// A document: its header (the only wrapped file key) and its metadata.
+    Document,
+}
+
+impl ShredKind {
+    /// The name stored in `shred_keys.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShredKind::Office => "office",
+            ShredKind::Case => "case",
+            ShredKind::Document => "document",
+        }
+    }
+
+    /// The stored name back.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "office" => Some(ShredKind::Office),
+            "case" => Some(ShredKind::Case),
+            "document" => Some(ShredKind::Document),
+            _ => None,
+        }
+    }
+}
+
+/// One key-bearing column: which rows, which value, whose shred key seals it.
+struct Column {
+    table: &'static str,
+    column: &'static str,
+    /// SQL for the row's stable key (what the seal is bound to).
+    key: &'static str,
+    /// SQL for the owner the shred key belongs to.
+    owner: &'static str,
+    kind: ShredKind,
+    /// Which rows of the table (NULL values are skipped everywhere).
+    rows: &'static str,
+}
+
+/// Every value in the database from which client data can be reached with the
+/// office's passphrase. A backup seals each under its owner's shred key; a restore
+/// opens each again. A new key-bearing column must be added here.
+const KEY_BEARING: &[Column] = &[
+    Column {
+        table: "offices",
+        column: "wrapped_identity",
+        key: "slug",
+        owner: "slug",
+        kind: ShredKind::Office,
+        rows: "1",
+    },
+    Column {
+        table: "hold_events",
+        column: "reason",
+        key: "id",
+        owner: "office",
+        kind: ShredKind::Office,
+        rows: "case_id IS NULL",
+    },
+    Column {
+        table: "hold_events",
+        column: "reason",
+        key: "id",
+        owner: "case_id",
+        kind: ShredKind::Case,
+        rows: "case_id IS NOT NULL",
+    },
+    Column {
+        table: "cases",
+        column: "wrapped_identity",
+        key: "id",
+        owner: "id",
+        kind: ShredKind::Case,
+        rows: "1",
+    },
+    Column {
+        table: "cases",
+        column: "metadata",
+        key: "id",
+        owner: "id",
+        kind: ShredKind::Case,
+        rows: "1",
+    },
+    Column {
+        table: "case_versions",
+        column: "metadata",
+        key: "case_id || ':' || version",
+        owner: "case_id",
+        kind: ShredKind::Case,
+        rows: "1",
+    },
+    Column {
+        table: "case_notes",
+        column: "body",
+        key: "id",
+        owner: "case_id",
+        kind: ShredKind::Case,
+        rows: "1",
+    },
+    Column {
+        table: "case_events",
+        column: "body",
+        key: "id",
+        owner: "case_id",
+        kind: ShredKind::Case,
+        rows: "1",
+    },
+    Column {
+        table: "documents",
+        column: "header",
+        key: "id",
+        owner: "id",
+        kind: ShredKind::Document,
+        rows: "1",
+    },
+    Column {
+        table: "documents",
+        column: "meta",
+        key: "id",
+        owner: "id",
+        kind: ShredKind::Document,
+        rows: "1",
+    },
+];
+
+/// One key-bearing value handed to [`Tx::rewrite_key_bearing`].
+pub struct KeyBearing<'a> {
+    /// Whose shred key.
+    pub kind: ShredKind,
+    /// The office slug, case id or document id.
+    pub owner: &'a str,
+    /// What the seal is bound to: `table.column:rowkey`.
+    pub context: &'a str,
+    /// The stored value.
+    pub value: &'a [u8],
+}
+
+/// Something a shred key can belong to, as it stands in a database.
+#[derive(Debug, Clone)]
+pub struct Owner {
+    /// Kind.
+    pub kind: ShredKind,
+    /// Slug or id.
+    pub id: String,
+    /// A document's case (None for the others).
+    pub case_id: Option<String>,
+}
+
+/// A shred key row as stored (the key sealed with the auth key).
+#[derive(Debug, Clone)]
+pub struct ShredKeyRow {
+    /// Kind.
+    pub kind: ShredKind,
+    /// Slug or id.
+    pub owner: String,
+    /// The key, sealed with the server auth key.
+    pub sealed: Vec<u8>,
+}
+
+/// A backup target as the vault knows it.
+#[derive(Debug, Clone)]
+pub struct BackupTargetRow {
+    /// Opaque id.
+    pub id: String,
+    /// Absolute directory (or URL).
+    pub location: String,
+    /// The age recipient its ledger is sealed to.
+    pub recipient: String,
+}
+
+/// One backup run.
+#[derive(Debug, Clone)]
+pub struct BackupRunRow {
+    /// The backup's id.
+    pub id: String,
+    /// The target's location.
+    pub location: String,
+    /// Its snapshot identity, sealed with the auth key (None once pruned or failed).
+    pub sealed: Option<Vec<u8>>,
+    /// SHA-256 of its manifest.
+    pub manifest_sha256: Option<Vec<u8>>,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub finished_at: Option<String>,
+    /// `running`, `ok` or `failed: …`.
+    pub outcome: String,
+    /// Size of the backup.
+    pub bytes: Option<i64>,
+    /// Bytes this run wrote.
+    pub copied: Option<i64>,
+    /// Started by the server's schedule.
+    pub scheduled: bool,
+}
+
+const RUN_COLS: &str = "r.id, r.location, r.sealed, r.manifest_sha256, r.started_at, \
+     r.finished_at, r.outcome, r.bytes, r.copied, r.scheduled";
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BackupRunRow> {
+    Ok(BackupRunRow {
+        id: r.get(0)?,
+        location: r.get(1)?,
+        sealed: r.get(2)?,
+        manifest_sha256: r.get(3)?,
+        started_at: r.get(4)?,
+        finished_at: r.get(5)?,
+        outcome: r.get(6)?,
+        bytes: r.get(7)?,
+        copied: r.get(8)?,
+        scheduled: r.get(9)?,
+    })
+}
+
+impl Tx<'_> {
+    /// This vault's id.
+    pub fn vault_id(&self) -> R<String> {
+        Ok(self.q_row("SELECT id FROM vault_identity", [], |r| r.get(0))?)
+    }
+
+    /// Grows by one with every purge that deleted shred keys: a ledger written
+    /// before it changed is out of date.
+    pub fn shred_epoch(&self) -> R<i64> {
+        Ok(self.q_row("SELECT shred_epoch FROM vault_identity", [], |r| r.get(0))?)
+    }
+
+    /// The newest schema version applied.
+    pub fn schema_version(&self) -> R<i64> {
+        Ok(self.q_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Everything in the database a shred key can belong to that has none yet.
+    pub fn owners_without_shred_key(&self) -> R<Vec<Owner>> {
+        self.owners(" WHERE NOT EXISTS (SELECT 1 FROM shred_keys k WHERE k.kind = o.kind AND k.owner = o.id)")
+    }
+
+    /// Every office, case and document in the database.
+    pub fn all_owners(&self) -> R<Vec<Owner>> {
+        self.owners("")
+    }
+
+    fn owners(&self, filter: &str) -> R<Vec<Owner>> {
+        let mut st = self.0.prepare(&format!(
+            "SELECT o.kind, o.id, o.case_id FROM (
+                SELECT 'office' AS kind, slug AS id, NULL AS case_id FROM offices
+                UNION ALL SELECT 'case', id, NULL FROM cases
+                UNION ALL SELECT 'document', id, case_id FROM documents) o{filter}"
+        ))?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, id, case_id) = row?;
+            if let Some(kind) = ShredKind::parse(&kind) {
+                out.push(Owner { kind, id, case_id });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores a new shred key, but only while its owner still exists (a purge that
+    /// committed first wins: no key is ever made for what is gone). True when stored.
+    pub fn insert_shred_key(&self, o: &Owner, sealed: &[u8], now: &str) -> R<bool> {
+        let exists = match o.kind {
+            ShredKind::Office => "SELECT 1 FROM offices WHERE slug = ?2",
+            ShredKind::Case => "SELECT 1 FROM cases WHERE id = ?2",
+            ShredKind::Document => "SELECT 1 FROM documents WHERE id = ?2",
+        };
+        Ok(exec(
+            self,
+            &format!(
+                "INSERT OR IGNORE INTO shred_keys (kind, owner, sealed, created_at)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS ({exists})"
+            ),
+            params![o.kind.as_str(), o.id, sealed, now],
+        )? == 1)
+    }
+
+    /// Every live shred key.
+    pub fn shred_keys(&self) -> R<Vec<ShredKeyRow>> {
+        let mut st = self
+            .0
+            .prepare_cached("SELECT kind, owner, sealed FROM shred_keys ORDER BY kind, owner")?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, owner, sealed) = row?;
+            if let Some(kind) = ShredKind::parse(&kind) {
+                out.push(ShredKeyRow {
+                    kind,
+                    owner,
+                    sealed,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes the shred keys of what `owner {cond}` selects (bound to `arg`), inside
+    /// the purge's own transaction.
+    pub(super) fn forget_shred_keys(&self, kind: ShredKind, cond: &str, arg: &str) -> R<()> {
+        exec(
+            self,
+            &format!("DELETE FROM shred_keys WHERE kind = ?1 AND owner {cond}"),
+            params![kind.as_str(), arg],
+        )?;
+        exec(
+            self,
+            "UPDATE vault_identity SET shred_epoch = shred_epoch + 1",
+            [],
+        )?;
+        Ok(())
+    }
+
+    /// The target at `location`, if this vault has backed up there.
+    pub fn backup_target(&self, location: &str) -> R<Option<BackupTargetRow>> {
+        Ok(self
+            .q_row(
+                "SELECT id, location, recipient FROM backup_targets WHERE location = ?1",
+                [location],
+                |r| {
+                    Ok(BackupTargetRow {
+                        id: r.get(0)?,
+                        location: r.get(1)?,
+                        recipient: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Every target this vault backs up to.
+    pub fn backup_targets(&self) -> R<Vec<BackupTargetRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, location, recipient FROM backup_targets ORDER BY created_at",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(BackupTargetRow {
+                id: r.get(0)?,
+                location: r.get(1)?,
+                recipient: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records a target (or its new recipient, after a rotation).
+    pub fn upsert_backup_target(&self, t: &BackupTargetRow, now: &str) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO backup_targets (id, location, recipient, created_at) VALUES (?1,?2,?3,?4)
+             ON CONFLICT(location) DO UPDATE SET recipient = excluded.recipient",
+            params![t.id, t.location, t.recipient, now],
+        )?;
+        Ok(())
+    }
+
+    /// Records a run that is starting.
+    pub fn insert_backup_run(
+        &self,
+        id: &str,
+        target: &str,
+        sealed: &[u8],
+        now: &str,
+        scheduled: bool,
+    ) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO backup_runs (id, target, location, sealed, started_at, outcome, scheduled)
+             SELECT ?1, ?2, location, ?3, ?4, 'running', ?5 FROM backup_targets WHERE id = ?2",
+            params![id, target, sealed, now, scheduled],
+        )?;
+        Ok(())
+    }
+
+    /// Records a run that failed before its target could be used (not mounted, not
+    /// writable, a bad recipient): it is shown, and it changes no target.
+    pub fn insert_failed_run(
+        &self,
+        id: &str,
+        location: &str,
+        outcome: &str,
+        now: &str,
+        scheduled: bool,
+    ) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO backup_runs (id, target, location, sealed, started_at, finished_at, outcome, scheduled)
+             VALUES (?1, NULL, ?2, NULL, ?3, ?3, ?4, ?5)",
+            params![id, location, now, outcome, scheduled],
+        )?;
+        Ok(())
+    }
+
+    /// Records a run's end. A failed run's snapshot key is dropped at once.
+    pub fn finish_backup_run(
+        &self,
+        id: &str,
+        outcome: &str,
+        manifest_sha256: Option<&[u8]>,
+        bytes: Option<u64>,
+        copied: Option<u64>,
+        now: &str,
+    ) -> R<()> {
+        let ok = outcome == "ok";
+        exec(
+            self,
+            "UPDATE backup_runs SET outcome = ?2, manifest_sha256 = ?3, bytes = ?4, copied = ?5,
+                    finished_at = ?6, sealed = CASE WHEN ?7 THEN sealed ELSE NULL END
+             WHERE id = ?1",
+            params![
+                id,
+                outcome,
+                manifest_sha256,
+                bytes.and_then(|b| i64::try_from(b).ok()),
+                copied.and_then(|b| i64::try_from(b).ok()),
+                now,
+                ok
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Shreds the snapshot key of a backup that no longer exists at its target.
+    pub fn forget_backup_run_key(&self, id: &str) -> R<()> {
+        exec(
+            self,
+            "UPDATE backup_runs SET sealed = NULL, outcome = CASE outcome WHEN 'ok' THEN 'pruned' ELSE outcome END WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// A target's runs whose snapshot key is still held, oldest first.
+    pub fn backup_runs_with_keys(&self, target: &str) -> R<Vec<BackupRunRow>> {
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {RUN_COLS} FROM backup_runs r
+             WHERE r.target = ?1 AND r.sealed IS NOT NULL ORDER BY r.started_at, r.id"
+        ))?;
+        let rows = st.query_map([target], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest runs of every target (the status page), newest first.
+    pub fn recent_backup_runs(&self, limit: u32) -> R<Vec<BackupRunRow>> {
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {RUN_COLS} FROM backup_runs r
+             ORDER BY r.started_at DESC, r.id DESC LIMIT ?1"
+        ))?;
+        let rows = st.query_map([limit], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Takes out of a snapshot what must never be in a backup: the live shred keys,
+    /// the backup bookkeeping (snapshot keys), sessions, and the blind indexes (with
+    /// a shred key gone they would still confirm a guessed A-number or name, so
+    /// a restored vault recomputes them at unseal).
+    pub fn strip_for_backup(&self) -> R<()> {
+        self.0.execute_batch(
+            "DELETE FROM shred_keys;
+             DELETE FROM backup_runs;
+             DELETE FROM backup_targets;
+             DELETE FROM sessions;
+             DELETE FROM blob_trash;
+             UPDATE cases SET a_number_index = NULL, client_name_index = NULL, a_number_pending = 1;",
+        )?;
+        Ok(())
+    }
+
+    /// Rewrites every key-bearing value through `f` (seal for a backup, open for a
+    /// restore), in rowid batches so memory stays bounded.
+    pub fn rewrite_key_bearing<E: From<StoreError>>(
+        &self,
+        mut f: impl FnMut(&KeyBearing<'_>) -> Result<Vec<u8>, E>,
+    ) -> Result<u64, E> {
+        let mut done = 0u64;
+        for c in KEY_BEARING {
+            let select = format!(
+                "SELECT rowid, {key}, {owner}, {col} FROM {table}
+                 WHERE rowid > ?1 AND {col} IS NOT NULL AND ({rows}) ORDER BY rowid LIMIT 512",
+                key = c.key,
+                owner = c.owner,
+                col = c.column,
+                table = c.table,
+                rows = c.rows,
+            );
+            let update = format!("UPDATE {} SET {} = ?2 WHERE rowid = ?1", c.table, c.column);
+            let mut after = 0i64;
+            loop {
+                let batch: Vec<(i64, String, String, Vec<u8>)> = {
+                    let mut st = self.0.prepare_cached(&select).map_err(StoreError::from)?;
+                    let rows = st
+                        .query_map([after], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })
+                        .map_err(StoreError::from)?;
+                    rows.collect::<Result<_, _>>().map_err(StoreError::from)?
+                };
+                let Some(last) = batch.last() else { break };
+                after = last.0;
+                for (rowid, key, owner, value) in &batch {
+                    let context = format!("{}.{}:{key}", c.table, c.column);
+                    let new = f(&KeyBearing {
+                        kind: c.kind,
+                        owner,
+                        context: &context,
+                        value,
+                    })?;
+                    exec(self, &update, params![rowid, new])?;
+                    done += 1;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// A restored vault's second factors when the old auth key is not at hand: the
+    /// sealed TOTP seeds and the recovery codes cannot be opened, so every account
+    /// enrols again at its next sign-in. Returns how many accounts had one.
+    pub fn reset_second_factors(&self) -> R<u64> {
+        let n = exec(
+            self,
+            "UPDATE users SET totp_sealed = NULL, totp_confirmed = 0, totp_last_step = NULL
+             WHERE totp_sealed IS NOT NULL",
+            [],
+        )?;
+        exec(self, "DELETE FROM recovery_codes", [])?;
+        Ok(n as u64)
+    }
+
+    /// One sealed TOTP seed and its user id, to check an auth key against.
+    pub fn any_sealed_totp(&self) -> R<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .q_row(
+                "SELECT id, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Gives a restored vault an id of its own (it is a new vault: a target belongs
+    /// to one).
+    pub fn set_vault_id(&self, id: &str) -> R<()> {
+        exec(self, "UPDATE vault_identity SET id = ?1", [id])?;
+        Ok(())
+    }
+}
+
+/// A database file outside the live vault: the copy a backup rewrites, or the one a
+/// restore rebuilds. Its own connection, rollback journal in memory (so no journal
+/// file sits beside it), `secure_delete` on.
+pub struct Snapshot {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Copies the whole database to `dest` (which must not exist) with SQLite's
+    /// online backup API in a single step: one consistent read, while writers go on.
+    pub fn snapshot_to(&self, dest: &Path) -> R<Snapshot> {
+        let src = Connection::open_with_flags(
+            self.path(),
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        src.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mut dst = Connection::open_with_flags(
+            dest,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        {
+            let b = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            // -1: every page in one step, so the copy is one read transaction.
+            loop {
+                match b.step(-1)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    rusqlite::backup::StepResult::More => {}
+                    _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+        }
+        drop(dst);
+        Snapshot::open(dest)
+    }
+}
+
+impl Snapshot {
+    /// Opens a database file as a snapshot.
+    pub fn open(path: &Path) -> R<Snapshot> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // The copy of a WAL database is in WAL mode too: back to a single file.
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+        conn.pragma_update(None, "journal_mode", "MEMORY")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(Snapshot {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Runs `f` in one transaction on the snapshot.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        let out = f(&Tx(&tx))?;
+        tx.commit().map_err(StoreError::from_sqlite)?;
+        Ok(out)
+    }
+
+    /// Rebuilds the file without free pages and closes it.
+    pub fn finish(self) -> R<PathBuf> {
+        self.conn.execute_batch("VACUUM")?;
+        let ok: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(StoreError::Io(std::io::Error::other(
+                "the snapshot failed its integrity check",
+            )));
+        }
+        self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))?;
+        Ok(self.path)
+    }
+}
