@@ -128,8 +128,10 @@ fn restore_into(
     progress: &mut Progress,
 ) -> Result<RestoreReport, BackupError> {
     let target = DirTarget::open(req.from)?;
-    // A backup writing the ledger meanwhile would leave us a half-new view.
-    let _lock = target.lock(true)?;
+    // A backup writing the ledger meanwhile would leave us a half-new view; a
+    // read-only medium (the usual way to carry a backup to another machine) cannot
+    // be locked, and nothing writes to it then.
+    let _lock = target.lock(true).ok().flatten();
     let ledger = ledger::read(&target, req.identity)?;
     if target.vault_id()?.as_deref() != Some(ledger.vault.as_str()) {
         return Err(BackupError::damaged(
@@ -220,15 +222,20 @@ fn restore_into(
         created_at: manifest.created_at.clone(),
         ..Default::default()
     };
+    let keys: HashMap<(ShredKind, &str), &crate::crypto::ShredKey> = ledger
+        .keys
+        .iter()
+        .map(|k| ((k.kind, k.owner.as_str()), &k.key))
+        .collect();
     let mut snap = Snapshot::open(&db_path)?;
     let keep_blobs: Vec<String> = snap.write(|tx| -> Result<Vec<String>, BackupError> {
-        let d = super::drop_unkeyed(tx, |k, o| ledger.key(k, o).is_some())?;
+        let d = super::drop_unkeyed(tx, |k, o| keys.contains_key(&(k, o)))?;
         report.dropped_offices = d.offices;
         report.dropped_cases = d.cases;
         report.dropped_documents = d.documents;
         tx.rewrite_key_bearing(|kb| {
-            let key = ledger
-                .key(kb.kind, kb.owner)
+            let key = keys
+                .get(&(kb.kind, kb.owner))
                 .ok_or_else(|| BackupError::damaged("a sealed value has no key"))?;
             key.open(kb.context.as_bytes(), kb.value)
                 .map(|v| v.to_vec())

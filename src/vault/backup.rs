@@ -235,8 +235,9 @@ impl Vault {
     ) -> Result<BackupReport, BackupError> {
         // 1. A consistent copy of the database, beside it (it is no more readable
         // than the database itself).
-        let work = self.data_dir.join("backup-work");
-        let _ = std::fs::remove_dir_all(&work);
+        let work_root = self.data_dir.join("backup-work");
+        sweep_stale_work(&work_root);
+        let work = work_root.join(id);
         std::fs::create_dir_all(&work)
             .map_err(|e| BackupError::failed(format!("creating {}: {e}", work.display())))?;
         let _cleanup = RemoveOnDrop(work.clone());
@@ -633,6 +634,25 @@ fn failure_word(e: &BackupError) -> &'static str {
     match e {
         BackupError::Damaged(_) => "damaged",
         BackupError::Failed(_) => "error",
+    }
+}
+
+/// Removes the work directories of runs that were killed (older than a day: a
+/// backup to another target may be running beside this one).
+fn sweep_stale_work(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(24 * 3600));
+        if stale {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 

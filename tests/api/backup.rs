@@ -181,6 +181,15 @@ async fn round_trip_while_uploads_run_restores_every_acknowledged_document() {
         .await
         .unwrap();
     assert!(uploads.await.unwrap() > 0);
+    // The live vault's audit chain holds with the backup's entry written by another
+    // process beside the server's own.
+    let o = cli(&["audit", "verify", "--data", s(app.data())], &[]);
+    assert!(o.status.success(), "live audit verify: {}", stdout(&o));
+    assert!(
+        audit_rows(&app)
+            .iter()
+            .any(|r| r.action == "backup" && r.outcome.starts_with("ok id="))
+    );
 
     let o = cli(&["backup", "list", "--from", s(&target)], &[]);
     assert!(stdout(&o).starts_with(&id), "{}", stdout(&o));
