@@ -238,3 +238,85 @@ pub fn slots_well_formed(target: &DirTarget) -> Result<[bool; 2], BackupError> {
         })
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> Ledger {
+        Ledger {
+            vault: "vault-1".into(),
+            generation: 0,
+            backups: vec![LedgerBackup {
+                id: "20261202T101010Z-000000".into(),
+                identity: BackupIdentity::generate().to_secret_string(),
+                manifest_sha256: [7; 32],
+            }],
+            keys: vec![LedgerKey {
+                kind: ShredKind::Case,
+                owner: "case-1".into(),
+                key: ShredKey::generate(),
+            }],
+        }
+    }
+
+    #[test]
+    fn written_twice_read_newest_and_one_torn_copy_is_survived() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = DirTarget::create(dir.path()).unwrap();
+        let id = BackupIdentity::generate();
+        let mut l = ledger();
+        write(&t, &mut l, &id.recipient()).unwrap();
+        l.keys.clear();
+        write(&t, &mut l, &id.recipient()).unwrap();
+        let back = read(&t, &id).unwrap();
+        assert_eq!(back.generation, 2);
+        assert!(
+            back.key(ShredKind::Case, "case-1").is_none(),
+            "the newest copy wins"
+        );
+        assert_eq!(back.backups[0].manifest_sha256, [7; 32]);
+        // Both copies hold the new generation: no copy keeps the old key.
+        for b in t.ledger_slots().unwrap().into_iter().flatten() {
+            assert_eq!(slot_header(&b).unwrap().0, 2);
+        }
+        // A torn copy: the other one is read.
+        std::fs::write(
+            dir.path().join("ledger.0"),
+            b"casevault-ledger 1 gen=9 len=4\nxxxx",
+        )
+        .unwrap();
+        assert_eq!(read(&t, &id).unwrap().generation, 2);
+        assert_eq!(slots_well_formed(&t).unwrap(), [false, true]);
+        // Another identity reads nothing.
+        assert!(read(&t, &BackupIdentity::generate()).is_err());
+    }
+
+    #[test]
+    fn a_shorter_ledger_overwrites_the_whole_old_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = DirTarget::create(dir.path()).unwrap();
+        let id = BackupIdentity::generate();
+        let mut l = ledger();
+        for i in 0..500 {
+            l.keys.push(LedgerKey {
+                kind: ShredKind::Document,
+                owner: format!("doc-{i}"),
+                key: ShredKey::generate(),
+            });
+        }
+        write(&t, &mut l, &id.recipient()).unwrap();
+        let long = std::fs::metadata(dir.path().join("ledger.1"))
+            .unwrap()
+            .len();
+        l.keys.truncate(1);
+        write(&t, &mut l, &id.recipient()).unwrap();
+        assert_eq!(
+            std::fs::metadata(dir.path().join("ledger.1"))
+                .unwrap()
+                .len(),
+            long
+        );
+        assert_eq!(read(&t, &id).unwrap().keys.len(), 1);
+    }
+}

@@ -86,3 +86,39 @@ impl Manifest {
         Ok(m)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Manifest {
+        Manifest {
+            format: FORMAT.into(),
+            id: "20261202T101010Z-000000".into(),
+            vault: "v".into(),
+            created_at: "2026-12-02T10:10:10Z".into(),
+            schema_version: 8,
+            audit_head: "3:ab".into(),
+            offices: 1,
+            cases: 2,
+            documents: 3,
+            snapshot: FileEntry {
+                name: "vault.db.age".into(),
+                size: 10,
+                sha256: "00".into(),
+            },
+            blobs: vec![],
+        }
+    }
+
+    #[test]
+    fn every_changed_byte_of_a_manifest_is_caught() {
+        let b = sample().to_bytes().unwrap();
+        assert_eq!(Manifest::parse(&b).unwrap().cases, 2);
+        for i in 0..b.len() {
+            let mut c = b.clone();
+            c[i] ^= 0x01;
+            assert!(Manifest::parse(&c).is_err(), "byte {i} changed unnoticed");
+        }
+    }
+}

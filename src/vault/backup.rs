@@ -663,3 +663,21 @@ impl Drop for RemoveOnDrop {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_ids_sort_in_the_order_made_even_within_a_second_or_a_clock_going_back() {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+        let a = new_backup_id(t, &[]);
+        let b = new_backup_id(t, std::slice::from_ref(&a));
+        let c = new_backup_id(t - time::Duration::hours(1), &[a.clone(), b.clone()]);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert!(crate::backup::target::valid_backup_id(&a));
+        assert!(crate::backup::target::valid_backup_id(&c));
+        let later = new_backup_id(t + time::Duration::seconds(1), &[c.clone()]);
+        assert!(later > c && later.ends_with("-000000"));
+    }
+}
