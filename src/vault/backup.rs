@@ -677,7 +677,7 @@ mod tests {
         assert!(a < b && b < c, "{a} {b} {c}");
         assert!(crate::backup::target::valid_backup_id(&a));
         assert!(crate::backup::target::valid_backup_id(&c));
-        let later = new_backup_id(t + time::Duration::seconds(1), &[c.clone()]);
+        let later = new_backup_id(t + time::Duration::seconds(1), std::slice::from_ref(&c));
         assert!(later > c && later.ends_with("-000000"));
     }
 }
