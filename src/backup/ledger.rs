@@ -162,14 +162,23 @@ impl Ledger {
     }
 }
 
-/// Parses a stored copy's clear header: `casevault-ledger 1 gen=N len=L\n`.
-fn slot_header(bytes: &[u8]) -> Option<(u64, usize, usize)> {
-    let end = bytes.iter().take(128).position(|&b| b == b'\n')?;
+/// Parses a stored copy's clear header, `casevault-ledger 1 gen=N len=L sha256=H\n`:
+/// the generation, where the age file starts, its length, and whether its SHA-256
+/// matches (what `verify` checks without the identity).
+fn slot_header(bytes: &[u8]) -> Option<(u64, usize, usize, bool)> {
+    let end = bytes.iter().take(192).position(|&b| b == b'\n')?;
     let line = std::str::from_utf8(&bytes[..end]).ok()?;
     let rest = line.strip_prefix("casevault-ledger 1 gen=")?;
-    let (g, l) = rest.split_once(" len=")?;
+    let (g, rest) = rest.split_once(" len=")?;
+    let (l, h) = rest.split_once(" sha256=")?;
     let (gen_, len) = (g.parse().ok()?, l.parse::<usize>().ok()?);
-    (bytes.len() >= end + 1 + len).then_some((gen_, end + 1, len))
+    let body = bytes.get(end + 1..end + 1 + len)?;
+    Some((
+        gen_,
+        end + 1,
+        len,
+        crate::crypto::hex(&crate::crypto::sha256(body)) == h,
+    ))
 }
 
 /// The generation each stored copy claims (0 when absent or unreadable).
@@ -179,7 +188,7 @@ fn slot_generations(target: &DirTarget) -> Result<[u64; 2], BackupError> {
         slots[i]
             .as_deref()
             .and_then(slot_header)
-            .map_or(0, |(g, _, _)| g)
+            .map_or(0, |(g, _, _, _)| g)
     }))
 }
 
@@ -191,9 +200,10 @@ pub fn write(target: &DirTarget, ledger: &mut Ledger, recipient: &str) -> Result
     let sealed = crypto::seal_to(recipient, &ledger.encode())
         .map_err(|_| BackupError::failed("cannot encrypt the shred ledger"))?;
     let mut bytes = format!(
-        "casevault-ledger 1 gen={} len={}\n",
+        "casevault-ledger 1 gen={} len={} sha256={}\n",
         ledger.generation,
-        sealed.len()
+        sealed.len(),
+        crate::crypto::hex(&crate::crypto::sha256(&sealed))
     )
     .into_bytes();
     bytes.extend_from_slice(&sealed);
@@ -206,7 +216,7 @@ pub fn write(target: &DirTarget, ledger: &mut Ledger, recipient: &str) -> Result
 pub fn read(target: &DirTarget, identity: &BackupIdentity) -> Result<Ledger, BackupError> {
     let mut best: Option<Ledger> = None;
     for bytes in target.ledger_slots()?.into_iter().flatten() {
-        let Some((_, start, len)) = slot_header(&bytes) else {
+        let Some((_, start, len, _)) = slot_header(&bytes) else {
             continue;
         };
         let Ok(plain) = identity.decrypt(&bytes[start..start + len]) else {
@@ -226,14 +236,15 @@ pub fn read(target: &DirTarget, identity: &BackupIdentity) -> Result<Ledger, Bac
     })
 }
 
-/// Whether each stored copy is well-formed (its clear header and its age header
-/// parse); what `verify` can tell without the identity.
+/// Whether each stored copy is intact (its clear header parses and the SHA-256 it
+/// names matches the age file after it); what `verify` can tell without the
+/// identity.
 pub fn slots_well_formed(target: &DirTarget) -> Result<[bool; 2], BackupError> {
     let slots = target.ledger_slots()?;
     Ok([0, 1].map(|i| {
         slots[i].as_deref().is_some_and(|b| {
-            slot_header(b).is_some_and(|(_, start, len)| {
-                age::Decryptor::new_buffered(&b[start..start + len]).is_ok()
+            slot_header(b).is_some_and(|(_, start, len, hash_ok)| {
+                hash_ok && age::Decryptor::new_buffered(&b[start..start + len]).is_ok()
             })
         })
     }))

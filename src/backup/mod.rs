@@ -116,15 +116,21 @@ pub fn verify(
             target.location()
         )));
     }
+    if listed.is_empty() {
+        report
+            .problems
+            .push("the target holds no complete backup".into());
+    }
     let wanted: Vec<&Listed> = listed
         .iter()
         .filter(|l| only.is_none_or(|id| l.id == id))
         .collect();
     let well_formed = ledger::slots_well_formed(target)?;
     if !well_formed.iter().any(|ok| *ok) {
-        report
-            .problems
-            .push("the shred ledger: no readable copy (ledger.0, ledger.1)".into());
+        report.problems.push(
+            "the shred ledger: no intact copy (ledger.0, ledger.1): no backup here can be restored"
+                .into(),
+        );
     } else if !well_formed.iter().all(|ok| *ok) {
         report.problems.push(
             "the shred ledger: one of its two copies is damaged (the next backup rewrites it)"

@@ -19,7 +19,7 @@ use super::target::DirTarget;
 use super::{BackupError, ledger};
 use crate::audit;
 use crate::crypto::{AuthKey, BackupIdentity, hex, random_bytes, sha256};
-use crate::store::{BlobName, DB_FILE, Db, ShredKind, Snapshot};
+use crate::store::{BlobName, DB_FILE, Db, RESTORE_MARKER, ShredKind, Snapshot};
 
 /// What to restore.
 pub struct RestoreRequest<'a> {
@@ -63,6 +63,12 @@ pub struct RestoreReport {
 }
 
 fn refuse_existing(data: &Path) -> Result<(), BackupError> {
+    if data.join(RESTORE_MARKER).exists() {
+        return Err(BackupError::failed(format!(
+            "{} holds an interrupted restore: delete the directory and restore again",
+            data.display()
+        )));
+    }
     match fs::read_dir(data) {
         Ok(mut d) => {
             if d.next().is_some() {
@@ -184,6 +190,11 @@ fn restore_into(
         .map_err(|e| BackupError::failed(format!("reading the snapshot: {e}")))?;
     check(&manifest.snapshot, got, "the database snapshot")?;
     private_dir(req.data)?;
+    // Until the very end, the directory says it is not a vault yet: a restore killed
+    // half-way is refused by `serve`, never served with documents missing.
+    let marker = req.data.join(RESTORE_MARKER);
+    fs::write(&marker, b"casevault restore in progress (or interrupted): delete this directory and restore again\n")
+        .map_err(|e| BackupError::failed(format!("writing {}: {e}", marker.display())))?;
     let db_path = req.data.join(DB_FILE);
     {
         let mut plain = snapshot_identity
@@ -344,6 +355,9 @@ fn restore_into(
     if req.auth_key_file.is_none() {
         write_new_auth_key(&req.data.join("auth.key"))?;
     }
+    drop(db);
+    fs::remove_file(&marker)
+        .map_err(|e| BackupError::failed(format!("removing {}: {e}", marker.display())))?;
     Ok(report)
 }
 

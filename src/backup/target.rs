@@ -63,11 +63,62 @@ impl DirTarget {
     pub fn create(root: &Path) -> Result<DirTarget, BackupError> {
         fs::create_dir_all(root).map_err(|e| io_err("cannot create", root, e))?;
         let root = fs::canonicalize(root).map_err(|e| io_err("cannot open", root, e))?;
+        let t = DirTarget { root };
+        if t.vault_id()?.is_none() {
+            // Not a target yet: only an empty directory (or one an interrupted first
+            // run left) becomes one, so a backup never mixes with, or prunes, files
+            // that are not its own.
+            let foreign = fs::read_dir(&t.root)
+                .map_err(|e| io_err("cannot list", &t.root, e))?
+                .flatten()
+                .any(|e| {
+                    let n = e.file_name();
+                    !matches!(n.to_str(), Some("blobs" | "backups" | "lock"))
+                        && !n.to_str().is_some_and(|n| n.starts_with(TMP_PREFIX))
+                });
+            if foreign {
+                return Err(BackupError::failed(format!(
+                    "{} is not empty and holds no casevault backups: give an empty or new directory",
+                    t.root.display()
+                )));
+            }
+        }
         for sub in ["blobs", "backups"] {
-            let d = root.join(sub);
+            let d = t.root.join(sub);
             fs::create_dir_all(&d).map_err(|e| io_err("cannot create", &d, e))?;
         }
-        Ok(DirTarget { root })
+        t.check_layout()?;
+        Ok(t)
+    }
+
+    /// Refuses a target whose parts are symbolic links (or not what they should be):
+    /// a backup writes, and prune deletes, only inside the target itself.
+    fn check_layout(&self) -> Result<(), BackupError> {
+        for (name, dir) in [
+            ("blobs", true),
+            ("backups", true),
+            ("ledger.0", false),
+            ("ledger.1", false),
+            (MARKER, false),
+            ("lock", false),
+        ] {
+            let p = self.root.join(name);
+            match fs::symlink_metadata(&p) {
+                Ok(m)
+                    if m.file_type().is_symlink()
+                        || (dir && !m.is_dir())
+                        || (!dir && !m.is_file()) =>
+                {
+                    return Err(BackupError::failed(format!(
+                        "{} is a symbolic link or not a plain {}: refused",
+                        p.display(),
+                        if dir { "directory" } else { "file" }
+                    )));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// An existing target (for `list`, `verify`, `prune`, `restore` and the ledger
@@ -82,6 +133,7 @@ impl DirTarget {
                 root.display()
             )));
         }
+        t.check_layout()?;
         Ok(t)
     }
 
@@ -287,7 +339,7 @@ impl DirTarget {
             let Some(id) = e.file_name().to_str().map(str::to_string) else {
                 continue;
             };
-            if !valid_backup_id(&id) {
+            if !valid_backup_id(&id) || e.file_type().map_or(true, |t| !t.is_dir()) {
                 continue;
             }
             if e.path().join(MANIFEST).exists() {
@@ -353,13 +405,20 @@ impl DirTarget {
     /// random bytes), then fsync. Never a rename: the old blocks are the new ones.
     pub fn overwrite_ledger_slot(&self, slot: usize, bytes: &[u8]) -> Result<(), BackupError> {
         let p = self.ledger_path(slot);
-        let mut f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&p)
-            .map_err(|e| io_err("cannot open", &p, e))?;
+        #[cfg(unix)]
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        // Never through a symbolic link: the overwrite stays inside the target.
+        #[cfg(unix)]
+        opts.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        let mut f = opts.open(&p).map_err(|e| io_err("cannot open", &p, e))?;
+        if !f.metadata().is_ok_and(|m| m.is_file()) {
+            return Err(BackupError::failed(format!(
+                "{} is not a plain file: refused",
+                p.display()
+            )));
+        }
         let old = f.metadata().map(|m| m.len()).unwrap_or(0);
         let werr = |e| io_err("cannot write", &p, e);
         f.seek(SeekFrom::Start(0)).map_err(werr)?;

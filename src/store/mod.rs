@@ -148,6 +148,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// A file `restore` keeps in a data directory until the restore is complete: a vault
+/// holding it is refused (an interrupted restore must be redone, not served).
+pub const RESTORE_MARKER: &str = "RESTORE-INCOMPLETE";
+
 /// The file name of the database inside the data directory.
 pub const DB_FILE: &str = "casevault.db";
 

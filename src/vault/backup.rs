@@ -555,7 +555,7 @@ impl Vault {
     /// One target: false when it is unreachable or busy.
     fn refresh_one(&self, t: &BackupTargetRow) -> Result<bool, BackupError> {
         let Ok(target) = DirTarget::open(Path::new(&t.location)) else {
-            tracing::info!(target = %t.location, "backup target not reachable; its shred ledger is rewritten when it is");
+            tracing::warn!(target = %t.location, "backup target not reachable: a purge is not yet in its shred ledger; rewritten as soon as it is reachable");
             return Ok(false);
         };
         if target.vault_id()?.as_deref() != Some(self.db.read(|tx| tx.vault_id())?.as_str()) {

@@ -293,6 +293,12 @@ impl Vault {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
+        if dir.join(crate::store::RESTORE_MARKER).exists() {
+            return Err(VaultError::Internal(format!(
+                "{} holds an interrupted restore: delete the directory and run `casevault restore` again",
+                dir.display()
+            )));
+        }
         let db = Db::open(dir)?;
         // Finishes what a purge interrupted between commit and checkpoint: no deleted
         // page may linger in -wal. Another process using the database can keep it

@@ -557,6 +557,85 @@ async fn a_changed_byte_is_caught_by_verify_and_restore_and_crashes_leave_earlie
         assert!(!dest.exists());
     }
 
+    // A changed byte inside both ledger copies: verify sees it without the identity.
+    let t = scratch.path().join("ledger-flip");
+    copy_tree(&target, &t);
+    for slot in ["ledger.0", "ledger.1"] {
+        let p = t.join(slot);
+        let mut b = std::fs::read(&p).unwrap();
+        let at = b.len() - 40;
+        b[at] ^= 0x01;
+        std::fs::write(&p, b).unwrap();
+    }
+    let o = cli(&["backup", "verify", "--from", s(&t), "--quiet"], &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "verify missed a damaged ledger: {}",
+        stdout(&o)
+    );
+
+    // A ledger copy that is a symbolic link is refused, and the file it points at
+    // is left alone.
+    let t = scratch.path().join("ledger-link");
+    copy_tree(&target, &t);
+    let decoy = scratch.path().join("decoy.txt");
+    std::fs::write(&decoy, b"not yours").unwrap();
+    std::fs::remove_file(t.join("ledger.0")).unwrap();
+    std::os::unix::fs::symlink(&decoy, t.join("ledger.0")).unwrap();
+    let o = cli(
+        &[
+            "backup",
+            "create",
+            "--data",
+            s(app.data()),
+            "--to",
+            s(&t),
+            "--recipient",
+            &ident.recipient(),
+            "--quiet",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read(&decoy).unwrap(), b"not yours");
+    // A directory that holds other files never becomes a target.
+    let foreign = scratch.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("important.conf"), b"x").unwrap();
+    let o = cli(
+        &[
+            "backup",
+            "create",
+            "--data",
+            s(app.data()),
+            "--to",
+            s(&foreign),
+            "--recipient",
+            &ident.recipient(),
+            "--quiet",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!foreign.join("blobs").exists());
+
+    // A restore that did not finish is never served.
+    let half = scratch.path().join("half");
+    let o = restore(&target, &idf, None, &half);
+    assert!(o.status.success());
+    std::fs::write(half.join(casevault::store::RESTORE_MARKER), b"").unwrap();
+    let opened = casevault::app::App::open(
+        casevault::VaultOptions {
+            data_dir: half.clone(),
+            settings: test_settings(),
+            clock: casevault::Clock::system(),
+            auth_key_file: None,
+        },
+        casevault::policy::Policy::builtin().unwrap(),
+    );
+    assert!(opened.is_err(), "a half-restored vault was opened");
+
     // One torn ledger copy: the other still restores.
     let t = scratch.path().join("torn");
     copy_tree(&target, &t);
