@@ -16,12 +16,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use age::secrecy::ExposeSecret;
-use casevault::VaultOptions;
-use casevault::app::App;
 use casevault::crypto::BackupIdentity;
-use casevault::policy::Policy;
 use casevault::vault::{CaseInput, UploadMeta, Vault};
-use casevault::{Clock, Settings};
 
 const DOCS: usize = 200;
 const DOC_BYTES: usize = (1 << 30) / DOCS;
@@ -91,19 +87,7 @@ async fn bench() {
     let bin = env!("CARGO_BIN_EXE_casevault");
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("vault");
-    let mut settings = Settings::defaults();
-    settings.kdf.passphrase_log_n = 10;
-    settings.kdf.max_log_n = 12;
-    let app = App::open(
-        VaultOptions {
-            data_dir: data.clone(),
-            settings,
-            clock: Clock::system(),
-            auth_key_file: None,
-        },
-        Policy::builtin().expect("policy"),
-    )
-    .expect("open");
+    let app = common::open_vault(&data);
     let v = app.vault.clone();
     casevault::demo::populate(&v).await.expect("populate");
     let op = casevault::vault::operator::actor();

@@ -17,15 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use age::secrecy::SecretString;
-use casevault::VaultOptions;
-use casevault::app::{App, Tls, self_signed};
+use casevault::Clock;
+use casevault::app::{Tls, self_signed};
 use casevault::audit;
 use casevault::auth::{TotpSecret, current_step};
-use casevault::policy::Policy;
 use casevault::remote::Target;
 use casevault::store::{Db, StoreError};
 use casevault::vault::{CaseInput, OfficeMode, PurgeFault, StepUp, UploadMeta, Vault};
-use casevault::{Clock, Settings};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -118,19 +116,7 @@ fn main() {
 async fn bench() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("vault");
-    let mut settings = Settings::defaults();
-    settings.kdf.passphrase_log_n = 10;
-    settings.kdf.max_log_n = 12;
-    let app = App::open(
-        VaultOptions {
-            data_dir: data.clone(),
-            settings,
-            clock: Clock::system(),
-            auth_key_file: None,
-        },
-        Policy::builtin().expect("policy"),
-    )
-    .expect("open");
+    let app = common::open_vault(&data);
     let v = app.vault.clone();
     let creds = casevault::demo::populate(&v).await.expect("populate");
     let op = casevault::vault::operator::actor();

@@ -23,3 +23,21 @@ pub fn noise(n: usize, seed: u64) -> Vec<u8> {
     out.truncate(n);
     out
 }
+
+/// A vault in `data` with fast scrypt settings and the system clock (the benchmarks
+/// time the vault's work, not the office passphrase's key derivation).
+pub fn open_vault(data: &std::path::Path) -> casevault::app::App {
+    let mut settings = casevault::Settings::defaults();
+    settings.kdf.passphrase_log_n = 10;
+    settings.kdf.max_log_n = 12;
+    casevault::app::App::open(
+        casevault::VaultOptions {
+            data_dir: data.to_path_buf(),
+            settings,
+            clock: casevault::Clock::system(),
+            auth_key_file: None,
+        },
+        casevault::policy::Policy::builtin().expect("policy"),
+    )
+    .expect("open")
+}

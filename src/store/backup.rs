@@ -264,24 +264,36 @@ impl Tx<'_> {
     }
 
     fn owners(&self, filter: &str) -> R<Vec<Owner>> {
-        let mut st = self.0.prepare(&format!(
-            "SELECT o.kind, o.id, o.case_id FROM (
-                SELECT 'office' AS kind, slug AS id, NULL AS case_id FROM offices
-                UNION ALL SELECT 'case', id, NULL FROM cases
-                UNION ALL SELECT 'document', id, case_id FROM documents) o{filter}"
-        ))?;
+        self.kinded(
+            &format!(
+                "SELECT o.kind, o.id, o.case_id FROM (
+                    SELECT 'office' AS kind, slug AS id, NULL AS case_id FROM offices
+                    UNION ALL SELECT 'case', id, NULL FROM cases
+                    UNION ALL SELECT 'document', id, case_id FROM documents) o{filter}"
+            ),
+            |kind, id, case_id| Owner { kind, id, case_id },
+        )
+    }
+
+    /// Rows of (kind, id, third column); a kind this binary does not know is skipped.
+    fn kinded<A: rusqlite::types::FromSql, T>(
+        &self,
+        sql: &str,
+        make: impl Fn(ShredKind, String, A) -> T,
+    ) -> R<Vec<T>> {
+        let mut st = self.0.prepare_cached(sql)?;
         let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
+                r.get::<_, A>(2)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (kind, id, case_id) = row?;
+            let (kind, id, third) = row?;
             if let Some(kind) = ShredKind::parse(&kind) {
-                out.push(Owner { kind, id, case_id });
+                out.push(make(kind, id, third));
             }
         }
         Ok(out)
@@ -307,28 +319,14 @@ impl Tx<'_> {
 
     /// Every live shred key.
     pub fn shred_keys(&self) -> R<Vec<ShredKeyRow>> {
-        let mut st = self
-            .0
-            .prepare_cached("SELECT kind, owner, sealed FROM shred_keys ORDER BY kind, owner")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (kind, owner, sealed) = row?;
-            if let Some(kind) = ShredKind::parse(&kind) {
-                out.push(ShredKeyRow {
-                    kind,
-                    owner,
-                    sealed,
-                });
-            }
-        }
-        Ok(out)
+        self.kinded(
+            "SELECT kind, owner, sealed FROM shred_keys ORDER BY kind, owner",
+            |kind, owner, sealed| ShredKeyRow {
+                kind,
+                owner,
+                sealed,
+            },
+        )
     }
 
     /// Deletes the shred keys of what `owner {cond}` selects (bound to `arg`), inside
