@@ -177,6 +177,12 @@ pub(super) fn restore(
             r.dropped_offices, r.dropped_cases, r.dropped_documents
         );
     }
+    if r.missing_documents > 0 {
+        eprintln!(
+            "warning: {} document(s) left out: their files were already missing from the vault when this backup was made",
+            r.missing_documents
+        );
+    }
     if r.second_factors_reset > 0 {
         eprintln!(
             "{} account(s) must enrol their authenticator again at next sign-in (no --auth-key of the old vault was given)",

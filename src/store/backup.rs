@@ -299,6 +299,15 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// Every document as (case, id, blob name).
+    pub fn document_blobs(&self) -> R<Vec<(String, String, String)>> {
+        let mut st = self
+            .0
+            .prepare_cached("SELECT case_id, id, blob FROM documents")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Stores a new shred key, but only while its owner still exists (a purge that
     /// committed first wins: no key is ever made for what is gone). True when stored.
     pub fn insert_shred_key(&self, o: &Owner, sealed: &[u8], now: &str) -> R<bool> {

@@ -744,3 +744,43 @@ async fn the_superadmin_page_shows_the_last_backup_and_a_failure_stands_out() {
     assert!(backups.iter().any(|r| r.outcome.starts_with("ok id=")));
     assert!(backups.iter().any(|r| r.outcome == "failed: error"));
 }
+
+#[tokio::test]
+async fn a_document_file_lost_from_the_vault_is_left_out_and_the_rest_restores() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Lost File", None).await;
+    app.upload_ok(&alice, &case, "kept.pdf", bytes(10_000, 1))
+        .await;
+    let lost = app
+        .upload_ok(&alice, &case, "lost.pdf", bytes(10_000, 2))
+        .await;
+    let blob: String = raw_db(app.data())
+        .query_row("SELECT blob FROM documents WHERE id = ?1", [&lost], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    std::fs::remove_file(app.data().join("blobs").join(&blob)).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let (ident, idf) = identity_file(scratch.path(), "k");
+    let req = casevault::vault::BackupRequest {
+        to: scratch.path().join("t"),
+        recipient: ident.recipient(),
+        rotate: false,
+        scheduled: false,
+    };
+    let op = casevault::vault::operator::actor();
+    let r = app
+        .app
+        .vault
+        .backup_create(&op, req, casevault::backup::progress::Progress::silent())
+        .await
+        .unwrap();
+    assert_eq!(r.missing, 1);
+    let restored = scratch.path().join("r");
+    let o = restore(&scratch.path().join("t"), &idf, None, &restored);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 document(s) left out"));
+    assert_eq!(count(&restored, "documents", "1"), 1);
+    assert_eq!(count(&restored, "documents", &format!("id = '{lost}'")), 0);
+}
