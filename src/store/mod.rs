@@ -21,6 +21,7 @@ mod lifecycle;
 mod offices;
 mod sessions;
 mod shares;
+mod snapshot;
 mod trash;
 mod users;
 
@@ -30,9 +31,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditFilter, AuditRow};
-pub use backup::{
-    BackupRunRow, BackupTargetRow, KeyBearing, Owner, ShredKeyRow, ShredKind, Snapshot,
-};
+pub use backup::{BackupRunRow, BackupTargetRow, Owner, ShredKeyRow, ShredKind};
 pub use blob::{BlobName, BlobStore, BlobWriter};
 pub use cases::{CaseRow, CaseScope, NewCaseRow};
 pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
@@ -41,6 +40,7 @@ pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
 pub use offices::{NewOfficeRow, OfficeRow};
 pub use sessions::{NewSessionRow, SessionRow};
 pub use shares::{NewShareRow, ShareRow};
+pub use snapshot::{KeyBearing, Snapshot};
 pub use users::{NewUserRow, UserRow};
 
 /// The storage layer's result.

@@ -1,5 +1,4 @@
-//! Making a backup of the live vault, and keeping every target's shred ledger in
-//! step with purges.
+//! Making a backup of the live vault (the ledger's upkeep is in `backup_ledger.rs`).
 //!
 //! Invariants: a shred key is made only for what still exists in the live vault (in
 //! the same statement that checks it), so a purge that commits first is never undone;
@@ -11,7 +10,6 @@
 //! purge.
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use age::secrecy::ExposeSecret;
 
@@ -19,7 +17,6 @@ use super::decide::By;
 use super::target::{Target, Word};
 use super::{Actor, Vault, VaultError};
 use crate::backup::hashing::hash_reader;
-use crate::backup::ledger::{self, Ledger, LedgerBackup, LedgerKey};
 use crate::backup::manifest::{FORMAT, FileEntry, Manifest};
 use crate::backup::progress::Progress;
 use crate::backup::target::DirTarget;
@@ -63,11 +60,11 @@ pub struct BackupReport {
     pub rotated: bool,
 }
 
-fn shred_context(kind: ShredKind, owner: &str) -> Vec<u8> {
+pub(super) fn shred_context(kind: ShredKind, owner: &str) -> Vec<u8> {
     format!("shred {}:{owner}", kind.as_str()).into_bytes()
 }
 
-fn snapshot_context(id: &str) -> Vec<u8> {
+pub(super) fn snapshot_context(id: &str) -> Vec<u8> {
     format!("backup snapshot:{id}").into_bytes()
 }
 
@@ -414,160 +411,6 @@ impl Vault {
             Ok(())
         })?;
         self.live_shred_keys()
-    }
-
-    fn live_shred_keys(&self) -> Result<HashMap<(ShredKind, String), ShredKey>, BackupError> {
-        let rows = self.db.read(|tx| tx.shred_keys())?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for r in rows {
-            let plain = self
-                .auth_key
-                .open(&shred_context(r.kind, &r.owner), &r.sealed)
-                .map_err(|_| {
-                    BackupError::failed(
-                        "a shred key does not open with this vault's auth key (--auth-key)",
-                    )
-                })?;
-            let key = ShredKey::from_bytes(&plain)
-                .map_err(|_| BackupError::failed("a shred key is malformed"))?;
-            out.insert((r.kind, r.owner), key);
-        }
-        Ok(out)
-    }
-
-    /// Writes the target's ledger from the live state, again as long as a purge
-    /// committed meanwhile (the caller holds the target's lock).
-    fn write_ledger(&self, target: &DirTarget, t: &BackupTargetRow) -> Result<(), BackupError> {
-        loop {
-            let before = self.db.read(|tx| tx.shred_epoch())?;
-            let mut l = self.ledger_now(&t.id)?;
-            ledger::write(target, &mut l, &t.recipient)?;
-            if self.db.read(|tx| tx.shred_epoch())? == before {
-                return Ok(());
-            }
-        }
-    }
-
-    /// The ledger as the live vault stands now.
-    fn ledger_now(&self, target: &str) -> Result<Ledger, BackupError> {
-        let runs = self.db.read(|tx| tx.backup_runs_with_keys(target))?;
-        let mut backups = Vec::with_capacity(runs.len());
-        for r in runs {
-            let (Some(sealed), Some(sha)) = (r.sealed, r.manifest_sha256) else {
-                continue;
-            };
-            let plain = self
-                .auth_key
-                .open(&snapshot_context(&r.id), &sealed)
-                .map_err(|_| {
-                    BackupError::failed("a snapshot key does not open with this vault's auth key")
-                })?;
-            let text = String::from_utf8(plain.to_vec())
-                .map_err(|_| BackupError::failed("a snapshot key is malformed"))?;
-            let mut digest = [0u8; 32];
-            if sha.len() == 32 {
-                digest.copy_from_slice(&sha);
-            }
-            backups.push(LedgerBackup {
-                id: r.id,
-                identity: text.into(),
-                manifest_sha256: digest,
-            });
-        }
-        let keys = self
-            .live_shred_keys()?
-            .into_iter()
-            .map(|((kind, owner), key)| LedgerKey { kind, owner, key })
-            .collect();
-        Ok(Ledger {
-            vault: self.db.read(|tx| tx.vault_id())?,
-            generation: 0,
-            backups,
-            keys,
-        })
-    }
-
-    /// Forgets the snapshot keys of runs that are not (or no longer) complete at the
-    /// target: pruned backups and interrupted runs. The caller holds the lock.
-    fn reconcile_runs(&self, target: &DirTarget, target_id: &str) -> Result<(), BackupError> {
-        let (complete, partial) = target.backup_ids()?;
-        for id in &partial {
-            target.remove_backup(id)?;
-        }
-        let runs = self.db.read(|tx| tx.backup_runs_with_keys(target_id))?;
-        for r in runs {
-            if !complete.contains(&r.id) {
-                self.db.write(|tx| {
-                    if r.outcome == "running" {
-                        tx.finish_backup_run(
-                            &r.id,
-                            "failed: interrupted",
-                            None,
-                            None,
-                            None,
-                            &self.now_str(),
-                        )?;
-                    }
-                    tx.forget_backup_run_key(&r.id)
-                })?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Rewrites the ledger of every reachable target if a purge committed since the
-    /// last rewrite; a target that is not mounted, or busy with a backup that will
-    /// rewrite it itself, is tried again later. Called after purges and periodically.
-    pub(super) fn refresh_ledgers(&self) {
-        let epoch = match self.db.read(|tx| tx.shred_epoch()) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the shred epoch failed");
-                return;
-            }
-        };
-        if self.shred_epoch.load(Ordering::Acquire) == epoch {
-            return;
-        }
-        let targets = match self.db.read(|tx| tx.backup_targets()) {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the backup targets failed");
-                return;
-            }
-        };
-        let mut all = true;
-        for t in targets {
-            match self.refresh_one(&t) {
-                Ok(true) => {}
-                Ok(false) => all = false,
-                Err(e) => {
-                    all = false;
-                    tracing::warn!(target = %t.location, error = %e, "rewriting the shred ledger failed; retried later");
-                }
-            }
-        }
-        if all {
-            self.shred_epoch.store(epoch, Ordering::Release);
-        }
-    }
-
-    /// One target: false when it is unreachable or busy.
-    fn refresh_one(&self, t: &BackupTargetRow) -> Result<bool, BackupError> {
-        let Ok(target) = DirTarget::open(Path::new(&t.location)) else {
-            tracing::warn!(target = %t.location, "backup target not reachable: a purge is not yet in its shred ledger; rewritten as soon as it is reachable");
-            return Ok(false);
-        };
-        if target.vault_id()?.as_deref() != Some(self.db.read(|tx| tx.vault_id())?.as_str()) {
-            return Ok(false);
-        }
-        let Some(_lock) = target.lock(false)? else {
-            // A backup holds it, and writes the ledger again before it lets go.
-            return Ok(false);
-        };
-        let mut l = self.ledger_now(&t.id)?;
-        ledger::write(&target, &mut l, &t.recipient)?;
-        Ok(true)
     }
 
     fn backup_entry(&self, tx: &Tx<'_>, actor: &Actor, outcome: &str) -> Result<(), VaultError> {

@@ -11,6 +11,7 @@ mod audit_group;
 mod audit_log;
 mod audit_view;
 mod backup;
+mod backup_ledger;
 mod case_edit;
 mod case_list;
 mod cases;

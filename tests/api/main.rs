@@ -9,6 +9,8 @@ mod auditin;
 mod auth;
 mod authkit;
 mod backup;
+mod backup_faults;
+mod backupkit;
 mod browser;
 mod casekit;
 mod casework;
