@@ -165,8 +165,9 @@ pub(crate) enum Command {
     /// Rebuild a vault from a backup into a new, empty directory. `serve` then opens
     /// it sealed; it unseals with the same office passphrases. Cases, documents and
     /// offices purged after the backup was made are left out (their keys are gone
-    /// from the shred ledger). Exit status: 0 restored, 1 not restored (nothing is
-    /// left in DIR).
+    /// from the shred ledger). Give the old vault's auth key with --auth-key to keep
+    /// everyone's authenticator; without it every account enrols again. Exit status:
+    /// 0 restored, 1 not restored (nothing is left in DIR).
     Restore {
         /// The backup target (a directory).
         #[arg(long)]
