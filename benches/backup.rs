@@ -74,13 +74,7 @@ fn cp_r(from: &Path, to: &Path) -> Duration {
 }
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(bench());
+    common::run(bench());
 }
 
 async fn bench() {

@@ -104,13 +104,7 @@ fn peak_rss_kib() -> Option<u64> {
 struct Row(String, String);
 
 fn main() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(bench());
+    common::run(bench());
 }
 
 async fn bench() {

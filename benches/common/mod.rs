@@ -41,3 +41,15 @@ pub fn open_vault(data: &std::path::Path) -> casevault::app::App {
     )
     .expect("open")
 }
+
+/// Runs a benchmark's body on a two-thread runtime with the ring TLS provider (what
+/// the server uses).
+pub fn run<F: std::future::Future<Output = ()>>(body: F) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(body);
+}

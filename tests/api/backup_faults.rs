@@ -21,18 +21,13 @@ async fn incremental_backups_copy_only_new_files() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let (ident, _) = identity_file(scratch.path(), "k");
-    let req = |scheduled| casevault::vault::BackupRequest {
-        to: scratch.path().join("t"),
-        recipient: ident.recipient(),
-        rotate: false,
-        scheduled,
-    };
+    let req = || request(scratch.path().join("t"), ident.recipient());
     let op = casevault::vault::operator::actor();
     let silent = casevault::backup::progress::Progress::silent;
     let v = &app.app.vault;
-    let first = v.backup_create(&op, req(false), silent()).await.unwrap();
+    let first = v.backup_create(&op, req(), silent()).await.unwrap();
     assert_eq!(first.blobs_copied, 3);
-    let second = v.backup_create(&op, req(false), silent()).await.unwrap();
+    let second = v.backup_create(&op, req(), silent()).await.unwrap();
     assert_eq!(
         second.blobs_copied, 0,
         "nothing new: no document bytes copied"
@@ -41,7 +36,7 @@ async fn incremental_backups_copy_only_new_files() {
     let snapshot_only = second.copied;
     app.upload_ok(&alice, &case, "big.pdf", bytes(1 << 20, 9))
         .await;
-    let third = v.backup_create(&op, req(false), silent()).await.unwrap();
+    let third = v.backup_create(&op, req(), silent()).await.unwrap();
     assert_eq!(third.blobs_copied, 1);
     let doc_bytes = third.copied - snapshot_only.min(third.copied);
     assert!(
@@ -58,7 +53,7 @@ async fn incremental_backups_copy_only_new_files() {
     // Another recipient is refused without --rotate-recipient; with it, the new
     // identity reads the ledger and the old one no longer does.
     let (new_ident, _) = identity_file(scratch.path(), "k2");
-    let mut other = req(false);
+    let mut other = req();
     other.recipient = new_ident.recipient();
     assert!(v.backup_create(&op, other.clone(), silent()).await.is_err());
     other.rotate = true;
@@ -284,10 +279,8 @@ async fn the_superadmin_page_shows_the_last_backup_and_a_failure_stands_out() {
     assert!(html.contains("No backup yet"), "{html}");
 
     let req = casevault::vault::BackupRequest {
-        to: scratch.path().join("t"),
-        recipient: ident.recipient(),
-        rotate: false,
         scheduled: true,
+        ..request(scratch.path().join("t"), ident.recipient())
     };
     let r = v.backup_create(&op, req.clone(), silent()).await.unwrap();
     let (_, _, html) = get_page(&root, &format!("{}/admin", app.base)).await;
@@ -332,12 +325,7 @@ async fn a_document_file_lost_from_the_vault_is_left_out_and_the_rest_restores()
     std::fs::remove_file(app.data().join("blobs").join(&blob)).unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let (ident, idf) = identity_file(scratch.path(), "k");
-    let req = casevault::vault::BackupRequest {
-        to: scratch.path().join("t"),
-        recipient: ident.recipient(),
-        rotate: false,
-        scheduled: false,
-    };
+    let req = request(scratch.path().join("t"), ident.recipient());
     let op = casevault::vault::operator::actor();
     let r = app
         .app

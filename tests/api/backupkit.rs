@@ -153,3 +153,13 @@ pub fn snapshot_db(
     std::fs::write(out, plain).unwrap();
     rusqlite::Connection::open(out).unwrap()
 }
+
+/// A backup of the operator's to `to`, sealed to `recipient`.
+pub fn request(to: PathBuf, recipient: String) -> casevault::vault::BackupRequest {
+    casevault::vault::BackupRequest {
+        to,
+        recipient,
+        rotate: false,
+        scheduled: false,
+    }
+}
