@@ -37,6 +37,46 @@ pub struct Settings {
     /// Limits on connections and on how long a silent client may hold one.
     #[serde(default)]
     pub connections: ConnectionSettings,
+    /// Where documents' bytes are kept.
+    #[serde(default)]
+    pub blobs: BlobSettings,
+}
+
+/// `[blobs]`: where documents' encrypted bytes are kept. Left out, they are in
+/// `DATA/blobs`. `serve --blobs`, `--s3-endpoint` and `--s3-credentials` override it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlobSettings {
+    /// `s3://BUCKET/PREFIX`, or empty for the data directory.
+    pub location: String,
+    /// The S3 endpoint URL (path-style addressing), e.g. `http://127.0.0.1:8333`.
+    pub s3_endpoint: String,
+    /// A file (mode 0600) with the S3 keys; without it they come from
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    pub s3_credentials: Option<std::path::PathBuf>,
+    /// An unreferenced object or a stalled upload in the object store is removed
+    /// only once it is this old, so the sweep never touches an upload in progress.
+    pub orphan_grace_seconds: u64,
+    /// A failing object store request is retried this long before the client is
+    /// told the store is unavailable (503).
+    pub s3_retry_seconds: u64,
+    /// A SeaweedFS master's URL (`http://127.0.0.1:9333`), optional: its volume
+    /// servers are counted every few seconds and a lost one is logged as a degraded
+    /// store (the S3 interface itself hides a lost replica).
+    pub seaweedfs_master: String,
+}
+
+impl Default for BlobSettings {
+    fn default() -> Self {
+        BlobSettings {
+            location: String::new(),
+            s3_endpoint: String::new(),
+            s3_credentials: None,
+            orphan_grace_seconds: 3600,
+            s3_retry_seconds: 20,
+            seaweedfs_master: String::new(),
+        }
+    }
 }
 
 /// `[connections]`: what one client may hold, and for how long while sending
@@ -312,6 +352,7 @@ impl Settings {
             backup: BackupSettings::default(),
             seal: SealSettings::default(),
             connections: ConnectionSettings::default(),
+            blobs: BlobSettings::default(),
         })
     }
 }

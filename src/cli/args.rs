@@ -52,6 +52,8 @@ pub(crate) enum Command {
         #[arg(long)]
         credentials_out: Option<PathBuf>,
         #[command(flatten)]
+        blobs: BlobArgs,
+        #[command(flatten)]
         common: Common,
     },
     /// Create a new, empty vault and its first superadmin (credentials printed once).
@@ -62,6 +64,8 @@ pub(crate) enum Command {
         /// The superadmin's username.
         #[arg(long, default_value = "root")]
         superadmin: String,
+        #[command(flatten)]
+        blobs: BlobArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -83,6 +87,8 @@ pub(crate) enum Command {
         /// Serve plain HTTP (only behind a TLS-terminating proxy on the same host).
         #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
         insecure_plain_http: bool,
+        #[command(flatten)]
+        blobs: BlobArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -209,6 +215,26 @@ pub(crate) enum Command {
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// Where documents' encrypted bytes go (recorded in the data directory on first use).
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "Document storage")]
+pub(crate) struct BlobArgs {
+    /// Keep documents in an S3-compatible object store, s3://BUCKET/PREFIX (one prefix
+    /// per vault), instead of DATA/blobs. Recorded on first use, so later commands
+    /// find it without the flag. Credentials come from AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY or --s3-credentials, never from the command line; the
+    /// region from AWS_REGION (default us-east-1).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX")]
+    pub(crate) blobs: Option<String>,
+    /// The object store's URL, e.g. http://127.0.0.1:8333 (path-style addressing).
+    #[arg(long, value_name = "URL")]
+    pub(crate) s3_endpoint: Option<String>,
+    /// A file, mode 0600, holding AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=…
+    /// lines (its path is recorded; the keys are not).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) s3_credentials: Option<PathBuf>,
 }
 
 #[derive(Args, Clone)]

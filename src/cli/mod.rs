@@ -28,7 +28,7 @@ mod serve;
 mod user;
 
 pub(crate) use args::Cli;
-use args::{Command, Common};
+use args::{BlobArgs, Command, Common};
 
 /// Sets up the process (logging to stderr, core dumps off) and runs the command on a
 /// multi-threaded runtime. An `Err` is the one line to print before exiting with 1.
@@ -36,7 +36,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, String> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CASEVAULT_LOG")
-                .unwrap_or_else(|_| "casevault=info,warn".into()),
+                // object_store says at info when it retries: a degraded store shows here.
+                .unwrap_or_else(|_| "casevault=info,object_store::client::retry=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -57,19 +58,22 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             data,
             listen,
             credentials_out,
+            blobs,
             common,
-        } => serve::demo(&data, listen, credentials_out, &common).await,
+        } => serve::demo(&data, listen, credentials_out, &blobs, &common).await,
         Command::Init {
             data,
             superadmin,
+            blobs,
             common,
-        } => serve::init(&data, superadmin, &common).await,
+        } => serve::init(&data, superadmin, &blobs, &common).await,
         Command::Serve {
             data,
             listen,
             tls_cert,
             tls_key,
             insecure_plain_http,
+            blobs,
             common,
         } => {
             serve::serve(
@@ -78,6 +82,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
                 tls_cert,
                 tls_key,
                 insecure_plain_http,
+                &blobs,
                 &common,
             )
             .await
@@ -129,7 +134,21 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
 
 /// Opens the vault in `data` with the policy and settings `common` points at.
 fn open(data: &Path, common: &Common) -> Result<App, String> {
-    let (policy, settings) = config::load_policy_dir(common.policy.as_deref())?;
+    open_with(data, common, &BlobArgs::default())
+}
+
+/// [`open`], with the blob store of `blobs` over the settings' `[blobs]`.
+fn open_with(data: &Path, common: &Common, blobs: &BlobArgs) -> Result<App, String> {
+    let (policy, mut settings) = config::load_policy_dir(common.policy.as_deref())?;
+    if let Some(b) = &blobs.blobs {
+        settings.blobs.location = b.clone();
+    }
+    if let Some(e) = &blobs.s3_endpoint {
+        settings.blobs.s3_endpoint = e.clone();
+    }
+    if let Some(c) = &blobs.s3_credentials {
+        settings.blobs.s3_credentials = Some(c.clone());
+    }
     App::open(
         VaultOptions {
             data_dir: data.to_path_buf(),
@@ -139,7 +158,7 @@ fn open(data: &Path, common: &Common) -> Result<App, String> {
         },
         policy,
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.for_operator())
 }
 
 /// Whether `data` already holds a vault (opening one would create it).

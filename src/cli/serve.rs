@@ -13,8 +13,8 @@ use casevault::app::{Tls, self_signed};
 use casevault::demo;
 use casevault::vault::{NewUser, StepUp, operator};
 
-use super::args::Common;
-use super::{db_exists, new_password, open};
+use super::args::{BlobArgs, Common};
+use super::{db_exists, new_password, open_with};
 
 /// Waits for Ctrl-C. Should the signal handler fail to install, this returns at
 /// once: the server then stops (sealing everything) rather than run unstoppable.
@@ -28,11 +28,12 @@ pub(super) async fn demo(
     data: &Path,
     listen: SocketAddr,
     credentials_out: Option<PathBuf>,
+    blobs: &BlobArgs,
     common: &Common,
 ) -> Result<ExitCode, String> {
     let creds_path = credentials_out.unwrap_or_else(|| data.join("credentials.json"));
     let fresh = !db_exists(data);
-    let app = open(data, common)?;
+    let app = open_with(data, common, blobs)?;
     let (cert, key) = self_signed(data)?;
     let url = format!("https://{listen}");
     if fresh {
@@ -96,12 +97,13 @@ pub(super) async fn demo(
 pub(super) async fn init(
     data: &Path,
     superadmin: String,
+    blobs: &BlobArgs,
     common: &Common,
 ) -> Result<ExitCode, String> {
     if db_exists(data) {
         return Err(format!("{} already holds a vault", data.display()));
     }
-    let app = open(data, common)?;
+    let app = open_with(data, common, blobs)?;
     let password = new_password();
     let u = app
         .vault
@@ -138,6 +140,7 @@ pub(super) async fn serve(
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     insecure_plain_http: bool,
+    blobs: &BlobArgs,
     common: &Common,
 ) -> Result<ExitCode, String> {
     if !db_exists(data) {
@@ -147,7 +150,7 @@ pub(super) async fn serve(
             data.display()
         ));
     }
-    let app = open(data, common)?;
+    let app = open_with(data, common, blobs)?;
     let tls = if insecure_plain_http {
         Tls::InsecurePlainHttp
     } else {

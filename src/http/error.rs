@@ -105,6 +105,15 @@ impl From<VaultError> for ApiError {
                     retry_after: Some(secs),
                 };
             }
+            VaultError::StoreUnavailable(detail) => {
+                tracing::warn!(error = %detail, "blob store unavailable; the request was refused with 503");
+                return ApiError {
+                    status,
+                    code,
+                    message: VaultError::StoreUnavailable(String::new()).to_string(),
+                    retry_after: Some(30),
+                };
+            }
             VaultError::Internal(detail) => {
                 let id = uuid::Uuid::new_v4();
                 tracing::error!(request_id = %id, error = %detail, "internal error");

@@ -1,15 +1,36 @@
-//! The blob store: a directory of age payloads behind a narrow put/get/delete
-//! interface (so an object store can stand behind it).
+//! The blob store: age payloads behind a narrow put/get/delete/sweep interface, in a
+//! directory (the default) or an S3-compatible object store ([`super::s3`]).
 //!
 //! Invariants: names are random (never derived from content, case or filename) and
-//! validated before use, so no path can be smuggled in; a blob becomes visible only by
-//! an atomic rename after fsync, so a crash never leaves a partial document under a
-//! real name. Only ciphertext ever passes through here.
+//! validated before use, so no path can be smuggled in; a blob becomes visible only
+//! whole (a rename after fsync; a completed upload), so a crash never leaves a partial
+//! document under a real name. Only ciphertext ever passes through here.
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::s3::{S3Blobs, S3Writer};
 use crate::crypto::{hex, random_bytes};
+
+/// The store could not be reached (or kept failing past its retries): the request
+/// may succeed later. Carried inside an [`io::Error`]; see [`is_unavailable`].
+#[derive(Debug, thiserror::Error)]
+#[error("the blob store is unavailable: {0}")]
+pub struct Unavailable(String);
+
+/// An [`io::Error`] that says the store is unavailable.
+pub fn unavailable(detail: String) -> io::Error {
+    io::Error::other(Unavailable(detail))
+}
+
+/// Whether `e` says the store is unavailable (rather than a fault of ours).
+pub fn is_unavailable(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<Unavailable>())
+}
+
+/// A blob being read.
+pub type BlobReader = Box<dyn Read + Send>;
 
 /// A validated blob name (32 lower-case hex characters).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -24,7 +45,7 @@ impl BlobName {
         .then(|| BlobName(s.to_string()))
     }
 
-    fn random() -> Self {
+    pub(crate) fn random() -> Self {
         BlobName(hex(&random_bytes::<16>()))
     }
 
@@ -34,25 +55,131 @@ impl BlobName {
     }
 }
 
+/// Where blobs live.
+#[derive(Clone, Debug)]
+pub enum BlobStore {
+    /// A directory on this machine.
+    Local(LocalBlobs),
+    /// An S3-compatible object store.
+    S3(Arc<S3Blobs>),
+}
+
+impl BlobStore {
+    /// Opens (creating) a blob directory.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        LocalBlobs::open(dir).map(BlobStore::Local)
+    }
+
+    /// Starts a new blob.
+    pub fn create(&self) -> io::Result<BlobWriter> {
+        match self {
+            BlobStore::Local(l) => l.create().map(BlobWriter::Local),
+            BlobStore::S3(s) => s.create().map(BlobWriter::S3),
+        }
+    }
+
+    /// Opens a blob for reading.
+    pub fn open_blob(&self, name: &BlobName) -> io::Result<BlobReader> {
+        Ok(match self {
+            BlobStore::Local(l) => Box::new(l.open_blob(name)?),
+            BlobStore::S3(s) => Box::new(s.open(name)?),
+        })
+    }
+
+    /// A blob's size in bytes.
+    pub fn size(&self, name: &BlobName) -> io::Result<u64> {
+        match self {
+            BlobStore::Local(l) => Ok(l.open_blob(name)?.metadata()?.len()),
+            BlobStore::S3(s) => s.size(name),
+        }
+    }
+
+    /// Removes a blob; a missing one is not an error (deletion is idempotent).
+    pub fn delete(&self, name: &BlobName) -> io::Result<()> {
+        match self {
+            BlobStore::Local(l) => l.delete(name),
+            BlobStore::S3(s) => s.delete(name),
+        }
+    }
+
+    /// Removes what a crash or an interrupted upload left and blobs no row names.
+    /// The directory is swept only when the server starts (a temporary file there may
+    /// be an upload under way); the object store any time, since it leaves alone
+    /// whatever is younger than its grace period. Returns how many were removed.
+    pub fn sweep(&self, is_referenced: impl Fn(&BlobName) -> bool) -> io::Result<usize> {
+        match self {
+            BlobStore::Local(l) => l.sweep(is_referenced),
+            BlobStore::S3(s) => s.sweep(is_referenced),
+        }
+    }
+
+    /// Whether [`BlobStore::sweep`] may run while uploads are under way.
+    pub fn sweeps_while_serving(&self) -> bool {
+        matches!(self, BlobStore::S3(_))
+    }
+
+    /// Where the blobs are, for messages (`DATA/blobs`, `s3://BUCKET/PREFIX`).
+    pub fn describe(&self) -> String {
+        match self {
+            BlobStore::Local(l) => l.dir.display().to_string(),
+            BlobStore::S3(s) => s.location().url(),
+        }
+    }
+}
+
+/// A blob being written. Dropped without [`BlobWriter::commit`], nothing of it stays.
+pub enum BlobWriter {
+    /// To a temporary file.
+    Local(LocalWriter),
+    /// To an object store.
+    S3(S3Writer),
+}
+
+impl BlobWriter {
+    /// Makes the blob whole under a fresh random name.
+    pub fn commit(self) -> io::Result<BlobName> {
+        match self {
+            BlobWriter::Local(w) => w.commit(),
+            BlobWriter::S3(w) => w.commit(),
+        }
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            BlobWriter::Local(w) => w.write(buf),
+            BlobWriter::S3(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            BlobWriter::Local(w) => w.flush(),
+            BlobWriter::S3(w) => w.flush(),
+        }
+    }
+}
+
 /// The blob directory.
 #[derive(Clone, Debug)]
-pub struct BlobStore {
+pub struct LocalBlobs {
     dir: PathBuf,
 }
 
 const TMP_PREFIX: &str = ".tmp-";
 
-impl BlobStore {
+impl LocalBlobs {
     /// Opens (creating) the blob directory.
     pub fn open(dir: &Path) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
-        Ok(BlobStore {
+        Ok(LocalBlobs {
             dir: dir.to_path_buf(),
         })
     }
 
     /// Starts a new blob: writes go to a temporary file in the same directory.
-    pub fn create(&self) -> io::Result<BlobWriter> {
+    pub fn create(&self) -> io::Result<LocalWriter> {
         let tmp = self
             .dir
             .join(format!("{TMP_PREFIX}{}", hex(&random_bytes::<16>())));
@@ -60,7 +187,7 @@ impl BlobStore {
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        Ok(BlobWriter {
+        Ok(LocalWriter {
             file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
             tmp,
             dir: self.dir.clone(),
@@ -102,22 +229,17 @@ impl BlobStore {
         }
         Ok(removed)
     }
-
-    /// The directory (for tests and diagnostics).
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
-/// A blob being written. Dropped without [`BlobWriter::commit`], its temporary file
-/// is removed.
-pub struct BlobWriter {
+/// A blob being written to the directory. Dropped without [`LocalWriter::commit`],
+/// its temporary file is removed.
+pub struct LocalWriter {
     file: Option<io::BufWriter<File>>,
     tmp: PathBuf,
     dir: PathBuf,
 }
 
-impl BlobWriter {
+impl LocalWriter {
     /// fsyncs the data, renames it to a fresh random name and fsyncs the directory.
     pub fn commit(mut self) -> io::Result<BlobName> {
         let file = self
@@ -134,7 +256,7 @@ impl BlobWriter {
     }
 }
 
-impl Write for BlobWriter {
+impl Write for LocalWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.file {
             Some(f) => f.write(buf),
@@ -150,7 +272,7 @@ impl Write for BlobWriter {
     }
 }
 
-impl Drop for BlobWriter {
+impl Drop for LocalWriter {
     fn drop(&mut self) {
         if self.file.take().is_some() {
             let _ = fs::remove_file(&self.tmp);
@@ -178,7 +300,7 @@ mod tests {
     #[test]
     fn uncommitted_blob_leaves_nothing_and_sweep_removes_orphans() {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
+        let store = LocalBlobs::open(dir.path()).unwrap();
         {
             let mut w = store.create().unwrap();
             w.write_all(b"partial").unwrap();

@@ -19,6 +19,7 @@ mod casework;
 mod documents;
 mod lifecycle;
 mod offices;
+pub mod s3;
 mod sessions;
 mod shares;
 mod snapshot;
@@ -32,7 +33,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use audit::{AuditFilter, AuditRow};
 pub use backup::{BackupRunRow, BackupTargetRow, Owner, ShredKeyRow, ShredKind};
-pub use blob::{BlobName, BlobStore, BlobWriter};
+pub use blob::{BlobName, BlobReader, BlobStore, BlobWriter, is_unavailable};
 pub use cases::{CaseRow, CaseScope, NewCaseRow};
 pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
 pub use documents::{DocRow, NewDocRow};

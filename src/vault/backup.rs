@@ -303,14 +303,7 @@ impl Vault {
         let new_bytes: u64 = wanted
             .iter()
             .filter(|b| !known.contains_key(b.as_str()))
-            .filter_map(|b| {
-                self.blobs
-                    .open_blob(b)
-                    .ok()?
-                    .metadata()
-                    .ok()
-                    .map(|m| m.len())
-            })
+            .filter_map(|b| self.blobs.size(b).ok())
             .sum();
         progress.phase("documents", wanted.len() as u64, new_bytes);
         let mut entries = Vec::with_capacity(wanted.len());
@@ -336,6 +329,12 @@ impl Vault {
                             size,
                             sha256: hex(&sha),
                         }
+                    }
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(BackupError::failed(format!(
+                            "reading the blob store ({}): {e}",
+                            self.blobs.describe()
+                        )));
                     }
                     Err(e) => {
                         // Purged since the snapshot (its key is gone too, so a restore

@@ -3,7 +3,6 @@
 //! the blob store; a blob only becomes visible by rename after fsync, and its row is
 //! written after that, so a crash or a dropped connection never leaves a partial
 //! document (a leftover blob is collected at the next start).
-use std::fs::File;
 use std::io::BufReader;
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use super::upload_stream::UploadMeta;
 use super::{Actor, Allowed, DocumentStream, PageQuery, Vault, VaultError, new_id, parse_id};
 use crate::crypto::{self, DocumentReader, DocumentWriter};
 use crate::policy::{Action, Resource};
-use crate::store::{BlobName, BlobWriter};
+use crate::store::{BlobName, BlobReader, BlobWriter};
 
 /// The encrypted per-document metadata.
 #[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -109,7 +108,7 @@ pub struct OpenDocument {
 /// A document opened in the blocking half of [`Vault::open_document`], before its
 /// reader is wrapped in a [`DocumentStream`].
 pub(super) struct Opened {
-    reader: DocumentReader<BufReader<File>>,
+    reader: DocumentReader<BufReader<BlobReader>>,
     lease: KeyLease,
     filename: String,
     content_type: String,
@@ -185,7 +184,7 @@ impl Vault {
         let blob = self
             .blobs
             .create()
-            .map_err(|e| VaultError::Internal(format!("blob create: {e}")))?;
+            .map_err(|e| VaultError::blob("blob create", e))?;
         Ok(DocumentWriter::new(&up.recipient, blob)?)
     }
 
@@ -204,17 +203,32 @@ impl Vault {
         mut up: Upload,
         w: DocumentWriter<BlobWriter>,
     ) -> Result<(String, u64), VaultError> {
-        let finished = w.finish()?;
-        let blob = finished
-            .sink
-            .commit()
-            .map_err(|e| VaultError::Internal(format!("blob commit: {e}")))?;
-        up.meta.size = finished.size;
+        // The store going away while the last bytes go out is a 503 like any other
+        // blob write; the refusal is audited (the dropped writer leaves nothing).
+        let written = match w.finish() {
+            Ok(f) => {
+                let (header, size, padded) = (f.header, f.size, f.padded_size);
+                f.sink
+                    .commit()
+                    .map(|b| (header, size, padded, b))
+                    .map_err(|e| VaultError::blob("blob commit", e))
+            }
+            Err(crypto::CryptoError::Io(e)) => Err(VaultError::blob("blob write", e)),
+            Err(e) => Err(e.into()),
+        };
+        let (header, size, padded_size, blob) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = self.record_now(&up.allowed, "failed");
+                return Err(e);
+            }
+        };
+        up.meta.size = size;
         let meta_json = Zeroizing::new(
             serde_json::to_vec(&up.meta).map_err(|e| VaultError::Internal(e.to_string()))?,
         );
         let meta_ct = crypto::seal_to(&up.recipient, &meta_json)?;
-        let stored = i64::try_from(finished.padded_size).unwrap_or(i64::MAX);
+        let stored = i64::try_from(padded_size).unwrap_or(i64::MAX);
         let now = self.now_str();
         let res = self.db.write(|tx| -> Result<bool, VaultError> {
             let facts = match tx.case(&up.case_id)? {
@@ -229,7 +243,7 @@ impl Vault {
             tx.insert_document(&crate::store::NewDocRow {
                 id: &up.doc_id,
                 case_id: &up.case_id,
-                header: &finished.header,
+                header: &header,
                 blob: blob.as_str(),
                 meta: &meta_ct,
                 stored_size: stored,
@@ -240,7 +254,7 @@ impl Vault {
             Ok(true)
         });
         match res {
-            Ok(true) => Ok((up.doc_id.clone(), finished.size)),
+            Ok(true) => Ok((up.doc_id.clone(), size)),
             Ok(false) => {
                 self.remove_refused_blob(&blob);
                 Err(VaultError::NotFound)
@@ -384,7 +398,7 @@ impl Vault {
         let file = self
             .blobs
             .open_blob(&name)
-            .map_err(|e| VaultError::Internal(format!("blob open: {e}")))?;
+            .map_err(|e| VaultError::blob("blob open", e))?;
         let reader = crypto::open_document(
             &key,
             &row.header,

@@ -65,6 +65,11 @@ pub enum VaultError {
     /// The upload exceeded the limit.
     #[error("the document is larger than the limit of {0} bytes")]
     TooLarge(u64),
+    /// The blob store cannot be reached right now (detail logged, never sent).
+    #[error(
+        "the document store cannot be reached right now; nothing was stored or changed. Try again in a minute"
+    )]
+    StoreUnavailable(String),
     /// A fault on our side (detail logged, never sent).
     #[error("internal error")]
     Internal(String),
@@ -84,6 +89,26 @@ impl VaultError {
         VaultError::Conflict {
             code,
             message: message.into(),
+        }
+    }
+}
+
+impl VaultError {
+    /// The words for the operator at a terminal: an internal fault's detail too
+    /// (never sent to a client; it names files and stores, never client data).
+    pub fn for_operator(&self) -> String {
+        match self {
+            VaultError::Internal(d) | VaultError::StoreUnavailable(d) => d.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// A blob store failure: unavailable (503) when the store said so, else internal.
+    pub fn blob(what: &str, e: std::io::Error) -> Self {
+        if crate::store::is_unavailable(&e) {
+            VaultError::StoreUnavailable(format!("{what}: {e}"))
+        } else {
+            VaultError::Internal(format!("{what}: {e}"))
         }
     }
 }

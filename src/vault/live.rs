@@ -7,7 +7,7 @@
 //! and case key it was opened with are still in the keyring; it checks before every
 //! read and, once they are gone, fails every read after. It holds only weak
 //! references, so it keeps no key alive.
-use std::fs::File;
+use crate::store::BlobReader;
 use std::io::{self, BufReader, Read};
 use std::sync::{Arc, Weak};
 
@@ -67,14 +67,14 @@ impl Vault {
 
 /// A document's plaintext as it streams out (see the module invariant).
 pub struct DocumentStream {
-    inner: Option<DocumentReader<BufReader<File>>>,
+    inner: Option<DocumentReader<BufReader<BlobReader>>>,
     vault: Arc<Vault>,
     lease: KeyLease,
 }
 
 impl DocumentStream {
     pub(super) fn new(
-        inner: DocumentReader<BufReader<File>>,
+        inner: DocumentReader<BufReader<BlobReader>>,
         vault: Arc<Vault>,
         lease: KeyLease,
     ) -> Self {

@@ -12,6 +12,7 @@ mod audit_log;
 mod audit_view;
 mod backup;
 mod backup_ledger;
+pub mod blob_place;
 mod case_edit;
 mod case_list;
 mod cases;
@@ -54,7 +55,7 @@ use crate::clock::{Clock, rfc3339};
 use crate::config::Settings;
 use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, OfficeKey};
 use crate::policy::{CaseFacts, Policy, Principal, Role};
-use crate::store::{BlobStore, Db, StoreError, Tx, UserRow};
+use crate::store::{BlobStore, Db, Tx, UserRow};
 
 pub use accounts::{NewUser, UserView, expose};
 pub use admin_view::{AdminCaseView, OfficeCases};
@@ -307,7 +308,8 @@ impl Vault {
         if let Err(e) = db.checkpoint_truncate() {
             tracing::warn!(error = %e, "WAL checkpoint at start incomplete");
         }
-        let blobs = BlobStore::open(&dir.join("blobs")).map_err(StoreError::from)?;
+        let vault_id = db.read(|tx| tx.vault_id())?;
+        let blobs = blob_place::open(dir, &opts.settings.blobs, &vault_id)?;
         let auth_key = load_or_create_auth_key(
             &opts
                 .auth_key_file
@@ -334,23 +336,49 @@ impl Vault {
     }
 
     /// Removes temporary files left by a crash and blobs no document row names
-    /// (an interrupted upload, a purge whose unlink did not finish). Run when the
-    /// server starts, before it accepts requests: never while another process may be
-    /// uploading into the same data directory.
+    /// (an interrupted upload, a purge whose unlink did not finish). For the data
+    /// directory, run when the server starts, before it accepts requests (never while
+    /// another process may be uploading into the same directory); the object store
+    /// leaves alone what is younger than its grace period, so it is swept any time.
     pub fn sweep_orphan_blobs(&self) -> Result<usize, VaultError> {
+        // The names are read before the listing: a row written after this read
+        // names an object younger than the grace period, which the sweep keeps.
         let referenced: std::collections::HashSet<String> =
             self.db.read(|tx| tx.blob_names())?.into_iter().collect();
         let swept = self
             .blobs
             .sweep(|b| referenced.contains(b.as_str()))
-            .map_err(StoreError::from)?;
+            .map_err(|e| VaultError::blob("sweeping the blob store", e))?;
         if swept > 0 {
             tracing::info!(
                 files = swept,
+                store = %self.blobs.describe(),
                 "removed leftover temporary and orphan blob files"
             );
         }
         Ok(swept)
+    }
+
+    /// The object store's grace period, or `None` for the data directory (swept only
+    /// at start).
+    pub fn blob_sweep_grace(&self) -> Option<std::time::Duration> {
+        match &self.blobs {
+            BlobStore::S3(s) if self.blobs.sweeps_while_serving() => Some(s.grace()),
+            _ => None,
+        }
+    }
+
+    /// One cheap request to the blob store: `Ok` when it answers.
+    pub fn blob_probe(&self) -> Result<(), String> {
+        match &self.blobs {
+            BlobStore::S3(s) => s.probe().map_err(|e| e.to_string()),
+            BlobStore::Local(_) => Ok(()),
+        }
+    }
+
+    /// Where the blobs are (`s3://BUCKET/PREFIX` or the directory).
+    pub fn blob_store_name(&self) -> String {
+        self.blobs.describe()
     }
 
     /// Number of argon2 password verifications run so far (see

@@ -72,7 +72,7 @@ impl Vault {
                         if let Err(e) = w.write_all(&buf) {
                             drop(w);
                             let _ = v.abort_upload(up, "failed");
-                            return Err(VaultError::Internal(format!("writing blob: {e}")));
+                            return Err(VaultError::blob("writing blob", e));
                         }
                         buf.clear();
                         let _ = back_tx.blocking_send(buf);

@@ -70,6 +70,10 @@ pub(crate) fn words(e: VaultError) -> String {
         VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
         VaultError::Forbidden => "Your account is not allowed to do that.".into(),
         VaultError::Throttled(secs) => format!("Too many attempts. Please try again in {}.", wait_words(secs)),
+        VaultError::StoreUnavailable(detail) => {
+            tracing::warn!(error = %detail, "blob store unavailable; the page said so");
+            "The document store cannot be reached right now, so nothing was stored or changed. Please try again in a minute.".into()
+        }
         VaultError::Internal(detail) => {
             let id = uuid::Uuid::new_v4();
             tracing::error!(request_id = %id, error = %detail, "internal error");

@@ -1,0 +1,742 @@
+//! The S3 blob store: the same put/get/delete/sweep interface as the blob directory,
+//! over an S3-compatible object store (SeaweedFS, Garage, MinIO, AWS) through the
+//! `object_store` crate (reqwest + rustls on ring; retries with backoff).
+//!
+//! Invariants:
+//! - Memory is fixed per transfer: an upload holds one part being filled and at most
+//!   [`IN_FLIGHT`] parts on the wire ([`PART`] bytes each); a download holds at most
+//!   three ranged reads of [`RANGE`] bytes.
+//! - An object appears under its random name only complete: a small blob is one PUT at
+//!   commit, a larger one a multipart upload completed at commit. The document row is
+//!   written after that, so a row never names a partial object.
+//! - A multipart upload in progress is announced by a marker object
+//!   (`PREFIX/uploads/NAME`, holding only the upload id), renewed while it runs. The
+//!   sweep aborts uploads whose marker is older than the grace period and deletes
+//!   unreferenced blobs older than it, so it never touches an upload in progress.
+//! - Everything stored is ciphertext (age payloads) under random names; the marker
+//!   holds the store's upload id. Credentials never reach a log or an error message.
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::multipart::{MultipartStore, PartId};
+use object_store::path::Path as ObjPath;
+use object_store::{
+    BackoffConfig, ClientOptions, MultipartId, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+};
+use tokio::sync::mpsc;
+
+use super::blob::{BlobName, unavailable};
+
+/// Bytes per multipart part (S3's minimum for all but the last is 5 MiB).
+pub const PART: usize = 5 * 1024 * 1024;
+/// Parts on the wire at once per upload.
+pub const IN_FLIGHT: usize = 2;
+/// Bytes per ranged read of a download.
+pub const RANGE: u64 = 4 * 1024 * 1024;
+
+/// Where the objects are and how to reach them (no secret: the keys are in
+/// [`S3Credentials`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct S3Location {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix, without leading or trailing slash (may be empty).
+    pub prefix: String,
+    /// Endpoint URL (`http://127.0.0.1:8333`); path-style addressing.
+    pub endpoint: String,
+    /// Region (signing only).
+    pub region: String,
+}
+
+impl S3Location {
+    /// Parses `s3://BUCKET[/PREFIX]` with its endpoint and region.
+    pub fn parse(url: &str, endpoint: &str, region: &str) -> Result<S3Location, String> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or("an S3 location starts with s3:// (s3://BUCKET/PREFIX)")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !bucket_ok {
+            return Err(
+                "the bucket name must be 3 to 63 lower-case letters, digits, dots or hyphens"
+                    .into(),
+            );
+        }
+        let prefix = prefix.trim_matches('/');
+        let prefix_ok = prefix.len() <= 200
+            && prefix.split('/').all(|seg| {
+                seg.is_empty() && prefix.is_empty()
+                    || (!seg.is_empty()
+                        && seg != "."
+                        && seg != ".."
+                        && seg.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+                        }))
+            });
+        if !prefix_ok {
+            return Err(
+                "the prefix may hold only letters, digits, '-', '_', '.' and '/' between names"
+                    .into(),
+            );
+        }
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+            return Err("--s3-endpoint must be an http:// or https:// URL".into());
+        }
+        if region.is_empty() || region.len() > 64 {
+            return Err("the region (AWS_REGION) must be a short name such as us-east-1".into());
+        }
+        Ok(S3Location {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            region: region.to_string(),
+        })
+    }
+
+    /// `s3://BUCKET/PREFIX`, for logs and messages.
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    /// The object key `PREFIX/rest`.
+    pub fn key(&self, rest: &str) -> ObjPath {
+        if self.prefix.is_empty() {
+            ObjPath::from(rest)
+        } else {
+            ObjPath::from(format!("{}/{rest}", self.prefix))
+        }
+    }
+}
+
+/// The access key pair (wiped on drop; never printed).
+#[derive(zeroize::ZeroizeOnDrop)]
+pub struct S3Credentials {
+    access_key: String,
+    secret_key: String,
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("S3Credentials(..)")
+    }
+}
+
+impl S3Credentials {
+    /// From `file` (two lines, or `KEY=value` lines with `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`; readable by its owner only) or else the environment.
+    pub fn load(file: Option<&std::path::Path>) -> Result<S3Credentials, String> {
+        if let Some(f) = file {
+            return Self::from_file(f);
+        }
+        match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(a), Ok(s)) if !a.is_empty() && !s.is_empty() => Ok(S3Credentials {
+                access_key: a,
+                secret_key: s,
+            }),
+            _ => Err("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --s3-credentials FILE (mode 0600)".into()),
+        }
+    }
+
+    fn from_file(f: &std::path::Path) -> Result<S3Credentials, String> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!(
+                "{}: the S3 credentials file must be readable by its owner only (chmod 600)",
+                f.display()
+            ));
+        }
+        let text = zeroize::Zeroizing::new(
+            std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
+        );
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let pick = |name: &str| {
+            lines.iter().find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|r| r.trim_start().strip_prefix('='))
+                    .map(|v| v.trim().trim_matches('"').to_string())
+            })
+        };
+        let (a, s) = match (pick("AWS_ACCESS_KEY_ID"), pick("AWS_SECRET_ACCESS_KEY")) {
+            (Some(a), Some(s)) => (a, s),
+            _ if lines.len() == 2 && !lines.iter().any(|l| l.contains('=')) => {
+                (lines[0].to_string(), lines[1].to_string())
+            }
+            _ => {
+                return Err(format!(
+                    "{}: expected AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=… lines (or the two keys on two lines)",
+                    f.display()
+                ));
+            }
+        };
+        if a.is_empty() || s.is_empty() {
+            return Err(format!("{}: an S3 key is empty", f.display()));
+        }
+        Ok(S3Credentials {
+            access_key: a,
+            secret_key: s,
+        })
+    }
+}
+
+/// How long the store's requests may take and how often they are retried.
+#[derive(Clone, Debug)]
+pub struct S3Tuning {
+    /// A request (one part, one range) gives up after this long.
+    pub request_timeout: Duration,
+    /// Retries of a failing request stop after this long in all.
+    pub retry_timeout: Duration,
+    /// An unreferenced object or a stalled upload is left alone this long.
+    pub grace: Duration,
+}
+
+impl Default for S3Tuning {
+    fn default() -> Self {
+        S3Tuning {
+            request_timeout: Duration::from_secs(60),
+            retry_timeout: Duration::from_secs(20),
+            grace: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The S3 blob store. It owns a small runtime of its own, so its blocking methods
+/// may be called from any thread (a blocking pool thread, a runtime worker, a CLI).
+pub struct S3Blobs {
+    store: Arc<AmazonS3>,
+    loc: S3Location,
+    tuning: S3Tuning,
+    rt: Runtime,
+}
+
+impl std::fmt::Debug for S3Blobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Blobs").field("loc", &self.loc).finish()
+    }
+}
+
+/// A runtime that may be dropped anywhere (inside another runtime too).
+struct Runtime(Option<tokio::runtime::Runtime>);
+
+impl Runtime {
+    fn handle(&self) -> io::Result<&tokio::runtime::Runtime> {
+        self.0
+            .as_ref()
+            .ok_or_else(|| io::Error::other("the S3 client has stopped"))
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// An object store error as an I/O error: "not found" as such, everything else as the
+/// store being unavailable (see [`super::blob::is_unavailable`]).
+fn io_err(e: object_store::Error) -> io::Error {
+    match e {
+        object_store::Error::NotFound { .. } => {
+            io::Error::new(io::ErrorKind::NotFound, "no such object")
+        }
+        other => unavailable(other.to_string()),
+    }
+}
+
+const MARKER_DIR: &str = "uploads";
+const BLOB_DIR: &str = "blobs";
+
+impl S3Blobs {
+    /// Connects (lazily: nothing is sent until the first request).
+    pub fn new(loc: S3Location, creds: &S3Credentials, tuning: S3Tuning) -> io::Result<S3Blobs> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("casevault-s3")
+            .enable_all()
+            .build()?;
+        let retry = RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(4),
+                base: 2.0,
+            },
+            max_retries: 12,
+            retry_timeout: tuning.retry_timeout,
+        };
+        let options = ClientOptions::new()
+            .with_allow_http(loc.endpoint.starts_with("http://"))
+            .with_timeout(tuning.request_timeout)
+            .with_connect_timeout(Duration::from_secs(3))
+            .with_pool_idle_timeout(Duration::from_secs(30));
+        let store = AmazonS3Builder::new()
+            .with_endpoint(&loc.endpoint)
+            .with_bucket_name(&loc.bucket)
+            .with_region(&loc.region)
+            .with_access_key_id(&creds.access_key)
+            .with_secret_access_key(&creds.secret_key)
+            .with_virtual_hosted_style_request(false)
+            .with_retry(retry)
+            .with_client_options(options)
+            .build()
+            .map_err(|e| io::Error::other(format!("S3 settings: {e}")))?;
+        Ok(S3Blobs {
+            store: Arc::new(store),
+            loc,
+            tuning,
+            rt: Runtime(Some(rt)),
+        })
+    }
+
+    /// Where the objects are.
+    pub fn location(&self) -> &S3Location {
+        &self.loc
+    }
+
+    /// The grace period of the sweep.
+    pub fn grace(&self) -> Duration {
+        self.tuning.grace
+    }
+
+    /// Runs `fut` on the store's runtime and waits for it from this thread.
+    fn block<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = T> + Send + 'static,
+    ) -> io::Result<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.rt.handle()?.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv()
+            .map_err(|_| io::Error::other("the S3 client stopped mid-request"))
+    }
+
+    fn blob_key(&self, name: &BlobName) -> ObjPath {
+        self.loc.key(&format!("{BLOB_DIR}/{}", name.as_str()))
+    }
+
+    fn marker_key(&self, name: &BlobName) -> ObjPath {
+        self.loc.key(&format!("{MARKER_DIR}/{}", name.as_str()))
+    }
+
+    /// Puts a small object whole (a marker, a backup file).
+    pub fn put_whole(&self, key: ObjPath, data: Bytes) -> io::Result<()> {
+        let store = self.store.clone();
+        self.block(async move { store.put(&key, PutPayload::from(data)).await })?
+            .map(|_| ())
+            .map_err(io_err)
+    }
+
+    /// Reads a small object whole.
+    pub fn get_whole(&self, key: ObjPath) -> io::Result<Bytes> {
+        let store = self.store.clone();
+        self.block(async move { store.get(&key).await?.bytes().await })?
+            .map_err(io_err)
+    }
+
+    /// Size of an object (`NotFound` when absent).
+    pub fn size_of(&self, key: ObjPath) -> io::Result<u64> {
+        let store = self.store.clone();
+        self.block(async move { store.head(&key).await })?
+            .map(|m| m.size)
+            .map_err(io_err)
+    }
+
+    /// Deletes an object; a missing one is not an error.
+    pub fn delete_key(&self, key: ObjPath) -> io::Result<()> {
+        let store = self.store.clone();
+        match self.block(async move { store.delete(&key).await })? {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    /// Every object under `PREFIX/rest/` with its age.
+    pub fn list(&self, rest: &str) -> io::Result<Vec<(String, u64, Duration)>> {
+        let store = self.store.clone();
+        let prefix = self.loc.key(rest);
+        let metas = self.block(async move {
+            let mut out = Vec::new();
+            let mut s = store.list(Some(&prefix));
+            while let Some(m) = s.next().await {
+                out.push(m?);
+            }
+            Ok::<_, object_store::Error>(out)
+        })?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        Ok(metas
+            .map_err(io_err)?
+            .into_iter()
+            .map(|m| {
+                let secs = now.saturating_sub(m.last_modified.timestamp()).max(0);
+                let age = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+                (m.location.to_string(), m.size, age)
+            })
+            .collect())
+    }
+
+    /// One cheap request that proves the store answers (lists at most one key).
+    pub fn probe(&self) -> io::Result<()> {
+        let store = self.store.clone();
+        let prefix = self.loc.key(BLOB_DIR);
+        self.block(async move { store.list_with_delimiter(Some(&prefix)).await })?
+            .map(|_| ())
+            .map_err(io_err)
+    }
+
+    /// Starts a blob.
+    pub fn create(self: &Arc<Self>) -> io::Result<S3Writer> {
+        Ok(S3Writer {
+            store: self.clone(),
+            name: BlobName::random(),
+            buf: Vec::new(),
+            upload: None,
+            done: false,
+        })
+    }
+
+    /// Opens a blob for streaming reads (ranged GETs, one read ahead).
+    pub fn open(self: &Arc<Self>, name: &BlobName) -> io::Result<S3Reader> {
+        let size = self.size_of(self.blob_key(name))?;
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(1);
+        let store = self.store.clone();
+        let key = self.blob_key(name);
+        self.rt.handle()?.spawn(async move {
+            let mut off = 0u64;
+            while off < size {
+                let end = (off + RANGE).min(size);
+                let got = store.get_range(&key, off..end).await.map_err(io_err);
+                let failed = got.is_err();
+                if tx.send(got).await.is_err() || failed {
+                    return;
+                }
+                off = end;
+            }
+        });
+        Ok(S3Reader {
+            rx,
+            cur: Bytes::new(),
+            remaining: size,
+        })
+    }
+
+    /// Size of a blob.
+    pub fn size(&self, name: &BlobName) -> io::Result<u64> {
+        self.size_of(self.blob_key(name))
+    }
+
+    /// Deletes a blob (and a leftover upload marker of that name).
+    pub fn delete(&self, name: &BlobName) -> io::Result<()> {
+        self.delete_key(self.blob_key(name))
+    }
+
+    /// Aborts uploads whose marker is older than the grace period and deletes blobs
+    /// no row names that are older than it. Returns how many objects went.
+    pub fn sweep(&self, is_referenced: impl Fn(&BlobName) -> bool) -> io::Result<usize> {
+        let grace = self.tuning.grace;
+        let mut removed = 0;
+        for (key, _, age) in self.list(MARKER_DIR)? {
+            let Some(name) = key.rsplit('/').next().and_then(BlobName::parse) else {
+                continue;
+            };
+            if age < grace {
+                continue;
+            }
+            let id = self.get_whole(ObjPath::from(key.as_str()));
+            if let Ok(id) = id
+                && let Ok(id) = String::from_utf8(id.to_vec())
+            {
+                let store = self.store.clone();
+                let path = self.blob_key(&name);
+                // Already completed or aborted: the store says so, which is fine.
+                let _ = self.block(async move {
+                    store.abort_multipart(&path, &MultipartId::from(id)).await
+                })?;
+            }
+            if !is_referenced(&name) {
+                self.delete(&name)?;
+            }
+            self.delete_key(ObjPath::from(key.as_str()))?;
+            removed += 1;
+        }
+        for (key, _, age) in self.list(BLOB_DIR)? {
+            let Some(name) = key.rsplit('/').next().and_then(BlobName::parse) else {
+                continue;
+            };
+            if age >= grace && !is_referenced(&name) {
+                self.delete(&name)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A multipart upload under way.
+struct Multipart {
+    id: MultipartId,
+    parts: Vec<PartId>,
+    pending: VecDeque<tokio::task::JoinHandle<Result<PartId, object_store::Error>>>,
+    marker_touched: Instant,
+}
+
+/// A blob being written to S3. Dropped without [`S3Writer::commit`], its upload is
+/// aborted and its marker removed (in the background).
+pub struct S3Writer {
+    store: Arc<S3Blobs>,
+    name: BlobName,
+    buf: Vec<u8>,
+    upload: Option<Multipart>,
+    done: bool,
+}
+
+impl S3Writer {
+    fn start(&mut self) -> io::Result<()> {
+        let store = self.store.store.clone();
+        let path = self.store.blob_key(&self.name);
+        let id = self
+            .store
+            .block(async move { store.create_multipart(&path).await })?
+            .map_err(io_err)?;
+        self.store.put_whole(
+            self.store.marker_key(&self.name),
+            Bytes::from(id.clone().into_bytes()),
+        )?;
+        self.upload = Some(Multipart {
+            id,
+            parts: Vec::new(),
+            pending: VecDeque::new(),
+            marker_touched: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Sends the buffered bytes as the next part; waits while [`IN_FLIGHT`] are out.
+    fn send_part(&mut self) -> io::Result<()> {
+        if self.upload.is_none() {
+            self.start()?;
+        }
+        let data = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(PART)));
+        let blobs = self.store.clone();
+        let Some(up) = self.upload.as_mut() else {
+            return Err(io::Error::other("no upload"));
+        };
+        while up.pending.len() >= IN_FLIGHT {
+            wait_part(&blobs, up)?;
+        }
+        // The marker is renewed well inside the grace period, so a long upload is
+        // never taken for a stalled one.
+        if up.marker_touched.elapsed() > blobs.tuning.grace / 4 {
+            blobs.put_whole(
+                blobs.marker_key(&self.name),
+                Bytes::from(up.id.clone().into_bytes()),
+            )?;
+            up.marker_touched = Instant::now();
+        }
+        let store = blobs.store.clone();
+        let path = blobs.blob_key(&self.name);
+        let (id, idx) = (up.id.clone(), up.parts.len() + up.pending.len());
+        let handle = blobs.rt.handle()?.spawn(async move {
+            store
+                .put_part(&path, &id, idx, PutPayload::from(data))
+                .await
+        });
+        up.pending.push_back(handle);
+        Ok(())
+    }
+
+    /// Completes the object under its random name and returns the name.
+    pub fn commit(mut self) -> io::Result<BlobName> {
+        let blobs = self.store.clone();
+        if self.upload.is_none() {
+            let data = Bytes::from(std::mem::take(&mut self.buf));
+            blobs.put_whole(blobs.blob_key(&self.name), data)?;
+            self.done = true;
+            return Ok(self.name.clone());
+        }
+        if !self.buf.is_empty() {
+            self.send_part()?;
+        }
+        let Some(mut up) = self.upload.take() else {
+            return Err(io::Error::other("no upload"));
+        };
+        let finish = (|| {
+            while !up.pending.is_empty() {
+                wait_part(&blobs, &mut up)?;
+            }
+            let store = blobs.store.clone();
+            let path = blobs.blob_key(&self.name);
+            let (id, parts) = (up.id.clone(), std::mem::take(&mut up.parts));
+            blobs
+                .block(async move { store.complete_multipart(&path, &id, parts).await })?
+                .map_err(io_err)
+        })();
+        if let Err(e) = finish {
+            self.upload = Some(up);
+            return Err(e);
+        }
+        self.done = true;
+        // The object is whole; a marker left by a failure here is swept later (and
+        // the sweep keeps the object, which a row then names).
+        if let Err(e) = blobs.delete_key(blobs.marker_key(&self.name)) {
+            tracing::warn!(error = %e, "removing an upload marker failed; swept later");
+        }
+        Ok(self.name.clone())
+    }
+}
+
+fn wait_part(blobs: &S3Blobs, up: &mut Multipart) -> io::Result<()> {
+    let Some(h) = up.pending.pop_front() else {
+        return Ok(());
+    };
+    let part = blobs
+        .block(h)?
+        .map_err(|_| io::Error::other("an upload task stopped"))?
+        .map_err(io_err)?;
+    up.parts.push(part);
+    Ok(())
+}
+
+impl Write for S3Writer {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.done {
+            return Err(io::Error::other("blob already committed"));
+        }
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(PART);
+        }
+        let n = data.len().min(PART - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == PART {
+            self.send_part()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for S3Writer {
+    fn drop(&mut self) {
+        let Some(up) = self.upload.take() else { return };
+        if self.done {
+            return;
+        }
+        for h in &up.pending {
+            h.abort();
+        }
+        let store = self.store.store.clone();
+        let path = self.store.blob_key(&self.name);
+        let marker = self.store.marker_key(&self.name);
+        if let Ok(rt) = self.store.rt.handle() {
+            rt.spawn(async move {
+                // Best effort: a failure leaves the marker, and the sweep finishes this.
+                if store.abort_multipart(&path, &up.id).await.is_ok() {
+                    let _ = store.delete(&marker).await;
+                }
+            });
+        }
+    }
+}
+
+/// A blob being read from S3.
+pub struct S3Reader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    cur: Bytes,
+    remaining: u64,
+}
+
+impl Read for S3Reader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.cur.is_empty() {
+            if self.remaining == 0 {
+                return Ok(0);
+            }
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(e),
+                None => return Err(io::Error::other("the blob store stopped sending")),
+            }
+        }
+        let n = out.len().min(self.cur.len());
+        out[..n].copy_from_slice(&self.cur[..n]);
+        let _ = self.cur.split_to(n);
+        self.remaining = self.remaining.saturating_sub(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse() {
+        let l = S3Location::parse(
+            "s3://cv-docs/office-a/",
+            "http://127.0.0.1:8333/",
+            "us-east-1",
+        )
+        .unwrap();
+        assert_eq!(
+            (l.bucket.as_str(), l.prefix.as_str()),
+            ("cv-docs", "office-a")
+        );
+        assert_eq!(l.endpoint, "http://127.0.0.1:8333");
+        assert_eq!(l.key("blobs/ab").to_string(), "office-a/blobs/ab");
+        let l = S3Location::parse("s3://cv-docs", "https://s3.example", "eu-west-1").unwrap();
+        assert_eq!(l.key("blobs/ab").to_string(), "blobs/ab");
+        for bad in [
+            "cv-docs/x",
+            "s3://UPPER/x",
+            "s3://ab/x",
+            "s3://cv-docs/../x",
+            "s3://cv-docs/a//b",
+            "s3://cv-docs/a b",
+        ] {
+            assert!(S3Location::parse(bad, "http://h", "r").is_err(), "{bad}");
+        }
+        assert!(S3Location::parse("s3://cv-docs/x", "ftp://h", "r").is_err());
+    }
+
+    #[test]
+    fn credentials_file_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("creds");
+        std::fs::write(&f, "AWS_ACCESS_KEY_ID=ak\nAWS_SECRET_ACCESS_KEY = \"sk\"\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = S3Credentials::load(Some(&f)).unwrap_err();
+        assert!(e.contains("chmod 600"), "{e}");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = S3Credentials::load(Some(&f)).unwrap();
+        assert_eq!((c.access_key.as_str(), c.secret_key.as_str()), ("ak", "sk"));
+        assert_eq!(format!("{c:?}"), "S3Credentials(..)");
+        std::fs::write(&f, "ak2\nsk2\n").unwrap();
+        let c = S3Credentials::load(Some(&f)).unwrap();
+        assert_eq!(c.secret_key, "sk2");
+        std::fs::write(&f, "nonsense\n").unwrap();
+        assert!(S3Credentials::load(Some(&f)).is_err());
+    }
+}
