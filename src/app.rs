@@ -327,6 +327,10 @@ async fn backup_loop(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) {
         }
         let req = crate::vault::BackupRequest {
             to: b.target.clone().into(),
+            s3: crate::backup::target::S3Access {
+                endpoint: b.s3_endpoint.clone(),
+                credentials: b.s3_credentials.clone(),
+            },
             recipient: b.recipient.clone(),
             rotate: false,
             scheduled: true,
@@ -337,10 +341,14 @@ async fn backup_loop(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) {
             Ok(r) => {
                 tracing::info!(id = %r.id, bytes = r.bytes, copied = r.copied, "scheduled backup made");
                 let target = b.target.clone();
+                let access = crate::backup::target::S3Access {
+                    endpoint: b.s3_endpoint.clone(),
+                    credentials: b.s3_credentials.clone(),
+                };
                 let keep = b.keep as usize;
                 let pruned = tokio::task::spawn_blocking(move || {
-                    crate::backup::target::DirTarget::open(std::path::Path::new(&target))
-                        .and_then(|t| crate::backup::prune(&t, keep))
+                    crate::backup::target::open(&target, &access)
+                        .and_then(|t| crate::backup::prune(&*t, keep))
                 })
                 .await;
                 match pruned {

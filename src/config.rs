@@ -234,6 +234,12 @@ pub struct BackupSettings {
     pub every_hours: u32,
     /// Backups kept at the target.
     pub keep: u32,
+    /// An `s3://` target's endpoint URL.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    /// An `s3://` target's credentials file (else the environment's keys).
+    #[serde(default)]
+    pub s3_credentials: Option<std::path::PathBuf>,
 }
 
 /// The backup file shipped in `policy/` (no target: nothing scheduled).
@@ -263,6 +269,8 @@ impl Default for BackupSettings {
         Self::parse(DEFAULT_BACKUP).unwrap_or(BackupSettings {
             target: String::new(),
             recipient: String::new(),
+            s3_endpoint: None,
+            s3_credentials: None,
             every_hours: 24,
             keep: 30,
         })

@@ -30,6 +30,11 @@ impl<W> HashingWriter<W> {
         finish(self.ctx.clone())
     }
 
+    /// Unwraps the inner writer.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+
     /// The wrapped writer.
     pub fn get_ref(&self) -> &W {
         &self.inner

@@ -11,7 +11,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
 use super::BackupError;
-use super::target::DirTarget;
+use super::target::Target;
 use crate::crypto::{self, BackupIdentity, ShredKey};
 use crate::store::ShredKind;
 
@@ -182,7 +182,7 @@ fn slot_header(bytes: &[u8]) -> Option<(u64, usize, usize, bool)> {
 }
 
 /// The generation each stored copy claims (0 when absent or unreadable).
-fn slot_generations(target: &DirTarget) -> Result<[u64; 2], BackupError> {
+fn slot_generations(target: &dyn Target) -> Result<[u64; 2], BackupError> {
     let slots = target.ledger_slots()?;
     Ok([0, 1].map(|i| {
         slots[i]
@@ -194,7 +194,7 @@ fn slot_generations(target: &DirTarget) -> Result<[u64; 2], BackupError> {
 
 /// Writes `ledger` to the target, sealed to `recipient`, as the next generation:
 /// the older copy first, then the other.
-pub fn write(target: &DirTarget, ledger: &mut Ledger, recipient: &str) -> Result<(), BackupError> {
+pub fn write(target: &dyn Target, ledger: &mut Ledger, recipient: &str) -> Result<(), BackupError> {
     let gens = slot_generations(target)?;
     ledger.generation = gens[0].max(gens[1]) + 1;
     let sealed = crypto::seal_to(recipient, &ledger.encode())
@@ -213,7 +213,7 @@ pub fn write(target: &DirTarget, ledger: &mut Ledger, recipient: &str) -> Result
 }
 
 /// Reads the newest copy of the ledger that decrypts with `identity`.
-pub fn read(target: &DirTarget, identity: &BackupIdentity) -> Result<Ledger, BackupError> {
+pub fn read(target: &dyn Target, identity: &BackupIdentity) -> Result<Ledger, BackupError> {
     let mut best: Option<Ledger> = None;
     for bytes in target.ledger_slots()?.into_iter().flatten() {
         let Some((_, start, len, _)) = slot_header(&bytes) else {
@@ -239,7 +239,7 @@ pub fn read(target: &DirTarget, identity: &BackupIdentity) -> Result<Ledger, Bac
 /// Whether each stored copy is intact (its clear header parses and the SHA-256 it
 /// names matches the age file after it); what `verify` can tell without the
 /// identity.
-pub fn slots_well_formed(target: &DirTarget) -> Result<[bool; 2], BackupError> {
+pub fn slots_well_formed(target: &dyn Target) -> Result<[bool; 2], BackupError> {
     let slots = target.ledger_slots()?;
     Ok([0, 1].map(|i| {
         slots[i].as_deref().is_some_and(|b| {
@@ -253,6 +253,7 @@ pub fn slots_well_formed(target: &DirTarget) -> Result<[bool; 2], BackupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::target::DirTarget;
 
     fn ledger() -> Ledger {
         Ledger {

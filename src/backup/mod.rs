@@ -17,13 +17,14 @@ pub mod ledger;
 pub mod manifest;
 pub mod progress;
 pub mod restore;
+pub mod s3target;
 pub mod target;
 
 use std::collections::{BTreeSet, HashMap};
 
 use manifest::Manifest;
 use progress::Progress;
-use target::DirTarget;
+use target::Target;
 
 use crate::crypto::hex;
 use crate::store::{BlobName, ShredKind, StoreError, Tx};
@@ -73,7 +74,7 @@ pub struct Listed {
 }
 
 /// The complete backups at a target, oldest first.
-pub fn list(target: &DirTarget) -> Result<Vec<Listed>, BackupError> {
+pub fn list(target: &dyn Target) -> Result<Vec<Listed>, BackupError> {
     let (ids, _) = target.backup_ids()?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -102,7 +103,7 @@ pub struct VerifyReport {
 /// Checks every file of one backup (`only`) or of all of them against the manifests,
 /// and that the ledger copies are well-formed. Reads everything; changes nothing.
 pub fn verify(
-    target: &DirTarget,
+    target: &dyn Target,
     only: Option<&str>,
     progress: &mut Progress,
 ) -> Result<VerifyReport, BackupError> {
@@ -216,7 +217,7 @@ pub struct PruneReport {
 /// Keeps the `keep` newest complete backups and removes the others, the leftovers
 /// of interrupted runs, and every blob no kept backup lists. The removed backups'
 /// snapshot keys leave the ledger at the vault's next ledger write.
-pub fn prune(target: &DirTarget, keep: usize) -> Result<PruneReport, BackupError> {
+pub fn prune(target: &dyn Target, keep: usize) -> Result<PruneReport, BackupError> {
     if keep == 0 {
         return Err(BackupError::failed(
             "--keep must be at least 1: prune never removes the newest backup",

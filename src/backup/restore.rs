@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::hashing::{HashingWriter, hash_reader};
 use super::manifest::{FileEntry, Manifest};
 use super::progress::Progress;
-use super::target::DirTarget;
+use super::target;
 use super::{BackupError, ledger};
 use crate::audit;
 use crate::crypto::{AuthKey, BackupIdentity, hex, random_bytes, sha256};
@@ -23,8 +23,10 @@ use crate::store::{BlobName, DB_FILE, Db, RESTORE_MARKER, ShredKind, Snapshot};
 
 /// What to restore.
 pub struct RestoreRequest<'a> {
-    /// The target.
+    /// The target: a directory or `s3://BUCKET/PREFIX`.
     pub from: &'a Path,
+    /// How to reach an S3 target.
+    pub s3: &'a target::S3Access,
     /// The backup identity (its recipient is the one `create` was given).
     pub identity: &'a BackupIdentity,
     /// One backup's id; default: the newest.
@@ -136,12 +138,12 @@ fn restore_into(
     req: &RestoreRequest<'_>,
     progress: &mut Progress,
 ) -> Result<RestoreReport, BackupError> {
-    let target = DirTarget::open(req.from)?;
+    let target = target::open(&req.from.to_string_lossy(), req.s3)?;
     // A backup writing the ledger meanwhile would leave us a half-new view; a
     // read-only medium (the usual way to carry a backup to another machine) cannot
     // be locked, and nothing writes to it then.
     let _lock = target.lock(true).ok().flatten();
-    let ledger = ledger::read(&target, req.identity)?;
+    let ledger = ledger::read(&*target, req.identity)?;
     if target.vault_id()?.as_deref() != Some(ledger.vault.as_str()) {
         return Err(BackupError::damaged(
             "the shred ledger belongs to another vault",

@@ -36,7 +36,97 @@ pub struct DirTarget {
 
 /// The target's lock, released on drop.
 pub struct TargetLock {
-    _file: File,
+    _held: Box<dyn Send>,
+}
+
+impl TargetLock {
+    /// A lock that `held` releases when dropped.
+    pub fn new(held: Box<dyn Send>) -> Self {
+        TargetLock { _held: held }
+    }
+}
+
+/// A file read back from a target.
+pub type TargetReader = Box<dyn Read + Send>;
+
+/// Where backups go: a directory ([`DirTarget`]) or a bucket prefix
+/// ([`super::s3target::S3Target`]). Every method keeps the directory target's
+/// invariants: a file appears whole or not at all, and only the ledger is ever
+/// overwritten in place.
+pub trait Target: Send + Sync {
+    /// Where it is, as the operator wrote it (absolute).
+    fn location(&self) -> String;
+    /// The id of the vault whose backups these are, if any.
+    fn vault_id(&self) -> Result<Option<String>, BackupError>;
+    /// Makes this target `vault`'s, or checks that it is.
+    fn claim(&self, vault: &str) -> Result<(), BackupError>;
+    /// Takes the target's lock, waiting for it (`wait`) or failing at once (`None`).
+    fn lock(&self, wait: bool) -> Result<Option<TargetLock>, BackupError>;
+    /// The size of the target's copy of a blob, if it has one.
+    fn blob_size(&self, name: &BlobName) -> Option<u64>;
+    /// Copies a blob in; returns its size and SHA-256.
+    fn put_blob(
+        &self,
+        name: &BlobName,
+        from: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(u64, [u8; 32]), BackupError>;
+    /// Opens the target's copy of a blob.
+    fn open_blob(&self, name: &BlobName) -> Result<TargetReader, BackupError>;
+    /// Every blob name the target holds.
+    fn blob_names(&self) -> Result<Vec<BlobName>, BackupError>;
+    /// Removes one blob (pruning).
+    fn remove_blob(&self, name: &BlobName) -> Result<(), BackupError>;
+    /// Writes a backup's snapshot through `fill`; returns its size and SHA-256.
+    fn put_snapshot(
+        &self,
+        id: &str,
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<(), BackupError>,
+    ) -> Result<(u64, [u8; 32]), BackupError>;
+    /// Opens a backup's snapshot.
+    fn open_snapshot(&self, id: &str) -> Result<TargetReader, BackupError>;
+    /// Publishes a backup: its manifest appears, atomically, last.
+    fn put_manifest(&self, id: &str, bytes: &[u8]) -> Result<(), BackupError>;
+    /// A backup's manifest bytes (None: no such complete backup).
+    fn manifest(&self, id: &str) -> Result<Option<Vec<u8>>, BackupError>;
+    /// The complete backups' ids, oldest first, and the incomplete ones'.
+    fn backup_ids(&self) -> Result<(Vec<String>, Vec<String>), BackupError>;
+    /// Removes a backup (its manifest first, so it is unlisted at once).
+    fn remove_backup(&self, id: &str) -> Result<(), BackupError>;
+    /// Removes temporary files an interrupted run left (only under the lock).
+    fn sweep_temporary(&self) -> Result<usize, BackupError>;
+    /// The two ledger copies as stored (None: absent).
+    fn ledger_slots(&self) -> Result<[Option<Vec<u8>>; 2], BackupError>;
+    /// Overwrites one ledger copy in place.
+    fn overwrite_ledger_slot(&self, slot: usize, bytes: &[u8]) -> Result<(), BackupError>;
+}
+
+/// How to reach an S3 target: its endpoint and, optionally, a credentials file
+/// (else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`).
+#[derive(Clone, Debug, Default)]
+pub struct S3Access {
+    /// The endpoint URL.
+    pub endpoint: Option<String>,
+    /// A 0600 credentials file.
+    pub credentials: Option<PathBuf>,
+}
+
+/// Opens an existing target: `s3://BUCKET/PREFIX` or a directory.
+pub fn open(location: &str, s3: &S3Access) -> Result<Box<dyn Target>, BackupError> {
+    if location.starts_with("s3://") {
+        Ok(Box::new(super::s3target::S3Target::open(location, s3)?))
+    } else {
+        Ok(Box::new(DirTarget::open(Path::new(location))?))
+    }
+}
+
+/// Opens a target for a new backup, making it one if it is empty.
+pub fn create(location: &str, s3: &S3Access) -> Result<Box<dyn Target>, BackupError> {
+    if location.starts_with("s3://") {
+        Ok(Box::new(super::s3target::S3Target::create(location, s3)?))
+    } else {
+        Ok(Box::new(DirTarget::create(Path::new(location))?))
+    }
 }
 
 fn io_err(what: &str, path: &Path, e: io::Error) -> BackupError {
@@ -137,66 +227,6 @@ impl DirTarget {
         Ok(t)
     }
 
-    /// The absolute directory.
-    pub fn location(&self) -> String {
-        self.root.display().to_string()
-    }
-
-    /// The id of the vault whose backups these are, if any.
-    pub fn vault_id(&self) -> Result<Option<String>, BackupError> {
-        let p = self.root.join(MARKER);
-        match fs::read_to_string(&p) {
-            Ok(s) => Ok(s
-                .lines()
-                .find_map(|l| l.strip_prefix("vault "))
-                .map(|v| v.trim().to_string())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err("cannot read", &p, e)),
-        }
-    }
-
-    /// Makes this target `vault`'s, or checks that it is: one target holds one
-    /// vault's backups, so two vaults never rewrite each other's ledger.
-    pub fn claim(&self, vault: &str) -> Result<(), BackupError> {
-        match self.vault_id()? {
-            Some(v) if v == vault => Ok(()),
-            Some(v) => Err(BackupError::failed(format!(
-                "{} holds the backups of another vault (id {v}); a restored or new vault \
-                 needs a target of its own",
-                self.root.display()
-            ))),
-            None => {
-                let text = format!(
-                    "casevault backup target\nvault {vault}\n\
-                     Everything here is encrypted. Restore with:\n  \
-                     casevault restore --from THIS_DIRECTORY --identity YOUR_BACKUP_KEY --data NEW_DIRECTORY\n"
-                );
-                self.put_file(Path::new(MARKER), text.as_bytes())
-            }
-        }
-    }
-
-    /// Takes the target's lock, waiting for it (`wait`) or failing at once.
-    pub fn lock(&self, wait: bool) -> Result<Option<TargetLock>, BackupError> {
-        let p = self.root.join("lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&p)
-            .map_err(|e| io_err("cannot open", &p, e))?;
-        let op = if wait {
-            rustix::fs::FlockOperation::LockExclusive
-        } else {
-            rustix::fs::FlockOperation::NonBlockingLockExclusive
-        };
-        match rustix::fs::flock(&file, op) {
-            Ok(()) => Ok(Some(TargetLock { _file: file })),
-            Err(rustix::io::Errno::WOULDBLOCK) if !wait => Ok(None),
-            Err(e) => Err(io_err("cannot lock", &p, e.into())),
-        }
-    }
-
     /// Writes `bytes` to `rel` atomically (temporary file, fsync, rename, fsync dir).
     fn put_file(&self, rel: &Path, bytes: &[u8]) -> Result<(), BackupError> {
         let dest = self.root.join(rel);
@@ -225,22 +255,92 @@ impl DirTarget {
         })
     }
 
-    // ---- blobs ----
-
     fn blob_path(&self, name: &BlobName) -> PathBuf {
         self.root.join("blobs").join(name.as_str())
     }
 
+    fn backup_dir(&self, id: &str) -> PathBuf {
+        self.root.join("backups").join(id)
+    }
+
+    fn ledger_path(&self, slot: usize) -> PathBuf {
+        self.root.join(format!("ledger.{slot}"))
+    }
+}
+
+impl Target for DirTarget {
+    /// The absolute directory.
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    /// The id of the vault whose backups these are, if any.
+    fn vault_id(&self) -> Result<Option<String>, BackupError> {
+        let p = self.root.join(MARKER);
+        match fs::read_to_string(&p) {
+            Ok(s) => Ok(s
+                .lines()
+                .find_map(|l| l.strip_prefix("vault "))
+                .map(|v| v.trim().to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("cannot read", &p, e)),
+        }
+    }
+
+    /// Makes this target `vault`'s, or checks that it is: one target holds one
+    /// vault's backups, so two vaults never rewrite each other's ledger.
+    fn claim(&self, vault: &str) -> Result<(), BackupError> {
+        match self.vault_id()? {
+            Some(v) if v == vault => Ok(()),
+            Some(v) => Err(BackupError::failed(format!(
+                "{} holds the backups of another vault (id {v}); a restored or new vault \
+                 needs a target of its own",
+                self.root.display()
+            ))),
+            None => {
+                let text = format!(
+                    "casevault backup target\nvault {vault}\n\
+                     Everything here is encrypted. Restore with:\n  \
+                     casevault restore --from THIS_DIRECTORY --identity YOUR_BACKUP_KEY --data NEW_DIRECTORY\n"
+                );
+                self.put_file(Path::new(MARKER), text.as_bytes())
+            }
+        }
+    }
+
+    /// Takes the target's lock, waiting for it (`wait`) or failing at once.
+    fn lock(&self, wait: bool) -> Result<Option<TargetLock>, BackupError> {
+        let p = self.root.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| io_err("cannot open", &p, e))?;
+        let op = if wait {
+            rustix::fs::FlockOperation::LockExclusive
+        } else {
+            rustix::fs::FlockOperation::NonBlockingLockExclusive
+        };
+        match rustix::fs::flock(&file, op) {
+            Ok(()) => Ok(Some(TargetLock {
+                _held: Box::new(file),
+            })),
+            Err(rustix::io::Errno::WOULDBLOCK) if !wait => Ok(None),
+            Err(e) => Err(io_err("cannot lock", &p, e.into())),
+        }
+    }
+
     /// The size of the target's copy of a blob, if it has one.
-    pub fn blob_size(&self, name: &BlobName) -> Option<u64> {
+    fn blob_size(&self, name: &BlobName) -> Option<u64> {
         fs::metadata(self.blob_path(name)).ok().map(|m| m.len())
     }
 
     /// Copies a blob in; returns its size and SHA-256.
-    pub fn put_blob(
+    fn put_blob(
         &self,
         name: &BlobName,
-        mut from: impl Read,
+        from: &mut dyn Read,
         progress: &mut dyn FnMut(u64),
     ) -> Result<(u64, [u8; 32]), BackupError> {
         let dest = self.blob_path(name);
@@ -261,13 +361,15 @@ impl DirTarget {
     }
 
     /// Opens the target's copy of a blob.
-    pub fn open_blob(&self, name: &BlobName) -> Result<File, BackupError> {
+    fn open_blob(&self, name: &BlobName) -> Result<TargetReader, BackupError> {
         let p = self.blob_path(name);
-        File::open(&p).map_err(|e| io_err("cannot open", &p, e))
+        Ok(Box::new(
+            File::open(&p).map_err(|e| io_err("cannot open", &p, e))?,
+        ))
     }
 
     /// Every blob name the target holds.
-    pub fn blob_names(&self) -> Result<Vec<BlobName>, BackupError> {
+    fn blob_names(&self) -> Result<Vec<BlobName>, BackupError> {
         let d = self.root.join("blobs");
         let mut out = Vec::new();
         for e in fs::read_dir(&d).map_err(|e| io_err("cannot list", &d, e))? {
@@ -280,7 +382,7 @@ impl DirTarget {
     }
 
     /// Removes one blob (pruning).
-    pub fn remove_blob(&self, name: &BlobName) -> Result<(), BackupError> {
+    fn remove_blob(&self, name: &BlobName) -> Result<(), BackupError> {
         let p = self.blob_path(name);
         match fs::remove_file(&p) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err("cannot remove", &p, e)),
@@ -288,18 +390,12 @@ impl DirTarget {
         }
     }
 
-    // ---- backups ----
-
-    fn backup_dir(&self, id: &str) -> PathBuf {
-        self.root.join("backups").join(id)
-    }
-
     /// Writes a backup's snapshot through `fill`, which gets the file to write the age
     /// stream into; returns its size and SHA-256. The backup is not listed yet.
-    pub fn put_snapshot(
+    fn put_snapshot(
         &self,
         id: &str,
-        fill: impl FnOnce(&mut dyn Write) -> Result<(), BackupError>,
+        fill: &mut dyn FnMut(&mut dyn Write) -> Result<(), BackupError>,
     ) -> Result<(u64, [u8; 32]), BackupError> {
         let dir = self.backup_dir(id);
         fs::create_dir_all(&dir).map_err(|e| io_err("cannot create", &dir, e))?;
@@ -309,18 +405,20 @@ impl DirTarget {
     }
 
     /// Opens a backup's snapshot.
-    pub fn open_snapshot(&self, id: &str) -> Result<File, BackupError> {
+    fn open_snapshot(&self, id: &str) -> Result<TargetReader, BackupError> {
         let p = self.backup_dir(id).join(SNAPSHOT);
-        File::open(&p).map_err(|e| io_err("cannot open", &p, e))
+        Ok(Box::new(
+            File::open(&p).map_err(|e| io_err("cannot open", &p, e))?,
+        ))
     }
 
     /// Publishes a backup: its manifest appears, atomically, last.
-    pub fn put_manifest(&self, id: &str, bytes: &[u8]) -> Result<(), BackupError> {
+    fn put_manifest(&self, id: &str, bytes: &[u8]) -> Result<(), BackupError> {
         self.put_file(&Path::new("backups").join(id).join(MANIFEST), bytes)
     }
 
     /// A backup's manifest bytes (None: no such complete backup).
-    pub fn manifest(&self, id: &str) -> Result<Option<Vec<u8>>, BackupError> {
+    fn manifest(&self, id: &str) -> Result<Option<Vec<u8>>, BackupError> {
         let p = self.backup_dir(id).join(MANIFEST);
         match fs::read(&p) {
             Ok(b) => Ok(Some(b)),
@@ -331,7 +429,7 @@ impl DirTarget {
 
     /// The ids of the complete backups (a manifest present), oldest first; and the
     /// ids of incomplete ones (interrupted runs).
-    pub fn backup_ids(&self) -> Result<(Vec<String>, Vec<String>), BackupError> {
+    fn backup_ids(&self) -> Result<(Vec<String>, Vec<String>), BackupError> {
         let d = self.root.join("backups");
         let (mut complete, mut partial) = (Vec::new(), Vec::new());
         for e in fs::read_dir(&d).map_err(|e| io_err("cannot list", &d, e))? {
@@ -354,7 +452,7 @@ impl DirTarget {
     }
 
     /// Removes a backup's directory (its manifest first, so it is unlisted at once).
-    pub fn remove_backup(&self, id: &str) -> Result<(), BackupError> {
+    fn remove_backup(&self, id: &str) -> Result<(), BackupError> {
         let dir = self.backup_dir(id);
         let _ = fs::remove_file(dir.join(MANIFEST));
         match fs::remove_dir_all(&dir) {
@@ -364,7 +462,7 @@ impl DirTarget {
     }
 
     /// Removes temporary files an interrupted run left (only under the lock).
-    pub fn sweep_temporary(&self) -> Result<usize, BackupError> {
+    fn sweep_temporary(&self) -> Result<usize, BackupError> {
         let mut n = 0;
         for d in [self.root.clone(), self.root.join("blobs")] {
             for e in fs::read_dir(&d).map_err(|e| io_err("cannot list", &d, e))? {
@@ -381,14 +479,8 @@ impl DirTarget {
         Ok(n)
     }
 
-    // ---- the ledger ----
-
-    fn ledger_path(&self, slot: usize) -> PathBuf {
-        self.root.join(format!("ledger.{slot}"))
-    }
-
     /// The two ledger copies as stored (None: absent).
-    pub fn ledger_slots(&self) -> Result<[Option<Vec<u8>>; 2], BackupError> {
+    fn ledger_slots(&self) -> Result<[Option<Vec<u8>>; 2], BackupError> {
         let read = |slot| {
             let p = self.ledger_path(slot);
             match fs::read(&p) {
@@ -403,7 +495,7 @@ impl DirTarget {
     /// Overwrites one ledger copy in place: the new bytes go over the old ones from
     /// offset 0, and the file keeps at least its old length (the tail filled with
     /// random bytes), then fsync. Never a rename: the old blocks are the new ones.
-    pub fn overwrite_ledger_slot(&self, slot: usize, bytes: &[u8]) -> Result<(), BackupError> {
+    fn overwrite_ledger_slot(&self, slot: usize, bytes: &[u8]) -> Result<(), BackupError> {
         let p = self.ledger_path(slot);
         #[cfg(unix)]
         use std::os::unix::fs::OpenOptionsExt;

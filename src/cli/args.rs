@@ -175,7 +175,7 @@ pub(crate) enum Command {
     /// everyone's authenticator; without it every account enrols again. Exit status:
     /// 0 restored, 1 not restored (nothing is left in DIR).
     Restore {
-        /// The backup target (a directory).
+        /// The backup target: a directory or s3://BUCKET/PREFIX (with --s3-endpoint).
         #[arg(long)]
         from: PathBuf,
         /// The backup identity file (age-keygen's output) whose recipient the backups
@@ -191,6 +191,8 @@ pub(crate) enum Command {
         /// No progress output.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        s3: S3TargetArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -235,6 +237,31 @@ pub(crate) struct BlobArgs {
     /// lines (its path is recorded; the keys are not).
     #[arg(long, value_name = "FILE")]
     pub(crate) s3_credentials: Option<PathBuf>,
+}
+
+/// How to reach a backup target in an S3 bucket.
+#[derive(Args, Clone, Default)]
+#[command(next_help_heading = "S3 target")]
+pub(crate) struct S3TargetArgs {
+    /// The object store's URL for an s3:// target (path-style addressing). Keys come
+    /// from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or --s3-credentials; the
+    /// region from AWS_REGION (default us-east-1). A bucket with versioning on is
+    /// refused: it would keep every old shred ledger.
+    #[arg(long, value_name = "URL")]
+    pub(crate) s3_endpoint: Option<String>,
+    /// A file, mode 0600, holding AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=…
+    #[arg(long, value_name = "FILE")]
+    pub(crate) s3_credentials: Option<PathBuf>,
+}
+
+impl S3TargetArgs {
+    /// As the library's access settings.
+    pub(crate) fn access(&self) -> casevault::backup::target::S3Access {
+        casevault::backup::target::S3Access {
+            endpoint: self.s3_endpoint.clone(),
+            credentials: self.s3_credentials.clone(),
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -344,7 +371,8 @@ pub(crate) enum BackupCmd {
         /// Data directory.
         #[arg(long)]
         data: PathBuf,
-        /// The target directory (created if absent; it holds one vault's backups).
+        /// The target: a directory (created if absent) or s3://BUCKET/PREFIX (with
+        /// --s3-endpoint). It holds one vault's backups.
         #[arg(long)]
         to: PathBuf,
         /// The backup recipient (age1..., from `age-keygen`). Keep its identity file
@@ -360,6 +388,8 @@ pub(crate) enum BackupCmd {
         #[arg(long)]
         quiet: bool,
         #[command(flatten)]
+        s3: S3TargetArgs,
+        #[command(flatten)]
         common: Common,
     },
     /// One complete backup a line: id, time, size, cases, documents.
@@ -370,6 +400,8 @@ pub(crate) enum BackupCmd {
         /// Only this backup (exit 1 when the target holds no such complete backup).
         #[arg(long)]
         backup: Option<String>,
+        #[command(flatten)]
+        s3: S3TargetArgs,
     },
     /// Check every file of every backup (or of one) against its manifest. Exit 1 on
     /// any damage.
@@ -383,6 +415,8 @@ pub(crate) enum BackupCmd {
         /// No progress output.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        s3: S3TargetArgs,
     },
     /// Keep the N newest backups; remove older ones and the document files no kept
     /// backup needs. Their keys leave the shred ledger at the next backup.
@@ -393,6 +427,8 @@ pub(crate) enum BackupCmd {
         /// How many backups to keep (at least 1).
         #[arg(long)]
         keep: usize,
+        #[command(flatten)]
+        s3: S3TargetArgs,
     },
 }
 

@@ -8,12 +8,12 @@ use std::process::ExitCode;
 
 use casevault::backup::progress::{Progress, human_bytes};
 use casevault::backup::restore::{RestoreRequest, restore as run_restore};
-use casevault::backup::target::DirTarget;
+use casevault::backup::target;
 use casevault::backup::{self as bk};
 use casevault::crypto::BackupIdentity;
 use casevault::vault::{BackupRequest, operator};
 
-use super::args::{BackupCmd, Common};
+use super::args::{BackupCmd, Common, S3TargetArgs};
 use super::{db_exists, open};
 
 /// Runs a `backup` sub-command.
@@ -25,6 +25,7 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
             recipient,
             rotate_recipient,
             quiet,
+            s3,
             common,
         } => {
             if !db_exists(&data) {
@@ -33,6 +34,7 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
             let app = open(&data, &common)?;
             let req = BackupRequest {
                 to,
+                s3: s3.access(),
                 recipient,
                 rotate: rotate_recipient,
                 scheduled: false,
@@ -67,9 +69,9 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        BackupCmd::List { from, backup } => {
-            let target = DirTarget::open(&from).map_err(|e| e.to_string())?;
-            let all = bk::list(&target).map_err(|e| e.to_string())?;
+        BackupCmd::List { from, backup, s3 } => {
+            let target = open_target(&from, &s3)?;
+            let all = bk::list(&*target).map_err(|e| e.to_string())?;
             let shown: Vec<_> = all
                 .into_iter()
                 .filter(|l| backup.as_deref().is_none_or(|b| b == l.id))
@@ -98,9 +100,10 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
             from,
             backup,
             quiet,
+            s3,
         } => {
-            let target = DirTarget::open(&from).map_err(|e| e.to_string())?;
-            let r = bk::verify(&target, backup.as_deref(), &mut Progress::new(!quiet))
+            let target = open_target(&from, &s3)?;
+            let r = bk::verify(&*target, backup.as_deref(), &mut Progress::new(!quiet))
                 .map_err(|e| e.to_string())?;
             for p in &r.problems {
                 println!("DAMAGED: {p}");
@@ -118,9 +121,9 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
                 Ok(ExitCode::from(1))
             }
         }
-        BackupCmd::Prune { from, keep } => {
-            let target = DirTarget::open(&from).map_err(|e| e.to_string())?;
-            let r = bk::prune(&target, keep).map_err(|e| e.to_string())?;
+        BackupCmd::Prune { from, keep, s3 } => {
+            let target = open_target(&from, &s3)?;
+            let r = bk::prune(&*target, keep).map_err(|e| e.to_string())?;
             println!(
                 "removed {} backup(s), kept {}; removed {} document file(s), {}",
                 r.removed.len(),
@@ -133,9 +136,14 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
     }
 }
 
+fn open_target(from: &Path, s3: &S3TargetArgs) -> Result<Box<dyn target::Target>, String> {
+    target::open(&from.to_string_lossy(), &s3.access()).map_err(|e| e.to_string())
+}
+
 /// `casevault restore`.
 pub(super) fn restore(
     from: &Path,
+    s3: &S3TargetArgs,
     identity: &Path,
     backup: Option<&str>,
     data: &Path,
@@ -151,8 +159,10 @@ pub(super) fn restore(
             identity.display()
         )
     })?;
+    let access = s3.access();
     let req = RestoreRequest {
         from,
+        s3: &access,
         identity: &identity,
         backup,
         data,

@@ -119,8 +119,17 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             backup,
             data,
             quiet,
+            s3,
             common,
-        } => backup::restore(&from, &identity, backup.as_deref(), &data, quiet, &common),
+        } => backup::restore(
+            &from,
+            &s3,
+            &identity,
+            backup.as_deref(),
+            &data,
+            quiet,
+            &common,
+        ),
         Command::Export {
             data,
             case,

@@ -70,6 +70,10 @@ pub struct BackupTargetRow {
     pub location: String,
     /// The age recipient its ledger is sealed to.
     pub recipient: String,
+    /// An S3 target's endpoint URL.
+    pub s3_endpoint: Option<String>,
+    /// An S3 target's credentials file (None: the environment's keys).
+    pub s3_credentials: Option<String>,
 }
 
 /// One backup run.
@@ -112,6 +116,16 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BackupRunRow> {
         bytes: r.get(7)?,
         copied: r.get(8)?,
         scheduled: r.get(9)?,
+    })
+}
+
+fn target_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BackupTargetRow> {
+    Ok(BackupTargetRow {
+        id: r.get(0)?,
+        location: r.get(1)?,
+        recipient: r.get(2)?,
+        s3_endpoint: r.get(3)?,
+        s3_credentials: r.get(4)?,
     })
 }
 
@@ -241,15 +255,9 @@ impl Tx<'_> {
     pub fn backup_target(&self, location: &str) -> R<Option<BackupTargetRow>> {
         Ok(self
             .q_row(
-                "SELECT id, location, recipient FROM backup_targets WHERE location = ?1",
+                "SELECT id, location, recipient, s3_endpoint, s3_credentials FROM backup_targets WHERE location = ?1",
                 [location],
-                |r| {
-                    Ok(BackupTargetRow {
-                        id: r.get(0)?,
-                        location: r.get(1)?,
-                        recipient: r.get(2)?,
-                    })
-                },
+                target_row,
             )
             .optional()?)
     }
@@ -257,15 +265,9 @@ impl Tx<'_> {
     /// Every target this vault backs up to.
     pub fn backup_targets(&self) -> R<Vec<BackupTargetRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, location, recipient FROM backup_targets ORDER BY created_at",
+            "SELECT id, location, recipient, s3_endpoint, s3_credentials FROM backup_targets ORDER BY created_at",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok(BackupTargetRow {
-                id: r.get(0)?,
-                location: r.get(1)?,
-                recipient: r.get(2)?,
-            })
-        })?;
+        let rows = st.query_map([], target_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -273,9 +275,11 @@ impl Tx<'_> {
     pub fn upsert_backup_target(&self, t: &BackupTargetRow, now: &str) -> R<()> {
         exec(
             self,
-            "INSERT INTO backup_targets (id, location, recipient, created_at) VALUES (?1,?2,?3,?4)
-             ON CONFLICT(location) DO UPDATE SET recipient = excluded.recipient",
-            params![t.id, t.location, t.recipient, now],
+            "INSERT INTO backup_targets (id, location, recipient, created_at, s3_endpoint, s3_credentials)
+             VALUES (?1,?2,?3,?4,?5,?6)
+             ON CONFLICT(location) DO UPDATE SET recipient = excluded.recipient,
+                s3_endpoint = excluded.s3_endpoint, s3_credentials = excluded.s3_credentials",
+            params![t.id, t.location, t.recipient, now, t.s3_endpoint, t.s3_credentials],
         )?;
         Ok(())
     }

@@ -74,7 +74,10 @@ impl BlobStore {
     pub fn create(&self) -> io::Result<BlobWriter> {
         match self {
             BlobStore::Local(l) => l.create().map(BlobWriter::Local),
-            BlobStore::S3(s) => s.create().map(BlobWriter::S3),
+            BlobStore::S3(s) => {
+                let (name, w) = s.create();
+                Ok(BlobWriter::S3(w, name))
+            }
         }
     }
 
@@ -131,8 +134,8 @@ impl BlobStore {
 pub enum BlobWriter {
     /// To a temporary file.
     Local(LocalWriter),
-    /// To an object store.
-    S3(S3Writer),
+    /// To an object store, under the name it gets once complete.
+    S3(S3Writer, BlobName),
 }
 
 impl BlobWriter {
@@ -140,7 +143,7 @@ impl BlobWriter {
     pub fn commit(self) -> io::Result<BlobName> {
         match self {
             BlobWriter::Local(w) => w.commit(),
-            BlobWriter::S3(w) => w.commit(),
+            BlobWriter::S3(w, name) => w.commit().map(|()| name),
         }
     }
 }
@@ -149,14 +152,14 @@ impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             BlobWriter::Local(w) => w.write(buf),
-            BlobWriter::S3(w) => w.write(buf),
+            BlobWriter::S3(w, _) => w.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             BlobWriter::Local(w) => w.flush(),
-            BlobWriter::S3(w) => w.flush(),
+            BlobWriter::S3(w, _) => w.flush(),
         }
     }
 }

@@ -118,6 +118,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "backup",
         include_str!("../../migrations/0008_backup.sql"),
     ),
+    (
+        9,
+        "s3_targets",
+        include_str!("../../migrations/0009_s3_targets.sql"),
+    ),
 ];
 
 /// The database: one writer connection behind a mutex (SQLite serialises writers

@@ -5,7 +5,7 @@
 //! Invariants:
 //! - Memory is fixed per transfer: an upload holds one part being filled and at most
 //!   [`IN_FLIGHT`] parts on the wire ([`PART`] bytes each); a download holds at most
-//!   three ranged reads of [`RANGE`] bytes.
+//!   two ranged reads of [`RANGE`] bytes (one being read, one on the wire).
 //! - An object appears under its random name only complete: a small blob is one PUT at
 //!   commit, a larger one a multipart upload completed at commit. The document row is
 //!   written after that, so a row never names a partial object.
@@ -23,13 +23,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::aws::{
+    AmazonS3, AmazonS3Builder, AwsAuthorizer, AwsCredential, S3ConditionalPut,
+};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjPath;
 use object_store::{
-    BackoffConfig, ClientOptions, MultipartId, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, MultipartId, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
+    PutPayload, RetryConfig,
 };
-use tokio::sync::mpsc;
 
 use super::blob::{BlobName, unavailable};
 
@@ -220,6 +222,7 @@ impl Default for S3Tuning {
 /// may be called from any thread (a blocking pool thread, a runtime worker, a CLI).
 pub struct S3Blobs {
     store: Arc<AmazonS3>,
+    cred: Arc<AwsCredential>,
     loc: S3Location,
     tuning: S3Tuning,
     rt: Runtime,
@@ -293,12 +296,19 @@ impl S3Blobs {
             .with_access_key_id(&creds.access_key)
             .with_secret_access_key(&creds.secret_key)
             .with_virtual_hosted_style_request(false)
+            .with_conditional_put(S3ConditionalPut::ETagMatch)
             .with_retry(retry)
             .with_client_options(options)
             .build()
             .map_err(|e| io::Error::other(format!("S3 settings: {e}")))?;
+        let cred = Arc::new(AwsCredential {
+            key_id: creds.access_key.clone(),
+            secret_key: creds.secret_key.clone(),
+            token: None,
+        });
         Ok(S3Blobs {
             store: Arc::new(store),
+            cred,
             loc,
             tuning,
             rt: Runtime(Some(rt)),
@@ -344,6 +354,77 @@ impl S3Blobs {
             .map_err(io_err)
     }
 
+    /// Puts a small object only if none is at `key` yet (`If-None-Match: *`);
+    /// `false` when one is.
+    pub fn put_new(&self, key: ObjPath, data: Bytes) -> io::Result<bool> {
+        let store = self.store.clone();
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        match self.block(async move { store.put_opts(&key, PutPayload::from(data), opts).await })? {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(false),
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    /// A request signed with the store's keys (SigV4, object_store's signer) for what
+    /// the object interface lacks: `method` on `ENDPOINT/BUCKET?query`. Returns the
+    /// status and body.
+    pub fn bucket_request(
+        &self,
+        method: &str,
+        query: &str,
+        body: Vec<u8>,
+    ) -> io::Result<(u16, String)> {
+        let url = format!("{}/{}?{query}", self.loc.endpoint, self.loc.bucket);
+        let (cred, region) = (self.cred.clone(), self.loc.region.clone());
+        let method = axum::http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| io::Error::other("bad method"))?;
+        let timeout = self.tuning.request_timeout;
+        self.block(async move {
+            let mut req = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(&url)
+                .body(object_store::client::HttpRequestBody::from(body.clone()))
+                .map_err(|e| unavailable(e.to_string()))?;
+            AwsAuthorizer::new(&cred, "s3", &region).authorize(&mut req, None);
+            let client = reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .map_err(|e| unavailable(e.to_string()))?;
+            let mut rb = client.request(method, &url).body(body);
+            for (k, v) in req.headers() {
+                rb = rb.header(k, v);
+            }
+            let resp = rb.send().await.map_err(|e| unavailable(e.to_string()))?;
+            let status = resp.status().as_u16();
+            let text = resp.text().await.map_err(|e| unavailable(e.to_string()))?;
+            Ok((status, text))
+        })?
+    }
+
+    /// The bucket's versioning: `Some("Enabled")`, `Some("Suspended")`, or `None`
+    /// when it was never turned on.
+    pub fn versioning(&self) -> io::Result<Option<String>> {
+        let (status, body) = self.bucket_request("GET", "versioning", Vec::new())?;
+        if !(200..300).contains(&status) {
+            return Err(io::Error::other(format!(
+                "the store answered {status} when asked about versioning"
+            )));
+        }
+        Ok(body
+            .split("<Status>")
+            .nth(1)
+            .and_then(|r| r.split("</Status>").next())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty()))
+    }
+
     /// Reads a small object whole.
     pub fn get_whole(&self, key: ObjPath) -> io::Result<Bytes> {
         let store = self.store.clone();
@@ -357,6 +438,15 @@ impl S3Blobs {
         self.block(async move { store.head(&key).await })?
             .map(|m| m.size)
             .map_err(io_err)
+    }
+
+    /// How long ago an object was last written.
+    pub fn age_of(&self, key: ObjPath) -> io::Result<Duration> {
+        let store = self.store.clone();
+        let meta = self
+            .block(async move { store.head(&key).await })?
+            .map_err(io_err)?;
+        Ok(age_since(meta.last_modified.timestamp()))
     }
 
     /// Deletes an object; a missing one is not an error.
@@ -380,15 +470,11 @@ impl S3Blobs {
             }
             Ok::<_, object_store::Error>(out)
         })?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         Ok(metas
             .map_err(io_err)?
             .into_iter()
             .map(|m| {
-                let secs = now.saturating_sub(m.last_modified.timestamp()).max(0);
-                let age = Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+                let age = age_since(m.last_modified.timestamp());
                 (m.location.to_string(), m.size, age)
             })
             .collect())
@@ -403,40 +489,43 @@ impl S3Blobs {
             .map_err(io_err)
     }
 
-    /// Starts a blob.
-    pub fn create(self: &Arc<Self>) -> io::Result<S3Writer> {
-        Ok(S3Writer {
+    /// Starts a blob under a fresh random name.
+    pub fn create(self: &Arc<Self>) -> (BlobName, S3Writer) {
+        let name = BlobName::random();
+        let w = self.writer(self.blob_key(&name), Some(self.marker_key(&name)));
+        (name, w)
+    }
+
+    /// Starts an object at `key`; a multipart upload announces itself at `marker`.
+    pub fn writer(self: &Arc<Self>, key: ObjPath, marker: Option<ObjPath>) -> S3Writer {
+        S3Writer {
             store: self.clone(),
-            name: BlobName::random(),
+            key,
+            marker,
             buf: Vec::new(),
             upload: None,
             done: false,
-        })
+        }
     }
 
     /// Opens a blob for streaming reads (ranged GETs, one read ahead).
     pub fn open(self: &Arc<Self>, name: &BlobName) -> io::Result<S3Reader> {
-        let size = self.size_of(self.blob_key(name))?;
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(1);
-        let store = self.store.clone();
-        let key = self.blob_key(name);
-        self.rt.handle()?.spawn(async move {
-            let mut off = 0u64;
-            while off < size {
-                let end = (off + RANGE).min(size);
-                let got = store.get_range(&key, off..end).await.map_err(io_err);
-                let failed = got.is_err();
-                if tx.send(got).await.is_err() || failed {
-                    return;
-                }
-                off = end;
-            }
-        });
-        Ok(S3Reader {
-            rx,
+        self.reader(self.blob_key(name))
+    }
+
+    /// Opens the object at `key` for streaming reads.
+    pub fn reader(self: &Arc<Self>, key: ObjPath) -> io::Result<S3Reader> {
+        let size = self.size_of(key.clone())?;
+        let mut r = S3Reader {
+            store: self.clone(),
+            key,
+            size,
+            next: 0,
+            pending: None,
             cur: Bytes::new(),
-            remaining: size,
-        })
+        };
+        r.fetch_ahead()?;
+        Ok(r)
     }
 
     /// Size of a blob.
@@ -491,6 +580,14 @@ impl S3Blobs {
     }
 }
 
+/// The time since `unix_secs` (zero for a time in the future).
+fn age_since(unix_secs: i64) -> Duration {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    Duration::from_secs(u64::try_from(now.saturating_sub(unix_secs)).unwrap_or(0))
+}
+
 /// A multipart upload under way.
 struct Multipart {
     id: MultipartId,
@@ -503,7 +600,8 @@ struct Multipart {
 /// aborted and its marker removed (in the background).
 pub struct S3Writer {
     store: Arc<S3Blobs>,
-    name: BlobName,
+    key: ObjPath,
+    marker: Option<ObjPath>,
     buf: Vec<u8>,
     upload: Option<Multipart>,
     done: bool,
@@ -512,15 +610,15 @@ pub struct S3Writer {
 impl S3Writer {
     fn start(&mut self) -> io::Result<()> {
         let store = self.store.store.clone();
-        let path = self.store.blob_key(&self.name);
+        let path = self.key.clone();
         let id = self
             .store
             .block(async move { store.create_multipart(&path).await })?
             .map_err(io_err)?;
-        self.store.put_whole(
-            self.store.marker_key(&self.name),
-            Bytes::from(id.clone().into_bytes()),
-        )?;
+        if let Some(m) = &self.marker {
+            self.store
+                .put_whole(m.clone(), Bytes::from(id.clone().into_bytes()))?;
+        }
         self.upload = Some(Multipart {
             id,
             parts: Vec::new(),
@@ -545,15 +643,14 @@ impl S3Writer {
         }
         // The marker is renewed well inside the grace period, so a long upload is
         // never taken for a stalled one.
-        if up.marker_touched.elapsed() > blobs.tuning.grace / 4 {
-            blobs.put_whole(
-                blobs.marker_key(&self.name),
-                Bytes::from(up.id.clone().into_bytes()),
-            )?;
+        if let Some(m) = &self.marker
+            && up.marker_touched.elapsed() > blobs.tuning.grace / 4
+        {
+            blobs.put_whole(m.clone(), Bytes::from(up.id.clone().into_bytes()))?;
             up.marker_touched = Instant::now();
         }
         let store = blobs.store.clone();
-        let path = blobs.blob_key(&self.name);
+        let path = self.key.clone();
         let (id, idx) = (up.id.clone(), up.parts.len() + up.pending.len());
         let handle = blobs.rt.handle()?.spawn(async move {
             store
@@ -564,14 +661,14 @@ impl S3Writer {
         Ok(())
     }
 
-    /// Completes the object under its random name and returns the name.
-    pub fn commit(mut self) -> io::Result<BlobName> {
+    /// Completes the object: from now on it is readable, whole.
+    pub fn commit(mut self) -> io::Result<()> {
         let blobs = self.store.clone();
         if self.upload.is_none() {
             let data = Bytes::from(std::mem::take(&mut self.buf));
-            blobs.put_whole(blobs.blob_key(&self.name), data)?;
+            blobs.put_whole(self.key.clone(), data)?;
             self.done = true;
-            return Ok(self.name.clone());
+            return Ok(());
         }
         if !self.buf.is_empty() {
             self.send_part()?;
@@ -584,7 +681,7 @@ impl S3Writer {
                 wait_part(&blobs, &mut up)?;
             }
             let store = blobs.store.clone();
-            let path = blobs.blob_key(&self.name);
+            let path = self.key.clone();
             let (id, parts) = (up.id.clone(), std::mem::take(&mut up.parts));
             blobs
                 .block(async move { store.complete_multipart(&path, &id, parts).await })?
@@ -597,10 +694,12 @@ impl S3Writer {
         self.done = true;
         // The object is whole; a marker left by a failure here is swept later (and
         // the sweep keeps the object, which a row then names).
-        if let Err(e) = blobs.delete_key(blobs.marker_key(&self.name)) {
+        if let Some(m) = &self.marker
+            && let Err(e) = blobs.delete_key(m.clone())
+        {
             tracing::warn!(error = %e, "removing an upload marker failed; swept later");
         }
-        Ok(self.name.clone())
+        Ok(())
     }
 }
 
@@ -647,43 +746,77 @@ impl Drop for S3Writer {
             h.abort();
         }
         let store = self.store.store.clone();
-        let path = self.store.blob_key(&self.name);
-        let marker = self.store.marker_key(&self.name);
+        let path = self.key.clone();
+        let marker = self.marker.clone();
         if let Ok(rt) = self.store.rt.handle() {
             rt.spawn(async move {
                 // Best effort: a failure leaves the marker, and the sweep finishes this.
-                if store.abort_multipart(&path, &up.id).await.is_ok() {
-                    let _ = store.delete(&marker).await;
+                if store.abort_multipart(&path, &up.id).await.is_ok()
+                    && let Some(m) = marker
+                {
+                    let _ = store.delete(&m).await;
                 }
             });
         }
     }
 }
 
-/// A blob being read from S3.
+/// A blob being read from S3: one ranged GET in flight ahead of the bytes being read.
+/// Its blocking waits are on the store's runtime, so it may be read from any thread.
 pub struct S3Reader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
+    store: Arc<S3Blobs>,
+    key: ObjPath,
+    size: u64,
+    /// Where the next range starts.
+    next: u64,
+    pending: Option<tokio::task::JoinHandle<Result<Bytes, object_store::Error>>>,
     cur: Bytes,
-    remaining: u64,
+}
+
+impl S3Reader {
+    /// Starts the GET of the next range, if any is left.
+    fn fetch_ahead(&mut self) -> io::Result<()> {
+        if self.next >= self.size {
+            return Ok(());
+        }
+        let end = (self.next + RANGE).min(self.size);
+        let (store, key, range) = (self.store.store.clone(), self.key.clone(), self.next..end);
+        self.pending = Some(
+            self.store
+                .rt
+                .handle()?
+                .spawn(async move { store.get_range(&key, range).await }),
+        );
+        self.next = end;
+        Ok(())
+    }
 }
 
 impl Read for S3Reader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.cur.is_empty() {
-            if self.remaining == 0 {
+            let Some(h) = self.pending.take() else {
                 return Ok(0);
-            }
-            match self.rx.blocking_recv() {
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(e),
-                None => return Err(io::Error::other("the blob store stopped sending")),
-            }
+            };
+            self.cur = self
+                .store
+                .block(h)?
+                .map_err(|_| io::Error::other("a download task stopped"))?
+                .map_err(io_err)?;
+            self.fetch_ahead()?;
         }
         let n = out.len().min(self.cur.len());
         out[..n].copy_from_slice(&self.cur[..n]);
         let _ = self.cur.split_to(n);
-        self.remaining = self.remaining.saturating_sub(n as u64);
         Ok(n)
+    }
+}
+
+impl Drop for S3Reader {
+    fn drop(&mut self) {
+        if let Some(h) = self.pending.take() {
+            h.abort();
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use super::{Actor, Vault, VaultError};
 use crate::backup::hashing::hash_reader;
 use crate::backup::manifest::{FORMAT, FileEntry, Manifest};
 use crate::backup::progress::Progress;
-use crate::backup::target::DirTarget;
+use crate::backup::target::{self, Target as BackupTarget};
 use crate::backup::{self as bk, BackupError};
 use crate::crypto::{self, BackupIdentity, ShredKey, hex, random_bytes};
 use crate::store::{BackupTargetRow, BlobName, ShredKind, Tx};
@@ -27,8 +27,10 @@ use crate::store::{BackupTargetRow, BlobName, ShredKind, Tx};
 /// What `backup create` is asked.
 #[derive(Debug, Clone)]
 pub struct BackupRequest {
-    /// The target directory.
+    /// The target: a directory or `s3://BUCKET/PREFIX`.
     pub to: std::path::PathBuf,
+    /// How to reach an S3 target.
+    pub s3: target::S3Access,
     /// The backup recipient (`age1…`); the ledger is sealed to it.
     pub recipient: String,
     /// Seal this target's ledger to a new recipient from now on.
@@ -148,7 +150,11 @@ impl Vault {
                 "--recipient must be an age X25519 recipient (age1…), as age-keygen prints it",
             )
         })?;
-        let target = DirTarget::create(&req.to)?;
+        let to = req
+            .to
+            .to_str()
+            .ok_or_else(|| BackupError::failed("the target's name is not UTF-8"))?;
+        let target = target::create(to, &req.s3)?;
         let _lock = target.lock(false)?.ok_or_else(|| {
             BackupError::failed(format!(
                 "another backup to {} is running; this one was not started",
@@ -173,9 +179,20 @@ impl Vault {
             id: known.map_or_else(|| hex(&random_bytes::<16>()), |t| t.id),
             location: location.clone(),
             recipient: req.recipient.trim().to_string(),
+            s3_endpoint: req
+                .s3
+                .endpoint
+                .clone()
+                .filter(|_| location.starts_with("s3://")),
+            s3_credentials: req
+                .s3
+                .credentials
+                .as_ref()
+                .filter(|_| location.starts_with("s3://"))
+                .map(|p| p.display().to_string()),
         };
         target.sweep_temporary()?;
-        self.reconcile_runs(&target, &target_row.id)?;
+        self.reconcile_runs(&*target, &target_row.id)?;
 
         let (complete, partial) = target.backup_ids()?;
         let runs: Vec<String> = self
@@ -200,7 +217,7 @@ impl Vault {
             Ok(())
         })?;
         *started = true;
-        let made = self.make_backup(&target, &target_row, &id, &snapshot_key, actor, progress);
+        let made = self.make_backup(&*target, &target_row, &id, &snapshot_key, actor, progress);
         let report = match made {
             Ok(mut r) => {
                 r.rotated = rotated;
@@ -223,7 +240,7 @@ impl Vault {
     /// The backup itself, once its run is recorded.
     fn make_backup(
         &self,
-        target: &DirTarget,
+        target: &dyn BackupTarget,
         target_row: &BackupTargetRow,
         id: &str,
         snapshot_key: &BackupIdentity,
@@ -274,7 +291,7 @@ impl Vault {
         // 4. The snapshot, encrypted to its own identity.
         let snap_len = std::fs::metadata(&snap_path).map(|m| m.len()).unwrap_or(0);
         progress.phase("database snapshot", 1, snap_len);
-        let (snap_size, snap_sha) = target.put_snapshot(id, |out| {
+        let (snap_size, snap_sha) = target.put_snapshot(id, &mut |out| {
             let mut w = crypto::encrypt_stream(&snapshot_key.recipient(), out)
                 .map_err(|_| BackupError::failed("cannot encrypt the snapshot"))?;
             let f = std::fs::File::open(&snap_path)
@@ -321,7 +338,9 @@ impl Vault {
                 }
                 (_, None) => match self.blobs.open_blob(&b) {
                     Ok(f) => {
-                        let (size, sha) = target.put_blob(&b, f, &mut |n| progress.bytes(n))?;
+                        let mut f = f;
+                        let (size, sha) =
+                            target.put_blob(&b, &mut f, &mut |n| progress.bytes(n))?;
                         report.copied += size;
                         report.blobs_copied += 1;
                         FileEntry {
@@ -440,7 +459,7 @@ struct SnapshotFacts {
 }
 
 /// The hashes of the blobs earlier backups list.
-fn known_blobs(target: &DirTarget) -> Result<HashMap<String, FileEntry>, BackupError> {
+fn known_blobs(target: &dyn BackupTarget) -> Result<HashMap<String, FileEntry>, BackupError> {
     let mut out = HashMap::new();
     for l in bk::list(target)? {
         if let Some(m) = l.manifest {

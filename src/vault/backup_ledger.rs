@@ -5,14 +5,13 @@
 //! written; so the last ledger at a reachable target always reflects every purge. A
 //! target that is unreachable or busy is tried again (the purge worker's wake-ups).
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::Vault;
 use super::backup::{shred_context, snapshot_context};
 use crate::backup::BackupError;
 use crate::backup::ledger::{self, Ledger, LedgerBackup, LedgerKey};
-use crate::backup::target::DirTarget;
+use crate::backup::target::{self, Target};
 use crate::crypto::ShredKey;
 use crate::store::{BackupTargetRow, ShredKind};
 
@@ -42,7 +41,7 @@ impl Vault {
     /// committed meanwhile (the caller holds the target's lock).
     pub(super) fn write_ledger(
         &self,
-        target: &DirTarget,
+        target: &dyn Target,
         t: &BackupTargetRow,
     ) -> Result<(), BackupError> {
         loop {
@@ -98,7 +97,7 @@ impl Vault {
     /// target: pruned backups and interrupted runs. The caller holds the lock.
     pub(super) fn reconcile_runs(
         &self,
-        target: &DirTarget,
+        target: &dyn Target,
         target_id: &str,
     ) -> Result<(), BackupError> {
         let (complete, partial) = target.backup_ids()?;
@@ -165,7 +164,11 @@ impl Vault {
 
     /// One target: false when it is unreachable or busy.
     fn refresh_one(&self, t: &BackupTargetRow) -> Result<bool, BackupError> {
-        let Ok(target) = DirTarget::open(Path::new(&t.location)) else {
+        let access = target::S3Access {
+            endpoint: t.s3_endpoint.clone(),
+            credentials: t.s3_credentials.as_ref().map(std::path::PathBuf::from),
+        };
+        let Ok(target) = target::open(&t.location, &access) else {
             tracing::warn!(target = %t.location, "backup target not reachable: a purge is not yet in its shred ledger; rewritten as soon as it is reachable");
             return Ok(false);
         };
@@ -177,7 +180,7 @@ impl Vault {
             return Ok(false);
         };
         let mut l = self.ledger_now(&t.id)?;
-        ledger::write(&target, &mut l, &t.recipient)?;
+        ledger::write(&*target, &mut l, &t.recipient)?;
         Ok(true)
     }
 }

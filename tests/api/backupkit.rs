@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret;
 use casevault::backup::ledger;
-use casevault::backup::target::DirTarget;
+use casevault::backup::target::{DirTarget, Target};
 use casevault::crypto::BackupIdentity;
 
 use crate::lifecycle_helpers::*;
@@ -158,6 +158,7 @@ pub fn snapshot_db(
 pub fn request(to: PathBuf, recipient: String) -> casevault::vault::BackupRequest {
     casevault::vault::BackupRequest {
         to,
+        s3: Default::default(),
         recipient,
         rotate: false,
         scheduled: false,

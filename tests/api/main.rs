@@ -34,6 +34,7 @@ mod purge;
 mod race;
 mod retention;
 mod s3;
+mod s3_backup;
 mod s3kit;
 mod seaweed;
 mod signin;
