@@ -23,7 +23,7 @@ use crate::config::BlobSettings;
 use crate::store::BlobName;
 use crate::store::s3::{S3Blobs, S3Location, S3Writer};
 
-const MARKER: &str = "casevault-backup";
+const MARKER: &str = crate::store::s3::BACKUP_MARKER;
 const MANIFEST: &str = "manifest";
 const SNAPSHOT: &str = "vault.db.age";
 /// A lock older than this was left by a run that died: it is taken over.
@@ -53,6 +53,12 @@ impl S3Target {
         )
         .map_err(BackupError::failed)?;
         let t = S3Target { s3 };
+        if t.get(crate::store::s3::OWNER_MARKER)?.is_some() {
+            return Err(BackupError::failed(format!(
+                "{} holds a vault's documents: backups need a prefix of their own",
+                t.location()
+            )));
+        }
         t.refuse_versioning()?;
         Ok(t)
     }
@@ -185,14 +191,24 @@ impl S3Target {
     }
 }
 
-/// The S3 lock: an object made only if absent; removed on drop.
+/// The S3 lock: an object made only if absent, holding a random token; removed on
+/// drop only while it still holds ours.
 struct S3Lock {
     s3: Arc<S3Blobs>,
     key: ObjPath,
+    token: String,
 }
 
 impl Drop for S3Lock {
     fn drop(&mut self) {
+        let ours = self
+            .s3
+            .get_whole(self.key.clone())
+            .is_ok_and(|b| b.as_ref() == self.token.as_bytes());
+        if !ours {
+            tracing::warn!("a backup target's lock was taken over while held");
+            return;
+        }
         if let Err(e) = self.s3.delete_key(self.key.clone()) {
             tracing::warn!(error = %e, "releasing a backup target's lock failed; it goes stale in 6 hours");
         }
@@ -236,15 +252,25 @@ impl Target for S3Target {
         let key = self.key("lock");
         let deadline = std::time::Instant::now() + Duration::from_secs(600);
         loop {
-            let stamp = format!("locked by casevault pid {}\n", std::process::id());
+            let token = format!(
+                "locked by casevault pid {} {}\n",
+                std::process::id(),
+                crate::crypto::hex(&crate::crypto::random_bytes::<16>())
+            );
             let made = self
                 .s3
-                .put_new(key.clone(), Bytes::from(stamp.into_bytes()))
+                .put_new(key.clone(), Bytes::from(token.clone().into_bytes()))
                 .map_err(|e| s3_err("taking the target's lock", e))?;
-            if made {
+            let held = made
+                && self
+                    .s3
+                    .get_whole(key.clone())
+                    .is_ok_and(|b| b.as_ref() == token.as_bytes());
+            if held {
                 return Ok(Some(TargetLock::new(Box::new(S3Lock {
                     s3: self.s3.clone(),
                     key,
+                    token,
                 }))));
             }
             let stale = self

@@ -152,4 +152,14 @@ impl Tx<'_> {
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Whether a document row names `blob` (the sweep asks again, live, before it
+    /// deletes anything).
+    pub fn blob_in_use(&self, blob: &str) -> R<bool> {
+        Ok(self.q_row(
+            "SELECT EXISTS(SELECT 1 FROM documents WHERE blob = ?1)",
+            [blob],
+            |r| r.get(0),
+        )?)
+    }
 }

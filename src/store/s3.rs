@@ -90,8 +90,13 @@ impl S3Location {
                     .into(),
             );
         }
-        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-            return Err("--s3-endpoint must be an http:// or https:// URL".into());
+        if !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+            || endpoint.contains(['@', '?', '#'])
+        {
+            return Err(
+                "--s3-endpoint must be an http:// or https:// URL with no user, query or fragment (keys go in --s3-credentials)"
+                    .into(),
+            );
         }
         if region.is_empty() || region.len() > 64 {
             return Err("the region (AWS_REGION) must be a short name such as us-east-1".into());
@@ -222,6 +227,10 @@ impl Default for S3Tuning {
 /// may be called from any thread (a blocking pool thread, a runtime worker, a CLI).
 pub struct S3Blobs {
     store: Arc<AmazonS3>,
+    /// The vault that owns the prefix, once its marker is there (or read back):
+    /// nothing is swept before.
+    owner: std::sync::Mutex<Option<String>>,
+    claimed: std::sync::atomic::AtomicBool,
     cred: Arc<AwsCredential>,
     loc: S3Location,
     tuning: S3Tuning,
@@ -260,11 +269,33 @@ fn io_err(e: object_store::Error) -> io::Error {
         object_store::Error::NotFound { .. } => {
             io::Error::new(io::ErrorKind::NotFound, "no such object")
         }
-        other => unavailable(other.to_string()),
+        other => unavailable(without_body(&other.to_string())),
     }
 }
 
+/// An error's text without the store's response body: an S3 error body can echo the
+/// request's signing material (the access key id, the string signed). Its `<Code>` is
+/// kept.
+fn without_body(text: &str) -> String {
+    let Some(at) = text.find("<?xml").or_else(|| text.find("<Error>")) else {
+        return text.to_string();
+    };
+    let code = text[at..]
+        .split("<Code>")
+        .nth(1)
+        .and_then(|r| r.split("</Code>").next())
+        .unwrap_or("?");
+    format!(
+        "{} (S3 error {code})",
+        text[..at].trim_end_matches([' ', ':'])
+    )
+}
+
 const MARKER_DIR: &str = "uploads";
+/// The object naming the vault that owns a prefix.
+pub const OWNER_MARKER: &str = "casevault-vault";
+/// The object naming a backup target's vault.
+pub const BACKUP_MARKER: &str = "casevault-backup";
 const BLOB_DIR: &str = "blobs";
 
 impl S3Blobs {
@@ -308,6 +339,8 @@ impl S3Blobs {
         });
         Ok(S3Blobs {
             store: Arc::new(store),
+            owner: std::sync::Mutex::new(None),
+            claimed: std::sync::atomic::AtomicBool::new(false),
             cred,
             loc,
             tuning,
@@ -480,13 +513,58 @@ impl S3Blobs {
             .collect())
     }
 
-    /// One cheap request that proves the store answers (lists at most one key).
+    /// One cheap request that proves the store answers: a HEAD of the owner marker
+    /// (claiming the prefix first if that has not happened yet).
     pub fn probe(&self) -> io::Result<()> {
-        let store = self.store.clone();
-        let prefix = self.loc.key(BLOB_DIR);
-        self.block(async move { store.list_with_delimiter(Some(&prefix)).await })?
-            .map(|_| ())
-            .map_err(io_err)
+        if !self.is_claimed() {
+            return self.claim().map(|_| ());
+        }
+        self.size_of(self.loc.key(OWNER_MARKER)).map(|_| ())
+    }
+
+    /// Whether this vault's claim on the prefix is established.
+    pub fn is_claimed(&self) -> bool {
+        self.claimed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Makes `vault` the prefix's owner (or checks it is): its marker is made only if
+    /// absent and read back. `Err(PermissionDenied)` when another vault, or a backup
+    /// target, holds the prefix; an unavailable store is an error to retry.
+    pub fn claim_for(&self, vault: &str) -> io::Result<()> {
+        if let Ok(mut o) = self.owner.lock() {
+            *o = Some(vault.to_string());
+        }
+        self.claim()
+    }
+
+    fn claim(&self) -> io::Result<()> {
+        let Some(vault) = self.owner.lock().ok().and_then(|o| o.clone()) else {
+            return Err(io::Error::other("no owner set"));
+        };
+        if self.size_of(self.loc.key(BACKUP_MARKER)).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} holds casevault backups: documents need a prefix of their own",
+                    self.loc.url()
+                ),
+            ));
+        }
+        let key = self.loc.key(OWNER_MARKER);
+        self.put_new(key.clone(), Bytes::from(vault.clone().into_bytes()))?;
+        let held = self.get_whole(key)?;
+        if held.as_ref() != vault.as_bytes() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to another vault: give each vault a prefix of its own",
+                    self.loc.url()
+                ),
+            ));
+        }
+        self.claimed
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     /// Starts a blob under a fresh random name.
@@ -541,34 +619,51 @@ impl S3Blobs {
     /// Aborts uploads whose marker is older than the grace period and deletes blobs
     /// no row names that are older than it. Returns how many objects went.
     pub fn sweep(&self, is_referenced: impl Fn(&BlobName) -> bool) -> io::Result<usize> {
+        // Not ours until the claim holds: another vault's objects could be here.
+        if !self.is_claimed() {
+            return Ok(0);
+        }
         let grace = self.tuning.grace;
         let mut removed = 0;
+        // Only keys exactly of our layout: a prefix nested under ours (another vault's,
+        // a backup target's) lists here too, and is never touched.
+        let ours = |key: &str, make: &dyn Fn(&BlobName) -> ObjPath| {
+            key.rsplit('/')
+                .next()
+                .and_then(BlobName::parse)
+                .filter(|n| make(n).as_ref() == key)
+        };
         for (key, _, age) in self.list(MARKER_DIR)? {
-            let Some(name) = key.rsplit('/').next().and_then(BlobName::parse) else {
+            let Some(name) = ours(&key, &|n| self.marker_key(n)) else {
                 continue;
             };
             if age < grace {
                 continue;
             }
-            let id = self.get_whole(ObjPath::from(key.as_str()));
-            if let Ok(id) = id
+            if let Ok(id) = self.get_whole(ObjPath::from(key.as_str()))
                 && let Ok(id) = String::from_utf8(id.to_vec())
             {
                 let store = self.store.clone();
                 let path = self.blob_key(&name);
-                // Already completed or aborted: the store says so, which is fine.
-                let _ = self.block(async move {
+                match self.block(async move {
                     store.abort_multipart(&path, &MultipartId::from(id)).await
-                })?;
+                })? {
+                    // Aborted, or already completed or aborted: the store says so.
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    // Kept, with its marker, for the next sweep.
+                    Err(e) => return Err(io_err(e)),
+                }
             }
-            if !is_referenced(&name) {
+            // A completed object stays while it is young (its row may be on the way).
+            let old = self.age_of(self.blob_key(&name)).is_ok_and(|a| a >= grace);
+            if old && !is_referenced(&name) {
                 self.delete(&name)?;
             }
             self.delete_key(ObjPath::from(key.as_str()))?;
             removed += 1;
         }
         for (key, _, age) in self.list(BLOB_DIR)? {
-            let Some(name) = key.rsplit('/').next().and_then(BlobName::parse) else {
+            let Some(name) = ours(&key, &|n| self.blob_key(n)) else {
                 continue;
             };
             if age >= grace && !is_referenced(&name) {
@@ -615,9 +710,17 @@ impl S3Writer {
             .store
             .block(async move { store.create_multipart(&path).await })?
             .map_err(io_err)?;
-        if let Some(m) = &self.marker {
-            self.store
-                .put_whole(m.clone(), Bytes::from(id.clone().into_bytes()))?;
+        if let Some(m) = &self.marker
+            && let Err(e) = self
+                .store
+                .put_whole(m.clone(), Bytes::from(id.clone().into_bytes()))
+        {
+            // Unannounced, the upload would be found by no sweep: give it up now.
+            let (store, path) = (self.store.store.clone(), self.key.clone());
+            let _ = self
+                .store
+                .block(async move { store.abort_multipart(&path, &id).await });
+            return Err(e);
         }
         self.upload = Some(Multipart {
             id,
@@ -641,14 +744,6 @@ impl S3Writer {
         while up.pending.len() >= IN_FLIGHT {
             wait_part(&blobs, up)?;
         }
-        // The marker is renewed well inside the grace period, so a long upload is
-        // never taken for a stalled one.
-        if let Some(m) = &self.marker
-            && up.marker_touched.elapsed() > blobs.tuning.grace / 4
-        {
-            blobs.put_whole(m.clone(), Bytes::from(up.id.clone().into_bytes()))?;
-            up.marker_touched = Instant::now();
-        }
         let store = blobs.store.clone();
         let path = self.key.clone();
         let (id, idx) = (up.id.clone(), up.parts.len() + up.pending.len());
@@ -658,6 +753,19 @@ impl S3Writer {
                 .await
         });
         up.pending.push_back(handle);
+        Ok(())
+    }
+
+    /// Renews the marker well inside the grace period (on every write, not only per
+    /// part), so a slow upload is never taken for a stalled one.
+    fn touch_marker(&mut self) -> io::Result<()> {
+        if let (Some(m), Some(up)) = (&self.marker, self.upload.as_mut())
+            && up.marker_touched.elapsed() > self.store.tuning.grace / 4
+        {
+            self.store
+                .put_whole(m.clone(), Bytes::from(up.id.clone().into_bytes()))?;
+            up.marker_touched = Instant::now();
+        }
         Ok(())
     }
 
@@ -723,6 +831,7 @@ impl Write for S3Writer {
         if self.buf.capacity() == 0 {
             self.buf.reserve_exact(PART);
         }
+        self.touch_marker()?;
         let n = data.len().min(PART - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
         if self.buf.len() == PART {
@@ -851,6 +960,20 @@ mod tests {
             assert!(S3Location::parse(bad, "http://h", "r").is_err(), "{bad}");
         }
         assert!(S3Location::parse("s3://cv-docs/x", "ftp://h", "r").is_err());
+        assert!(S3Location::parse("s3://cv-docs/x", "http://ak:sk@h", "r").is_err());
+    }
+
+    #[test]
+    fn store_errors_lose_their_body() {
+        let e = without_body(
+            "PUT http://h/b/k failed - Server returned non-2xx status code: 403 Forbidden: <?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>AKIA</AWSAccessKeyId><StringToSign>x</StringToSign></Error>",
+        );
+        assert!(
+            e.ends_with("403 Forbidden (S3 error SignatureDoesNotMatch)"),
+            "{e}"
+        );
+        assert!(!e.contains("AKIA") && !e.contains("StringToSign"), "{e}");
+        assert_eq!(without_body("connection refused"), "connection refused");
     }
 
     #[test]

@@ -355,6 +355,15 @@ impl Vault {
                             self.blobs.describe()
                         )));
                     }
+                    // A missing object in a store that does not answer for its own
+                    // marker is a store fault (a wrong endpoint, a lost bucket), not a
+                    // purged document.
+                    Err(_) if self.blob_probe().is_err() => {
+                        return Err(BackupError::failed(format!(
+                            "the blob store ({}) does not answer for this vault; nothing was left out, the backup stopped",
+                            self.blobs.describe()
+                        )));
+                    }
                     Err(e) => {
                         // Purged since the snapshot (its key is gone too, so a restore
                         // drops it), or lost from the live store: either way not here.

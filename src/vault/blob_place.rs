@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::VaultError;
@@ -21,8 +20,6 @@ use crate::store::s3::{S3Blobs, S3Credentials, S3Location, S3Tuning};
 
 /// The record's file name in the data directory.
 pub const RECORD: &str = "blob-store.json";
-/// The marker object's name under the prefix.
-pub const OWNER_MARKER: &str = "casevault-vault";
 
 #[derive(Serialize, Deserialize, PartialEq, Eq, Debug)]
 struct Recorded {
@@ -125,6 +122,14 @@ pub(super) fn open(
         return BlobStore::open(&dir.join("blobs"))
             .map_err(|e| VaultError::Internal(format!("opening the blob directory: {e}")));
     };
+    let local = dir.join("blobs");
+    if recorded.is_none() && std::fs::read_dir(&local).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(bad(format!(
+            "this vault's documents are in {}: moving them to {} is a backup and a restore, not a flag",
+            local.display(),
+            chosen.s3.url()
+        )));
+    }
     // The environment's keys win over a recorded file, and a named file over both.
     let env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
     let file = settings.s3_credentials.as_deref().or(if env_keys {
@@ -141,19 +146,21 @@ pub(super) fn open(
 }
 
 /// Puts this vault's marker under the prefix, or checks the one there is ours. An
-/// unreachable store is logged, not fatal: the vault starts, and uploads answer 503
-/// until the store answers.
+/// unreachable store is logged, not fatal: the vault starts, uploads answer 503 until
+/// the store answers, and nothing is swept before the claim holds (the store watch
+/// tries it again).
 fn claim(s3: &S3Blobs, vault_id: &str) -> Result<(), VaultError> {
-    let key = s3.location().key(OWNER_MARKER);
-    match s3.get_whole(key.clone()) {
-        Ok(b) if b.as_ref() == vault_id.as_bytes() => Ok(()),
-        Ok(_) => Err(VaultError::Internal(format!(
-            "{} belongs to another vault: give each vault a prefix of its own",
-            s3.location().url()
-        ))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => s3
-            .put_whole(key, Bytes::from(vault_id.as_bytes().to_vec()))
-            .map_err(|e| VaultError::Internal(format!("marking {}: {e}", s3.location().url()))),
+    match s3.claim_for(vault_id) {
+        Ok(()) => {
+            if let Ok(Some(state)) = s3.versioning() {
+                tracing::warn!(store = %s3.location().url(), versioning = %state,
+                    "WARNING: this bucket keeps old versions: a purged document's object stays as an old version (ciphertext without its key); turn versioning off or expire noncurrent versions");
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(VaultError::Internal(e.to_string()))
+        }
         Err(e) => {
             tracing::warn!(store = %s3.location().url(), error = %e, "the blob store does not answer; uploads wait for it");
             Ok(())

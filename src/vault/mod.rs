@@ -345,9 +345,16 @@ impl Vault {
         // names an object younger than the grace period, which the sweep keeps.
         let referenced: std::collections::HashSet<String> =
             self.db.read(|tx| tx.blob_names())?.into_iter().collect();
+        // A candidate is asked about again, live: a row written since the read counts.
         let swept = self
             .blobs
-            .sweep(|b| referenced.contains(b.as_str()))
+            .sweep(|b| {
+                referenced.contains(b.as_str())
+                    || self
+                        .db
+                        .read(|tx| tx.blob_in_use(b.as_str()))
+                        .unwrap_or(true)
+            })
             .map_err(|e| VaultError::blob("sweeping the blob store", e))?;
         if swept > 0 {
             tracing::info!(
