@@ -229,22 +229,14 @@ impl Target for S3Target {
         }))
     }
 
-    fn claim(&self, vault: &str) -> Result<(), BackupError> {
-        match self.vault_id()? {
-            Some(v) if v == vault => Ok(()),
-            Some(v) => Err(BackupError::failed(format!(
-                "{} holds the backups of another vault (id {v}); a restored or new vault \
-                 needs a target of its own",
-                self.location()
-            ))),
-            None => {
-                let text = format!(
-                    "casevault backup target\nvault {vault}\n\
+    fn put_marker(&self, vault: &str) -> Result<(), BackupError> {
+        {
+            let text = format!(
+                "casevault backup target\nvault {vault}\n\
                      Everything here is encrypted. Restore with:\n  \
                      casevault restore --from s3://BUCKET/PREFIX --s3-endpoint URL --identity YOUR_BACKUP_KEY --data NEW_DIRECTORY\n"
-                );
-                self.put(MARKER, text.as_bytes())
-            }
+            );
+            self.put(MARKER, text.as_bytes())
         }
     }
 

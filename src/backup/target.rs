@@ -58,8 +58,21 @@ pub trait Target: Send + Sync {
     fn location(&self) -> String;
     /// The id of the vault whose backups these are, if any.
     fn vault_id(&self) -> Result<Option<String>, BackupError>;
-    /// Makes this target `vault`'s, or checks that it is.
-    fn claim(&self, vault: &str) -> Result<(), BackupError>;
+    /// Makes this target `vault`'s, or checks that it is: one target holds one
+    /// vault's backups, so two vaults never rewrite each other's ledger.
+    fn claim(&self, vault: &str) -> Result<(), BackupError> {
+        match self.vault_id()? {
+            Some(v) if v == vault => Ok(()),
+            Some(v) => Err(BackupError::failed(format!(
+                "{} holds the backups of another vault (id {v}); a restored or new vault \
+                 needs a target of its own",
+                self.location()
+            ))),
+            None => self.put_marker(vault),
+        }
+    }
+    /// Writes the marker that makes this target `vault`'s (see [`Target::claim`]).
+    fn put_marker(&self, vault: &str) -> Result<(), BackupError>;
     /// Takes the target's lock, waiting for it (`wait`) or failing at once (`None`).
     fn lock(&self, wait: bool) -> Result<Option<TargetLock>, BackupError>;
     /// The size of the target's copy of a blob, if it has one.
@@ -287,24 +300,14 @@ impl Target for DirTarget {
         }
     }
 
-    /// Makes this target `vault`'s, or checks that it is: one target holds one
-    /// vault's backups, so two vaults never rewrite each other's ledger.
-    fn claim(&self, vault: &str) -> Result<(), BackupError> {
-        match self.vault_id()? {
-            Some(v) if v == vault => Ok(()),
-            Some(v) => Err(BackupError::failed(format!(
-                "{} holds the backups of another vault (id {v}); a restored or new vault \
-                 needs a target of its own",
-                self.root.display()
-            ))),
-            None => {
-                let text = format!(
-                    "casevault backup target\nvault {vault}\n\
+    fn put_marker(&self, vault: &str) -> Result<(), BackupError> {
+        {
+            let text = format!(
+                "casevault backup target\nvault {vault}\n\
                      Everything here is encrypted. Restore with:\n  \
                      casevault restore --from THIS_DIRECTORY --identity YOUR_BACKUP_KEY --data NEW_DIRECTORY\n"
-                );
-                self.put_file(Path::new(MARKER), text.as_bytes())
-            }
+            );
+            self.put_file(Path::new(MARKER), text.as_bytes())
         }
     }
 
