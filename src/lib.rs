@@ -24,6 +24,7 @@ pub mod ics;
 pub mod policy;
 pub mod remote;
 pub mod store;
+pub mod text;
 pub mod vault;
 pub mod web;
 

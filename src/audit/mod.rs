@@ -5,7 +5,7 @@
 //! encode alike. Entries carry ids only — never names, A-numbers, filenames, codes or
 //! addresses. Appends happen inside the caller's transaction: an action whose entry
 //! cannot be written does not happen.
-use crate::store::{AuditRow, Db, StoreError, Tx};
+use crate::store::{AuditRow, Db, StoreError, WriteTx};
 
 mod export;
 pub use export::{ExportError, export_jsonl};
@@ -44,7 +44,7 @@ fn canonical(prev: &[u8], seq: i64, time: &str, e: &Entry<'_>) -> [u8; 32] {
 }
 
 /// Appends an entry in the caller's transaction; returns its sequence number.
-pub fn append(tx: &Tx<'_>, time: &str, e: &Entry<'_>) -> Result<i64, StoreError> {
+pub fn append(tx: &WriteTx<'_>, time: &str, e: &Entry<'_>) -> Result<i64, StoreError> {
     let (seq, prev) = match tx.audit_head()? {
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_vec()),

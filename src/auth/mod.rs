@@ -14,7 +14,7 @@ mod totp;
 pub use device::{DeviceBinding, TrustedDevice, issue as issue_device, verify as verify_device};
 pub use password::{HashError, PasswordHasher, PasswordPolicyError, check_new_password};
 pub use slots::Busy;
-pub use throttle::{Attempt, Throttle, ThrottleVerdict};
+pub use throttle::{ADDRESS_FACTOR, Attempt, Throttle, ThrottleVerdict};
 pub use totp::{
     TotpSecret, current_step, generate_recovery_codes, normalise_recovery_code, verify_code,
 };
@@ -26,6 +26,10 @@ pub struct Username(String);
 impl Username {
     /// Validates (and lower-cases) a username.
     pub fn parse(s: &str) -> Option<Self> {
+        // Checked before trimming: `trim` would quietly drop a line separator.
+        if crate::text::has_invisible_format(s) {
+            return None;
+        }
         let s = s.trim().to_ascii_lowercase();
         let ok = (3..=64).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
@@ -55,6 +59,9 @@ mod tests {
             "al ice",
             "al/ice",
             "alice\u{0}",
+            "alice\u{2028}",
+            "\u{202E}alice",
+            "alice\u{200B}",
             &"a".repeat(65),
         ] {
             assert!(Username::parse(bad).is_none(), "{bad:?}");

@@ -42,6 +42,25 @@ pub struct Throttle {
 
 const MAX_KEYS: usize = 100_000;
 const MAX_DELAY: i64 = 60;
+/// A client address (a key starting `a:`) is slowed and locked only after this many
+/// times an account's failures: one office behind one public address must not be
+/// locked out because one person there mistyped a password ten times. The address
+/// still bounds a flood of guesses at many usernames (and its argon2 work has a lane
+/// of its own in the hasher).
+pub const ADDRESS_FACTOR: u32 = 10;
+
+/// `(free_failures, lock_after_failures)` for a key.
+fn limits(settings: &LoginSettings, key: &str) -> (u32, u32) {
+    let f = if key.starts_with("a:") {
+        ADDRESS_FACTOR
+    } else {
+        1
+    };
+    (
+        settings.free_failures.saturating_mul(f),
+        settings.lock_after_failures.max(1).saturating_mul(f),
+    )
+}
 
 fn lock(map: &Map) -> std::sync::MutexGuard<'_, HashMap<String, State>> {
     map.lock().unwrap_or_else(|p| p.into_inner())
@@ -63,9 +82,9 @@ impl Throttle {
     /// its failures and the attempts in flight together reach `lock_after_failures`.
     pub fn reserve(&self, keys: &[String], now: i64) -> Result<Attempt, i64> {
         let mut map = lock(&self.state);
-        let lock_after = self.settings.lock_after_failures.max(1);
         let mut wait = 0;
         for k in keys {
+            let (_, lock_after) = limits(&self.settings, k);
             let Some(s) = map.get_mut(k) else { continue };
             // A soft lock that has run out starts the count afresh.
             if s.failures >= lock_after && now >= s.not_before && s.in_flight == 0 {
@@ -141,17 +160,18 @@ fn record_failure(
     }
     let lock_secs = i64::from(settings.lock_minutes) * 60;
     for k in keys {
+        let (free, lock_after) = limits(settings, k);
         let s = map.entry(k.clone()).or_default();
         // A soft lock that has run out starts the count afresh.
-        if s.failures >= settings.lock_after_failures && now >= s.not_before {
+        if s.failures >= lock_after && now >= s.not_before {
             s.failures = 0;
             s.not_before = 0;
         }
         s.failures += 1;
-        s.not_before = if s.failures >= settings.lock_after_failures {
+        s.not_before = if s.failures >= lock_after {
             now + lock_secs
-        } else if s.failures > settings.free_failures {
-            let exp = (s.failures - settings.free_failures).min(6);
+        } else if s.failures > free {
+            let exp = (s.failures - free).min(6);
             now + (1i64 << exp).min(MAX_DELAY)
         } else {
             now
@@ -291,13 +311,15 @@ mod tests {
     #[test]
     fn a_sign_in_clears_the_account_but_keeps_other_attempts_counted() {
         let th = t();
-        let k = vec!["u:alice".to_string(), "a:1".to_string()];
+        // A second key with the account's own limits (an address's are ten times
+        // higher: see the tests below).
+        let k = vec!["u:alice".to_string(), "d:1".to_string()];
         let now = 1000;
         th.failure(&k, now);
         let others: Vec<Attempt> = (0..8).map(|_| th.reserve(&k, now).unwrap()).collect();
         th.reserve(&k, now).unwrap().signed_in("u:alice");
         // The account's one failure is gone, its eight attempts in flight are not; the
-        // address keeps its failure.
+        // other key keeps its failure.
         let only_account = vec!["u:alice".to_string()];
         assert!(th.reserve(&only_account, now).is_ok_and(|a| {
             a.passed();
@@ -309,5 +331,36 @@ mod tests {
             a.passed();
         }
         assert_eq!(th.check(&k, now), ThrottleVerdict::Allow);
+    }
+
+    #[test]
+    fn one_account_locked_does_not_lock_another_behind_the_same_address() {
+        let th = t();
+        let bob = vec!["u:bob".to_string(), "a:office".to_string()];
+        let alice = vec!["u:alice".to_string(), "a:office".to_string()];
+        let mut now = 1000;
+        for _ in 0..10 {
+            now += 120;
+            th.reserve(&bob, now).unwrap().failed();
+        }
+        // Bob waits out his lock; alice, from the same address, does not.
+        assert_eq!(th.reserve(&bob, now).err(), Some(15 * 60));
+        assert!(th.reserve(&alice, now).is_ok_and(|a| {
+            a.passed();
+            true
+        }));
+    }
+
+    #[test]
+    fn a_flood_at_many_usernames_still_locks_the_address() {
+        let th = t();
+        let now = 1000;
+        let lock_after = 10 * ADDRESS_FACTOR;
+        for n in 0..lock_after {
+            let k = vec![format!("u:guess{n}"), "a:flood".to_string()];
+            th.failure(&k, now);
+        }
+        let fresh = vec!["u:someone".to_string(), "a:flood".to_string()];
+        assert_eq!(th.reserve(&fresh, now).err(), Some(15 * 60));
     }
 }

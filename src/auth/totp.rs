@@ -1,6 +1,6 @@
 //! TOTP (RFC 6238: SHA-1, 6 digits, 30 s — what authenticator apps use) and recovery
 //! codes. A code is accepted for the current step ±1; whether its step was already
-//! used is decided atomically in the database (see `Tx::use_totp_step`).
+//! used is decided atomically in the database (see `WriteTx::use_totp_step`).
 use totp_rs::{Algorithm, Secret, TOTP};
 use zeroize::Zeroizing;
 

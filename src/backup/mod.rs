@@ -12,6 +12,7 @@
 //! This module holds the target's file formats and the commands that need no vault:
 //! `list`, `verify`, `prune` and `restore`. Making a backup needs the live vault and
 //! is in `vault::backup`.
+mod dir_target;
 pub mod hashing;
 pub mod ledger;
 pub mod manifest;
@@ -27,7 +28,7 @@ use progress::Progress;
 use target::Target;
 
 use crate::crypto::hex;
-use crate::store::{BlobName, ShredKind, StoreError, Tx};
+use crate::store::{BlobName, ShredKind, StoreError, WriteTx};
 
 /// Why a backup command failed. The messages name paths and ids, never content.
 #[derive(Debug, thiserror::Error)]
@@ -54,12 +55,6 @@ impl BackupError {
 
 impl From<StoreError> for BackupError {
     fn from(e: StoreError) -> Self {
-        BackupError::Failed(e.to_string())
-    }
-}
-
-impl From<crate::vault::VaultError> for BackupError {
-    fn from(e: crate::vault::VaultError) -> Self {
         BackupError::Failed(e.to_string())
     }
 }
@@ -286,7 +281,7 @@ pub struct Dropped {
 /// no shred key: purged (or past retention) after the snapshot was taken. The same
 /// crypto-shredding deletes as a live purge.
 pub fn drop_unkeyed(
-    tx: &Tx<'_>,
+    tx: &WriteTx<'_>,
     has_key: impl Fn(ShredKind, &str) -> bool,
 ) -> Result<Dropped, BackupError> {
     let mut d = Dropped::default();

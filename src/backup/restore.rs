@@ -399,6 +399,6 @@ fn copy_checked(
 }
 
 fn write_new_auth_key(path: &Path) -> Result<(), BackupError> {
-    crate::vault::write_private_file(path, AuthKey::generate().as_bytes())
+    crate::store::write_private_file(path, AuthKey::generate().as_bytes())
         .map_err(|e| BackupError::failed(format!("writing {}: {e}", path.display())))
 }

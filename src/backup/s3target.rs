@@ -44,14 +44,11 @@ impl S3Target {
             .endpoint
             .as_deref()
             .ok_or_else(|| BackupError::failed("an s3:// target needs --s3-endpoint URL"))?;
-        let loc = S3Location::parse(location, endpoint, &crate::vault::blob_place::region())
+        let loc = S3Location::parse(location, endpoint, &crate::store::s3::region())
             .map_err(BackupError::failed)?;
-        let s3 = crate::vault::blob_place::connect(
-            loc,
-            access.credentials.as_deref(),
-            &BlobSettings::default(),
-        )
-        .map_err(BackupError::failed)?;
+        let s3 =
+            crate::store::s3::connect(loc, access.credentials.as_deref(), &BlobSettings::default())
+                .map_err(BackupError::failed)?;
         let t = S3Target { s3 };
         if t.get(crate::store::s3::OWNER_MARKER)?.is_some() {
             return Err(BackupError::failed(format!(

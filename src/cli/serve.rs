@@ -2,7 +2,9 @@
 //!
 //! Invariant: a served vault starts with every office sealed (only the demo unseals
 //! its own offices, from the credentials file it wrote), and on Ctrl-C every office
-//! key is wiped from memory before the server stops.
+//! key is wiped from memory before the server stops. A server starts only on a data
+//! directory it can write, and holds `DATA/serve.lock` while it serves: a second
+//! server on the same directory is refused.
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,15 +13,24 @@ use age::secrecy::SecretString;
 
 use casevault::app::{Tls, self_signed};
 use casevault::demo;
+use casevault::store::{self, DirState, ServeLock};
 use casevault::vault::{NewUser, StepUp, operator};
 
 use super::args::{BlobArgs, Common};
-use super::{db_exists, new_password, open_with};
+use super::{new_password, open_with};
 
 /// Waits for Ctrl-C. Should the signal handler fail to install, this returns at
 /// once: the server then stops (sealing everything) rather than run unstoppable.
 async fn wait_for_ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Before a server opens the vault: the data directory must be writable (the database,
+/// the directory, a local blob directory), and no other server may be serving it. The
+/// lock is held until the returned value is dropped, at the end of `serve`/`demo`.
+fn claim_for_serving(data: &Path) -> Result<ServeLock, String> {
+    store::check_writable(data, Some(&data.join("blobs")))?;
+    ServeLock::acquire(data)
 }
 
 /// `casevault demo`: populates a fresh demo vault (credentials to a 0600 file) or
@@ -32,7 +43,9 @@ pub(super) async fn demo(
     common: &Common,
 ) -> Result<ExitCode, String> {
     let creds_path = credentials_out.unwrap_or_else(|| data.join("credentials.json"));
-    let fresh = !db_exists(data);
+    std::fs::create_dir_all(data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+    let fresh = store::dir_state(data)? == DirState::NoVault;
+    let _serving = claim_for_serving(data)?;
     let app = open_with(data, common, blobs)?;
     let (cert, key) = self_signed(data)?;
     let url = format!("https://{listen}");
@@ -100,7 +113,7 @@ pub(super) async fn init(
     blobs: &BlobArgs,
     common: &Common,
 ) -> Result<ExitCode, String> {
-    if db_exists(data) {
+    if store::dir_state(data)? == DirState::HasVault {
         return Err(format!("{} already holds a vault", data.display()));
     }
     let app = open_with(data, common, blobs)?;
@@ -143,13 +156,14 @@ pub(super) async fn serve(
     blobs: &BlobArgs,
     common: &Common,
 ) -> Result<ExitCode, String> {
-    if !db_exists(data) {
+    if store::dir_state(data)? == DirState::NoVault {
         return Err(format!(
             "{} holds no vault; run `casevault init --data {}` first",
             data.display(),
             data.display()
         ));
     }
+    let _serving = claim_for_serving(data)?;
     let app = open_with(data, common, blobs)?;
     let tls = if insecure_plain_http {
         Tls::InsecurePlainHttp

@@ -33,7 +33,7 @@ pub(super) struct CaseQuery {
     after: Option<String>,
 }
 
-/// `?limit=&after=` on a document list.
+/// `?limit=&after=` on a list of a case's documents, notes, events or versions.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -41,8 +41,24 @@ pub(super) struct PageParams {
     /// Page size: 1 to 500, default 50.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
-    /// The previous page's `next_after` (a document id).
+    /// The previous page's `next_after`.
     after: Option<String>,
+}
+
+/// The page a list's query asks for; a query that does not parse is a 400.
+pub(super) fn page_query(
+    q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<PageQuery, ApiError> {
+    let Query(q) = q.map_err(|_| {
+        ApiError::bad(
+            "invalid_query",
+            "the query parameters are limit (1 to 500) and after",
+        )
+    })?;
+    Ok(PageQuery {
+        limit: q.limit,
+        after: q.after,
+    })
 }
 
 /// `GET /api/v1/cases`.
@@ -158,16 +174,7 @@ pub(super) async fn list_documents(
     PathParams(CasePath { case }): PathParams<CasePath>,
     q: Result<Query<PageParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<DocumentPage>> {
-    let Query(q) = q.map_err(|_| {
-        ApiError::bad(
-            "invalid_query",
-            "the query parameters are limit (1 to 500) and after",
-        )
-    })?;
-    let page = PageQuery {
-        limit: q.limit,
-        after: q.after,
-    };
+    let page = page_query(q)?;
     Ok(Json(st.vault.list_documents(&s.actor, &case, &page).await?))
 }
 
@@ -206,7 +213,8 @@ pub(super) enum Permission {
 
 /// `POST /api/v1/cases/{case}/shares` (step-up).
 #[utoipa::path(post, path = "/api/v1/cases/{case}/shares", params(CasePath), request_body = ShareBody, responses(
-    (status = 201, body = IdAnswer),
+    (status = 201, body = IdAnswer, description = "A new share"),
+    (status = 200, body = IdAnswer, description = "The partner's live share of the case, changed to what the body says (one live share per partner per case)"),
     (status = 400, body = ErrorBody, description = "invalid_json, invalid_permission, invalid_time, unknown_partner or invalid_code"),
     (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
     (status = 423, body = ErrorBody, description = "office_sealed")))]
@@ -217,7 +225,7 @@ pub(super) async fn create_share(
     JsonBody(body): JsonBody<ShareBody>,
 ) -> ApiResult<(StatusCode, Json<IdAnswer>)> {
     let step = StepUp::if_stale(body.totp);
-    let id = st
+    let out = st
         .vault
         .share_case(
             &s.actor,
@@ -231,7 +239,12 @@ pub(super) async fn create_share(
             step,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(IdAnswer { id })))
+    let status = if out.changed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(IdAnswer { id: out.id })))
 }
 
 /// `DELETE /api/v1/cases/{case}/shares/{share}`.

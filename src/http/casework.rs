@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::cases::IdAnswer;
+use super::cases::{IdAnswer, PageParams, page_query};
 use super::error::ErrorBody;
 use super::extract::{JsonBody, Session};
 use super::params::{CasePath, DocPath, PathParams};
@@ -21,6 +21,7 @@ use crate::vault::{
     CasePatch, CaseVersions, EventInput, EventList, NoteInput, NoteList, RenameInput, Upcoming,
     UpcomingQuery,
 };
+use axum::extract::rejection::QueryRejection;
 
 /// The version an `If-Match` header names: `"3"`, `W/"3"` or `3`. `Err` for a header
 /// that is there but names no version.
@@ -122,16 +123,20 @@ pub(super) async fn edit_case(
     Ok(resp)
 }
 
-/// `GET /api/v1/cases/{case}/versions`: every version of the details, newest first.
-#[utoipa::path(get, path = "/api/v1/cases/{case}/versions", params(CasePath), responses(
+/// `GET /api/v1/cases/{case}/versions`: the versions of the details, newest first,
+/// a page at a time (`after` is the last version number of the previous page).
+#[utoipa::path(get, path = "/api/v1/cases/{case}/versions", params(CasePath, PageParams), responses(
     (status = 200, body = CaseVersions),
+    (status = 400, body = ErrorBody, description = "invalid_query (a limit outside 1..=500) or invalid_cursor"),
     (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn case_versions(
     State(st): State<AppState>,
     Session(s): Session,
     PathParams(CasePath { case }): PathParams<CasePath>,
+    q: Result<Query<PageParams>, QueryRejection>,
 ) -> ApiResult<Json<CaseVersions>> {
-    Ok(Json(st.vault.case_versions(&s.actor, &case).await?))
+    let page = page_query(q)?;
+    Ok(Json(st.vault.case_versions(&s.actor, &case, &page).await?))
 }
 
 /// A new note.
@@ -159,16 +164,20 @@ pub(super) async fn add_note(
     Ok((StatusCode::CREATED, Json(IdAnswer::new(id))))
 }
 
-/// `GET /api/v1/cases/{case}/notes`: newest first.
-#[utoipa::path(get, path = "/api/v1/cases/{case}/notes", params(CasePath), responses(
+/// `GET /api/v1/cases/{case}/notes`: newest first, a page at a time (a page of long
+/// notes ends early: follow `next_after`).
+#[utoipa::path(get, path = "/api/v1/cases/{case}/notes", params(CasePath, PageParams), responses(
     (status = 200, body = NoteList),
+    (status = 400, body = ErrorBody, description = "invalid_query (a limit outside 1..=500) or invalid_cursor"),
     (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn list_notes(
     State(st): State<AppState>,
     Session(s): Session,
     PathParams(CasePath { case }): PathParams<CasePath>,
+    q: Result<Query<PageParams>, QueryRejection>,
 ) -> ApiResult<Json<NoteList>> {
-    Ok(Json(st.vault.list_notes(&s.actor, &case).await?))
+    let page = page_query(q)?;
+    Ok(Json(st.vault.list_notes(&s.actor, &case, &page).await?))
 }
 
 /// The kinds of event (the document's name for the values; the body carries a string).
@@ -216,16 +225,20 @@ pub(super) async fn add_event(
     Ok((StatusCode::CREATED, Json(IdAnswer::new(id))))
 }
 
-/// `GET /api/v1/cases/{case}/events`: by date, earliest first.
-#[utoipa::path(get, path = "/api/v1/cases/{case}/events", params(CasePath), responses(
+/// `GET /api/v1/cases/{case}/events`: a page at a time in the order they were added,
+/// each page by date, earliest first.
+#[utoipa::path(get, path = "/api/v1/cases/{case}/events", params(CasePath, PageParams), responses(
     (status = 200, body = EventList),
+    (status = 400, body = ErrorBody, description = "invalid_query (a limit outside 1..=500) or invalid_cursor"),
     (status = 423, body = ErrorBody, description = "office_sealed")))]
 pub(super) async fn list_events(
     State(st): State<AppState>,
     Session(s): Session,
     PathParams(CasePath { case }): PathParams<CasePath>,
+    q: Result<Query<PageParams>, QueryRejection>,
 ) -> ApiResult<Json<EventList>> {
-    Ok(Json(st.vault.list_events(&s.actor, &case).await?))
+    let page = page_query(q)?;
+    Ok(Json(st.vault.list_events(&s.actor, &case, &page).await?))
 }
 
 /// `?from=&days=`.

@@ -101,7 +101,7 @@ impl From<VaultError> for ApiError {
                 return ApiError {
                     status,
                     code,
-                    message: format!("too many failed attempts; try again in {secs} seconds"),
+                    message: format!("too many failed attempts on this account; this account waits {secs} seconds (other accounts are not affected)"),
                     retry_after: Some(secs),
                 };
             }

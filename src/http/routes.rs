@@ -6,6 +6,7 @@
 //! 404, like any other thing that is not there, and a method a listed path does not
 //! take answers the API's JSON 405.
 use axum::Router;
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 
 use super::casework;
@@ -73,9 +74,19 @@ pub(super) fn root() -> Router<AppState> {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
 }
 
-/// `GET /healthz`: 200, reveals nothing.
+/// `GET /healthz`: 200 `ok`, or 503 `unhealthy` when the database cannot be
+/// written (a read-only disk or directory); reveals nothing else.
 #[utoipa::path(get, path = "/healthz", security(()), responses(
-    (status = 200, description = "The server is up", body = String, content_type = "text/plain")))]
-pub(super) async fn healthz() -> &'static str {
-    "ok"
+    (status = 200, description = "The server is up", body = String, content_type = "text/plain"),
+    (status = 503, description = "The server cannot write its database", body = String, content_type = "text/plain")))]
+pub(super) async fn healthz(State(st): State<AppState>) -> (axum::http::StatusCode, &'static str) {
+    let vault = st.vault.clone();
+    let writable = tokio::task::spawn_blocking(move || vault.db().writable())
+        .await
+        .unwrap_or(false);
+    if writable {
+        (axum::http::StatusCode::OK, "ok")
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+    }
 }

@@ -4,7 +4,7 @@
 //! in the store; the caller (`crate::audit`) computes each entry's chain hash.
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// An audit entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct AuditFilter {
     pub target: Option<String>,
     /// Only entries whose target has the token `office:SLUG` (office admins). In SQL
     /// this is only a first cut: the reader decides the rest with the `keep` of
-    /// [`Tx::audit_page_where`] (`Vault::read_audit` parses the whole target).
+    /// [`ReadTx::audit_page_where`] (`Vault::read_audit` parses the whole target).
     pub office: Option<String>,
     /// Only entries at or after this time (RFC 3339).
     pub since: Option<String>,
@@ -66,7 +66,7 @@ fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
     })
 }
 
-impl Tx<'_> {
+impl ReadTx<'_> {
     /// The newest entry's sequence number and hash.
     pub fn audit_head(&self) -> R<Option<(i64, Vec<u8>)>> {
         Ok(self
@@ -76,19 +76,6 @@ impl Tx<'_> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
-    }
-
-    /// Appends an audit entry (the caller computed its hash).
-    pub fn audit_insert(&self, e: &AuditRow) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO audit (seq, time, actor, role, action, target, decision, outcome, hash)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![
-                e.seq, e.time, e.actor, e.role, e.action, e.target, e.decision, e.outcome, e.hash
-            ],
-        )?;
-        Ok(())
     }
 
     /// Streams every audit entry in `seq` order to `f` (flat memory).
@@ -144,5 +131,20 @@ impl Tx<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Appends an audit entry (the caller computed its hash).
+    pub fn audit_insert(&self, e: &AuditRow) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO audit (seq, time, actor, role, action, target, decision, outcome, hash)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            params![
+                e.seq, e.time, e.actor, e.role, e.action, e.target, e.decision, e.outcome, e.hash
+            ],
+        )?;
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@
 //! statement), and deleted with it (`lifecycle.rs`), bumping the shred epoch.
 use rusqlite::{OptionalExtension, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// What a shred key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -129,7 +129,7 @@ fn target_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BackupTargetRow> {
     })
 }
 
-impl Tx<'_> {
+impl ReadTx<'_> {
     /// This vault's id.
     pub fn vault_id(&self) -> R<String> {
         Ok(self.q_row("SELECT id FROM vault_identity", [], |r| r.get(0))?)
@@ -205,24 +205,6 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stores a new shred key, but only while its owner still exists (a purge that
-    /// committed first wins: no key is ever made for what is gone). True when stored.
-    pub fn insert_shred_key(&self, o: &Owner, sealed: &[u8], now: &str) -> R<bool> {
-        let exists = match o.kind {
-            ShredKind::Office => "SELECT 1 FROM offices WHERE slug = ?2",
-            ShredKind::Case => "SELECT 1 FROM cases WHERE id = ?2",
-            ShredKind::Document => "SELECT 1 FROM documents WHERE id = ?2",
-        };
-        Ok(exec(
-            self,
-            &format!(
-                "INSERT OR IGNORE INTO shred_keys (kind, owner, sealed, created_at)
-                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS ({exists})"
-            ),
-            params![o.kind.as_str(), o.id, sealed, now],
-        )? == 1)
-    }
-
     /// Every live shred key.
     pub fn shred_keys(&self) -> R<Vec<ShredKeyRow>> {
         self.kinded(
@@ -233,22 +215,6 @@ impl Tx<'_> {
                 sealed,
             },
         )
-    }
-
-    /// Deletes the shred keys of what `owner {cond}` selects (bound to `arg`), inside
-    /// the purge's own transaction.
-    pub(super) fn forget_shred_keys(&self, kind: ShredKind, cond: &str, arg: &str) -> R<()> {
-        exec(
-            self,
-            &format!("DELETE FROM shred_keys WHERE kind = ?1 AND owner {cond}"),
-            params![kind.as_str(), arg],
-        )?;
-        exec(
-            self,
-            "UPDATE vault_identity SET shred_epoch = shred_epoch + 1",
-            [],
-        )?;
-        Ok(())
     }
 
     /// The target at `location`, if this vault has backed up there.
@@ -269,6 +235,73 @@ impl Tx<'_> {
         )?;
         let rows = st.query_map([], target_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A target's runs whose snapshot key is still held, oldest first.
+    pub fn backup_runs_with_keys(&self, target: &str) -> R<Vec<BackupRunRow>> {
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {RUN_COLS} FROM backup_runs r
+             WHERE r.target = ?1 AND r.sealed IS NOT NULL ORDER BY r.started_at, r.id"
+        ))?;
+        let rows = st.query_map([target], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest runs of every target (the status page), newest first.
+    pub fn recent_backup_runs(&self, limit: u32) -> R<Vec<BackupRunRow>> {
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {RUN_COLS} FROM backup_runs r
+             ORDER BY r.started_at DESC, r.id DESC LIMIT ?1"
+        ))?;
+        let rows = st.query_map([limit], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One sealed TOTP seed and its user id, to check an auth key against.
+    pub fn any_sealed_totp(&self) -> R<Option<(String, Vec<u8>)>> {
+        Ok(self
+            .q_row(
+                "SELECT id, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Stores a new shred key, but only while its owner still exists (a purge that
+    /// committed first wins: no key is ever made for what is gone). True when stored.
+    pub fn insert_shred_key(&self, o: &Owner, sealed: &[u8], now: &str) -> R<bool> {
+        let exists = match o.kind {
+            ShredKind::Office => "SELECT 1 FROM offices WHERE slug = ?2",
+            ShredKind::Case => "SELECT 1 FROM cases WHERE id = ?2",
+            ShredKind::Document => "SELECT 1 FROM documents WHERE id = ?2",
+        };
+        Ok(exec(
+            self,
+            &format!(
+                "INSERT OR IGNORE INTO shred_keys (kind, owner, sealed, created_at)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS ({exists})"
+            ),
+            params![o.kind.as_str(), o.id, sealed, now],
+        )? == 1)
+    }
+
+    /// Deletes the shred keys of what `owner {cond}` selects (bound to `arg`), inside
+    /// the purge's own transaction.
+    pub(super) fn forget_shred_keys(&self, kind: ShredKind, cond: &str, arg: &str) -> R<()> {
+        exec(
+            self,
+            &format!("DELETE FROM shred_keys WHERE kind = ?1 AND owner {cond}"),
+            params![kind.as_str(), arg],
+        )?;
+        exec(
+            self,
+            "UPDATE vault_identity SET shred_epoch = shred_epoch + 1",
+            [],
+        )?;
+        Ok(())
     }
 
     /// Records a target (or its new recipient, after a rotation).
@@ -360,26 +393,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// A target's runs whose snapshot key is still held, oldest first.
-    pub fn backup_runs_with_keys(&self, target: &str) -> R<Vec<BackupRunRow>> {
-        let mut st = self.0.prepare_cached(&format!(
-            "SELECT {RUN_COLS} FROM backup_runs r
-             WHERE r.target = ?1 AND r.sealed IS NOT NULL ORDER BY r.started_at, r.id"
-        ))?;
-        let rows = st.query_map([target], run_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The newest runs of every target (the status page), newest first.
-    pub fn recent_backup_runs(&self, limit: u32) -> R<Vec<BackupRunRow>> {
-        let mut st = self.0.prepare_cached(&format!(
-            "SELECT {RUN_COLS} FROM backup_runs r
-             ORDER BY r.started_at DESC, r.id DESC LIMIT ?1"
-        ))?;
-        let rows = st.query_map([limit], run_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// A restored vault's second factors when the old auth key is not at hand: the
     /// sealed TOTP seeds and the recovery codes cannot be opened, so every account
     /// enrols again at its next sign-in. Returns how many accounts had one.
@@ -392,17 +405,6 @@ impl Tx<'_> {
         )?;
         exec(self, "DELETE FROM recovery_codes", [])?;
         Ok(n as u64)
-    }
-
-    /// One sealed TOTP seed and its user id, to check an auth key against.
-    pub fn any_sealed_totp(&self) -> R<Option<(String, Vec<u8>)>> {
-        Ok(self
-            .q_row(
-                "SELECT id, totp_sealed FROM users WHERE totp_sealed IS NOT NULL LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
     }
 
     /// Gives a restored vault an id of its own (it is a new vault: a target belongs

@@ -5,7 +5,7 @@
 //! is only ever matched through its keyed blind index, never stored in the clear.
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// A case row (everything but the metadata is opaque or public).
 #[derive(Debug, Clone)]
@@ -137,7 +137,7 @@ impl CaseScope<'_> {
     }
 }
 
-/// A new case, as [`Tx::insert_case`] stores it.
+/// A new case, as [`WriteTx::insert_case`] stores it.
 pub struct NewCaseRow<'a> {
     /// Opaque id.
     pub id: &'a str,
@@ -159,28 +159,7 @@ pub struct NewCaseRow<'a> {
     pub created_at: &'a str,
 }
 
-impl Tx<'_> {
-    /// Inserts a case.
-    pub fn insert_case(&self, c: &NewCaseRow<'_>) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO cases (id, office, created_by, recipient, wrapped_identity, metadata, a_number_index, a_number_pending, created_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![
-                c.id,
-                c.office,
-                c.created_by,
-                c.recipient,
-                c.wrapped_identity,
-                c.metadata,
-                c.a_number_index,
-                c.a_number_pending,
-                c.created_at
-            ],
-        )?;
-        Ok(())
-    }
-
+impl ReadTx<'_> {
     /// One case.
     pub fn case(&self, id: &str) -> R<Option<CaseRow>> {
         Ok(self
@@ -260,6 +239,38 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// User ids assigned to a case.
+    pub fn assignees(&self, case: &str) -> R<Vec<String>> {
+        let mut st = self
+            .0
+            .prepare_cached("SELECT user_id FROM case_assignments WHERE case_id = ?1")?;
+        let rows = st.query_map([case], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Inserts a case.
+    pub fn insert_case(&self, c: &NewCaseRow<'_>) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO cases (id, office, created_by, recipient, wrapped_identity, metadata, a_number_index, a_number_pending, created_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            params![
+                c.id,
+                c.office,
+                c.created_by,
+                c.recipient,
+                c.wrapped_identity,
+                c.metadata,
+                c.a_number_index,
+                c.a_number_pending,
+                c.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Stores a case's computed blind indexes and clears its pending flag.
     pub fn set_case_indexes(
         &self,
@@ -275,7 +286,7 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// [`Tx::set_case_indexes`] for a case created while sealed, only if its details
+    /// [`WriteTx::set_case_indexes`] for a case created while sealed, only if its details
     /// are still at `version` and still pending (an edit meanwhile set its own).
     pub fn set_pending_indexes(
         &self,
@@ -301,15 +312,6 @@ impl Tx<'_> {
             params![id, held],
         )?;
         Ok(())
-    }
-
-    /// User ids assigned to a case.
-    pub fn assignees(&self, case: &str) -> R<Vec<String>> {
-        let mut st = self
-            .0
-            .prepare_cached("SELECT user_id FROM case_assignments WHERE case_id = ?1")?;
-        let rows = st.query_map([case], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Assigns a user to a case.

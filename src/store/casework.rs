@@ -5,7 +5,7 @@
 //! the version they saw, so two edits never silently overwrite each other.
 use rusqlite::{OptionalExtension, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// An earlier version of a case's details.
 #[derive(Debug, Clone)]
@@ -59,7 +59,197 @@ pub enum EditOutcome {
     Missing,
 }
 
-impl Tx<'_> {
+impl ReadTx<'_> {
+    /// The earlier versions of a case's details, newest first.
+    pub fn case_versions(&self, case: &str) -> R<Vec<VersionRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT version, metadata, changed_by, changed_at FROM case_versions
+             WHERE case_id = ?1 ORDER BY version DESC",
+        )?;
+        let rows = st.query_map([case], |r| {
+            Ok(VersionRow {
+                version: r.get(0)?,
+                metadata: r.get(1)?,
+                changed_by: r.get(2)?,
+                changed_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A case's notes, newest first.
+    pub fn notes(&self, case: &str) -> R<Vec<NoteRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, body, corrects, created_by, created_at FROM case_notes
+             WHERE case_id = ?1 ORDER BY rowid DESC",
+        )?;
+        let rows = st.query_map([case], |r| {
+            Ok(NoteRow {
+                id: r.get(0)?,
+                body: r.get(1)?,
+                corrects: r.get(2)?,
+                created_by: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether `id` is a note of the case.
+    pub fn note_exists(&self, case: &str, id: &str) -> R<bool> {
+        Ok(self.q_row(
+            "SELECT EXISTS(SELECT 1 FROM case_notes WHERE case_id = ?1 AND id = ?2)",
+            [case, id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A case's events, in the order they were added.
+    pub fn events(&self, case: &str) -> R<Vec<EventRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, case_id, body, replaces FROM case_events WHERE case_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = st.query_map([case], |r| {
+            Ok(EventRow {
+                id: r.get(0)?,
+                case_id: r.get(1)?,
+                body: r.get(2)?,
+                replaces: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Whether `id` is an event of the case.
+    pub fn event_exists(&self, case: &str, id: &str) -> R<bool> {
+        Ok(self.q_row(
+            "SELECT EXISTS(SELECT 1 FROM case_events WHERE case_id = ?1 AND id = ?2)",
+            [case, id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A page of a case's notes, newest first: at most `limit` of those added before
+    /// the note at rowid `before` (from the newest, when `None`), with their rowids.
+    pub fn note_page(
+        &self,
+        case: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> R<Vec<(i64, NoteRow)>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT rowid, id, body, corrects, created_by, created_at FROM case_notes
+             WHERE case_id = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![case, before.unwrap_or(i64::MAX), limit], |r| {
+            Ok((
+                r.get(0)?,
+                NoteRow {
+                    id: r.get(1)?,
+                    body: r.get(2)?,
+                    corrects: r.get(3)?,
+                    created_by: r.get(4)?,
+                    created_at: r.get(5)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Where note `id` sits among its case's notes (its rowid), if it is one.
+    pub fn note_position(&self, case: &str, id: &str) -> R<Option<i64>> {
+        Ok(self
+            .q_row(
+                "SELECT rowid FROM case_notes WHERE case_id = ?1 AND id = ?2",
+                [case, id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// `(corrected, correcting)` note ids of a case: ids only, however long the notes.
+    pub fn note_corrections(&self, case: &str) -> R<Vec<(String, String)>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT corrects, id FROM case_notes WHERE case_id = ?1 AND corrects IS NOT NULL",
+        )?;
+        let rows = st.query_map([case], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A page of a case's events in the order they were added: at most `limit` of
+    /// those after the event at rowid `after`, with their rowids.
+    pub fn event_page(
+        &self,
+        case: &str,
+        after: Option<i64>,
+        limit: usize,
+    ) -> R<Vec<(i64, EventRow)>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT rowid, id, case_id, body, replaces FROM case_events
+             WHERE case_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![case, after.unwrap_or(0), limit], |r| {
+            Ok((
+                r.get(0)?,
+                EventRow {
+                    id: r.get(1)?,
+                    case_id: r.get(2)?,
+                    body: r.get(3)?,
+                    replaces: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Where event `id` sits among its case's events (its rowid), if it is one.
+    pub fn event_position(&self, case: &str, id: &str) -> R<Option<i64>> {
+        Ok(self
+            .q_row(
+                "SELECT rowid FROM case_events WHERE case_id = ?1 AND id = ?2",
+                [case, id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// `(replaced, replacing)` event ids of a case.
+    pub fn event_replacements(&self, case: &str) -> R<Vec<(String, String)>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT replaces, id FROM case_events WHERE case_id = ?1 AND replaces IS NOT NULL",
+        )?;
+        let rows = st.query_map([case], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A page of a case's earlier versions, newest first: at most `limit` of those
+    /// numbered below `before`.
+    pub fn version_page(
+        &self,
+        case: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> R<Vec<VersionRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT version, metadata, changed_by, changed_at FROM case_versions
+             WHERE case_id = ?1 AND version < ?2 ORDER BY version DESC LIMIT ?3",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![case, before.unwrap_or(i64::MAX), limit], |r| {
+            Ok(VersionRow {
+                version: r.get(0)?,
+                metadata: r.get(1)?,
+                changed_by: r.get(2)?,
+                changed_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl WriteTx<'_> {
     /// Replaces a case's details with `metadata` if it is still at `expected`; the
     /// details it had are kept as a version.
     pub fn edit_case_meta(
@@ -99,23 +289,6 @@ impl Tx<'_> {
         Ok(EditOutcome::Stored(version + 1))
     }
 
-    /// The earlier versions of a case's details, newest first.
-    pub fn case_versions(&self, case: &str) -> R<Vec<VersionRow>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT version, metadata, changed_by, changed_at FROM case_versions
-             WHERE case_id = ?1 ORDER BY version DESC",
-        )?;
-        let rows = st.query_map([case], |r| {
-            Ok(VersionRow {
-                version: r.get(0)?,
-                metadata: r.get(1)?,
-                changed_by: r.get(2)?,
-                changed_at: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Adds a note. [`StoreError::Conflict`](super::StoreError::Conflict) when the note
     /// it corrects already has a correction.
     pub fn insert_note(&self, case: &str, n: &NoteRow) -> R<()> {
@@ -128,33 +301,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// A case's notes, newest first.
-    pub fn notes(&self, case: &str) -> R<Vec<NoteRow>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT id, body, corrects, created_by, created_at FROM case_notes
-             WHERE case_id = ?1 ORDER BY rowid DESC",
-        )?;
-        let rows = st.query_map([case], |r| {
-            Ok(NoteRow {
-                id: r.get(0)?,
-                body: r.get(1)?,
-                corrects: r.get(2)?,
-                created_by: r.get(3)?,
-                created_at: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Whether `id` is a note of the case.
-    pub fn note_exists(&self, case: &str, id: &str) -> R<bool> {
-        Ok(self.q_row(
-            "SELECT EXISTS(SELECT 1 FROM case_notes WHERE case_id = ?1 AND id = ?2)",
-            [case, id],
-            |r| r.get(0),
-        )?)
-    }
-
     /// Adds an event. [`StoreError::Conflict`](super::StoreError::Conflict) when the
     /// event it replaces was already replaced.
     pub fn insert_event(&self, e: &EventRow) -> R<()> {
@@ -164,30 +310,5 @@ impl Tx<'_> {
             params![e.id, e.case_id, e.body, e.replaces],
         )?;
         Ok(())
-    }
-
-    /// A case's events, in the order they were added.
-    pub fn events(&self, case: &str) -> R<Vec<EventRow>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, body, replaces FROM case_events WHERE case_id = ?1 ORDER BY rowid",
-        )?;
-        let rows = st.query_map([case], |r| {
-            Ok(EventRow {
-                id: r.get(0)?,
-                case_id: r.get(1)?,
-                body: r.get(2)?,
-                replaces: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Whether `id` is an event of the case.
-    pub fn event_exists(&self, case: &str, id: &str) -> R<bool> {
-        Ok(self.q_row(
-            "SELECT EXISTS(SELECT 1 FROM case_events WHERE case_id = ?1 AND id = ?2)",
-            [case, id],
-            |r| r.get(0),
-        )?)
     }
 }

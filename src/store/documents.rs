@@ -5,7 +5,7 @@
 //! the blob store, never here.
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// A document row.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
     })
 }
 
-/// A new document, as [`Tx::insert_document`] stores it.
+/// A new document, as [`WriteTx::insert_document`] stores it.
 pub struct NewDocRow<'a> {
     /// Opaque id.
     pub id: &'a str,
@@ -61,27 +61,7 @@ pub struct NewDocRow<'a> {
     pub created_at: &'a str,
 }
 
-impl Tx<'_> {
-    /// Inserts a document.
-    pub fn insert_document(&self, d: &NewDocRow<'_>) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO documents (id, case_id, header, blob, meta, stored_size, created_by, created_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            params![
-                d.id,
-                d.case_id,
-                d.header,
-                d.blob,
-                d.meta,
-                d.stored_size,
-                d.created_by,
-                d.created_at
-            ],
-        )?;
-        Ok(())
-    }
-
+impl ReadTx<'_> {
     /// Documents of a case, oldest first.
     pub fn documents(&self, case: &str) -> R<Vec<DocRow>> {
         let mut st = self.0.prepare_cached(
@@ -136,16 +116,6 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// Replaces a document's sealed metadata (a rename); false if there is no such
-    /// document of the case.
-    pub fn set_document_meta(&self, case: &str, id: &str, meta: &[u8]) -> R<bool> {
-        Ok(exec(
-            self,
-            "UPDATE documents SET meta = ?3 WHERE case_id = ?1 AND id = ?2",
-            params![case, id, meta],
-        )? == 1)
-    }
-
     /// Every blob name in use.
     pub fn blob_names(&self) -> R<Vec<String>> {
         let mut st = self.0.prepare_cached("SELECT blob FROM documents")?;
@@ -161,5 +131,37 @@ impl Tx<'_> {
             [blob],
             |r| r.get(0),
         )?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Inserts a document.
+    pub fn insert_document(&self, d: &NewDocRow<'_>) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO documents (id, case_id, header, blob, meta, stored_size, created_by, created_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            params![
+                d.id,
+                d.case_id,
+                d.header,
+                d.blob,
+                d.meta,
+                d.stored_size,
+                d.created_by,
+                d.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces a document's sealed metadata (a rename); false if there is no such
+    /// document of the case.
+    pub fn set_document_meta(&self, case: &str, id: &str, meta: &[u8]) -> R<bool> {
+        Ok(exec(
+            self,
+            "UPDATE documents SET meta = ?3 WHERE case_id = ?1 AND id = ?2",
+            params![case, id, meta],
+        )? == 1)
     }
 }

@@ -7,7 +7,7 @@
 //! the transaction committed. Nothing here touches the audit table.
 use rusqlite::{OptionalExtension, params};
 
-use super::{R, ShredKind, Tx, exec};
+use super::{R, ReadTx, ShredKind, WriteTx, exec};
 
 /// What a purge removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub struct CaseFactsRow {
     pub bytes: u64,
 }
 
-/// A hold placed or lifted, as [`Tx::insert_hold_event`] records it.
+/// A hold placed or lifted, as [`WriteTx::insert_hold_event`] records it.
 pub struct NewHoldEventRow<'a> {
     /// Opaque id.
     pub id: &'a str,
@@ -73,16 +73,7 @@ pub struct NewHoldEventRow<'a> {
     pub at: &'a str,
 }
 
-impl Tx<'_> {
-    /// Marks a case closed at `now`; false when it was already closed (or missing).
-    pub fn close_case(&self, id: &str, now: &str) -> R<bool> {
-        Ok(exec(
-            self,
-            "UPDATE cases SET status = 'closed', closed_at = ?2 WHERE id = ?1 AND status = 'open'",
-            params![id, now],
-        )? == 1)
-    }
-
+impl ReadTx<'_> {
     /// Every closed case with its hold state (its own or its office's).
     pub fn closed_cases(&self) -> R<Vec<ClosedCase>> {
         let mut st = self.0.prepare_cached(
@@ -134,17 +125,6 @@ impl Tx<'_> {
         )?)
     }
 
-    /// Records that a hold was placed or lifted, with its encrypted reason.
-    pub fn insert_hold_event(&self, h: &NewHoldEventRow<'_>) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO hold_events (id, office, case_id, placed, reason, actor, at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7)",
-            params![h.id, h.office, h.case_id, h.placed, h.reason, h.actor, h.at],
-        )?;
-        Ok(())
-    }
-
     fn doc_counts(&self, filter: &str, arg: &str) -> R<PurgeCounts> {
         let mut st = self
             .0
@@ -157,6 +137,28 @@ impl Tx<'_> {
             c.documents += 1;
         }
         Ok(c)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Marks a case closed at `now`; false when it was already closed (or missing).
+    pub fn close_case(&self, id: &str, now: &str) -> R<bool> {
+        Ok(exec(
+            self,
+            "UPDATE cases SET status = 'closed', closed_at = ?2 WHERE id = ?1 AND status = 'open'",
+            params![id, now],
+        )? == 1)
+    }
+
+    /// Records that a hold was placed or lifted, with its encrypted reason.
+    pub fn insert_hold_event(&self, h: &NewHoldEventRow<'_>) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO hold_events (id, office, case_id, placed, reason, actor, at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7)",
+            params![h.id, h.office, h.case_id, h.placed, h.reason, h.actor, h.at],
+        )?;
+        Ok(())
     }
 
     /// Deletes one document's row (its header is the only wrapped file key). `None`
@@ -224,7 +226,7 @@ impl Tx<'_> {
         Ok(c)
     }
 
-    /// Deletes an office and everything of it: every case (as [`Tx::purge_case`]),
+    /// Deletes an office and everything of it: every case (as [`WriteTx::purge_case`]),
     /// its users and their sessions, its hold history, and the office row with its
     /// wrapped identity. Returns `None` when there is no such office.
     pub fn purge_office(&self, slug: &str) -> R<Option<PurgeCounts>> {

@@ -9,16 +9,18 @@
 //! so a long read never holds up a write or another read. Lookups return `Result<Option<T>>`: a storage
 //! failure is never turned into "not found".
 //!
-//! One file per table group holds its row types, their mappers and its `impl Tx`
+//! One file per table group holds its row types, their mappers and its `impl ReadTx` and `impl WriteTx`
 //! block; every table's SQL lives in exactly one of them.
 mod audit;
 mod backup;
 mod blob;
 mod cases;
 mod casework;
+mod data_dir;
 mod documents;
 mod lifecycle;
 mod offices;
+mod private_file;
 pub mod s3;
 mod sessions;
 mod shares;
@@ -36,9 +38,11 @@ pub use backup::{BackupRunRow, BackupTargetRow, Owner, ShredKeyRow, ShredKind};
 pub use blob::{BlobName, BlobReader, BlobStore, BlobWriter, is_unavailable};
 pub use cases::{CaseRow, CaseScope, NewCaseRow};
 pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
+pub use data_dir::{DirState, SERVE_LOCK, ServeLock, check_writable, state as dir_state};
 pub use documents::{DocRow, NewDocRow};
 pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
 pub use offices::{NewOfficeRow, OfficeRow};
+pub use private_file::write_private_file;
 pub use sessions::{NewSessionRow, SessionRow};
 pub use shares::{NewShareRow, ShareRow};
 pub use snapshot::{KeyBearing, Snapshot};
@@ -233,7 +237,7 @@ impl Db {
     }
 
     /// Runs `f` in one write transaction; it commits only if `f` returns `Ok`.
-    pub fn write<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    pub fn write<T, E>(&self, f: impl FnOnce(&WriteTx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
@@ -241,14 +245,14 @@ impl Db {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let out = f(&Tx(&tx))?;
+        let out = f(&WriteTx::new(&tx))?;
         tx.commit().map_err(StoreError::from_sqlite)?;
         Ok(out)
     }
 
     /// Runs `f` in a read transaction (a consistent snapshot) on a pooled reader,
     /// waiting for one when all are busy; never on the writer.
-    pub fn read<T, E>(&self, f: impl FnOnce(&Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    pub fn read<T, E>(&self, f: impl FnOnce(&ReadTx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
@@ -258,7 +262,7 @@ impl Db {
             return Err(StoreError::Io(std::io::Error::other("reader pool")).into());
         };
         let tx = conn.transaction().map_err(StoreError::from)?;
-        let out = f(&Tx(&tx))?;
+        let out = f(&ReadTx(&tx))?;
         tx.finish().map_err(StoreError::from)?;
         Ok(out)
     }
@@ -294,6 +298,21 @@ impl Db {
         Ok(())
     }
 
+    /// Whether the database can be written now: the writer connection is not
+    /// read-only (SQLite opens a file it may not write read-only, silently) and the
+    /// data directory takes a new file (SQLite's `-wal` and `-shm` live there).
+    pub fn writable(&self) -> bool {
+        let read_only = self
+            .lock()
+            .is_readonly(rusqlite::DatabaseName::Main)
+            .unwrap_or(true);
+        let dir_ok = self
+            .path
+            .parent()
+            .is_some_and(|d| check_writable(d, None).is_ok());
+        !read_only && dir_ok
+    }
+
     /// `PRAGMA integrity_check` == "ok".
     pub fn integrity_ok(&self) -> Result<bool, StoreError> {
         let conn = self.lock();
@@ -322,10 +341,31 @@ impl Drop for Lease<'_> {
     }
 }
 
-/// A transaction handed to [`Db::write`] / [`Db::read`] callbacks.
-pub struct Tx<'a>(&'a rusqlite::Transaction<'a>);
+/// The read transaction [`Db::read`] hands its callback: lookups only. Every lookup
+/// is a method on this type; an insert, update or delete called on it does not
+/// compile.
+#[derive(Clone, Copy)]
+pub struct ReadTx<'a>(&'a rusqlite::Transaction<'a>);
 
-impl Tx<'_> {
+/// The write transaction [`Db::write`] hands its callback: the lookups of
+/// [`ReadTx`] (through `Deref`) and the inserts, updates and deletes, which exist
+/// only on this type. It commits when the callback returns `Ok`.
+pub struct WriteTx<'a>(&'a rusqlite::Transaction<'a>, ReadTx<'a>);
+
+impl<'a> WriteTx<'a> {
+    fn new(tx: &'a rusqlite::Transaction<'a>) -> Self {
+        WriteTx(tx, ReadTx(tx))
+    }
+}
+
+impl<'a> std::ops::Deref for WriteTx<'a> {
+    type Target = ReadTx<'a>;
+    fn deref(&self) -> &ReadTx<'a> {
+        &self.1
+    }
+}
+
+impl WriteTx<'_> {
     /// Test-only: runs raw SQL (to break things on purpose).
     #[cfg(test)]
     pub fn execute_raw(&self, sql: &str) -> R<()> {
@@ -335,13 +375,13 @@ impl Tx<'_> {
 
 /// Runs one statement in `tx`. Writes go through here so that a broken uniqueness
 /// rule reaches the vault as [`StoreError::Conflict`], not as a raw SQLite error.
-fn exec(tx: &Tx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
+fn exec(tx: &WriteTx<'_>, sql: &str, p: impl rusqlite::Params) -> R<usize> {
     tx.0.prepare_cached(sql)
         .and_then(|mut st| st.execute(p))
         .map_err(StoreError::from_sqlite)
 }
 
-impl Tx<'_> {
+impl ReadTx<'_> {
     /// `query_row` through the connection's statement cache: parsing SQL cost more
     /// than running it for the vault's short lookups.
     fn q_row<T>(

@@ -4,7 +4,7 @@
 //! at all, in office-held mode); only its public recipient is stored in the clear.
 use rusqlite::{OptionalExtension, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// An office.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct OfficeRow {
     pub held: bool,
 }
 
-/// A new office, as [`Tx::insert_office`] stores it.
+/// A new office, as [`WriteTx::insert_office`] stores it.
 pub struct NewOfficeRow<'a> {
     /// Short slug (`bronx`).
     pub slug: &'a str,
@@ -33,23 +33,7 @@ pub struct NewOfficeRow<'a> {
     pub created_at: &'a str,
 }
 
-impl Tx<'_> {
-    /// Inserts an office.
-    pub fn insert_office(&self, o: &NewOfficeRow<'_>) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO offices (slug, recipient, wrapped_identity, kdf_log_n, created_at) VALUES (?1,?2,?3,?4,?5)",
-            params![
-                o.slug,
-                o.recipient,
-                o.wrapped_identity,
-                o.kdf_log_n,
-                o.created_at
-            ],
-        )?;
-        Ok(())
-    }
-
+impl ReadTx<'_> {
     /// One office.
     pub fn office(&self, slug: &str) -> R<Option<OfficeRow>> {
         Ok(self
@@ -67,16 +51,6 @@ impl Tx<'_> {
                 },
             )
             .optional()?)
-    }
-
-    /// Starts the office's audit view at entry `seq` (its creation entry).
-    pub fn set_office_audit_from(&self, slug: &str, seq: i64) -> R<()> {
-        exec(
-            self,
-            "UPDATE offices SET audit_from = ?2 WHERE slug = ?1",
-            params![slug, seq],
-        )?;
-        Ok(())
     }
 
     /// The first audit entry of the office's view: the one that created it; 0 when
@@ -99,6 +73,34 @@ impl Tx<'_> {
             .prepare_cached("SELECT slug FROM offices ORDER BY slug")?;
         let rows = st.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Inserts an office.
+    pub fn insert_office(&self, o: &NewOfficeRow<'_>) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO offices (slug, recipient, wrapped_identity, kdf_log_n, created_at) VALUES (?1,?2,?3,?4,?5)",
+            params![
+                o.slug,
+                o.recipient,
+                o.wrapped_identity,
+                o.kdf_log_n,
+                o.created_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Starts the office's audit view at entry `seq` (its creation entry).
+    pub fn set_office_audit_from(&self, slug: &str, seq: i64) -> R<()> {
+        exec(
+            self,
+            "UPDATE offices SET audit_from = ?2 WHERE slug = ?1",
+            params![slug, seq],
+        )?;
+        Ok(())
     }
 
     /// Places (true) or lifts (false) an office-wide hold.

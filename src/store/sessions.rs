@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::users::{USER_COLS, UserRow, user_from};
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// A session joined with its user.
 #[derive(Debug, Clone)]
@@ -22,7 +22,7 @@ pub struct SessionRow {
     pub csrf: String,
 }
 
-/// A new session, as [`Tx::insert_session`] stores it. No `Debug`: it holds the
+/// A new session, as [`WriteTx::insert_session`] stores it. No `Debug`: it holds the
 /// CSRF token.
 pub struct NewSessionRow<'a> {
     /// Keyed hash of the session token (the token itself is never stored).
@@ -37,17 +37,7 @@ pub struct NewSessionRow<'a> {
     pub csrf: &'a str,
 }
 
-impl Tx<'_> {
-    /// Inserts a session.
-    pub fn insert_session(&self, s: &NewSessionRow<'_>) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, totp_at, csrf) VALUES (?1,?2,?3,?3,?4,?5)",
-            params![s.token_hash, s.user_id, s.created_at, s.totp_at, s.csrf],
-        )?;
-        Ok(())
-    }
-
+impl ReadTx<'_> {
     /// A session and its user.
     pub fn session(&self, hash: &[u8]) -> R<Option<SessionRow>> {
         Ok(self
@@ -68,6 +58,18 @@ impl Tx<'_> {
                 },
             )
             .optional()?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Inserts a session.
+    pub fn insert_session(&self, s: &NewSessionRow<'_>) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, totp_at, csrf) VALUES (?1,?2,?3,?3,?4,?5)",
+            params![s.token_hash, s.user_id, s.created_at, s.totp_at, s.csrf],
+        )?;
+        Ok(())
     }
 
     /// Updates a session's last-seen time (and, when given, its second-factor time).

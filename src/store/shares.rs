@@ -5,7 +5,7 @@
 //! whether one still counts (live, unexpired) is the policy's decision, not a query's.
 use rusqlite::{Row, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
 /// A share of a case with a partner.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ fn share_from(r: &Row<'_>) -> rusqlite::Result<ShareRow> {
     })
 }
 
-/// A new share, as [`Tx::insert_share`] stores it.
+/// A new share, as [`WriteTx::insert_share`] stores it.
 pub struct NewShareRow<'a> {
     /// Opaque id.
     pub id: &'a str,
@@ -58,7 +58,29 @@ pub struct NewShareRow<'a> {
     pub created_at: &'a str,
 }
 
-impl Tx<'_> {
+impl ReadTx<'_> {
+    /// Shares of a case (all states).
+    pub fn shares(&self, case: &str) -> R<Vec<ShareRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, case_id, user_id, permission, expires_at, revoked_at, notes FROM shares WHERE case_id = ?1 ORDER BY created_at",
+        )?;
+        let rows = st.query_map([case], share_from)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Changes what a share allows and until when (the one live share of a partner on
+    /// a case is changed, never doubled).
+    pub fn update_share(&self, id: &str, permission: &str, expires_at: i64, notes: bool) -> R<()> {
+        exec(
+            self,
+            "UPDATE shares SET permission = ?2, expires_at = ?3, notes = ?4 WHERE id = ?1",
+            params![id, permission, expires_at, notes],
+        )?;
+        Ok(())
+    }
+
     /// Inserts a share.
     pub fn insert_share(&self, s: &NewShareRow<'_>) -> R<()> {
         exec(
@@ -77,15 +99,6 @@ impl Tx<'_> {
             ],
         )?;
         Ok(())
-    }
-
-    /// Shares of a case (all states).
-    pub fn shares(&self, case: &str) -> R<Vec<ShareRow>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, user_id, permission, expires_at, revoked_at, notes FROM shares WHERE case_id = ?1 ORDER BY created_at",
-        )?;
-        let rows = st.query_map([case], share_from)?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Revokes a share of a case; true if it existed and was live.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use super::{Db, R, ShredKind, StoreError, Tx, exec};
+use super::{Db, R, ShredKind, StoreError, WriteTx, exec};
 
 /// One key-bearing column: which rows, which value, whose shred key seals it.
 struct Column {
@@ -111,7 +111,7 @@ const KEY_BEARING: &[Column] = &[
     },
 ];
 
-/// One key-bearing value handed to [`Tx::rewrite_key_bearing`].
+/// One key-bearing value handed to [`WriteTx::rewrite_key_bearing`].
 pub struct KeyBearing<'a> {
     /// Whose shred key.
     pub kind: ShredKind,
@@ -123,7 +123,7 @@ pub struct KeyBearing<'a> {
     pub value: &'a [u8],
 }
 
-impl Tx<'_> {
+impl WriteTx<'_> {
     /// Takes out of a snapshot what must never be in a backup: the live shred keys,
     /// the backup bookkeeping (snapshot keys), sessions, and the blind indexes (with
     /// a shred key gone they would still confirm a guessed A-number or name, so
@@ -249,10 +249,10 @@ impl Snapshot {
     /// Runs `f` in one transaction on the snapshot.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
-        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let tx = self.conn.transaction().map_err(StoreError::from)?;
-        let out = f(&Tx(&tx))?;
+        let out = f(&WriteTx::new(&tx))?;
         tx.commit().map_err(StoreError::from_sqlite)?;
         Ok(out)
     }

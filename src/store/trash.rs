@@ -5,9 +5,27 @@
 //! only after its file was removed (or found missing).
 use rusqlite::params;
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 
-impl Tx<'_> {
+impl ReadTx<'_> {
+    /// Up to `limit` queued names, oldest first.
+    pub fn trash_list(&self, limit: usize) -> R<Vec<String>> {
+        let mut st = self
+            .0
+            .prepare_cached("SELECT name FROM blob_trash ORDER BY rowid LIMIT ?1")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map([limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many files wait for removal.
+    pub fn trash_len(&self) -> R<u64> {
+        let n: i64 = self.q_row("SELECT COUNT(*) FROM blob_trash", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl WriteTx<'_> {
     /// Queues blob files for removal (a name queued twice is kept once).
     pub fn trash_blobs(&self, names: &[String], now: &str) -> R<()> {
         for n in names {
@@ -20,27 +38,11 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Up to `limit` queued names, oldest first.
-    pub fn trash_list(&self, limit: usize) -> R<Vec<String>> {
-        let mut st = self
-            .0
-            .prepare_cached("SELECT name FROM blob_trash ORDER BY rowid LIMIT ?1")?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map([limit], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Takes names whose files are gone off the queue.
     pub fn trash_done(&self, names: &[String]) -> R<()> {
         for n in names {
             exec(self, "DELETE FROM blob_trash WHERE name = ?1", [n])?;
         }
         Ok(())
-    }
-
-    /// How many files wait for removal.
-    pub fn trash_len(&self) -> R<u64> {
-        let n: i64 = self.q_row("SELECT COUNT(*) FROM blob_trash", [], |r| r.get(0))?;
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 }

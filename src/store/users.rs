@@ -6,7 +6,7 @@
 //! [`UserRow`]'s `Debug` prints the id and role only, never the login name or a hash.
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{R, Tx, exec};
+use super::{R, ReadTx, WriteTx, exec};
 use crate::policy::Role;
 
 /// A user account.
@@ -81,7 +81,7 @@ pub(super) fn user_from(r: &Row<'_>, o: usize) -> rusqlite::Result<UserRow> {
     })
 }
 
-/// A new user account, as [`Tx::insert_user`] stores it. No `Debug`: it holds the
+/// A new user account, as [`WriteTx::insert_user`] stores it. No `Debug`: it holds the
 /// login name and the password hash.
 pub struct NewUserRow<'a> {
     /// Opaque id.
@@ -104,39 +104,7 @@ pub struct NewUserRow<'a> {
     pub access_pending: bool,
 }
 
-impl Tx<'_> {
-    /// Inserts a user.
-    pub fn insert_user(&self, u: &NewUserRow<'_>) -> R<()> {
-        exec(
-            self,
-            "INSERT INTO users (id, username, role, office, org, supervisor, password_hash, created_at, access_pending)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-            params![
-                u.id,
-                u.username,
-                u.role.as_str(),
-                u.office,
-                u.org,
-                u.supervisor,
-                u.password_hash,
-                u.created_at,
-                u.access_pending
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Marks an account's power to read client data as waiting for confirmation, or
-    /// confirmed.
-    pub fn set_access_pending(&self, id: &str, pending: bool) -> R<()> {
-        exec(
-            self,
-            "UPDATE users SET access_pending = ?2 WHERE id = ?1",
-            params![id, pending],
-        )?;
-        Ok(())
-    }
-
+impl ReadTx<'_> {
     /// The office's accounts waiting for confirmation.
     pub fn pending_access(&self, office: &str) -> R<Vec<UserRow>> {
         Ok(self
@@ -175,6 +143,40 @@ impl Tx<'_> {
         ))?;
         let rows = st.query_map([office], |r| user_from(r, 0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl WriteTx<'_> {
+    /// Inserts a user.
+    pub fn insert_user(&self, u: &NewUserRow<'_>) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO users (id, username, role, office, org, supervisor, password_hash, created_at, access_pending)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            params![
+                u.id,
+                u.username,
+                u.role.as_str(),
+                u.office,
+                u.org,
+                u.supervisor,
+                u.password_hash,
+                u.created_at,
+                u.access_pending
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks an account's power to read client data as waiting for confirmation, or
+    /// confirmed.
+    pub fn set_access_pending(&self, id: &str, pending: bool) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET access_pending = ?2 WHERE id = ?1",
+            params![id, pending],
+        )?;
+        Ok(())
     }
 
     /// Replaces a password hash.

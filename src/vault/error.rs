@@ -127,3 +127,11 @@ impl From<CryptoError> for VaultError {
         VaultError::Internal(format!("crypto: {e}"))
     }
 }
+
+/// A vault failure during a backup run is the run's failure (`backup/` knows nothing
+/// of the vault, so the conversion lives here).
+impl From<VaultError> for crate::backup::BackupError {
+    fn from(e: VaultError) -> Self {
+        crate::backup::BackupError::Failed(e.to_string())
+    }
+}

@@ -5,46 +5,23 @@
 //! Invariants: office identities and case keys live only in the keyring below, in
 //! types that wipe on drop, and only while the office is unsealed; a case the actor may
 //! not see is reported exactly like a missing one ([`VaultError::NotFound`]).
-mod accounts;
-mod admin_view;
-mod audit_group;
-mod audit_log;
-mod audit_view;
-mod backup;
-mod backup_ledger;
-pub mod blob_place;
-mod case_edit;
-mod case_list;
-mod cases;
-mod casework;
-mod decide;
-mod doc_fix;
-pub(crate) use decide::Allowed;
-mod documents;
+mod account;
+mod case;
+mod document;
 mod error;
-mod events;
-mod export;
-mod filename;
 mod files;
-use files::load_or_create_auth_key;
-pub use files::write_private_file;
-mod live;
-mod offices;
-pub mod operator;
+mod guard;
+mod lifecycle;
+mod office;
 #[cfg(test)]
 mod parser_props;
-mod plain_cache;
-mod purge;
-mod refusals;
-mod retention;
-mod sessions;
-mod shares;
-mod signin;
-mod target;
-mod totp;
-mod trash;
-mod upcoming;
-mod upload_stream;
+
+pub use crate::store::write_private_file;
+pub use document::blob_place;
+use files::load_or_create_auth_key;
+pub(crate) use guard::decide::Allowed;
+use office::keyring::Unsealed;
+pub use office::operator;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,36 +30,38 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::auth::{PasswordHasher, Throttle};
 use crate::clock::{Clock, rfc3339};
 use crate::config::Settings;
-use crate::crypto::{AuthKey, BlindIndexKey, CaseKey, OfficeKey};
-use crate::policy::{CaseFacts, Policy, Principal, Role};
-use crate::store::{BlobStore, Db, Tx, UserRow};
+use crate::crypto::AuthKey;
+use crate::policy::{Policy, Principal, Role};
+use crate::store::{BlobStore, Db, UserRow};
 
-pub use accounts::{NewUser, UserView, expose};
-pub use admin_view::{AdminCaseView, OfficeCases};
-pub use audit_log::{AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery};
-pub use backup::{BackupReport, BackupRequest};
-pub use case_edit::{CasePatch, CaseVersionView, CaseVersions};
-pub use case_list::{CasePage, CaseSummary, PAGE_DEFAULT, PAGE_MAX, PageQuery};
-pub use cases::{CaseInput, CaseMay, CaseMeta, CaseView};
-pub use casework::{MAX_NOTE_CHARS, NoteInput, NoteList, NoteView};
-pub use doc_fix::RenameInput;
-pub use documents::{DocMay, DocumentPage, DocumentView, OpenDocument, Upload};
-pub use error::VaultError;
-pub use events::{EVENT_KINDS, EventInput, EventList, EventView};
-pub use export::{ExportSummary, export_case};
-pub use live::DocumentStream;
-pub use offices::{OfficeCredentials, OfficeMode};
-pub use purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
-pub use refusals::Refusal;
-pub use retention::{RetentionItem, RetentionReport};
-pub use sessions::{SessionInfo, StepUp};
-pub use shares::{ShareInput, ShareView};
-pub use signin::{LoginInput, LoginOutcome};
-pub use totp::Enrolment;
-pub use upcoming::{
+pub use account::accounts::{NewUser, UserView, expose};
+pub use account::sessions::{SessionInfo, StepUp};
+pub use account::signin::{LoginInput, LoginOutcome};
+pub use account::totp::Enrolment;
+pub use case::admin_view::{AdminCaseView, OfficeCases};
+pub use case::case_edit::{CasePatch, CaseVersionView, CaseVersions};
+pub use case::case_list::{CasePage, CaseSummary, PAGE_BYTES, PAGE_DEFAULT, PAGE_MAX, PageQuery};
+pub use case::cases::{CaseInput, CaseMay, CaseMeta, CaseView};
+pub use case::casework::{MAX_NOTE_CHARS, NoteInput, NoteList, NoteView};
+pub use case::events::{EVENT_KINDS, EventInput, EventList, EventView};
+pub use case::export::{ExportSummary, export_case};
+pub use case::shares::{ShareInput, ShareOutcome, ShareView};
+pub use case::upcoming::{
     UPCOMING_DAYS_DEFAULT, UPCOMING_DAYS_MAX, Upcoming, UpcomingItem, UpcomingQuery,
 };
-pub use upload_stream::UploadMeta;
+pub use document::doc_fix::RenameInput;
+pub use document::documents::{DocMay, DocumentPage, DocumentView, OpenDocument, Upload};
+pub use document::live::DocumentStream;
+pub use document::upload_stream::UploadMeta;
+pub use error::VaultError;
+pub use guard::audit_log::{
+    AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery,
+};
+pub use guard::refusals::Refusal;
+pub use lifecycle::backup::{BackupReport, BackupRequest};
+pub use lifecycle::purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
+pub use lifecycle::retention::{RetentionItem, RetentionReport};
+pub use office::offices::{OfficeCredentials, OfficeMode};
 
 /// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
 /// pseudo-actors. Only `vault::operator` and the vault's background jobs build the
@@ -219,17 +198,6 @@ impl Actor {
     }
 }
 
-/// An office whose keys are in memory.
-struct Unsealed {
-    office: OfficeKey,
-    index: BlindIndexKey,
-    cases: Mutex<HashMap<String, Arc<CaseKey>>>,
-    /// Decrypted metadata of its cases and documents (see `plain_cache.rs`).
-    plain: Mutex<plain_cache::PlainCache>,
-    /// Unix time of the last use of this office's keys (for the idle auto-seal).
-    last_used: std::sync::atomic::AtomicI64,
-}
-
 /// Whether the client of a long operation has gone (see [`Vault::run_cancellable`]).
 #[derive(Clone, Default)]
 pub(crate) struct Cancel(Arc<std::sync::atomic::AtomicBool>);
@@ -264,15 +232,17 @@ pub struct Vault {
     auth_key: AuthKey,
     hasher: PasswordHasher,
     throttle: Throttle,
-    refusals: refusals::Refusals,
-    audit_group: audit_group::AuditGroup,
-    trash: Arc<trash::Trash>,
+    refusals: guard::refusals::Refusals,
+    audit_group: guard::audit_group::AuditGroup,
+    trash: Arc<lifecycle::trash::Trash>,
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
     data_dir: PathBuf,
     /// The shred epoch every backup target's ledger was last rewritten at (-1: not
     /// yet in this process).
     shred_epoch: std::sync::atomic::AtomicI64,
+    /// Bytes of decrypted metadata the offices' caches hold together.
+    plain_bytes: office::plain_cache::ByteBudget,
 }
 
 impl std::fmt::Debug for Vault {
@@ -309,7 +279,7 @@ impl Vault {
             tracing::warn!(error = %e, "WAL checkpoint at start incomplete");
         }
         let vault_id = db.read(|tx| tx.vault_id())?;
-        let blobs = blob_place::open(dir, &opts.settings.blobs, &vault_id)?;
+        let blobs = document::blob_place::open(dir, &opts.settings.blobs, &vault_id)?;
         let auth_key = load_or_create_auth_key(
             &opts
                 .auth_key_file
@@ -321,8 +291,8 @@ impl Vault {
             blobs,
             policy,
             throttle: Throttle::new(opts.settings.login.clone()),
-            refusals: refusals::Refusals::default(),
-            audit_group: audit_group::AuditGroup::default(),
+            refusals: guard::refusals::Refusals::default(),
+            audit_group: guard::audit_group::AuditGroup::default(),
             trash: Arc::default(),
             settings: opts.settings,
             clock: opts.clock,
@@ -332,6 +302,7 @@ impl Vault {
             unseal_lock: Mutex::new(()),
             data_dir: opts.data_dir,
             shred_epoch: std::sync::atomic::AtomicI64::new(-1),
+            plain_bytes: Arc::default(),
         })
     }
 
@@ -448,98 +419,6 @@ impl Vault {
 
     fn now_str(&self) -> String {
         rfc3339(self.clock.now())
-    }
-
-    /// The office's keys, to use them now: this is what keeps the office from the idle
-    /// auto-seal. Call it only where a key is about to be used (unwrapping or reading a
-    /// case key, computing a blind index); anything that only asks whether the office
-    /// is unsealed, or tidies the cache, uses [`Vault::keys_in_memory`].
-    fn use_keys(&self, office: &str) -> Option<Arc<Unsealed>> {
-        let u = self.keys_in_memory(office)?;
-        u.last_used
-            .store(self.clock.unix(), std::sync::atomic::Ordering::Relaxed);
-        Some(u)
-    }
-
-    /// The office's keys if it is unsealed, without counting as a use: a page or a
-    /// poller that shows the seal state must not keep an idle office unsealed.
-    fn keys_in_memory(&self, office: &str) -> Option<Arc<Unsealed>> {
-        self.keyring
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(office)
-            .cloned()
-    }
-
-    /// Whether an office's keys are in memory. Not a use of them: asking does not
-    /// hold off the idle auto-seal.
-    pub fn is_unsealed(&self, office: &str) -> bool {
-        self.keys_in_memory(office).is_some()
-    }
-
-    /// Facts about a case for the policy, with shares live at `now`.
-    fn case_facts(
-        &self,
-        tx: &Tx<'_>,
-        case: &crate::store::CaseRow,
-    ) -> Result<CaseFacts, VaultError> {
-        let now = self.clock.unix();
-        let shares = tx.shares(&case.id)?;
-        let live = shares
-            .iter()
-            .filter(|s| s.revoked_at.is_none() && s.expires_at > now);
-        Ok(CaseFacts {
-            id: case.id.clone(),
-            office: case.office.clone(),
-            creator: case.created_by.clone(),
-            assignees: tx.assignees(&case.id)?,
-            readers: live.clone().map(|s| s.user_id.clone()).collect(),
-            uploaders: live
-                .clone()
-                .filter(|s| s.permission == "upload")
-                .map(|s| s.user_id.clone())
-                .collect(),
-            note_readers: live
-                .filter(|s| s.notes)
-                .map(|s| s.user_id.clone())
-                .collect(),
-        })
-    }
-
-    /// The case key, from the cache or unwrapped with the office identity.
-    ///
-    /// A key is cached only for a case whose row still exists: `case` may have been
-    /// read just before a purge committed, and the purge drops the cached key only
-    /// after its commit. So the row is looked up again *after* the key is cached: if
-    /// the purge committed first, this sees the row gone and removes the key; if not,
-    /// the purge's own removal comes after this insert. Either way no key of a purged
-    /// case stays in memory.
-    fn case_key(&self, case: &crate::store::CaseRow) -> Result<Arc<CaseKey>, VaultError> {
-        let office = self
-            .use_keys(&case.office)
-            .ok_or_else(|| VaultError::OfficeSealed(case.office.clone()))?;
-        let lock = || office.cases.lock().unwrap_or_else(|p| p.into_inner());
-        {
-            let mut cache = lock();
-            if let Some(k) = cache.get(&case.id) {
-                return Ok(k.clone());
-            }
-            let key = Arc::new(office.office.unwrap_case(&case.wrapped_identity)?);
-            cache.insert(case.id.clone(), key);
-        }
-        let still_there = self.db.read(|tx| tx.case(&case.id)).map(|c| c.is_some());
-        let mut cache = lock();
-        match still_there {
-            Ok(true) => cache.get(&case.id).cloned().ok_or(VaultError::NotFound),
-            Ok(false) => {
-                cache.remove(&case.id);
-                Err(VaultError::NotFound)
-            }
-            Err(e) => {
-                cache.remove(&case.id);
-                Err(e.into())
-            }
-        }
     }
 }
 

@@ -3,9 +3,10 @@
 //! parses again to the same value. Kept to a few hundred cases, so it costs seconds.
 use proptest::prelude::*;
 
-use super::filename::valid_filename;
-use super::offices::valid_slug;
-use super::{audit_log, parse_id};
+use super::document::filename::valid_filename;
+use super::guard::audit_log;
+use super::office::offices::valid_slug;
+use super::parse_id;
 use crate::auth::{TotpSecret, Username, normalise_recovery_code, verify_code};
 use crate::clock::{parse_day, parse_rfc3339, rfc3339};
 use crate::crypto::{ANumber, normalise_name};

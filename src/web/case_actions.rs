@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::case_page::case_response;
+use super::case_page::{Paging, case_response};
 use super::error::PageError;
 use super::layout::Notice;
 use super::multipart;
@@ -67,7 +67,11 @@ pub(super) async fn share(
             .await
     }
     .await;
-    finish(&st, s, case, result.map(|_| ()), "shared").await
+    let done = match &result {
+        Ok(o) if o.changed => "share_changed",
+        _ => "shared",
+    };
+    finish(&st, s, case, result.map(|_| ()), done).await
 }
 
 #[derive(Deserialize)]
@@ -119,7 +123,7 @@ async fn finish(
                 st,
                 s,
                 case,
-                None,
+                Paging::default(),
                 StatusCode::BAD_REQUEST,
                 Some(Notice::Error(super::error::words(e))),
             )
@@ -130,7 +134,7 @@ async fn finish(
                 st,
                 s,
                 case,
-                None,
+                Paging::default(),
                 StatusCode::UNAUTHORIZED,
                 Some(Notice::Error(
                     "Enter the 6-digit code from your authenticator app.".into(),
@@ -143,7 +147,7 @@ async fn finish(
                 st,
                 s,
                 case,
-                None,
+                Paging::default(),
                 StatusCode::BAD_REQUEST,
                 Some(Notice::Error(m)),
             )

@@ -27,6 +27,25 @@ pub(super) struct CaseQuery {
     done: Option<String>,
     /// The previous page's last document (the "More documents" link).
     docs_after: Option<String>,
+    /// The previous page's last note (the "Older notes" link).
+    notes_after: Option<String>,
+    /// The previous page's last event (the "More hearings and deadlines" link).
+    events_after: Option<String>,
+    /// The previous page's last version (the "Older versions" link).
+    versions_after: Option<String>,
+}
+
+/// Which page of each list the case page shows (the first of each by default).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Paging {
+    /// Documents after this one.
+    pub(super) docs: Option<String>,
+    /// Notes older than this one.
+    pub(super) notes: Option<String>,
+    /// Events added after this one.
+    pub(super) events: Option<String>,
+    /// Versions older than this number.
+    pub(super) versions: Option<String>,
 }
 
 fn meta_row(label: &str, value: Option<&str>) -> Markup {
@@ -171,11 +190,11 @@ pub(super) async fn case_response(
     st: &AppState,
     s: SessionInfo,
     case_id: String,
-    docs_after: Option<String>,
+    paging: Paging,
     status: StatusCode,
     notice: Option<Notice>,
 ) -> Result<Response, PageError> {
-    case_response_with(st, s, case_id, docs_after, status, notice, None).await
+    case_response_with(st, s, case_id, paging, status, notice, None).await
 }
 
 /// The case page, with what an unsaved "Edit details" form held (after a refusal).
@@ -183,13 +202,14 @@ pub(super) async fn case_response_with(
     st: &AppState,
     s: SessionInfo,
     case_id: String,
-    docs_after: Option<String>,
+    paging: Paging,
     status: StatusCode,
     notice: Option<Notice>,
     draft: Option<DetailsDraft>,
 ) -> Result<Response, PageError> {
     let case = st.vault.get_case(&s.actor, &case_id).await?;
-    let cw = Casework::load(st, &s, &case).await?;
+    let cw = Casework::load(st, &s, &case, &paging).await?;
+    let docs_after = paging.docs.clone();
     let paged = docs_after.is_some();
     let docs = st
         .vault
@@ -279,6 +299,12 @@ pub(super) async fn case_page(
 ) -> Result<Response, PageError> {
     let q = q.map(|q| q.0).unwrap_or_default();
     let notice = done_message(q.done.as_deref());
-    let docs_after = q.docs_after.filter(|a| !a.is_empty());
-    case_response(&st, s, case, docs_after, StatusCode::OK, notice).await
+    let given = |a: Option<String>| a.filter(|a| !a.is_empty());
+    let paging = Paging {
+        docs: given(q.docs_after),
+        notes: given(q.notes_after),
+        events: given(q.events_after),
+        versions: given(q.versions_after),
+    };
+    case_response(&st, s, case, paging, StatusCode::OK, notice).await
 }

@@ -60,8 +60,8 @@ fn new_case_form(s: &SessionInfo) -> Markup {
                 }
                 div.field {
                     label for="a_number" { "A-number (optional)" }
-                    input #a_number name="a_number" inputmode="numeric" maxlength="12" autocomplete="off" aria-describedby="a-help";
-                    p.help #a-help { "8 or 9 digits, with or without the A, e.g. A012345678." }
+                    input #a_number name="a_number" inputmode="numeric" maxlength="24" autocomplete="off" aria-describedby="a-help";
+                    p.help #a-help { "8 or 9 digits, with or without the A, dashes or spaces, e.g. A-012-345-678." }
                 }
                 div.field {
                     label for="date_of_birth" { "Date of birth (optional)" }

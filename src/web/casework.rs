@@ -9,13 +9,14 @@
 use maud::{Markup, html};
 use zeroize::Zeroizing;
 
+use super::case_page::Paging;
 use super::error::PageError;
 use super::layout::{csrf_field, day, minute};
 use super::parts::code_field;
 use crate::edge::AppState;
 use crate::vault::{
     CaseMeta, CaseVersions, CaseView, DocumentView, EventList, EventView, NoteList, NoteView,
-    SessionInfo,
+    PageQuery, SessionInfo,
 };
 
 /// The casework a case page shows, each read only when the policy allows it.
@@ -28,18 +29,38 @@ pub(super) struct Casework {
 
 impl Casework {
     /// Reads what the actor may see of the case's casework.
+    /// One page of each (newest notes, first events, newest versions, unless
+    /// `paging` names a later page), so the case page stays small however much a
+    /// case holds.
     pub(super) async fn load(
         st: &AppState,
         s: &SessionInfo,
         case: &CaseView,
+        paging: &Paging,
     ) -> Result<Casework, PageError> {
+        let page = |after: &Option<String>| PageQuery {
+            limit: None,
+            after: after.clone(),
+        };
         let mut out = Casework::default();
         if case.may.edit {
-            out.versions = Some(st.vault.case_versions(&s.actor, &case.id).await?);
+            out.versions = Some(
+                st.vault
+                    .case_versions(&s.actor, &case.id, &page(&paging.versions))
+                    .await?,
+            );
         }
         if case.may.read_casework {
-            out.notes = Some(st.vault.list_notes(&s.actor, &case.id).await?);
-            out.events = Some(st.vault.list_events(&s.actor, &case.id).await?);
+            out.notes = Some(
+                st.vault
+                    .list_notes(&s.actor, &case.id, &page(&paging.notes))
+                    .await?,
+            );
+            out.events = Some(
+                st.vault
+                    .list_events(&s.actor, &case.id, &page(&paging.events))
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -87,8 +108,8 @@ pub(super) fn details_history(case: &CaseView, cw: &Casework) -> Markup {
                 strong { (text_or_dash(case.updated_by.as_deref())) } "." }
         }
         @if let Some(v) = cw.versions.as_ref().filter(|v| v.versions.len() > 1) {
-            details.history {
-                summary { "History of these details (" (v.versions.len() - 1) " earlier version" @if v.versions.len() > 2 { "s" } ")" }
+            details.history #history open[v.versions.first().is_some_and(|f| f.version != case.version)] {
+                summary { "History of these details (" (case.version - 1) " earlier version" @if case.version > 2 { "s" } ")" }
                 ol.history {
                     @for pair in v.versions.windows(2) {
                         li {
@@ -103,9 +124,12 @@ pub(super) fn details_history(case: &CaseView, cw: &Casework) -> Markup {
                             }
                         }
                     }
-                    @if let Some(first) = v.versions.last() {
+                    @if let Some(first) = v.versions.last().filter(|f| f.version == 1) {
                         li { p { strong { (minute(&first.changed_at)) } " — the case was opened by " (text_or_dash(Some(&first.changed_by_name))) "." } }
                     }
+                }
+                @if let Some(n) = &v.next_after {
+                    p.more { a href={ "/cases/" (case.id) "?versions_after=" (n) "#history" } { "Older versions →" } }
                 }
             }
         }
@@ -146,8 +170,8 @@ pub(super) fn edit_form(s: &SessionInfo, case: &CaseView, draft: Option<&Details
                 }
                 div.field {
                     label for="edit-a-number" { "A-number (optional)" }
-                    input #edit-a-number name="a_number" inputmode="numeric" maxlength="12" autocomplete="off" value=(a) aria-describedby="edit-a-help";
-                    p.help #edit-a-help { "8 or 9 digits, with or without the A. Leave empty to remove it." }
+                    input #edit-a-number name="a_number" inputmode="numeric" maxlength="24" autocomplete="off" value=(a) aria-describedby="edit-a-help";
+                    p.help #edit-a-help { "8 or 9 digits, with or without the A, dashes or spaces, e.g. A-012-345-678. Leave empty to remove it." }
                 }
                 div.field {
                     label for="edit-dob" { "Date of birth (optional)" }
@@ -228,6 +252,9 @@ pub(super) fn notes_section(s: &SessionInfo, case: &CaseView, cw: &Casework) -> 
             }
             @if list.notes.is_empty() { p.empty { "No notes yet." } } @else {
                 ol.notes-list { @for n in &list.notes { (note_item(s, case, n, &list.notes)) } }
+            }
+            @if let Some(n) = &list.next_after {
+                p.more { a href={ "/cases/" (case.id) "?notes_after=" (n) "#case-notes" } { "Older notes →" } }
             }
         }
     }
@@ -331,6 +358,9 @@ pub(super) fn events_section(s: &SessionInfo, case: &CaseView, cw: &Casework) ->
             h2 #events { "Hearings and deadlines" }
             @if list.events.is_empty() { p.empty { "No hearings or deadlines yet." } } @else {
                 ol.events { @for e in &list.events { (event_item(s, case, e, &list.events)) } }
+            }
+            @if let Some(n) = &list.next_after {
+                p.more { a href={ "/cases/" (case.id) "?events_after=" (n) "#events" } { "More hearings and deadlines →" } }
             }
             @if case.may.add_casework {
                 details.add-event {

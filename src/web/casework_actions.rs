@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::case_page::case_response_with;
+use super::case_page::{Paging, case_response_with};
 use super::casework::{DetailsDraft, draft_meta};
 use super::error::PageError;
 use super::layout::Notice;
@@ -41,7 +41,7 @@ async fn refused(
     draft: Option<DetailsDraft>,
 ) -> Result<Response, PageError> {
     let (status, notice) = change_error(plain(e))?;
-    case_response_with(st, s, case, None, status, Some(notice), draft).await
+    case_response_with(st, s, case, Paging::default(), status, Some(notice), draft).await
 }
 
 /// A field's name in a vault message, for people.
@@ -165,7 +165,7 @@ pub(super) async fn edit_details(
                 &st,
                 s,
                 case,
-                None,
+                Paging::default(),
                 StatusCode::CONFLICT,
                 Some(notice),
                 Some(draft),

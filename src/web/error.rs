@@ -69,7 +69,7 @@ pub(crate) fn words(e: VaultError) -> String {
         VaultError::LegalHold => "A legal hold covers this, so nothing in it can be deleted. Lift the hold first if the legal matter has ended.".into(),
         VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
         VaultError::Forbidden => "Your account is not allowed to do that.".into(),
-        VaultError::Throttled(secs) => format!("Too many attempts. Please try again in {}.", wait_words(secs)),
+        VaultError::Throttled(secs) => format!("Too many failed attempts on this account. This account can try again in {}; other accounts are not affected.", wait_words(secs)),
         VaultError::StoreUnavailable(detail) => {
             tracing::warn!(error = %detail, "blob store unavailable; the page said so");
             "The document store cannot be reached right now, so nothing was stored or changed. Please try again in a minute.".into()

@@ -111,6 +111,9 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "case_created" => "The case was opened.",
         "uploaded" => "The document was uploaded and encrypted.",
         "shared" => "The case was shared. The partner can see it until the date shown.",
+        "share_changed" => {
+            "This partner already had the case: their share now allows what you chose, until the date shown."
+        }
         "revoked" => "The share was revoked. The partner can no longer see this case.",
         "sealed" => "The office is sealed. Nobody can read its files until it is unsealed.",
         "unsealed" => "The office is unsealed. Its files can be read again.",

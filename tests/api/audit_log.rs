@@ -160,7 +160,7 @@ async fn every_deciding_route_writes_exactly_one_entry_and_denials_are_deny() {
     let doc = app.upload_ok(alice, &case, "r.pdf", bytes(2000, 1)).await;
     let other = app.create_case(alice, "bronx", "Other", None).await;
     let pass = app.creds.offices["bronx"].passphrase.clone();
-    let share_until = "2099-01-01T00:00:00Z";
+    let share_until = "2027-06-01T00:00:00Z";
     use Method as M;
     let c = |p: &str| format!("/cases/{case}{p}");
     let mut steps = vec![
@@ -783,7 +783,7 @@ async fn no_client_data_in_the_audit_table_or_its_export() {
         &app,
         &alice,
         &format!("/cases/{case}/shares"),
-        json!({"username": "pat", "permission": "read", "expires_at": "2099-01-01T00:00:00Z"}),
+        json!({"username": "pat", "permission": "read", "expires_at": "2027-06-01T00:00:00Z"}),
     )
     .await;
     let admin = app.login("admin").await;

@@ -163,7 +163,7 @@ async fn probe_api(
             Method::POST,
             format!("/cases/{case}/shares"),
             Some(
-                json!({"username": p, "permission": "read", "expires_at": "2099-01-01T00:00:00Z"}),
+                json!({"username": p, "permission": "read", "expires_at": "2027-06-01T00:00:00Z"}),
             ),
         ),
         (

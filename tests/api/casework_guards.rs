@@ -170,7 +170,7 @@ async fn a_share_without_notes_hides_the_details_notes_too() {
     let alice = app.login("alice").await;
     let pat = app.login("pat").await;
     let case = app.create_case(&alice, "bronx", "Quiet Notes", None).await;
-    let until = "2099-01-01T00:00:00Z";
+    let until = "2027-06-01T00:00:00Z";
     let shares = format!("/cases/{case}/shares");
     let share = |notes: bool| {
         post_json(

@@ -245,7 +245,7 @@ async fn notes_are_added_and_corrected_and_a_partner_sees_them_only_with_the_fla
 
     // A partner without the notes flag sees no notes section at all; with it, the
     // notes but no form to add one.
-    let share = |notes: bool| json!({"username": "pat", "permission": "read", "expires_at": "2030-01-01T00:00:00Z", "notes": notes});
+    let share = |notes: bool| json!({"username": "pat", "permission": "read", "expires_at": "2027-06-01T00:00:00Z", "notes": notes});
     let r = api
         .post(app.url(&format!("/cases/{case}/shares")))
         .json(&share(false))

@@ -22,6 +22,8 @@ mod casework_reach;
 mod childkit;
 mod crosssite;
 mod dos;
+mod findings;
+mod findings_ops;
 mod grant;
 mod helpers;
 mod lifecycle_helpers;

@@ -78,7 +78,7 @@ async fn every_page_sends_the_security_headers_and_every_post_form_a_csrf_field(
         .await;
     let r = api
         .post(app.url(&format!("/cases/{case}/shares")))
-        .json(&serde_json::json!({"username": "pat", "permission": "read", "expires_at": "2030-01-01T00:00:00Z"}))
+        .json(&serde_json::json!({"username": "pat", "permission": "read", "expires_at": "2027-06-01T00:00:00Z"}))
         .send()
         .await
         .unwrap();
@@ -486,7 +486,7 @@ async fn sharing_asks_for_a_fresh_code_once_the_step_up_window_has_passed() {
         "no code field after the window"
     );
     let token = hidden(&html, "csrf").unwrap();
-    let until = "2030-01-31";
+    let until = "2027-05-31";
     let share = format!("{page}/shares");
     let r = alice
         .post(&share)
@@ -530,14 +530,14 @@ async fn sharing_asks_for_a_fresh_code_once_the_step_up_window_has_passed() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, _, html) = get(&alice, &page).await;
     assert!(
-        html.contains("2030-01-31") && html.contains("Active"),
+        html.contains("2027-05-31") && html.contains("Active"),
         "{html}"
     );
 
     // The partner sees the case with the share's end.
     let pat = sign_in(&app, "pat").await;
     let (_, _, list) = get(&pat, &format!("{}/cases", app.base)).await;
-    assert!(list.contains("Step Up") && list.contains("2030-01-31"));
+    assert!(list.contains("Step Up") && list.contains("2027-05-31"));
 }
 
 #[tokio::test]
@@ -549,7 +549,7 @@ async fn a_partner_sees_the_upload_form_only_with_an_upload_share() {
     for (case, permission) in [(&read, "read"), (&upload, "upload")] {
         let r = api
             .post(app.url(&format!("/cases/{case}/shares")))
-            .json(&serde_json::json!({"username": "pat", "permission": permission, "expires_at": "2030-01-01T00:00:00Z"}))
+            .json(&serde_json::json!({"username": "pat", "permission": permission, "expires_at": "2027-06-01T00:00:00Z"}))
             .send()
             .await
             .unwrap();

@@ -161,7 +161,7 @@ async fn backups_to_the_bucket_restore_and_a_purge_reaches_them() {
 async fn a_bucket_with_versioning_is_refused_as_a_backup_target() {
     let cluster = Cluster::start();
     let versioned = "casevault-versioned";
-    let b = casevault::vault::blob_place::connect(
+    let b = casevault::store::s3::connect(
         casevault::store::s3::S3Location::parse(
             &format!("s3://{versioned}/x"),
             &cluster.endpoint(),

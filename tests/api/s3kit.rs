@@ -39,8 +39,7 @@ pub fn bucket(c: &Cluster, prefix: &str) -> Arc<S3Blobs> {
         "us-east-1",
     )
     .unwrap();
-    casevault::vault::blob_place::connect(loc, Some(&c.credentials_file()), &test_settings().blobs)
-        .unwrap()
+    casevault::store::s3::connect(loc, Some(&c.credentials_file()), &test_settings().blobs).unwrap()
 }
 
 /// Every object key under `prefix/rest` (blocking; call from `spawn_blocking` or a

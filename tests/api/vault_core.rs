@@ -819,7 +819,7 @@ async fn client_name_search_through_the_blind_index() {
     let r = alice
         .post(app.url(&format!("/cases/{maria}/shares")))
         .json(
-            &json!({"username": "pat", "permission": "read", "expires_at": "2030-01-01T00:00:00Z"}),
+            &json!({"username": "pat", "permission": "read", "expires_at": "2027-06-01T00:00:00Z"}),
         )
         .send()
         .await

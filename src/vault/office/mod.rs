@@ -1,0 +1,9 @@
+//! Offices and their keys: creation, seal and unseal, the keyring of unsealed
+//! offices, the cache of decrypted metadata, and the machine operator's powers.
+//!
+//! Invariant: an office identity and its case keys are in memory only while the
+//! office is unsealed, in types that wipe on drop; sealing removes them all at once.
+pub(super) mod keyring;
+pub(super) mod offices;
+pub mod operator;
+pub(super) mod plain_cache;
