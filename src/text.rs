@@ -10,8 +10,10 @@
 pub const INVISIBLE_FORMAT: &str =
     "invisible formatting characters (such as right-to-left overrides or zero-width spaces)";
 
-/// Whether `c` is a format character (Unicode general category Cf) or a line or
-/// paragraph separator (Zl, Zp). The standard library has no general-category lookup
+/// Whether `c` is a format character (Unicode general category Cf), a line or
+/// paragraph separator (Zl, Zp), or one of the few letters and marks that render as
+/// nothing at all (the Hangul fillers, the braille blank, the combining grapheme
+/// joiner): a name made of them looks empty. The standard library has no general-category lookup
 /// and one table is not worth a dependency: these are the Cf ranges of Unicode 15.1
 /// (`DerivedGeneralCategory.txt`), plus U+2028 and U+2029.
 pub fn is_invisible_format(c: char) -> bool {
@@ -23,13 +25,18 @@ pub fn is_invisible_format(c: char) -> bool {
         (0x070F, 0x070F),   // Syriac abbreviation mark
         (0x0890, 0x0891),   // Arabic pound and piastre marks above
         (0x08E2, 0x08E2),   // Arabic disputed end of ayah
+        (0x034F, 0x034F),   // combining grapheme joiner (Mn, but shows nothing)
+        (0x115F, 0x1160),   // Hangul choseong and jungseong fillers (Lo, blank)
         (0x180E, 0x180E),   // Mongolian vowel separator
         (0x200B, 0x200F),   // zero-width space, joiners, LRM, RLM
         (0x2028, 0x2029),   // line and paragraph separators (Zl, Zp)
         (0x202A, 0x202E),   // bidi embeddings and overrides
         (0x2060, 0x2064),   // word joiner, invisible operators
         (0x2066, 0x206F),   // bidi isolates, deprecated format characters
+        (0x2800, 0x2800),   // braille pattern blank (So, blank)
+        (0x3164, 0x3164),   // Hangul filler (Lo, blank)
         (0xFEFF, 0xFEFF),   // zero-width no-break space (byte order mark)
+        (0xFFA0, 0xFFA0),   // halfwidth Hangul filler (Lo, blank)
         (0xFFF9, 0xFFFB),   // interlinear annotation
         (0x110BD, 0x110BD), // Kaithi number sign
         (0x110CD, 0x110CD), // Kaithi number sign above

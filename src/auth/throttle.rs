@@ -116,6 +116,15 @@ impl Throttle {
         })
     }
 
+    /// Whether `key` alone keeps an attempt waiting at `now` (to say which lock a
+    /// refusal came from; the refusal itself is [`Throttle::reserve`]'s).
+    pub fn holds(&self, key: &str, now: i64) -> bool {
+        let (_, lock_after) = limits(&self.settings, key);
+        lock(&self.state).get(key).is_some_and(|s| {
+            s.not_before > now || s.failures.saturating_add(s.in_flight) >= lock_after
+        })
+    }
+
     /// May an attempt for these keys go ahead at `now`? Advisory only (the unit tests
     /// below): admitting an attempt is [`Throttle::reserve`]'s job.
     #[cfg(test)]

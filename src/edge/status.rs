@@ -23,7 +23,9 @@ pub fn of(e: &VaultError) -> (StatusCode, &'static str) {
         VaultError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
         VaultError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
         VaultError::TotpRequired => (S::UNAUTHORIZED, "totp_required"),
-        VaultError::Throttled(_) => (S::TOO_MANY_REQUESTS, "too_many_attempts"),
+        VaultError::Throttled(_) | VaultError::NetworkThrottled(_) => {
+            (S::TOO_MANY_REQUESTS, "too_many_attempts")
+        }
         VaultError::TooLarge(_) => (S::PAYLOAD_TOO_LARGE, "too_large"),
         VaultError::StoreUnavailable(_) => (S::SERVICE_UNAVAILABLE, "store_unavailable"),
         VaultError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),

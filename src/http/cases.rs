@@ -58,6 +58,7 @@ pub(super) fn page_query(
     Ok(PageQuery {
         limit: q.limit,
         after: q.after,
+        bytes: None,
     })
 }
 
@@ -80,6 +81,7 @@ pub(super) async fn list_cases(
     let page = PageQuery {
         limit: q.limit,
         after: q.after,
+        bytes: None,
     };
     let cases = st
         .vault

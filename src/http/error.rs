@@ -97,6 +97,14 @@ impl From<VaultError> for ApiError {
             ),
             VaultError::Unauthenticated => "sign in first (or again: your session ended)".to_string(),
             VaultError::TotpRequired => "enter the 6-digit code from your authenticator app".to_string(),
+            VaultError::NetworkThrottled(secs) => {
+                return ApiError {
+                    status,
+                    code,
+                    message: format!("too many failed sign-ins from your network (many accounts tried); every sign-in from it waits {secs} seconds, except from a browser that signed in before"),
+                    retry_after: Some(secs),
+                };
+            }
             VaultError::Throttled(secs) => {
                 return ApiError {
                     status,

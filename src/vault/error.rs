@@ -62,6 +62,10 @@ pub enum VaultError {
     /// Too many failures; retry later.
     #[error("too many attempts; try again in {0} seconds")]
     Throttled(i64),
+    /// Too many failed sign-ins from the client's address (ten times an account's
+    /// limit: a flood), whichever account is tried; retry later.
+    #[error("too many failed sign-ins from this network; try again in {0} seconds")]
+    NetworkThrottled(i64),
     /// The upload exceeded the limit.
     #[error("the document is larger than the limit of {0} bytes")]
     TooLarge(u64),

@@ -219,6 +219,7 @@ pub(super) async fn case_response_with(
             &PageQuery {
                 limit: Some(crate::vault::PAGE_MAX),
                 after: docs_after,
+                bytes: None,
             },
         )
         .await?;

@@ -181,6 +181,7 @@ pub(super) async fn list_response(
         let page = PageQuery {
             limit: q.is_some().then_some(crate::vault::PAGE_MAX),
             after: after.clone(),
+            bytes: None,
         };
         let found = match q.as_deref() {
             Some(t) if crate::crypto::ANumber::parse(t).is_none() => {

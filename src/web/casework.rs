@@ -27,6 +27,11 @@ pub(super) struct Casework {
     events: Option<EventList>,
 }
 
+/// Notes, events and versions on one case page, at most.
+const PAGE_ON_CASE: u64 = 20;
+/// Bytes of notes (and of versions) on one case page, at most (before HTML escaping).
+const BYTES_ON_CASE: usize = 192 << 10;
+
 impl Casework {
     /// Reads what the actor may see of the case's casework.
     /// One page of each (newest notes, first events, newest versions, unless
@@ -38,9 +43,13 @@ impl Casework {
         case: &CaseView,
         paging: &Paging,
     ) -> Result<Casework, PageError> {
+        // A note is shown twice (its text and its correction form) and HTML may
+        // escape a character into six: a smaller page than the API's keeps the page
+        // within a few MiB however long the notes are.
         let page = |after: &Option<String>| PageQuery {
-            limit: None,
+            limit: Some(PAGE_ON_CASE),
             after: after.clone(),
+            bytes: Some(BYTES_ON_CASE),
         };
         let mut out = Casework::default();
         if case.may.edit {

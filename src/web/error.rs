@@ -69,6 +69,7 @@ pub(crate) fn words(e: VaultError) -> String {
         VaultError::LegalHold => "A legal hold covers this, so nothing in it can be deleted. Lift the hold first if the legal matter has ended.".into(),
         VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
         VaultError::Forbidden => "Your account is not allowed to do that.".into(),
+        VaultError::NetworkThrottled(secs) => format!("Too many failed sign-ins from your network. Signing in from it can start again in {}; a browser that has signed in before is not affected.", wait_words(secs)),
         VaultError::Throttled(secs) => format!("Too many failed attempts on this account. This account can try again in {}; other accounts are not affected.", wait_words(secs)),
         VaultError::StoreUnavailable(detail) => {
             tracing::warn!(error = %detail, "blob store unavailable; the page said so");
@@ -147,7 +148,7 @@ impl IntoResponse for PageError {
                     (back_links())
                 },
             ),
-            PageError::Vault(VaultError::Throttled(secs)) => {
+            PageError::Vault(VaultError::Throttled(secs) | VaultError::NetworkThrottled(secs)) => {
                 let mut resp = error_page(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many attempts",

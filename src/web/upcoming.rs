@@ -59,7 +59,7 @@ fn body(list: &Upcoming, today: &str) -> Markup {
             }
         }
         @if list.truncated {
-            p.banner role="status" { "Only your newest cases are included: there are more than this page can look at." }
+            p.banner role="status" { "Not everything fits on this page: it shows the earliest 500 hearings and deadlines of your newest cases. Choose fewer days to see the rest." }
         }
         @if days.is_empty() {
             p.empty { "Nothing in the next 30 days." }

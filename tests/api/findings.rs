@@ -366,3 +366,68 @@ async fn the_a_number_fields_take_every_spelling_the_api_takes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_flood_from_one_address_says_it_is_the_network_that_waits() {
+    let app = spawn_app().await;
+    let url = format!("https://127.0.0.1:{}/api/v1/login", app.port());
+    // Alice's code first: taking one moves the test clock past the delay below.
+    let code = app.code("alice");
+    // Ten times an account's free failures, at names nobody has.
+    for n in 0..31 {
+        let r = from(&app, 6)
+            .post(&url)
+            .json(&json!({"username": format!("nobody-{n}"), "password": "wrong"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let r = from(&app, 6)
+        .post(&url)
+        .json(&json!({"username": "alice", "password": app.creds.users["alice"].password, "totp": code}))
+        .send()
+        .await
+        .unwrap();
+    let e = assert_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(m.contains("your network") && !m.contains("this account"), "{m}");
+    // Another address is not affected.
+    let r = from(&app, 7)
+        .post(&url)
+        .json(&json!({"username": "alice", "password": app.creds.users["alice"].password, "totp": app.code("alice")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_line_fields_refuse_line_breaks_and_names_that_look_empty() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    for (field, value) in [
+        ("client_name", "Maria\nLopez"),
+        ("client_name", "Maria\tLopez"),
+        ("client_name", "\u{3164}"),
+        ("client_name", "\u{115F}\u{1160}"),
+        ("country_of_birth", "Guate\rmala"),
+    ] {
+        let mut body = json!({"office": "bronx", "client_name": "Plain Name"});
+        body[field] = json!(value);
+        let r = alice.post(app.url("/cases")).json(&body).send().await.unwrap();
+        assert_error(r, StatusCode::BAD_REQUEST, "invalid_field").await;
+    }
+    let case = app.create_case(&alice, "bronx", "Plain Name", None).await;
+    let r = post_event(
+        &app,
+        &alice,
+        &case,
+        json!({"kind": "hearing", "date": "2030-01-02", "place": "room 12\nfloor 3"}),
+    )
+    .await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_field").await;
+    // A note and an event's description may have several lines.
+    let r = post_note(&app, &alice, &case, json!({"text": "line one\nline two"})).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}

@@ -361,3 +361,54 @@ async fn healthz_says_unhealthy_when_the_data_directory_cannot_be_written() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// The case page shows each note twice (text and correction form) and HTML escapes a
+/// quote into six characters; Coming up lists every event of every case. Both stay a
+/// few MiB however much a case holds.
+#[tokio::test]
+async fn the_case_page_and_coming_up_are_bounded_in_bytes() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Quoted Client", None).await;
+    let quotes = "\"".repeat(20_000);
+    for _ in 0..30 {
+        note_ok(&app, &alice, &case, &quotes, None).await;
+    }
+    let today = crate::casekit::day(&app, 1);
+    let posted: Vec<StatusCode> = futures_util::stream::iter(0..600)
+        .map(|_| {
+            let (app, alice, case, today) = (&app, &alice, &case, today.clone());
+            async move {
+                post_event(app, alice, case, json!({"kind": "deadline", "date": today, "description": "x".repeat(1_000)}))
+                    .await
+                    .status()
+            }
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    assert!(posted.iter().all(|s| *s == StatusCode::CREATED));
+    let c = crate::pagekit::page_sign_in(&app, "alice").await;
+    let page = c
+        .get(format!("{}/cases/{case}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(page.len() < 4 << 20, "the case page is {} bytes", page.len());
+    assert!(String::from_utf8_lossy(&page).contains("Older notes"));
+    let up = get_ok(&app, &alice, "/upcoming").await;
+    assert_eq!(up["events"].as_array().unwrap().len(), 500);
+    assert_eq!(up["truncated"], true);
+    let html = c
+        .get(format!("{}/upcoming", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.len() < 4 << 20 && html.contains("Not everything fits"), "{}", html.len());
+}

@@ -57,7 +57,7 @@ pub struct LoginOutcome {
 /// The throttle key of a client address: IPv4 as it is (also when mapped into IPv6),
 /// IPv6 by its /64, which one subscriber is given whole (rotating addresses inside it
 /// does not escape the count). Only a hash, in memory.
-fn address_key(client: &str) -> String {
+pub(super) fn address_key(client: &str) -> String {
     let grouped = match client.parse::<IpAddr>() {
         Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
@@ -156,7 +156,13 @@ impl Vault {
                     Err(secs) => {
                         // Costs the sender nothing: bounded per address (refusals.rs).
                         v.audit_refusal_blocking(&client, Refusal::SignInThrottled)?;
-                        return Err(VaultError::Throttled(secs));
+                        // Say which lock it is: this account's, or the network's.
+                        let account_waits = keys.iter().any(|k| !k.starts_with("a:") && v.throttle.holds(k, now));
+                        return Err(if account_waits {
+                            VaultError::Throttled(secs)
+                        } else {
+                            VaultError::NetworkThrottled(secs)
+                        });
                     }
                 };
                 if device.is_none()
@@ -239,17 +245,39 @@ impl Vault {
         }
         // Only an authenticator code makes the new session fresh (step-up): a recovery
         // code signs in, and the session then steps up with a TOTP code like any other.
-        let totp_at = factor.filter(|f| f.is_fresh()).map(|_| now);
+        let fresh = factor.is_some_and(|f| f.is_fresh());
+        let outcome = match (self.must_enrol(&user), factor) {
+            (true, _) => "must_enrol",
+            (false, Some(Proved::RecoveryCode)) => "recovery_code",
+            (false, _) => "ok",
+        };
+        let out = self.open_session(&user, now, fresh, "login", outcome)?;
+        attempt.signed_in(clear_key);
+        Ok(out)
+    }
+
+    /// A new session for `user`, who has just proved who they are (fresh for step-up
+    /// when `fresh`), audited as `action` with `outcome` in the same transaction; the
+    /// answer a full sign-in gives, with a device cookie unless the session can only
+    /// enrol.
+    pub(in crate::vault) fn open_session(
+        &self,
+        user: &UserRow,
+        now: i64,
+        fresh: bool,
+        action: &str,
+        outcome: &str,
+    ) -> Result<LoginOutcome, VaultError> {
         let token = Zeroizing::new(random_token());
         let hash = self.auth_key.token_hash(token.as_bytes());
         let csrf = random_token();
-        let must_enrol = self.must_enrol(&user);
+        let must_enrol = self.must_enrol(user);
         self.db.write(|tx| -> Result<(), VaultError> {
             tx.insert_session(&crate::store::NewSessionRow {
                 token_hash: &hash,
                 user_id: &user.id,
                 created_at: now,
-                totp_at,
+                totp_at: fresh.then_some(now),
                 csrf: &csrf,
             })?;
             self.write_entry(
@@ -258,24 +286,19 @@ impl Vault {
                     id: &user.id,
                     role: user.role.as_str(),
                 },
-                "login",
+                action,
                 &Target::user(&user.id),
                 "allow",
-                match (must_enrol, factor) {
-                    (true, _) => "must_enrol",
-                    (false, Some(Proved::RecoveryCode)) => "recovery_code",
-                    (false, _) => "ok",
-                },
+                outcome,
             )
         })?;
-        attempt.signed_in(clear_key);
         // A session that can only enrol has not proved the account's second factor:
         // its browser is not trusted yet.
         let device =
-            (!must_enrol).then(|| crate::auth::issue_device(&self.auth_key, &binding(&user), now));
+            (!must_enrol).then(|| crate::auth::issue_device(&self.auth_key, &binding(user), now));
         Ok(LoginOutcome {
             token,
-            user: UserView::from(&user),
+            user: UserView::from(user),
             must_enrol,
             device,
         })

@@ -16,7 +16,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::crypto::{self, ANumber};
 use crate::policy::Action;
 use crate::store::EditOutcome;
-use crate::vault::case::case_list::PAGE_BYTES;
 use crate::vault::case::cases::{CaseInput, CaseMeta};
 use crate::vault::case::casework::usernames;
 use crate::vault::guard::target::{Target, Word};
@@ -193,7 +192,7 @@ impl Vault {
     }
 
     /// A page of the versions of a case's details, the current one first (`limit`
-    /// default 50, at most 500, and at most [`PAGE_BYTES`] of details); `after` is the
+    /// default 50, at most 500, and at most `PAGE_BYTES` of details); `after` is the
     /// last version number of the previous page.
     pub async fn case_versions(
         self: &Arc<Self>,
@@ -254,7 +253,7 @@ impl Vault {
         }
         let mut cut = false;
         for r in rows.into_iter().take(want - 1) {
-            if bytes >= PAGE_BYTES {
+            if bytes >= page.byte_budget() {
                 cut = true;
                 break;
             }

@@ -42,9 +42,17 @@ pub struct PageQuery {
     pub limit: Option<u64>,
     /// The id of the last item of the previous page (its `next_after`).
     pub after: Option<String>,
+    /// A smaller byte budget for a page of long texts than [`PAGE_BYTES`] (a web page
+    /// that shows each text more than once asks for less).
+    pub bytes: Option<usize>,
 }
 
 impl PageQuery {
+    /// The byte budget of a page of long texts.
+    pub(in crate::vault) fn byte_budget(&self) -> usize {
+        self.bytes.map_or(PAGE_BYTES, |b| b.clamp(1, PAGE_BYTES))
+    }
+
     pub(in crate::vault) fn size(&self) -> Result<usize, VaultError> {
         match self.limit.unwrap_or(PAGE_DEFAULT) {
             n @ 1..=PAGE_MAX => Ok(usize::try_from(n).unwrap_or(50)),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::vault::case::casework::check_text;
+use crate::vault::case::casework::{MAX_NOTE_BYTES, check_line, check_text};
 use crate::vault::case::shares::ShareView;
 use crate::vault::guard::target::Target;
 use crate::vault::{Actor, Vault, VaultError, new_id, parse_id};
@@ -136,7 +136,7 @@ impl CaseInput {
         if self.client_name.trim().is_empty() {
             return Err(bad("invalid_field", "client_name is required"));
         }
-        check_text("client_name", &self.client_name, 200, false)?;
+        check_line("client_name", &self.client_name, 200, false)?;
         let a_number = match self.a_number.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(a) => Some(
@@ -157,10 +157,16 @@ impl CaseInput {
             return Err(bad("invalid_field", "date_of_birth must be YYYY-MM-DD"));
         }
         if let Some(c) = &self.country_of_birth {
-            check_text("country_of_birth", c, 100, false)?;
+            check_line("country_of_birth", c, 100, false)?;
         }
         if let Some(n) = &self.notes {
             check_text("notes", n, 20_000, false)?;
+            if n.len() > MAX_NOTE_BYTES {
+                return Err(bad(
+                    "invalid_field",
+                    &format!("notes may have at most 20000 characters and {MAX_NOTE_BYTES} bytes"),
+                ));
+            }
         }
         Ok(CaseMeta {
             client_name: self.client_name.trim().to_string(),

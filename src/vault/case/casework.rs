@@ -15,7 +15,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use crate::crypto;
 use crate::policy::Action;
 use crate::store::{CaseRow, NoteRow, ReadTx, StoreError, WriteTx};
-use crate::vault::case::case_list::PAGE_BYTES;
 use crate::vault::case::cases::bad;
 use crate::vault::guard::target::{Target, Word};
 use crate::vault::office::plain_cache::Part;
@@ -104,6 +103,24 @@ pub(in crate::vault) fn check_text(
     Ok(())
 }
 
+/// A one-line free-text field (a name, a place): [`check_text`], and no line break or
+/// tab either (they would split a row of a list or a terminal's output).
+pub(in crate::vault) fn check_line(
+    field: &str,
+    v: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), VaultError> {
+    check_text(field, v, max, required)?;
+    if v.contains(['\n', '\r', '\t']) {
+        return Err(VaultError::bad(
+            "invalid_field",
+            format!("{field} is one line: no line breaks or tabs"),
+        ));
+    }
+    Ok(())
+}
+
 impl Vault {
     /// Adds a note to a case; answers its id.
     pub async fn add_note(
@@ -168,7 +185,7 @@ impl Vault {
     }
 
     /// A page of a case's notes, newest first (`limit` default 50, at most 500, and at
-    /// most [`PAGE_BYTES`] of text: a page of long notes ends early).
+    /// most `PAGE_BYTES` of text: a page of long notes ends early).
     pub async fn list_notes(
         self: &Arc<Self>,
         actor: &Actor,
@@ -223,7 +240,7 @@ impl Vault {
         let mut bytes = 0usize;
         let mut cut = false;
         for (_, r) in rows.into_iter().take(limit) {
-            if bytes >= PAGE_BYTES {
+            if bytes >= page.byte_budget() {
                 cut = true;
                 break;
             }

@@ -15,7 +15,7 @@ use crate::crypto;
 use crate::policy::Action;
 use crate::store::{CaseRow, EventRow};
 use crate::vault::case::cases::bad;
-use crate::vault::case::casework::{check_text, usernames};
+use crate::vault::case::casework::{check_line, check_text, usernames};
 use crate::vault::guard::target::{Target, Word};
 use crate::vault::office::plain_cache::Part;
 use crate::vault::{Actor, PageQuery, Vault, VaultError, new_id};
@@ -136,7 +136,7 @@ impl EventInput {
             return Err(bad("invalid_field", "time must be HH:MM (24-hour)"));
         }
         if let Some(p) = &self.place {
-            check_text("place", p, 300, false)?;
+            check_line("place", p, 300, false)?;
         }
         if let Some(d) = &self.description {
             check_text("description", d, 2_000, false)?;

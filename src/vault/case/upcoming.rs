@@ -25,6 +25,9 @@ pub const UPCOMING_DAYS_DEFAULT: u32 = 30;
 pub const UPCOMING_DAYS_MAX: u32 = 366;
 /// Cases with events looked at, at most (newest first).
 const MAX_CASES: usize = 5_000;
+/// Items listed at most (the earliest): the answer stays bounded however many events
+/// the cases hold.
+pub const MAX_ITEMS: usize = 500;
 
 /// One event on the list.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -50,7 +53,8 @@ pub struct Upcoming {
     pub events: Vec<UpcomingItem>,
     /// Offices whose cases could not be read because they are sealed.
     pub sealed_offices: Vec<String>,
-    /// Only the newest cases were looked at (more than can be shown at once).
+    /// Not everything is listed: only the newest cases were looked at, or only the
+    /// earliest [`MAX_ITEMS`] events are shown (narrow the days to see the rest).
     pub truncated: bool,
 }
 
@@ -199,16 +203,32 @@ impl Vault {
                     });
                 }
             }
+            // Keep only the earliest MAX_ITEMS as the list grows, so memory is bounded
+            // by the answer's size, not by what the cases hold.
+            if out.events.len() > 2 * MAX_ITEMS {
+                sort_items(&mut out.events);
+                out.events.truncate(MAX_ITEMS);
+                out.truncated = true;
+            }
         }
-        out.events.sort_by(|a, b| {
-            (&a.event.date, &a.event.time, &a.case_id).cmp(&(
-                &b.event.date,
-                &b.event.time,
-                &b.case_id,
-            ))
-        });
+        sort_items(&mut out.events);
+        if out.events.len() > MAX_ITEMS {
+            out.events.truncate(MAX_ITEMS);
+            out.truncated = true;
+        }
         out.sealed_offices = sealed.into_iter().collect();
         self.record_now(&allowed, &format!("ok events={}", out.events.len()))?;
         Ok(out)
     }
+}
+
+/// By date and time, then case: earliest first.
+fn sort_items(items: &mut [UpcomingItem]) {
+    items.sort_by(|a, b| {
+        (&a.event.date, &a.event.time, &a.case_id).cmp(&(
+            &b.event.date,
+            &b.event.time,
+            &b.case_id,
+        ))
+    });
 }
