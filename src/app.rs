@@ -18,6 +18,8 @@ use crate::{http, web};
 
 mod connection;
 mod linger;
+mod store_watch;
+use store_watch::store_watch;
 
 /// The whole router: the API (`http/`) and the pages (`web/`) side by side, each
 /// given the shared state, inside the layers every response gets. Request bodies are
@@ -67,6 +69,8 @@ pub struct App {
 pub struct ServerHandle {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The address people's browsers use (passkeys are bound to it), if any.
+    pub public_url: Option<String>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
     retention: tokio::task::JoinHandle<()>,
@@ -103,6 +107,18 @@ impl App {
 
     /// Binds and serves in the background; returns at once with the bound address.
     pub async fn serve(&self, listen: SocketAddr, tls: &Tls) -> Result<ServerHandle, String> {
+        self.serve_at(listen, tls, None).await
+    }
+
+    /// [`App::serve`], with the public URL people's browsers use (for passkeys): the
+    /// one given, else `[server] public_url`, else `https://localhost:PORT` on a
+    /// loopback address; elsewhere passkeys are off until one is set.
+    pub async fn serve_at(
+        &self,
+        listen: SocketAddr,
+        tls: &Tls,
+        public_url: Option<&str>,
+    ) -> Result<ServerHandle, String> {
         let acceptor = match tls {
             Tls::Files { cert, key } => Some(tls_acceptor(cert, key)?),
             Tls::InsecurePlainHttp => None,
@@ -125,6 +141,18 @@ impl App {
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let public_url = public_url_for(
+            public_url.unwrap_or(&self.vault.settings().server.public_url),
+            addr,
+        );
+        match &public_url {
+            Some(u) => self.vault.configure_passkeys(u).map_err(|e| {
+                format!("{e} (give the address people type into their browser with --public-url https://NAME:PORT)")
+            })?,
+            None => tracing::warn!(
+                "passkeys are off: set [server] public_url (or --public-url) to the https:// address people type into their browser"
+            ),
+        }
         let router = router(AppState {
             vault: self.vault.clone(),
         });
@@ -158,6 +186,7 @@ impl App {
         });
         Ok(ServerHandle {
             addr,
+            public_url,
             shutdown: tx,
             task,
             retention,
@@ -166,120 +195,6 @@ impl App {
             store_watch,
             vault: self.vault.clone(),
         })
-    }
-}
-
-/// For an object store: asks every few seconds whether it answers, and logs when that
-/// changes (an outage and the recovery are the operator's to see, in the log; clients
-/// only get 503 while it lasts); sweeps orphans every half grace period.
-async fn store_watch(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) {
-    let Some(grace) = vault.blob_sweep_grace() else {
-        return;
-    };
-    let sweep_every = (grace / 2).clamp(Duration::from_secs(2), Duration::from_secs(600));
-    let mut probe = tokio::time::interval(Duration::from_secs(5));
-    let mut sweep = tokio::time::interval(sweep_every);
-    sweep.tick().await;
-    let mut up = true;
-    let mut cluster = ClusterWatch::new(&vault.settings().blobs.seaweedfs_master);
-    loop {
-        tokio::select! {
-            _ = probe.tick() => {
-                if let Some(c) = cluster.as_mut() {
-                    c.check(&vault.blob_store_name()).await;
-                }
-                let v = vault.clone();
-                let now_up = tokio::task::spawn_blocking(move || v.blob_probe())
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
-                match (&now_up, up) {
-                    (Err(e), true) => tracing::error!(store = %vault.blob_store_name(), error = %e, "blob store unreachable: uploads and downloads answer 503 until it is back"),
-                    (Ok(()), false) => tracing::info!(store = %vault.blob_store_name(), "blob store reachable again"),
-                    _ => {}
-                }
-                up = now_up.is_ok();
-            }
-            _ = sweep.tick() => {
-                let v = vault.clone();
-                match tokio::task::spawn_blocking(move || v.sweep_orphan_blobs()).await {
-                    Ok(Ok(_)) | Err(_) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "blob sweep incomplete; tried again later"),
-                }
-            }
-            _ = shutdown.changed() => return,
-        }
-    }
-}
-
-/// The volume servers a SeaweedFS master lists, counted every probe: fewer than the
-/// most seen is a degraded store (reads come from the other replica, writes go to
-/// volumes without the lost server), logged once when it starts and once when it ends.
-struct ClusterWatch {
-    url: String,
-    client: reqwest::Client,
-    most: usize,
-    degraded: bool,
-}
-
-impl ClusterWatch {
-    fn new(master: &str) -> Option<ClusterWatch> {
-        if master.is_empty() {
-            return None;
-        }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .ok()?;
-        Some(ClusterWatch {
-            url: format!("{}/dir/status", master.trim_end_matches('/')),
-            client,
-            most: 0,
-            degraded: false,
-        })
-    }
-
-    async fn count(&self) -> Option<usize> {
-        let body = self
-            .client
-            .get(&self.url)
-            .send()
-            .await
-            .ok()?
-            .bytes()
-            .await
-            .ok()?;
-        let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
-        let dcs = v["Topology"]["DataCenters"].as_array()?;
-        Some(
-            dcs.iter()
-                .filter_map(|dc| dc["Racks"].as_array())
-                .flatten()
-                .filter_map(|r| r["DataNodes"].as_array())
-                .map(Vec::len)
-                .sum(),
-        )
-    }
-
-    async fn check(&mut self, store: &str) {
-        let Some(n) = self.count().await else {
-            if !self.degraded {
-                tracing::warn!(store, master = %self.url, "blob store degraded: its cluster master does not answer");
-                self.degraded = true;
-            }
-            return;
-        };
-        self.most = self.most.max(n);
-        match (n < self.most, self.degraded) {
-            (true, false) => tracing::warn!(
-                store,
-                servers = n,
-                of = self.most,
-                "blob store degraded: a storage server is gone; documents are served from their other copy, but a second loss may lose some"
-            ),
-            (false, true) => tracing::info!(store, servers = n, "blob store whole again"),
-            _ => {}
-        }
-        self.degraded = n < self.most;
     }
 }
 
@@ -477,4 +392,18 @@ pub fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
         .map_err(|e| format!("writing {}: {e}", key.display()))?;
     std::fs::write(&cert, ck.cert.pem()).map_err(|e| format!("writing {}: {e}", cert.display()))?;
     Ok((cert, key))
+}
+
+/// The public URL passkeys are bound to: `configured` when set (its trailing `/`
+/// dropped), else `https://localhost:PORT` for a server on a loopback address (browsers
+/// refuse passkeys on an IP address, and the self-signed certificate names localhost),
+/// else none.
+fn public_url_for(configured: &str, addr: SocketAddr) -> Option<String> {
+    let configured = configured.trim().trim_end_matches('/');
+    if !configured.is_empty() {
+        return Some(configured.to_owned());
+    }
+    addr.ip()
+        .is_loopback()
+        .then(|| format!("https://localhost:{}", addr.port()))
 }

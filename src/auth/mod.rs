@@ -6,12 +6,14 @@
 //! accepted at most once per user; only keyed hashes of session tokens and recovery
 //! codes are stored; TOTP seeds rest sealed under the server auth key.
 mod device;
+pub mod passkey;
 mod password;
 mod slots;
 mod throttle;
 mod totp;
 
 pub use device::{DeviceBinding, TrustedDevice, issue as issue_device, verify as verify_device};
+pub use passkey::{Ceremony, PasskeyError, Passkeys};
 pub use password::{HashError, PasswordHasher, PasswordPolicyError, check_new_password};
 pub use slots::Busy;
 pub use throttle::{ADDRESS_FACTOR, Attempt, Throttle, ThrottleVerdict};

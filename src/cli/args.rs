@@ -51,6 +51,12 @@ pub(crate) enum Command {
         /// Where to write the credentials JSON (default DIR/credentials.json).
         #[arg(long)]
         credentials_out: Option<PathBuf>,
+        /// The address people type into their browser, https://NAME[:PORT]. Passkeys
+        /// are bound to it (browsers refuse them on an IP address). Default: settings'
+        /// [server] public_url, else https://localhost:PORT when listening on a
+        /// loopback address.
+        #[arg(long)]
+        public_url: Option<String>,
         #[command(flatten)]
         blobs: BlobArgs,
         #[command(flatten)]
@@ -87,6 +93,12 @@ pub(crate) enum Command {
         /// Serve plain HTTP (only behind a TLS-terminating proxy on the same host).
         #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
         insecure_plain_http: bool,
+        /// The address people type into their browser, https://NAME[:PORT]. Passkeys
+        /// are bound to it (browsers refuse them on an IP address). Default: settings'
+        /// [server] public_url, else https://localhost:PORT when listening on a
+        /// loopback address; otherwise passkeys are off.
+        #[arg(long)]
+        public_url: Option<String>,
         #[command(flatten)]
         blobs: BlobArgs,
         #[command(flatten)]

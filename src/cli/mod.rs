@@ -58,9 +58,10 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             data,
             listen,
             credentials_out,
+            public_url,
             blobs,
             common,
-        } => serve::demo(&data, listen, credentials_out, &blobs, &common).await,
+        } => serve::demo(&data, listen, credentials_out, public_url, &blobs, &common).await,
         Command::Init {
             data,
             superadmin,
@@ -73,12 +74,13 @@ async fn dispatch(command: Command) -> Result<ExitCode, String> {
             tls_cert,
             tls_key,
             insecure_plain_http,
+            public_url,
             blobs,
             common,
         } => {
             serve::serve(
                 &data,
-                listen,
+                (listen, public_url),
                 tls_cert,
                 tls_key,
                 insecure_plain_http,

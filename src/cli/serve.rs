@@ -39,6 +39,7 @@ pub(super) async fn demo(
     data: &Path,
     listen: SocketAddr,
     credentials_out: Option<PathBuf>,
+    public_url: Option<String>,
     blobs: &BlobArgs,
     common: &Common,
 ) -> Result<ExitCode, String> {
@@ -68,15 +69,19 @@ pub(super) async fn demo(
         }
     }
     let server = app
-        .serve(
+        .serve_at(
             listen,
             &Tls::Files {
                 cert: cert.clone(),
                 key,
             },
+            public_url.as_deref(),
         )
         .await?;
     println!("casevault demo is running at https://{}/", server.addr);
+    if let Some(u) = &server.public_url {
+        println!("  open it in a browser at {u}/ (passkeys need that name, not an IP address)");
+    }
     println!(
         "  credentials (passwords, TOTP secrets, office passphrases): {}",
         creds_path.display()
@@ -149,7 +154,7 @@ pub(super) async fn init(
 /// or plain HTTP behind a local TLS proxy.
 pub(super) async fn serve(
     data: &Path,
-    listen: SocketAddr,
+    (listen, public_url): (SocketAddr, Option<String>),
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     insecure_plain_http: bool,
@@ -176,7 +181,7 @@ pub(super) async fn serve(
             }
         }
     };
-    let server = app.serve(listen, &tls).await?;
+    let server = app.serve_at(listen, &tls, public_url.as_deref()).await?;
     let scheme = if insecure_plain_http { "http" } else { "https" };
     println!(
         "casevault is serving {} at {scheme}://{}/ — every office is sealed until an administrator unseals it.",

@@ -46,6 +46,24 @@ pub struct Settings {
     /// Limits on shares with partners.
     #[serde(default)]
     pub sharing: SharingSettings,
+    /// How people reach the server.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// What each role must sign in with: `totp_or_passkey` (the default) or
+    /// `passkey`, by role name.
+    #[serde(default)]
+    pub second_factor: std::collections::BTreeMap<String, String>,
+}
+
+/// `[server]`: how people reach the server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// The address people type into their browser (`https://NAME[:PORT]`); passkeys
+    /// are bound to it. Empty: `https://localhost:PORT` on a loopback address, else
+    /// passkeys are off. `serve --public-url` overrides it.
+    #[serde(default)]
+    pub public_url: String,
 }
 
 /// `[sharing]`: how far ahead a share may run.
@@ -264,6 +282,16 @@ impl Settings {
         if !(1..=3650).contains(&s.sharing.max_share_days) {
             return Err("[sharing] max_share_days must be from 1 to 3650".into());
         }
+        for (role, need) in &s.second_factor {
+            if crate::policy::Role::parse(role).is_none() {
+                return Err(format!("[second_factor] {role}: no such role"));
+            }
+            if !matches!(need.as_str(), "totp_or_passkey" | "passkey") {
+                return Err(format!(
+                    "[second_factor] {role} = \"{need}\": say \"totp_or_passkey\" or \"passkey\""
+                ));
+            }
+        }
         Ok(s)
     }
 
@@ -297,7 +325,16 @@ impl Settings {
             connections: ConnectionSettings::default(),
             blobs: BlobSettings::default(),
             sharing: SharingSettings::default(),
+            server: ServerSettings::default(),
+            second_factor: Default::default(),
         })
+    }
+
+    /// Whether accounts of `role` must sign in with a passkey (`[second_factor]`).
+    pub fn passkey_required(&self, role: crate::policy::Role) -> bool {
+        self.second_factor
+            .get(role.as_str())
+            .is_some_and(|need| need == "passkey")
     }
 }
 
@@ -411,6 +448,20 @@ mod tests {
     fn unknown_keys_are_refused() {
         let bad = DEFAULT_SETTINGS.replace("step_up_minutes", "stepup_minutes");
         assert!(Settings::parse(&bad).is_err());
+    }
+
+    #[test]
+    fn a_role_may_require_passkeys_and_nonsense_is_refused() {
+        let s = Settings::parse(
+            &DEFAULT_SETTINGS.replace("admin = \"totp_or_passkey\"", "admin = \"passkey\""),
+        )
+        .unwrap();
+        assert!(s.passkey_required(crate::policy::Role::Admin));
+        assert!(!s.passkey_required(crate::policy::Role::Caseworker));
+        for bad in ["admin = \"fingerprint\"", "janitor = \"passkey\""] {
+            let text = DEFAULT_SETTINGS.replace("admin = \"totp_or_passkey\"", bad);
+            assert!(Settings::parse(&text).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub fn of(e: &VaultError) -> (StatusCode, &'static str) {
         VaultError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
         VaultError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
         VaultError::TotpRequired => (S::UNAUTHORIZED, "totp_required"),
+        VaultError::PasskeyRequired => (S::UNAUTHORIZED, "passkey_required"),
         VaultError::Throttled(_) | VaultError::NetworkThrottled(_) => {
             (S::TOO_MANY_REQUESTS, "too_many_attempts")
         }

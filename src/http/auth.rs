@@ -38,6 +38,19 @@ pub(super) struct LoginAnswer {
     user: UserView,
     /// True when the account must set up TOTP before anything else.
     must_enrol_totp: bool,
+    /// True when the account's role must sign in with a passkey and it has none: the
+    /// session can only add one (`POST /api/v1/me/passkeys/register/start`).
+    must_add_passkey: bool,
+}
+
+impl LoginAnswer {
+    pub(super) fn new(user: UserView, must_enrol_totp: bool, must_add_passkey: bool) -> Self {
+        LoginAnswer {
+            user,
+            must_enrol_totp,
+            must_add_passkey,
+        }
+    }
 }
 
 pub(super) fn session_cookie(token: &str) -> String {
@@ -73,10 +86,11 @@ pub(super) async fn login(
         })
         .await?;
     crate::edge::cookie::end_previous_session(&st, &headers).await;
-    let mut resp = Json(LoginAnswer {
-        user: out.user,
-        must_enrol_totp: out.must_enrol,
-    })
+    let mut resp = Json(LoginAnswer::new(
+        out.user,
+        out.must_enrol,
+        out.must_add_passkey,
+    ))
     .into_response();
     if let Ok(v) = session_cookie(&out.token).parse() {
         resp.headers_mut().insert(header::SET_COOKIE, v);

@@ -30,6 +30,13 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let s = resolve(parts, state).await?;
+        if s.must_add_passkey {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "passkey_enrolment_required",
+                "your role signs in with a passkey: add one first (POST /api/v1/me/passkeys/register/start, then …/finish)",
+            ));
+        }
         if s.must_enrol {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,

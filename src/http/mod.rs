@@ -15,6 +15,7 @@ mod extract;
 mod offices;
 mod openapi;
 mod params;
+mod passkeys;
 mod routes;
 mod transfer;
 mod users;

@@ -16,7 +16,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
-use super::{admin, auth, cases, casework, offices, routes, transfer, users};
+use super::{admin, auth, cases, casework, offices, passkeys, routes, transfer, users};
 use crate::edge::cookie::COOKIE;
 
 #[derive(OpenApi)]
@@ -42,6 +42,14 @@ headers above 16 KiB or 64 fields (431)."
         auth::me,
         auth::totp_enrol,
         auth::totp_confirm,
+        passkeys::register_start,
+        passkeys::register_finish,
+        passkeys::list,
+        passkeys::remove,
+        passkeys::login_start,
+        passkeys::login_finish,
+        passkeys::reauth_start,
+        passkeys::reauth_finish,
         cases::list_cases,
         cases::create_case,
         cases::get_case,

@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post};
 use super::casework;
 
 use super::error::ApiError;
-use super::{AppState, auth, cases, offices, users};
+use super::{AppState, auth, cases, offices, passkeys, users};
 
 pub(super) fn api() -> Router<AppState> {
     Router::new()
@@ -61,6 +61,20 @@ pub(super) fn api() -> Router<AppState> {
         .route("/users/{user}/reset-totp", post(users::reset_totp))
         .route("/users/{user}/confirm", post(users::confirm_access))
         .route("/openapi.json", get(super::openapi::openapi_json))
+        .route("/me/passkeys", get(passkeys::list))
+        .route(
+            "/me/passkeys/register/start",
+            post(passkeys::register_start),
+        )
+        .route(
+            "/me/passkeys/register/finish",
+            post(passkeys::register_finish),
+        )
+        .route("/me/passkeys/{passkey}", delete(passkeys::remove))
+        .route("/login/passkey/start", post(passkeys::login_start))
+        .route("/login/passkey/finish", post(passkeys::login_finish))
+        .route("/reauth/passkey/start", post(passkeys::reauth_start))
+        .route("/reauth/passkey/finish", post(passkeys::reauth_finish))
         .merge(super::admin::api())
         // After every route (it applies to the routes registered before it): a method
         // a path does not take answers the JSON error, with axum's `Allow` header.

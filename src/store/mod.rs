@@ -20,6 +20,7 @@ mod data_dir;
 mod documents;
 mod lifecycle;
 mod offices;
+mod passkeys;
 mod private_file;
 pub mod s3;
 mod sessions;
@@ -42,6 +43,7 @@ pub use data_dir::{DirState, SERVE_LOCK, ServeLock, check_writable, state as dir
 pub use documents::{DocRow, NewDocRow};
 pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
 pub use offices::{NewOfficeRow, OfficeRow};
+pub use passkeys::PasskeyRow;
 pub use private_file::write_private_file;
 pub use sessions::{NewSessionRow, SessionRow};
 pub use shares::{NewShareRow, ShareRow};
@@ -126,6 +128,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "s3_targets",
         include_str!("../../migrations/0009_s3_targets.sql"),
+    ),
+    (
+        10,
+        "passkeys",
+        include_str!("../../migrations/0010_passkeys.sql"),
     ),
 ];
 

@@ -172,6 +172,7 @@ mod tests {
                      DROP TABLE backup_targets;
                      DROP TABLE shred_keys;
                      DROP TABLE vault_identity;
+                     DROP TABLE passkeys;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

@@ -59,6 +59,10 @@ pub enum VaultError {
     /// Password was right; a code is needed.
     #[error("an authentication code is needed")]
     TotpRequired,
+    /// The account's role signs in with a passkey (`[second_factor]`), and the
+    /// account has one: a password and a code are not enough.
+    #[error("this account signs in with its passkey")]
+    PasskeyRequired,
     /// Too many failures; retry later.
     #[error("too many attempts; try again in {0} seconds")]
     Throttled(i64),

@@ -35,6 +35,7 @@ use crate::policy::{Policy, Principal, Role};
 use crate::store::{BlobStore, Db, UserRow};
 
 pub use account::accounts::{NewUser, UserView, expose};
+pub use account::passkeys::{PasskeyChallenge, PasskeyView};
 pub use account::sessions::{SessionInfo, StepUp};
 pub use account::signin::{LoginInput, LoginOutcome};
 pub use account::totp::Enrolment;
@@ -243,6 +244,8 @@ pub struct Vault {
     shred_epoch: std::sync::atomic::AtomicI64,
     /// Bytes of decrypted metadata the offices' caches hold together.
     plain_bytes: office::plain_cache::ByteBudget,
+    /// The passkey relying party and its waiting challenges.
+    passkeys: crate::auth::Passkeys,
 }
 
 impl std::fmt::Debug for Vault {
@@ -303,6 +306,7 @@ impl Vault {
             data_dir: opts.data_dir,
             shred_epoch: std::sync::atomic::AtomicI64::new(-1),
             plain_bytes: Arc::default(),
+            passkeys: crate::auth::Passkeys::default(),
         })
     }
 

@@ -16,6 +16,8 @@ pub enum PageError {
     SignIn,
     /// Signed in, but the authenticator must be set up first.
     Enrol,
+    /// Signed in, but the role needs a passkey and the account has none yet.
+    AddPasskey,
     /// No such page, or a case the visitor may not see (the two look alike).
     NotFound,
     /// A form arrived without the right CSRF token.
@@ -69,6 +71,7 @@ pub(crate) fn words(e: VaultError) -> String {
         VaultError::LegalHold => "A legal hold covers this, so nothing in it can be deleted. Lift the hold first if the legal matter has ended.".into(),
         VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
         VaultError::Forbidden => "Your account is not allowed to do that.".into(),
+        VaultError::PasskeyRequired => "This account signs in with its passkey: choose “Sign in with a passkey” below. If you have lost it, ask your administrator to reset your account.".to_string(),
         VaultError::NetworkThrottled(secs) => format!("Too many failed sign-ins from your network. Signing in from it can start again in {}; a browser that has signed in before is not affected.", wait_words(secs)),
         VaultError::Throttled(secs) => format!("Too many failed attempts on this account. This account can try again in {}; other accounts are not affected.", wait_words(secs)),
         VaultError::StoreUnavailable(detail) => {
@@ -104,6 +107,7 @@ impl IntoResponse for PageError {
         match self {
             PageError::SignIn => super::see_other("/login"),
             PageError::Enrol => super::see_other("/enrol"),
+            PageError::AddPasskey => super::see_other("/account"),
             PageError::NotFound => error_page(
                 StatusCode::NOT_FOUND,
                 "Not found",

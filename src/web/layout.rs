@@ -57,6 +57,7 @@ fn nav(s: &SessionInfo) -> Markup {
             }
         }
         div.who {
+            a href="/account" { "Your account" }
             span { "Signed in as " strong { (s.actor.username()) } " (" (role_name(role))
                 @if let Some(o) = s.actor.office() { ", " (o) } ")" }
             form method="post" action="/logout" {
@@ -99,6 +100,7 @@ pub fn page(
                     (body)
                 }
                 footer { p { "casevault keeps every client file encrypted with keys your office holds." } }
+                script src=(super::passkey_js_url()) {}
             }
         }
     };
@@ -111,6 +113,8 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "case_created" => "The case was opened.",
         "uploaded" => "The document was uploaded and encrypted.",
         "shared" => "The case was shared. The partner can see it until the date shown.",
+        "passkey_added" => "The passkey was added. Next time, choose “Sign in with a passkey”.",
+        "passkey_removed" => "The passkey was removed. It can no longer sign in to your account.",
         "share_changed" => {
             "This partner already had the case: their share now allows what you chose, until the date shown."
         }

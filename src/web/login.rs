@@ -74,6 +74,13 @@ fn login_form(token: &str, username: &str) -> Markup {
             }
             button type="submit" { "Sign in" }
         }
+        // Shown by the passkey script where the browser can use passkeys.
+        section.passkey.card hidden aria-labelledby="passkey-heading" {
+            h2 #passkey-heading { "Or sign in with a passkey" }
+            p.help { "A passkey on this device or your phone replaces the password and the code. Add one on your account page once you are signed in." }
+            button #passkey-signin type="button" { "Sign in with a passkey" }
+            p #passkey-status role="alert" hidden {}
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 //! itself (login, multipart upload), so a post without the session's CSRF token is
 //! refused with 403 and audited before any other work; error pages carry fixed,
 //! plain-English text and never a stack trace or a value the caller sent.
+mod account;
 mod admin;
 mod admin_cases;
 mod audit;
@@ -47,6 +48,7 @@ pub const FORM_LIMIT: usize = 64 * 1024;
 
 const APP_CSS: &str = include_str!("static/app.css");
 const UPLOAD_JS: &str = include_str!("static/upload.js");
+const PASSKEY_JS: &str = include_str!("static/passkey.js");
 
 /// A short content hash, so that a changed asset gets a new URL and the old one
 /// may be cached for a year.
@@ -62,6 +64,14 @@ static JS_URL: LazyLock<String> =
 /// URL of the stylesheet (with its version).
 pub(crate) fn css_url() -> &'static str {
     CSS_URL.as_str()
+}
+
+static PASSKEY_JS_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/static/passkey.js?v={}", version(PASSKEY_JS)));
+
+/// URL of the passkey script (with its version).
+pub(crate) fn passkey_js_url() -> &'static str {
+    PASSKEY_JS_URL.as_str()
 }
 
 /// URL of the upload script (with its version).
@@ -87,6 +97,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login::login_page).post(login::login_submit))
         .route("/logout", post(login::logout))
         .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
+        .route("/account", get(account::account_page))
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/search", post(cases::search))
         .route("/users/{user}/confirm", post(confirm::confirm_access))
@@ -153,6 +164,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/static/upload.js",
             get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }),
+        )
+        .route(
+            "/static/passkey.js",
+            get(|| async { asset("text/javascript; charset=utf-8", PASSKEY_JS) }),
         )
         // After every route (it applies to those registered before it), with axum's
         // `Allow` header.

@@ -44,6 +44,9 @@ impl FromRequestParts<AppState> for PageSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let s = resolve(parts, state).await?;
+        if s.must_add_passkey {
+            return Err(PageError::AddPasskey);
+        }
         if s.must_enrol {
             return Err(PageError::Enrol);
         }

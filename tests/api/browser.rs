@@ -16,7 +16,7 @@ use crate::webdriver::{Browser, installed};
 /// Where screenshots go: `docs/screenshots/` when `CASEVAULT_SCREENSHOTS=1`
 /// (to refresh README's pictures), otherwise a scratch directory, so that a test
 /// run leaves the work tree as it was.
-fn shots() -> PathBuf {
+pub(crate) fn shots() -> PathBuf {
     if std::env::var_os("CASEVAULT_SCREENSHOTS").is_some() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
     } else {
@@ -25,7 +25,13 @@ fn shots() -> PathBuf {
 }
 
 /// Signs in through the form. `code` None leaves the code field empty.
-async fn sign_in(b: &Browser, app: &TestApp, user: &str, password: &str, code: Option<String>) {
+pub(crate) async fn sign_in(
+    b: &Browser,
+    app: &TestApp,
+    user: &str,
+    password: &str,
+    code: Option<String>,
+) {
     b.clear_cookies().await;
     b.goto(&format!("{}/login", app.base)).await;
     b.type_into("#username", user).await;
@@ -36,7 +42,7 @@ async fn sign_in(b: &Browser, app: &TestApp, user: &str, password: &str, code: O
     b.click("form.card button[type=submit]").await;
 }
 
-async fn sign_in_ok(b: &Browser, app: &TestApp, user: &str) {
+pub(crate) async fn sign_in_ok(b: &Browser, app: &TestApp, user: &str) {
     let pw = app.creds.users[user].password.clone();
     sign_in(b, app, user, &pw, Some(app.code(user))).await;
     assert!(
@@ -49,7 +55,7 @@ async fn sign_in_ok(b: &Browser, app: &TestApp, user: &str) {
 /// Every form that posts carries the session's CSRF field (or, on the sign-in
 /// page, the double-submit one); the page has no inline script or style, one
 /// `h1`, a language, a label for every field and AA contrast for all its text.
-async fn check_page(b: &Browser) {
+pub(crate) async fn check_page(b: &Browser) {
     let bad = b
         .js(r#"
         const out = [];
@@ -478,7 +484,7 @@ async fn browser_walkthrough_of_every_role() {
     )
     .await;
     b.type_into("#code-bronx", &app.code("admin")).await;
-    b.click("form[action='/admin/offices/bronx/unseal'] button")
+    b.click("form[action='/admin/offices/bronx/unseal'] button[type=submit]")
         .await;
     let t = b.text().await;
     assert!(t.contains("The office is unsealed"), "{t}");

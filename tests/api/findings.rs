@@ -391,7 +391,10 @@ async fn a_flood_from_one_address_says_it_is_the_network_that_waits() {
         .unwrap();
     let e = assert_error(r, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
     let m = e["error"]["message"].as_str().unwrap();
-    assert!(m.contains("your network") && !m.contains("this account"), "{m}");
+    assert!(
+        m.contains("your network") && !m.contains("this account"),
+        "{m}"
+    );
     // Another address is not affected.
     let r = from(&app, 7)
         .post(&url)
@@ -415,7 +418,12 @@ async fn one_line_fields_refuse_line_breaks_and_names_that_look_empty() {
     ] {
         let mut body = json!({"office": "bronx", "client_name": "Plain Name"});
         body[field] = json!(value);
-        let r = alice.post(app.url("/cases")).json(&body).send().await.unwrap();
+        let r = alice
+            .post(app.url("/cases"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_error(r, StatusCode::BAD_REQUEST, "invalid_field").await;
     }
     let case = app.create_case(&alice, "bronx", "Plain Name", None).await;

@@ -369,7 +369,9 @@ async fn healthz_says_unhealthy_when_the_data_directory_cannot_be_written() {
 async fn the_case_page_and_coming_up_are_bounded_in_bytes() {
     let app = spawn_app().await;
     let alice = app.login("alice").await;
-    let case = app.create_case(&alice, "bronx", "Quoted Client", None).await;
+    let case = app
+        .create_case(&alice, "bronx", "Quoted Client", None)
+        .await;
     let quotes = "\"".repeat(20_000);
     for _ in 0..30 {
         note_ok(&app, &alice, &case, &quotes, None).await;
@@ -379,9 +381,14 @@ async fn the_case_page_and_coming_up_are_bounded_in_bytes() {
         .map(|_| {
             let (app, alice, case, today) = (&app, &alice, &case, today.clone());
             async move {
-                post_event(app, alice, case, json!({"kind": "deadline", "date": today, "description": "x".repeat(1_000)}))
-                    .await
-                    .status()
+                post_event(
+                    app,
+                    alice,
+                    case,
+                    json!({"kind": "deadline", "date": today, "description": "x".repeat(1_000)}),
+                )
+                .await
+                .status()
             }
         })
         .buffer_unordered(4)
@@ -397,7 +404,11 @@ async fn the_case_page_and_coming_up_are_bounded_in_bytes() {
         .bytes()
         .await
         .unwrap();
-    assert!(page.len() < 4 << 20, "the case page is {} bytes", page.len());
+    assert!(
+        page.len() < 4 << 20,
+        "the case page is {} bytes",
+        page.len()
+    );
     assert!(String::from_utf8_lossy(&page).contains("Older notes"));
     let up = get_ok(&app, &alice, "/upcoming").await;
     assert_eq!(up["events"].as_array().unwrap().len(), 500);
@@ -410,5 +421,9 @@ async fn the_case_page_and_coming_up_are_bounded_in_bytes() {
         .text()
         .await
         .unwrap();
-    assert!(html.len() < 4 << 20 && html.contains("Not everything fits"), "{}", html.len());
+    assert!(
+        html.len() < 4 << 20 && html.contains("Not everything fits"),
+        "{}",
+        html.len()
+    );
 }

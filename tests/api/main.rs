@@ -31,6 +31,7 @@ mod openapi;
 mod pagekit;
 mod pages;
 mod paging;
+mod passkeys;
 mod policy_secrets;
 mod purge;
 mod race;

@@ -293,6 +293,27 @@ impl Browser {
         .await
     }
 
+    /// Runs an async script (its last argument is the callback to call with the
+    /// result) and returns the value it was called with.
+    pub async fn js_async(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
+    /// A Chrome DevTools protocol command (e.g. `WebAuthn.addVirtualAuthenticator`).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+        .await
+    }
+
     /// Polls a script until it returns true (real time: the page's own script runs
     /// asynchronously in the browser).
     pub async fn wait_for(&self, script: &str, what: &str) {

@@ -105,7 +105,7 @@ impl Vault {
         auth::check_new_password(&nu.password)
             .map_err(|e| VaultError::bad("weak_password", e.to_string()))?;
         if let Some(org) = &nu.org {
-            crate::vault::case::casework::check_text("org", org, 200, false)?;
+            crate::vault::case::casework::check_line("org", org, 200, false)?;
         }
         let id = new_id();
         let (a, role, office, target) = (
@@ -271,6 +271,8 @@ impl Vault {
         self.run(move |v| {
             v.db.write(|tx| {
                 tx.set_password(&user.id, &hash)?;
+                // An administrator's reset takes every passkey of the account with it.
+                tx.delete_user_passkeys(&user.id)?;
                 tx.delete_user_sessions(&user.id)?;
                 v.withhold_reading(tx, &a, &user)?;
                 v.record(tx, &allowed, "ok")
@@ -300,6 +302,7 @@ impl Vault {
         let (user, allowed) = self.managed_user(actor, user_id, Word::ResetTotp)?;
         self.db.write(|tx| {
             tx.set_totp(&user.id, None, false)?;
+            tx.delete_user_passkeys(&user.id)?;
             tx.set_recovery_codes(&user.id, &[])?;
             tx.delete_user_sessions(&user.id)?;
             self.withhold_reading(tx, actor, &user)?;

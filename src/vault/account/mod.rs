@@ -5,6 +5,8 @@
 //! clear; a failed sign-in says nothing of which part was wrong.
 pub(super) mod accounts;
 mod confirm;
+mod passkey_use;
+pub(super) mod passkeys;
 pub(super) mod sessions;
 pub(super) mod signin;
 pub(super) mod totp;

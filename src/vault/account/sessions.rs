@@ -58,8 +58,12 @@ pub struct SessionInfo {
     pub actor: Actor,
     /// CSRF token for forms.
     pub csrf: String,
-    /// Only TOTP enrolment is allowed.
+    /// Only enrolment is allowed: the authenticator app, or (with `must_add_passkey`)
+    /// a passkey that the policy requires of the account's role.
     pub must_enrol: bool,
+    /// The enrolment due is a passkey (`[second_factor]` says `passkey` for the role,
+    /// and the account has none).
+    pub must_add_passkey: bool,
     /// The keyed hash of the token (the token itself is never kept). Visible to the
     /// rest of `vault` because TOTP confirmation refreshes the session it runs in.
     pub(in crate::vault) token_hash: Vec<u8>,
@@ -101,13 +105,15 @@ impl Vault {
         let fresh = row
             .totp_at
             .is_some_and(|t| now - t <= i64::from(s.step_up_minutes) * 60);
+        let must_add_passkey = !self.must_enrol(&row.user) && self.passkey_missing(&row.user)?;
         Ok(SessionInfo {
             actor: Actor {
                 session: Some(hash.clone()),
                 ..Actor::from_user(&row.user, fresh)
             },
             csrf: row.csrf.clone(),
-            must_enrol: self.must_enrol(&row.user),
+            must_enrol: self.must_enrol(&row.user) || must_add_passkey,
+            must_add_passkey,
             token_hash: hash,
         })
     }

@@ -50,6 +50,8 @@ pub struct LoginOutcome {
     pub user: UserView,
     /// The session can only enrol TOTP.
     pub must_enrol: bool,
+    /// The session can only add a passkey (the policy requires one of the role).
+    pub must_add_passkey: bool,
     /// A new device cookie for this browser (not for a session that must enrol).
     pub device: Option<Zeroizing<String>>,
 }
@@ -157,7 +159,9 @@ impl Vault {
                         // Costs the sender nothing: bounded per address (refusals.rs).
                         v.audit_refusal_blocking(&client, Refusal::SignInThrottled)?;
                         // Say which lock it is: this account's, or the network's.
-                        let account_waits = keys.iter().any(|k| !k.starts_with("a:") && v.throttle.holds(k, now));
+                        let account_waits = keys
+                            .iter()
+                            .any(|k| !k.starts_with("a:") && v.throttle.holds(k, now));
                         return Err(if account_waits {
                             VaultError::Throttled(secs)
                         } else {
@@ -246,10 +250,20 @@ impl Vault {
         // Only an authenticator code makes the new session fresh (step-up): a recovery
         // code signs in, and the session then steps up with a TOTP code like any other.
         let fresh = factor.is_some_and(|f| f.is_fresh());
-        let outcome = match (self.must_enrol(&user), factor) {
-            (true, _) => "must_enrol",
-            (false, Some(Proved::RecoveryCode)) => "recovery_code",
-            (false, _) => "ok",
+        // A role that must sign in with a passkey: a password and code only lead an
+        // account without one to add one; an account with one uses it.
+        let must_add_passkey = !self.must_enrol(&user) && self.passkey_missing(&user)?;
+        if self.settings.passkey_required(user.role) && !must_add_passkey && !self.must_enrol(&user)
+        {
+            attempt.passed();
+            self.audit_login(Some(&user), "deny", "passkey_required")?;
+            return Err(VaultError::PasskeyRequired);
+        }
+        let outcome = match (self.must_enrol(&user), must_add_passkey, factor) {
+            (true, _, _) => "must_enrol",
+            (false, true, _) => "must_enrol_passkey",
+            (false, false, Some(Proved::RecoveryCode)) => "recovery_code",
+            (false, false, _) => "ok",
         };
         let out = self.open_session(&user, now, fresh, "login", outcome)?;
         attempt.signed_in(clear_key);
@@ -271,7 +285,8 @@ impl Vault {
         let token = Zeroizing::new(random_token());
         let hash = self.auth_key.token_hash(token.as_bytes());
         let csrf = random_token();
-        let must_enrol = self.must_enrol(user);
+        let must_add_passkey = !self.must_enrol(user) && self.passkey_missing(user)?;
+        let must_enrol = self.must_enrol(user) || must_add_passkey;
         self.db.write(|tx| -> Result<(), VaultError> {
             tx.insert_session(&crate::store::NewSessionRow {
                 token_hash: &hash,
@@ -299,7 +314,8 @@ impl Vault {
         Ok(LoginOutcome {
             token,
             user: UserView::from(user),
-            must_enrol,
+            must_enrol: must_enrol && !must_add_passkey,
+            must_add_passkey,
             device,
         })
     }

@@ -225,10 +225,6 @@ impl Vault {
 /// By date and time, then case: earliest first.
 fn sort_items(items: &mut [UpcomingItem]) {
     items.sort_by(|a, b| {
-        (&a.event.date, &a.event.time, &a.case_id).cmp(&(
-            &b.event.date,
-            &b.event.time,
-            &b.case_id,
-        ))
+        (&a.event.date, &a.event.time, &a.case_id).cmp(&(&b.event.date, &b.event.time, &b.case_id))
     });
 }

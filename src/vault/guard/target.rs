@@ -144,6 +144,11 @@ impl Target {
         Target::id("event", raw)
     }
 
+    /// `passkey:ID`, or `passkey:invalid`.
+    pub(crate) fn passkey(raw: &str) -> Target {
+        Target::id("passkey", raw)
+    }
+
     /// `user:ID`, or `user:invalid`.
     pub(crate) fn user(raw: &str) -> Target {
         Target::id("user", raw)
@@ -241,7 +246,7 @@ fn token_ok(tok: &str) -> bool {
     };
     match kind {
         "office" => valid_slug(value) || value == "*" || value == INVALID,
-        "case" | "doc" | "share" | "note" | "event" => id_or(&[]),
+        "case" | "doc" | "share" | "note" | "event" | "passkey" => id_or(&[]),
         "user" => id_or(&["-", "unknown"]),
         "form" => is_word(value),
         _ => false,
