@@ -240,7 +240,10 @@ def main():
         doc = expect("upload", alice.call("POST", f"/api/v1/cases/{case}/documents?filename=brief.pdf",
                                           raw=b"%PDF-1.4 a small document\n"), 201)["id"]
         share = expect("share", alice.call("POST", f"/api/v1/cases/{case}/shares", {
-            "username": "pat", "permission": "read", "expires_at": "2099-01-01T00:00:00Z"}), 201)["id"]
+            "username": "pat", "permission": "read",
+            # A share runs at most a year ([sharing] max_share_days).
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400))}),
+            201)["id"]
         users = [creds["users"][n]["id"] for n in ("alice", "pat", "audrey")]
         dictionaries = {"case": [case], "doc": [doc], "share": [share], "user": users,
                         "office": ["bronx", "queens"]}
