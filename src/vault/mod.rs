@@ -246,6 +246,9 @@ pub struct Vault {
     plain_bytes: office::plain_cache::ByteBudget,
     /// The passkey relying party and its waiting challenges.
     passkeys: crate::auth::Passkeys,
+    /// Reads of long texts (notes, events, versions) at work at once: a flood of them
+    /// queues here, without using a core, while other people's requests go ahead.
+    heavy_reads: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Vault {
@@ -307,6 +310,7 @@ impl Vault {
             shred_epoch: std::sync::atomic::AtomicI64::new(-1),
             plain_bytes: Arc::default(),
             passkeys: crate::auth::Passkeys::default(),
+            heavy_reads: tokio::sync::Semaphore::new(HEAVY_READS),
         })
     }
 
@@ -423,6 +427,27 @@ impl Vault {
 
     fn now_str(&self) -> String {
         rfc3339(self.clock.now())
+    }
+}
+
+/// Reads of long texts that run at once (one per core of the machines casevault is
+/// sized for); the rest wait their turn.
+const HEAVY_READS: usize = 2;
+
+impl Vault {
+    /// Runs a read of long texts (a page of notes, events or versions) when its turn
+    /// comes: at most [`HEAVY_READS`] at once, so that one person reading a huge case
+    /// many times over cannot take every core from everyone else.
+    pub(in crate::vault) async fn run_heavy<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Vault) -> Result<T, VaultError> + Send + 'static,
+    ) -> Result<T, VaultError> {
+        let _turn = self
+            .heavy_reads
+            .acquire()
+            .await
+            .map_err(|_| VaultError::Internal("the read queue is closed".into()))?;
+        self.run(f).await
     }
 }
 

@@ -252,6 +252,63 @@ async fn unregistered_credentials_and_another_users_passkey_are_refused() {
     assert_eq!(other[0], 200, "{other}");
     assert_eq!(other[1], 401, "{other}");
     assert_eq!(other[2]["error"]["code"], "invalid_credentials");
+
+    // A cloned key: the same credential, its signature counter set back. Alice signs
+    // in with her passkey twice (the counter moves on), then her credential is put
+    // back into the authenticator with its counter at zero: refused.
+    let sign_in_by_passkey = format!(
+        "{API}
+         const c = await api('/login/passkey/start');
+         const options = PublicKeyCredential.parseRequestOptionsFromJSON(c.body.publicKey);
+         options.allowCredentials = [];
+         const cred = await navigator.credentials.get({{publicKey: options}});
+         const r = await api('/login/passkey/finish', {{challenge_id: c.body.challenge_id, credential: cred.toJSON()}});
+         return [r.status, r.body];"
+    );
+    let all = b
+        .cdp("WebAuthn.getCredentials", json!({"authenticatorId": auth}))
+        .await;
+    let mine = |all: &Value| {
+        all["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["userName"] == "alice")
+            .cloned()
+            .expect("alice's credential")
+    };
+    // Only alice's credential in the authenticator, so the sign-in uses it.
+    for c in all["credentials"].as_array().unwrap() {
+        if c["userName"] != "alice" {
+            b.cdp(
+                "WebAuthn.removeCredential",
+                json!({"authenticatorId": auth, "credentialId": c["credentialId"]}),
+            )
+            .await;
+        }
+    }
+    for _ in 0..2 {
+        let r = run(&b, &sign_in_by_passkey).await;
+        assert_eq!(r[0], 200, "{r}");
+    }
+    let mut cloned = mine(
+        &b.cdp("WebAuthn.getCredentials", json!({"authenticatorId": auth}))
+            .await,
+    );
+    assert!(cloned["signCount"].as_u64().unwrap() >= 2, "{cloned}");
+    b.cdp(
+        "WebAuthn.removeCredential",
+        json!({"authenticatorId": auth, "credentialId": cloned["credentialId"]}),
+    )
+    .await;
+    cloned["signCount"] = json!(0);
+    b.cdp(
+        "WebAuthn.addCredential",
+        json!({"authenticatorId": auth, "credential": cloned}),
+    )
+    .await;
+    let r = run(&b, &sign_in_by_passkey).await;
+    assert_eq!(r[0], 401, "a counter that went back: {r}");
     let audit = rusqlite::Connection::open(app.data().join(casevault::store::DB_FILE)).unwrap();
     let refused: i64 = audit
         .query_row(

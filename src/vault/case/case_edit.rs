@@ -201,7 +201,7 @@ impl Vault {
         page: &PageQuery,
     ) -> Result<CaseVersions, VaultError> {
         let (actor, case_id, page) = (actor.clone(), case_id.to_owned(), page.clone());
-        self.run(move |v| v.case_versions_blocking(&actor, &case_id, &page))
+        self.run_heavy(move |v| v.case_versions_blocking(&actor, &case_id, &page))
             .await
     }
 

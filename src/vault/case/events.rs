@@ -219,7 +219,7 @@ impl Vault {
         page: &PageQuery,
     ) -> Result<EventList, VaultError> {
         let (actor, case_id, page) = (actor.clone(), case_id.to_owned(), page.clone());
-        self.run(move |v| v.list_events_blocking(&actor, &case_id, &page))
+        self.run_heavy(move |v| v.list_events_blocking(&actor, &case_id, &page))
             .await
     }
 
