@@ -24,7 +24,7 @@ pub fn of(e: &VaultError) -> (StatusCode, &'static str) {
         VaultError::InvalidCredentials => (S::UNAUTHORIZED, "invalid_credentials"),
         VaultError::TotpRequired => (S::UNAUTHORIZED, "totp_required"),
         VaultError::PasskeyRequired => (S::UNAUTHORIZED, "passkey_required"),
-        VaultError::Throttled(_) | VaultError::NetworkThrottled(_) => {
+        VaultError::Throttled(_) | VaultError::NetworkThrottled(_) | VaultError::Busy(_) => {
             (S::TOO_MANY_REQUESTS, "too_many_attempts")
         }
         VaultError::TooLarge(_) => (S::PAYLOAD_TOO_LARGE, "too_large"),

@@ -98,6 +98,14 @@ impl From<VaultError> for ApiError {
             VaultError::Unauthenticated => "sign in first (or again: your session ended)".to_string(),
             VaultError::TotpRequired => "enter the 6-digit code from your authenticator app".to_string(),
             VaultError::PasskeyRequired => "this account signs in with its passkey (POST /api/v1/login/passkey/start, then …/finish); a password and code are not enough for its role".to_string(),
+            VaultError::Busy(secs) => {
+                return ApiError {
+                    status,
+                    code,
+                    message: format!("too many passkey requests are waiting on this server; try again in {secs} seconds"),
+                    retry_after: Some(secs),
+                };
+            }
             VaultError::NetworkThrottled(secs) => {
                 return ApiError {
                     status,

@@ -66,6 +66,9 @@ pub enum VaultError {
     /// Too many failures; retry later.
     #[error("too many attempts; try again in {0} seconds")]
     Throttled(i64),
+    /// Too many requests of one kind are waiting (passkey ceremonies); retry later.
+    #[error("the server is busy; try again in {0} seconds")]
+    Busy(i64),
     /// Too many failed sign-ins from the client's address (ten times an account's
     /// limit: a flood), whichever account is tried; retry later.
     #[error("too many failed sign-ins from this network; try again in {0} seconds")]

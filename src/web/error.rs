@@ -72,6 +72,7 @@ pub(crate) fn words(e: VaultError) -> String {
         VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
         VaultError::Forbidden => "Your account is not allowed to do that.".into(),
         VaultError::PasskeyRequired => "This account signs in with its passkey: choose “Sign in with a passkey” below. If you have lost it, ask your administrator to reset your account.".to_string(),
+        VaultError::Busy(secs) => format!("The server is busy. Please try again in {}.", wait_words(secs)),
         VaultError::NetworkThrottled(secs) => format!("Too many failed sign-ins from your network. Signing in from it can start again in {}; a browser that has signed in before is not affected.", wait_words(secs)),
         VaultError::Throttled(secs) => format!("Too many failed attempts on this account. This account can try again in {}; other accounts are not affected.", wait_words(secs)),
         VaultError::StoreUnavailable(detail) => {

@@ -61,7 +61,7 @@ impl From<PasskeyError> for VaultError {
                 "passkeys_unavailable",
                 "passkeys are not available on this server: it needs a public URL with a name (ask the administrator to set [server] public_url)",
             ),
-            PasskeyError::Busy => VaultError::Throttled(60),
+            PasskeyError::Busy => VaultError::Busy(60),
             PasskeyError::Refused => VaultError::InvalidCredentials,
         }
     }
