@@ -93,8 +93,11 @@ pub(super) async fn demo(
     println!();
     println!("Try:");
     println!(
-        "  1. Open https://{}/ in a browser and sign in as alice (caseworker).",
-        server.addr
+        "  1. Open {}/ in a browser and sign in as alice (caseworker).",
+        server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", server.addr))
     );
     println!(
         "     Her code: oathtool --totp -b \"$(jq -r .users.alice.totp_secret {})\"",
