@@ -17,6 +17,9 @@ use webauthn_rs::prelude::{
 
 /// Challenges waiting at once, at most.
 pub const MAX_PENDING: usize = 10_000;
+/// Challenges waiting at once for one owner (an account, or a client address before
+/// sign-in), at most: one address cannot fill the store for everyone.
+pub const MAX_PER_OWNER: usize = 16;
 /// How long a challenge waits for its answer, in seconds.
 pub const CHALLENGE_SECS: i64 = 300;
 
@@ -43,6 +46,7 @@ pub enum Ceremony {
 struct Pending {
     ceremony: Ceremony,
     expires: i64,
+    owner: String,
 }
 
 /// Why a passkey ceremony could not start or finish.
@@ -102,12 +106,14 @@ impl Passkeys {
             .ok_or_else(|| PasskeyError::Unavailable("no public URL is set".into()))
     }
 
-    /// Keeps a ceremony for `CHALLENGE_SECS`; answers its id.
-    pub fn hold(&self, ceremony: Ceremony, now: i64) -> Result<String, PasskeyError> {
+    /// Keeps a ceremony of `owner` (an account id, or a client address's throttle key)
+    /// for `CHALLENGE_SECS`; answers its id.
+    pub fn hold(&self, ceremony: Ceremony, owner: &str, now: i64) -> Result<String, PasskeyError> {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if p.len() >= MAX_PENDING {
+        let mine = |p: &HashMap<String, Pending>| p.values().filter(|v| v.owner == owner).count();
+        if p.len() >= MAX_PENDING || mine(&p) >= MAX_PER_OWNER {
             p.retain(|_, v| v.expires > now);
-            if p.len() >= MAX_PENDING {
+            if p.len() >= MAX_PENDING || mine(&p) >= MAX_PER_OWNER {
                 return Err(PasskeyError::Busy);
             }
         }
@@ -117,6 +123,7 @@ impl Passkeys {
             Pending {
                 ceremony,
                 expires: now + CHALLENGE_SECS,
+                owner: owner.to_owned(),
             },
         );
         Ok(id)
@@ -196,28 +203,39 @@ mod tests {
         let p = Passkeys::default();
         p.configure("https://localhost:8443").unwrap();
         let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
-        let id = p.hold(Ceremony::Login(state), 1000).unwrap();
+        let id = p.hold(Ceremony::Login(state), "a:1", 1000).unwrap();
         assert!(p.take(&id, 1001).is_ok());
         assert!(matches!(p.take(&id, 1001), Err(PasskeyError::Refused)));
         let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
-        let id = p.hold(Ceremony::Login(state), 1000).unwrap();
+        let id = p.hold(Ceremony::Login(state), "a:1", 1000).unwrap();
         assert!(matches!(
             p.take(&id, 1000 + CHALLENGE_SECS),
             Err(PasskeyError::Refused)
         ));
-        for _ in 0..MAX_PENDING {
+        // One owner gets MAX_PER_OWNER; the others still get theirs, up to the total.
+        for _ in 0..MAX_PER_OWNER {
             let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
-            p.hold(Ceremony::Login(state), 2000).unwrap();
+            p.hold(Ceremony::Login(state), "a:flood", 2000).unwrap();
         }
         let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
         assert!(matches!(
-            p.hold(Ceremony::Login(state), 2000),
+            p.hold(Ceremony::Login(state), "a:flood", 2000),
+            Err(PasskeyError::Busy)
+        ));
+        for n in 0..(MAX_PENDING - MAX_PER_OWNER) {
+            let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
+            p.hold(Ceremony::Login(state), &format!("a:{}", n % 700), 2000)
+                .unwrap();
+        }
+        let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
+        assert!(matches!(
+            p.hold(Ceremony::Login(state), "a:someone", 2000),
             Err(PasskeyError::Busy)
         ));
         // Once they expire, there is room again.
         let (_, state) = p.rp().unwrap().start_discoverable_authentication().unwrap();
         assert!(
-            p.hold(Ceremony::Login(state), 2000 + CHALLENGE_SECS)
+            p.hold(Ceremony::Login(state), "a:flood", 2000 + CHALLENGE_SECS)
                 .is_ok()
         );
         assert_eq!(p.waiting(), 1);

@@ -37,7 +37,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, String> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CASEVAULT_LOG")
                 // object_store says at info when it retries: a degraded store shows here.
-                .unwrap_or_else(|_| "casevault=info,object_store::client::retry=info,warn".into()),
+                .unwrap_or_else(|_| "casevault=info,object_store::client::retry=info,webauthn_rs_core=off,webauthn_rs=off,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

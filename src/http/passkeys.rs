@@ -129,9 +129,11 @@ pub(super) async fn remove(
     (status = 429, body = ErrorBody, description = "too_many_attempts (too many ceremonies waiting)")))]
 pub(super) async fn login_start(
     State(st): State<AppState>,
+    ci: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     JsonBody(_): JsonBody<Empty>,
 ) -> ApiResult<Json<PasskeyChallenge>> {
-    Ok(Json(st.vault.passkey_login_start().await?))
+    let client = crate::edge::client_ip(ci.as_deref());
+    Ok(Json(st.vault.passkey_login_start(&client).await?))
 }
 
 /// `POST /api/v1/login/passkey/finish`: the same answer and cookies as `POST /login`.

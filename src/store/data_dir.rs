@@ -58,6 +58,10 @@ pub fn state(dir: &Path) -> Result<DirState, String> {
 /// Checks that the database, the directory (where SQLite makes `-wal` and `-shm`)
 /// and `blobs` (a local blob directory, if any) can be written, by writing: the
 /// permission bits do not tell (root, ACLs, a read-only mount).
+///
+/// Only before this process opens the database: it opens and closes the database file,
+/// and closing a descriptor of it drops every POSIX lock the process holds on it
+/// (SQLite's too).
 pub fn check_writable(dir: &Path, blobs: Option<&Path>) -> Result<(), String> {
     let db = dir.join(DB_FILE);
     if db.exists() {
@@ -74,8 +78,8 @@ pub fn check_writable(dir: &Path, blobs: Option<&Path>) -> Result<(), String> {
     Ok(())
 }
 
-/// Makes and removes a file in `dir`.
-fn probe(dir: &Path) -> Result<(), String> {
+/// Makes and removes a file in `dir` (never the database: see [`super::Db::writable`]).
+pub(super) fn probe(dir: &Path) -> Result<(), String> {
     let p = dir.join(".casevault-write-check");
     let _ = std::fs::remove_file(&p);
     let r = OpenOptions::new()

@@ -308,6 +308,10 @@ impl Db {
     /// Whether the database can be written now: the writer connection is not
     /// read-only (SQLite opens a file it may not write read-only, silently) and the
     /// data directory takes a new file (SQLite's `-wal` and `-shm` live there).
+    ///
+    /// Never opens the database file itself: closing any descriptor of it releases
+    /// every POSIX lock this process holds on it, SQLite's included, and another
+    /// process would then take the live WAL for a stale one and delete it.
     pub fn writable(&self) -> bool {
         let read_only = self
             .lock()
@@ -316,7 +320,7 @@ impl Db {
         let dir_ok = self
             .path
             .parent()
-            .is_some_and(|d| check_writable(d, None).is_ok());
+            .is_some_and(|d| data_dir::probe(d).is_ok());
         !read_only && dir_ok
     }
 

@@ -360,6 +360,31 @@ async fn healthz_says_unhealthy_when_the_data_directory_cannot_be_written() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Asking keeps the server's SQLite locks: another process that reads the database
+    // afterwards must still see a live server and leave its WAL alone (a health check
+    // that opened and closed the database file dropped every lock of the process, and
+    // the next reader deleted the live WAL).
+    let wal = s.data.join(format!("{}-wal", casevault::store::DB_FILE));
+    assert!(wal.exists());
+    {
+        let db = rusqlite::Connection::open(s.data.join(casevault::store::DB_FILE)).unwrap();
+        let n: i64 = db
+            .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
+            .unwrap();
+        assert!(n > 0);
+    }
+    assert!(
+        wal.exists(),
+        "an outside reader deleted the server's live WAL"
+    );
+    let alice = s.login("alice").await;
+    let r = alice
+        .post(s.url("/cases"))
+        .json(&json!({"office": "bronx", "client_name": "After Health"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
 }
 
 /// The case page shows each note twice (text and correction form) and HTML escapes a

@@ -15,14 +15,22 @@ use webauthn_rs::prelude::{Passkey, PublicKeyCredential};
 
 impl Vault {
     /// Starts a sign-in with a passkey: no username, any discoverable credential.
-    pub async fn passkey_login_start(self: &Arc<Self>) -> Result<PasskeyChallenge, VaultError> {
-        self.run(|v| {
+    /// `client` is the caller's address: each address has only a few challenges
+    /// waiting at once.
+    pub async fn passkey_login_start(
+        self: &Arc<Self>,
+        client: &str,
+    ) -> Result<PasskeyChallenge, VaultError> {
+        let owner = address_key(client);
+        self.run(move |v| {
             let (rcr, state) = v
                 .passkeys
                 .rp()?
                 .start_discoverable_authentication()
                 .map_err(|_| VaultError::Internal("passkey request options".into()))?;
-            let challenge_id = v.passkeys.hold(Ceremony::Login(state), v.clock.unix())?;
+            let challenge_id = v
+                .passkeys
+                .hold(Ceremony::Login(state), &owner, v.clock.unix())?;
             Ok(PasskeyChallenge {
                 challenge_id,
                 public_key: request_options(rcr),
@@ -71,7 +79,15 @@ impl Vault {
             Ok(a) => a,
             Err(secs) => {
                 self.audit_refusal_blocking(client, crate::vault::Refusal::SignInThrottled)?;
-                return Err(VaultError::Throttled(secs));
+                // Say which lock it is: this account's, or the network's.
+                let account_waits = keys
+                    .iter()
+                    .any(|k| !k.starts_with("a:") && self.throttle.holds(k, now));
+                return Err(if account_waits {
+                    VaultError::Throttled(secs)
+                } else {
+                    VaultError::NetworkThrottled(secs)
+                });
             }
         };
         let verified = (|| -> Option<(UserRow, PasskeyRow, Passkey, webauthn_rs::prelude::AuthenticationResult)> {
@@ -151,6 +167,7 @@ impl Vault {
                     user: actor.id.clone(),
                     state,
                 },
+                &actor.id,
                 v.clock.unix(),
             )?;
             Ok(PasskeyChallenge {

@@ -134,6 +134,7 @@ impl Vault {
                     user: actor.id.clone(),
                     state,
                 },
+                &actor.id,
                 v.clock.unix(),
             )?;
             Ok(PasskeyChallenge {
