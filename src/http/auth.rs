@@ -16,7 +16,7 @@ use super::error::ErrorBody;
 use super::extract::{EnrollingSession, JsonBody};
 use super::{ApiResult, AppState};
 use crate::edge::cookie::{COOKIE, device_cookie, device_token};
-use crate::vault::{LoginInput, UserView};
+use crate::vault::{LoginInput, LoginOutcome, UserView};
 
 /// Sign-in request.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -44,7 +44,7 @@ pub(super) struct LoginAnswer {
 }
 
 impl LoginAnswer {
-    pub(super) fn new(user: UserView, must_enrol_totp: bool, must_add_passkey: bool) -> Self {
+    fn new(user: UserView, must_enrol_totp: bool, must_add_passkey: bool) -> Self {
         LoginAnswer {
             user,
             must_enrol_totp,
@@ -85,7 +85,14 @@ pub(super) async fn login(
             device: device_token(&headers),
         })
         .await?;
-    crate::edge::cookie::end_previous_session(&st, &headers).await;
+    Ok(signed_in(&st, &headers, out).await)
+}
+
+/// The answer to a completed sign-in (password and code, or passkey): ends the session
+/// the browser had, answers [`LoginAnswer`] and sets the session cookie and, for a
+/// session that need not enrol, the device cookie.
+pub(super) async fn signed_in(st: &AppState, headers: &HeaderMap, out: LoginOutcome) -> Response {
+    crate::edge::cookie::end_previous_session(st, headers).await;
     let mut resp = Json(LoginAnswer::new(
         out.user,
         out.must_enrol,
@@ -100,7 +107,7 @@ pub(super) async fn login(
     {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
-    Ok(resp)
+    resp
 }
 
 /// `POST /api/v1/logout`.

@@ -6,16 +6,15 @@
 //! vault (webauthn-rs), never trusted here.
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{LoginAnswer, StepUpBody, session_cookie};
+use super::auth::{LoginAnswer, StepUpBody, signed_in};
 use super::cases::IdAnswer;
 use super::error::ErrorBody;
 use super::extract::{EnrollingSession, JsonBody, Session};
 use super::{ApiResult, AppState};
-use crate::edge::cookie::device_cookie;
 use crate::vault::{PasskeyChallenge, PasskeyView, StepUp};
 
 /// A ceremony's options, for the browser.
@@ -153,22 +152,7 @@ pub(super) async fn login_finish(
         .vault
         .passkey_login_finish(&body.challenge_id, body.credential, &client)
         .await?;
-    crate::edge::cookie::end_previous_session(&st, &headers).await;
-    let mut resp = Json(LoginAnswer::new(
-        out.user,
-        out.must_enrol,
-        out.must_add_passkey,
-    ))
-    .into_response();
-    if let Ok(v) = session_cookie(&out.token).parse() {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    if let Some(d) = &out.device
-        && let Ok(v) = device_cookie(d, st.vault.settings().login.device_days).parse()
-    {
-        resp.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    Ok(signed_in(&st, &headers, out).await)
 }
 
 /// `POST /api/v1/reauth/passkey/start`.
