@@ -107,6 +107,7 @@ impl Ledger {
                 ShredKind::Office => 0,
                 ShredKind::Case => 1,
                 ShredKind::Document => 2,
+                ShredKind::Holder => 3,
             });
             put_str(&mut out, &k.owner);
             out.extend_from_slice(k.key.as_bytes());
@@ -138,6 +139,7 @@ impl Ledger {
                 0 => ShredKind::Office,
                 1 => ShredKind::Case,
                 2 => ShredKind::Document,
+                3 => ShredKind::Holder,
                 _ => return Err(BackupError::failed("the shred ledger is malformed")),
             };
             let owner = c.str()?.to_string();

@@ -303,6 +303,9 @@ pub fn drop_unkeyed(
             (ShredKind::Document, Some(case)) if tx.purge_document(&case, &o.id)?.is_some() => {
                 d.documents += 1;
             }
+            // A removed key holder: their wrapped identity goes, so their secret opens
+            // nothing in what is restored.
+            (ShredKind::Holder, _) => tx.forget_holder(&o.id)?,
             _ => {}
         }
     }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub(crate) use super::args_accounts::{OfficeCmd, UserCmd};
+
 const GETTING_STARTED: &str = "Getting started:
   casevault demo                         try it at https://127.0.0.1:8443/
   casevault init --data /srv/casevault   a real vault; prints the superadmin's password once
@@ -286,83 +288,6 @@ pub(crate) struct Common {
     /// the data directory means a copied data directory yields no TOTP secrets.
     #[arg(long, env = "CASEVAULT_AUTH_KEY")]
     pub(crate) auth_key: Option<PathBuf>,
-}
-
-#[derive(Subcommand)]
-pub(crate) enum OfficeCmd {
-    /// Create an office; its passphrase (or, with --office-held, its identity) is
-    /// printed once.
-    Add {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Short slug, e.g. bronx.
-        #[arg(long)]
-        slug: String,
-        /// Keep only the public key on the server; unseal then takes the identity.
-        #[arg(long)]
-        office_held: bool,
-        #[command(flatten)]
-        common: Common,
-    },
-}
-
-#[derive(Subcommand)]
-pub(crate) enum UserCmd {
-    /// Create an account; a random password is printed once. TOTP is set up at first
-    /// sign-in.
-    Add {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Username.
-        #[arg(long)]
-        username: String,
-        /// superadmin, admin, caseworker, partner or auditor.
-        #[arg(long)]
-        role: String,
-        /// Office slug (admin, caseworker).
-        #[arg(long)]
-        office: Option<String>,
-        /// Partner organisation.
-        #[arg(long)]
-        org: Option<String>,
-        /// Caseworker sees every case of the office.
-        #[arg(long)]
-        supervisor: bool,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Disable an account (its sessions end at once).
-    Disable {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Username.
-        #[arg(long)]
-        username: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// Set a new random password (printed once) and end the user's sessions.
-    ResetPassword {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        /// Username.
-        #[arg(long)]
-        username: String,
-        #[command(flatten)]
-        common: Common,
-    },
-    /// List accounts.
-    List {
-        /// Data directory.
-        #[arg(long)]
-        data: PathBuf,
-        #[command(flatten)]
-        common: Common,
-    },
 }
 
 const BACKUP_HELP: &str = "Exit status: 0 done; 1 failed (the message says why; a failed or

@@ -18,6 +18,7 @@ use casevault::app::App;
 use casevault::{Clock, config};
 
 mod args;
+mod args_accounts;
 mod audit;
 mod backup;
 mod export;

@@ -1,4 +1,5 @@
-//! `casevault office add`: create an office and print its secret once.
+//! `casevault office add|holders|rotate`: create an office and print its secret once;
+//! list its key holders; rotate its key.
 //!
 //! Invariant: the office passphrase (or, for an office-held office, its identity) is
 //! printed exactly once and kept nowhere in the clear: the server stores only the
@@ -10,7 +11,7 @@ use age::secrecy::ExposeSecret;
 use casevault::vault::{OfficeMode, operator};
 
 use super::args::OfficeCmd;
-use super::open;
+use super::{open, secret_from_env_or_prompt};
 
 /// Runs an `office` sub-command.
 pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
@@ -45,6 +46,72 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
                     i.expose_secret()
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        OfficeCmd::Holders {
+            data,
+            office,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let holders = app
+                .vault
+                .list_holders(&operator::actor(), &office)
+                .await
+                .map_err(|e| e.to_string())?;
+            if holders.is_empty() {
+                println!("Office {office} has no key holders (office-held, or not found).");
+            }
+            println!(
+                "{:<36}  {:<20}  {:<8}  {:<24}  last used",
+                "id", "holder", "state", "since"
+            );
+            for h in holders {
+                let who = h.username.unwrap_or_else(|| "(office passphrase)".into());
+                println!(
+                    "{:<36}  {:<20}  {:<8}  {:<24}  {}",
+                    h.id,
+                    who,
+                    h.state,
+                    h.created_at,
+                    h.last_used_at.unwrap_or_else(|| "never".into())
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        OfficeCmd::Rotate {
+            data,
+            office,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let secret = secret_from_env_or_prompt(
+                "CASEVAULT_PASSPHRASE",
+                "a key holder's passphrase (or the office passphrase)",
+            )?;
+            let op = operator::actor();
+            let v = &app.vault;
+            v.unseal(
+                &op,
+                &office,
+                age::secrecy::SecretString::from(secret.to_string()),
+                casevault::vault::StepUp::none(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!(
+                "Rotating the key of office {office}: every case is re-wrapped; this takes about a second per thousand cases."
+            );
+            let r = v
+                .rotate_office(&op, &office, casevault::vault::StepUp::none())
+                .await
+                .map_err(|e| e.to_string());
+            v.seal_everything();
+            let r = r?;
+            println!(
+                "Office {office}: key rotated, {} case(s) re-wrapped. The old office key opens nothing in this vault any more.",
+                r.cases
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

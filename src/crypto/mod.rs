@@ -5,6 +5,7 @@
 //! `[redacted]`; errors are coarse so that they never tell which check failed.
 mod blind;
 mod docstream;
+mod holder;
 mod pad;
 mod secretbox;
 
@@ -17,6 +18,7 @@ use zeroize::Zeroizing;
 
 pub use blind::{ANumber, BlindIndexKey, normalise_name};
 pub use docstream::{DocumentReader, DocumentWriter, split_header};
+pub use holder::HolderKey;
 pub use pad::padme;
 pub use secretbox::{AuthKey, ShredKey, random_bytes, random_token};
 
@@ -236,6 +238,20 @@ fn encrypt_to(recipient: &dyn age::Recipient, plaintext: &[u8]) -> Result<Vec<u8
     let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient))
         .map_err(|_| CryptoError::InvalidKey)?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let mut writer = encryptor.wrap_output(&mut out)?;
+    writer.write_all(plaintext)?;
+    writer.finish()?;
+    Ok(out)
+}
+
+fn encrypt_to_many(
+    recipients: &[x25519::Recipient],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .map_err(|_| CryptoError::InvalidKey)?;
+    let mut out = Vec::with_capacity(plaintext.len() + 256 * recipients.len());
     let mut writer = encryptor.wrap_output(&mut out)?;
     writer.write_all(plaintext)?;
     writer.finish()?;

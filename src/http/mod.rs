@@ -12,6 +12,7 @@ mod cases;
 mod casework;
 mod error;
 mod extract;
+mod holders;
 mod offices;
 mod openapi;
 mod params;

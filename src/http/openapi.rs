@@ -16,7 +16,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
-use super::{admin, auth, cases, casework, offices, passkeys, routes, transfer, users};
+use super::{admin, auth, cases, casework, holders, offices, passkeys, routes, transfer, users};
 use crate::edge::cookie::COOKIE;
 
 #[derive(OpenApi)]
@@ -72,6 +72,11 @@ headers above 16 KiB or 64 fields (431)."
         offices::seal,
         offices::unseal,
         offices::seal_all,
+        holders::list,
+        holders::invite,
+        holders::set_up_key,
+        holders::remove,
+        holders::rotate,
         users::list_users,
         users::create_user,
         users::disable_user,

@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post};
 use super::casework;
 
 use super::error::ApiError;
-use super::{AppState, auth, cases, offices, passkeys, users};
+use super::{AppState, auth, cases, holders, offices, passkeys, users};
 
 pub(super) fn api() -> Router<AppState> {
     Router::new()
@@ -53,6 +53,16 @@ pub(super) fn api() -> Router<AppState> {
         )
         .route("/offices/{office}/seal", post(offices::seal))
         .route("/offices/{office}/unseal", post(offices::unseal))
+        .route(
+            "/offices/{office}/holders",
+            get(holders::list).post(holders::invite),
+        )
+        .route(
+            "/offices/{office}/holders/{holder}",
+            delete(holders::remove),
+        )
+        .route("/offices/{office}/rotate", post(holders::rotate))
+        .route("/me/holder-key", post(holders::set_up_key))
         .route("/seal-all", post(offices::seal_all))
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{user}/disable", post(users::disable_user))

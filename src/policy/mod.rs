@@ -60,6 +60,9 @@ pub enum Action {
     RenameDocument,
     PurgeDocument,
     ListUpcoming,
+    ListHolders,
+    ManageHolders,
+    HoldOfficeKey,
 }
 
 impl Action {
@@ -97,6 +100,9 @@ impl Action {
             Action::RenameDocument => "rename_document",
             Action::PurgeDocument => "purge_document",
             Action::ListUpcoming => "list_upcoming",
+            Action::ListHolders => "list_holders",
+            Action::ManageHolders => "manage_holders",
+            Action::HoldOfficeKey => "hold_office_key",
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum ShredKind {
     Case,
     /// A document: its header (the only wrapped file key) and its metadata.
     Document,
+    /// An office key holder: their wrapped identity (so that removing a holder makes
+    /// their copy in every earlier backup unreadable once the ledger is rewritten).
+    Holder,
 }
 
 impl ShredKind {
@@ -25,6 +28,7 @@ impl ShredKind {
             ShredKind::Office => "office",
             ShredKind::Case => "case",
             ShredKind::Document => "document",
+            ShredKind::Holder => "holder",
         }
     }
 
@@ -34,6 +38,7 @@ impl ShredKind {
             "office" => Some(ShredKind::Office),
             "case" => Some(ShredKind::Case),
             "document" => Some(ShredKind::Document),
+            "holder" => Some(ShredKind::Holder),
             _ => None,
         }
     }
@@ -166,7 +171,8 @@ impl ReadTx<'_> {
                 "SELECT o.kind, o.id, o.case_id FROM (
                     SELECT 'office' AS kind, slug AS id, NULL AS case_id FROM offices
                     UNION ALL SELECT 'case', id, NULL FROM cases
-                    UNION ALL SELECT 'document', id, case_id FROM documents) o{filter}"
+                    UNION ALL SELECT 'document', id, case_id FROM documents
+                    UNION ALL SELECT 'holder', id, NULL FROM office_holders) o{filter}"
             ),
             |kind, id, case_id| Owner { kind, id, case_id },
         )
@@ -277,6 +283,7 @@ impl WriteTx<'_> {
             ShredKind::Office => "SELECT 1 FROM offices WHERE slug = ?2",
             ShredKind::Case => "SELECT 1 FROM cases WHERE id = ?2",
             ShredKind::Document => "SELECT 1 FROM documents WHERE id = ?2",
+            ShredKind::Holder => "SELECT 1 FROM office_holders WHERE id = ?2",
         };
         Ok(exec(
             self,

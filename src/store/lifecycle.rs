@@ -254,6 +254,12 @@ impl WriteTx<'_> {
             slug,
         )?;
         self.forget_shred_keys(ShredKind::Office, "= ?2", slug)?;
+        self.forget_shred_keys(
+            ShredKind::Holder,
+            "IN (SELECT id FROM office_holders WHERE office = ?2)",
+            slug,
+        )?;
+        exec(self, "DELETE FROM office_holders WHERE office = ?1", [slug])?;
         exec(
             self,
             &format!("DELETE FROM documents WHERE case_id {in_office}"),

@@ -18,6 +18,7 @@ mod cases;
 mod casework;
 mod data_dir;
 mod documents;
+mod holders;
 mod lifecycle;
 mod offices;
 mod passkeys;
@@ -41,6 +42,7 @@ pub use cases::{CaseRow, CaseScope, NewCaseRow};
 pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
 pub use data_dir::{DirState, SERVE_LOCK, ServeLock, check_writable, state as dir_state};
 pub use documents::{DocRow, NewDocRow};
+pub use holders::{HolderRow, NewHolderRow, RekeyRow};
 pub use lifecycle::{CaseFactsRow, ClosedCase, NewHoldEventRow, PurgeCounts};
 pub use offices::{NewOfficeRow, OfficeRow};
 pub use passkeys::PasskeyRow;
@@ -133,6 +135,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         10,
         "passkeys",
         include_str!("../../migrations/0010_passkeys.sql"),
+    ),
+    (
+        11,
+        "key_holders",
+        include_str!("../../migrations/0011_key_holders.sql"),
     ),
 ];
 

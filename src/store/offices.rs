@@ -13,8 +13,11 @@ pub struct OfficeRow {
     pub slug: String,
     /// Office age recipient.
     pub recipient: String,
-    /// Passphrase-wrapped identity; `None` in office-held mode.
+    /// The identity: scrypt-wrapped (custody `passphrase`), or one age file to every
+    /// key holder (custody by holders); `None` in office-held mode.
     pub wrapped_identity: Option<Vec<u8>>,
+    /// Whether the office's key holders keep its identity (see `holders.rs`).
+    pub by_holders: bool,
     /// Whether a legal hold covers the whole office.
     pub held: bool,
 }
@@ -29,6 +32,8 @@ pub struct NewOfficeRow<'a> {
     pub wrapped_identity: Option<&'a [u8]>,
     /// scrypt work factor the identity was wrapped with.
     pub kdf_log_n: Option<u8>,
+    /// Whether `wrapped_identity` is the file to the key holders.
+    pub by_holders: bool,
     /// RFC 3339.
     pub created_at: &'a str,
 }
@@ -38,7 +43,8 @@ impl ReadTx<'_> {
     pub fn office(&self, slug: &str) -> R<Option<OfficeRow>> {
         Ok(self
             .q_row(
-                "SELECT o.slug, o.recipient, o.wrapped_identity, EXISTS(SELECT 1 FROM office_holds h WHERE h.office = o.slug)
+                "SELECT o.slug, o.recipient, o.wrapped_identity, EXISTS(SELECT 1 FROM office_holds h WHERE h.office = o.slug),
+                    o.custody = 'holders'
                  FROM offices o WHERE o.slug = ?1",
                 [slug],
                 |r| {
@@ -47,6 +53,7 @@ impl ReadTx<'_> {
                         recipient: r.get(1)?,
                         wrapped_identity: r.get(2)?,
                         held: r.get(3)?,
+                        by_holders: r.get(4)?,
                     })
                 },
             )
@@ -81,13 +88,15 @@ impl WriteTx<'_> {
     pub fn insert_office(&self, o: &NewOfficeRow<'_>) -> R<()> {
         exec(
             self,
-            "INSERT INTO offices (slug, recipient, wrapped_identity, kdf_log_n, created_at) VALUES (?1,?2,?3,?4,?5)",
+            "INSERT INTO offices (slug, recipient, wrapped_identity, kdf_log_n, created_at, custody)
+             VALUES (?1,?2,?3,?4,?5,?6)",
             params![
                 o.slug,
                 o.recipient,
                 o.wrapped_identity,
                 o.kdf_log_n,
-                o.created_at
+                o.created_at,
+                if o.by_holders { "holders" } else { "passphrase" }
             ],
         )?;
         Ok(())
@@ -154,6 +163,7 @@ mod tests {
                     wrapped_identity: None,
                     kdf_log_n: None,
                     created_at: t,
+                    by_holders: false,
                 })?;
                 // Back to schema 4, as the previous version left it.
                 tx.0.execute_batch(
@@ -173,6 +183,8 @@ mod tests {
                      DROP TABLE shred_keys;
                      DROP TABLE vault_identity;
                      DROP TABLE passkeys;
+                     DROP TABLE office_holders;
+                     ALTER TABLE offices DROP COLUMN custody;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

@@ -30,6 +30,14 @@ struct Column {
 /// opens each again. A new key-bearing column must be added here.
 const KEY_BEARING: &[Column] = &[
     Column {
+        table: "office_holders",
+        column: "wrapped_identity",
+        key: "id",
+        owner: "id",
+        kind: ShredKind::Holder,
+        rows: "1",
+    },
+    Column {
         table: "offices",
         column: "wrapped_identity",
         key: "slug",

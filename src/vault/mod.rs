@@ -62,7 +62,9 @@ pub use guard::refusals::Refusal;
 pub use lifecycle::backup::{BackupReport, BackupRequest};
 pub use lifecycle::purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use lifecycle::retention::{RetentionItem, RetentionReport};
+pub use office::custody::{HolderKeyIssued, HolderView};
 pub use office::offices::{OfficeCredentials, OfficeMode};
+pub use office::rotate::Rotation;
 
 /// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
 /// pseudo-actors. Only `vault::operator` and the vault's background jobs build the
@@ -458,6 +460,6 @@ pub fn parse_id(s: &str) -> Option<String> {
         .map(|u| u.hyphenated().to_string())
 }
 
-fn new_id() -> String {
+pub(in crate::vault) fn new_id() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }

@@ -20,6 +20,8 @@ use crate::helpers::*;
 
 #[path = "access_casework.rs"]
 mod casework;
+#[path = "access_custody.rs"]
+mod custody;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Route {
@@ -53,9 +55,15 @@ enum Route {
     RenameDocument,
     PurgeDocument,
     Upcoming,
+    // Key custody (issue 23): the rows are in `access_custody.rs`.
+    ListHolders,
+    InviteHolder,
+    SetUpHolderKey,
+    RemoveHolder,
+    RotateKey,
 }
 
-const ROUTES: [Route; 29] = [
+const ROUTES: [Route; 34] = [
     Route::ListCases,
     Route::GetCase,
     Route::ListDocuments,
@@ -85,6 +93,11 @@ const ROUTES: [Route; 29] = [
     Route::RenameDocument,
     Route::PurgeDocument,
     Route::Upcoming,
+    Route::ListHolders,
+    Route::InviteHolder,
+    Route::SetUpHolderKey,
+    Route::RemoveHolder,
+    Route::RotateKey,
 ];
 
 /// What the request is aimed at, seen from the office `bronx` (the home of admin,
@@ -174,6 +187,7 @@ impl Route {
             ListCases | GetCase | ListDocuments | Download | Upload | Share | RevokeShare
             | Assign => CASE_RELS,
             CreateCase | Seal | Unseal => OFFICE_RELS,
+            ListHolders | SetUpHolderKey | InviteHolder | RemoveHolder | RotateKey => OFFICE_RELS,
             CreateUser | DisableUser | EnableUser | ResetPassword | ResetTotp => USER_RELS,
             SealAll | ListUsers | ListOffices | CreateOffice => SYSTEM_RELS,
             EditCase | Versions | RenameDocument | PurgeDocument => CASE_RELS,
@@ -363,7 +377,7 @@ type Cell = (Route, Rel, Role);
 fn expectations() -> BTreeMap<Cell, Expect> {
     let mut map = BTreeMap::new();
     let mut problems = Vec::new();
-    for (route, rel, row) in MATRIX.iter().chain(casework::MATRIX) {
+    for (route, rel, row) in MATRIX.iter().chain(casework::MATRIX).chain(custody::MATRIX) {
         if !route.relations().contains(rel) {
             problems.push(format!("{route:?} does not take relation {rel:?}"));
         }
@@ -624,6 +638,9 @@ async fn run_cell(
     let case = target.map(|t| t.case.as_str()).unwrap_or("");
     let doc = target.map(|t| t.doc.as_str()).unwrap_or("");
     if let Some(out) = casework::run_cell(app, w, route, rel, role).await {
+        return out;
+    }
+    if let Some(out) = custody::run_cell(app, w, route, rel, role).await {
         return out;
     }
     let r = match route {

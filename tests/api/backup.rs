@@ -1,9 +1,8 @@
 //! Backups and restore (issue 12): round trip while uploads run, nothing readable at
 //! the target, purge and retention reach old backups.
-use age::secrecy::SecretString;
 use casevault::backup::ledger;
 use casevault::backup::target::DirTarget;
-use casevault::crypto::{BackupIdentity, OfficeKey};
+use casevault::crypto::BackupIdentity;
 use casevault::store::ShredKind;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -213,17 +212,27 @@ async fn purge_and_retention_reach_every_earlier_backup() {
             |r| r.get(0),
         )
         .unwrap();
-    let wrapped = l
+    let file = l
         .key(ShredKind::Office, "bronx")
         .unwrap()
         .open(b"offices.wrapped_identity:bronx", &office_sealed)
         .unwrap();
-    let office = OfficeKey::unwrap_with_passphrase(
-        &wrapped,
-        &SecretString::from(app.creds.offices["bronx"].passphrase.clone()),
-        12,
-    )
-    .unwrap();
+    let (holder, holder_sealed): (String, Vec<u8>) = db
+        .query_row(
+            "SELECT id, wrapped_identity FROM office_holders WHERE office='bronx' AND user_id IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let wrapped = l
+        .key(ShredKind::Holder, &holder)
+        .unwrap()
+        .open(
+            format!("office_holders.wrapped_identity:{holder}").as_bytes(),
+            &holder_sealed,
+        )
+        .unwrap();
+    let office = open_office(&file, &wrapped, &app.creds.offices["bronx"].passphrase);
     for c in [&purged, &expired] {
         let (wi, meta): (Vec<u8>, Vec<u8>) = db
             .query_row(

@@ -292,3 +292,36 @@ pub fn json_headers() -> reqwest::header::HeaderMap {
     );
     h
 }
+
+/// The office identity from the holders' file and the office passphrase holder's
+/// wrapped identity, opened with the office passphrase (what someone holding the
+/// database and the passphrase could do).
+pub fn open_office(
+    file: &[u8],
+    wrapped_holder: &[u8],
+    passphrase: &str,
+) -> casevault::crypto::OfficeKey {
+    let pass = age::secrecy::SecretString::from(passphrase.to_string());
+    casevault::crypto::HolderKey::unwrap_with_passphrase(wrapped_holder, &pass, 20)
+        .unwrap()
+        .open_office(file)
+        .unwrap()
+}
+
+/// [`open_office`] straight from a data directory's database file.
+pub fn office_key_from_db(
+    data: &Path,
+    office: &str,
+    passphrase: &str,
+) -> casevault::crypto::OfficeKey {
+    let db = rusqlite::Connection::open(data.join(casevault::store::DB_FILE)).unwrap();
+    let (file, wrapped): (Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT o.wrapped_identity, h.wrapped_identity FROM offices o
+             JOIN office_holders h ON h.office = o.slug AND h.user_id IS NULL WHERE o.slug = ?1",
+            [office],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    open_office(&file, &wrapped, passphrase)
+}

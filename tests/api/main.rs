@@ -21,6 +21,7 @@ mod casework_purge;
 mod casework_reach;
 mod childkit;
 mod crosssite;
+mod custody;
 mod dos;
 mod findings;
 mod findings_ops;

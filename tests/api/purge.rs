@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use age::secrecy::SecretString;
-use casevault::crypto::{OfficeKey, open_document};
+use casevault::crypto::open_document;
 use casevault::vault::{PurgeFault, VaultError};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -384,15 +384,7 @@ fn key_rows(app: &TestApp, case: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
 /// plaintexts that decrypt (first `len` bytes each).
 fn attack(app: &TestApp, backup: &std::path::Path, len: usize) -> Vec<Vec<u8>> {
     let db = raw_db(app.data());
-    let wrapped_office: Vec<u8> = db
-        .query_row(
-            "SELECT wrapped_identity FROM offices WHERE slug = 'bronx'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let pass = SecretString::from(app.creds.offices["bronx"].passphrase.clone());
-    let office = OfficeKey::unwrap_with_passphrase(&wrapped_office, &pass, 20).unwrap();
+    let office = office_key_from_db(app.data(), "bronx", &app.creds.offices["bronx"].passphrase);
     let mut st = db
         .prepare("SELECT wrapped_identity FROM cases WHERE office = 'bronx'")
         .unwrap();

@@ -343,13 +343,22 @@ async fn seized_disk_yields_nothing_without_passphrase_and_export_opens_with_age
         assert!(o.stdout == body, "age -d output differs");
     }
 
-    // Only the data directory (a seized disk): the office identity is scrypt-wrapped,
-    // so guessing passphrases is all that is left; a wrong one opens nothing.
-    let db = casevault::store::Db::open(app.data()).unwrap();
-    let office = db.read(|tx| tx.office("bronx")).unwrap().unwrap();
-    let wrapped = office.wrapped_identity.unwrap();
-    assert!(casevault::crypto::OfficeKey::unwrap_with_passphrase(&wrapped, &wrong, 20).is_err());
-    assert!(casevault::crypto::OfficeKey::unwrap_with_passphrase(&wrapped, &pass, 20).is_ok());
+    // Only the data directory (a seized disk): the office identity rests as a file to
+    // its key holders, whose identities are scrypt-wrapped, so guessing passphrases is
+    // all that is left; a wrong one opens nothing.
+    let db = rusqlite::Connection::open(app.data().join(casevault::store::DB_FILE)).unwrap();
+    let (file, wrapped): (Vec<u8>, Vec<u8>) = db
+        .query_row(
+            "SELECT o.wrapped_identity, h.wrapped_identity FROM offices o
+             JOIN office_holders h ON h.office = o.slug AND h.user_id IS NULL WHERE o.slug = 'bronx'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(casevault::crypto::HolderKey::unwrap_with_passphrase(&wrapped, &wrong, 20).is_err());
+    let holder = casevault::crypto::HolderKey::unwrap_with_passphrase(&wrapped, &pass, 20).unwrap();
+    assert!(holder.open_office(&file).is_ok());
+    assert!(casevault::crypto::OfficeKey::unwrap_with_passphrase(&file, &pass, 20).is_err());
 }
 
 #[tokio::test]

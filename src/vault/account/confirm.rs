@@ -102,7 +102,11 @@ impl Vault {
             )
         });
         let passphrase_proved = match &passphrase {
-            Some(p) if may_use_passphrase => self.office_passphrase_opens(&office, p)?,
+            Some(p) if may_use_passphrase => self.office_passphrase_opens(
+                &office,
+                crate::vault::office::custody::Candidates::Own(&actor.id),
+                p,
+            )?,
             _ => false,
         };
         let ctx = crate::policy::Ctx {

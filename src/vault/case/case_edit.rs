@@ -170,9 +170,12 @@ impl Vault {
             .and_then(ANumber::parse)
             .map(|a| keys.index.a_number(&a));
         let name_index = keys.index.client_name(&new.client_name);
+        let indexed_under = keys.recipient.clone();
         drop(keys);
         let now = self.now_str();
         let outcome = self.db.write(|tx| {
+            // Indexes made under a key a rotation has just replaced would not be found.
+            crate::vault::office::rotate::same_office_key(tx, &case.office, &indexed_under)?;
             let out = tx.edit_case_meta(&case.id, expected, &ct, &actor.id, &now)?;
             match out {
                 EditOutcome::Stored(v) => {

@@ -310,7 +310,15 @@ impl Vault {
             .map(|u| u.index.client_name(&meta.client_name));
         let now = self.now_str();
         let allowed = allowed.and(Target::case(&id));
+        if unsealed
+            .as_ref()
+            .is_some_and(|u| u.recipient != office.recipient)
+        {
+            return Err(crate::vault::office::rotate::rotated_meanwhile());
+        }
         self.db.write(|tx| {
+            // Wrapped to the office key read above: a rotation may have replaced it.
+            crate::vault::office::rotate::same_office_key(tx, &office.slug, &office.recipient)?;
             tx.insert_case(&crate::store::NewCaseRow {
                 id: &id,
                 office: &office.slug,

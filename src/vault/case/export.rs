@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
 
-use crate::crypto::{self, CaseKey, OfficeKey};
+use crate::crypto::{self, CaseKey};
 use crate::policy::Action;
 use crate::store::BlobName;
 use crate::vault::guard::target::{Target, Word};
@@ -76,11 +76,16 @@ pub fn export_case(
         .db
         .read(|tx| tx.office(&case.office))?
         .ok_or(VaultError::NotFound)?;
-    let office_key = match &office.wrapped_identity {
-        Some(w) => OfficeKey::unwrap_with_passphrase(w, secret, vault.settings.kdf.max_log_n),
-        None => OfficeKey::parse(secret),
-    }
-    .map_err(|_| VaultError::WrongPassphrase)?;
+    // Any key holder's passphrase (or the office passphrase, or the office-held
+    // identity) opens the office for the operator.
+    let office_key = vault
+        .open_by_secret(
+            &office,
+            crate::vault::office::custody::Candidates::Any,
+            secret,
+        )
+        .map_err(|_| VaultError::WrongPassphrase)?
+        .key;
     let case_key: CaseKey = office_key.unwrap_case(&case.wrapped_identity)?;
     vault.record_now(&allowed, "ok")?;
     std::fs::create_dir_all(outdir).map_err(|e| {

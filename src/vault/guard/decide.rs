@@ -17,6 +17,7 @@ use crate::vault::{Actor, Vault, VaultError, Who};
 
 /// A decision that allowed the action; its audit entry is written with the outcome.
 #[must_use]
+#[derive(Clone)]
 pub(crate) struct Allowed {
     pub(in crate::vault) action: &'static str,
     pub(in crate::vault) target: Target,

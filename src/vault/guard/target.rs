@@ -46,6 +46,8 @@ pub(crate) enum Word {
     Events,
     /// The earlier versions of a case's details.
     Versions,
+    /// A rotation of the office key.
+    Rotate,
     /// The caller's "Coming up" list (or its calendar download: `upcoming ics`).
     Upcoming,
     /// The calendar download of "Coming up".
@@ -57,7 +59,7 @@ pub(crate) enum Word {
 }
 
 impl Word {
-    const ALL: [Word; 18] = [
+    const ALL: [Word; 19] = [
         Word::Audit,
         Word::Cases,
         Word::Documents,
@@ -76,6 +78,7 @@ impl Word {
         Word::Ics,
         Word::Full,
         Word::Backup,
+        Word::Rotate,
     ];
 
     fn as_str(self) -> &'static str {
@@ -98,6 +101,7 @@ impl Word {
             Word::Ics => "ics",
             Word::Full => "full",
             Word::Backup => "backup",
+            Word::Rotate => "rotate",
         }
     }
 }
@@ -142,6 +146,11 @@ impl Target {
     /// `event:ID`, or `event:invalid`.
     pub(crate) fn event(raw: &str) -> Target {
         Target::id("event", raw)
+    }
+
+    /// `holder:ID`, or `holder:invalid`: an office key holder.
+    pub(crate) fn holder(raw: &str) -> Target {
+        Target::id("holder", raw)
     }
 
     /// `passkey:ID`, or `passkey:invalid`.

@@ -71,6 +71,9 @@ pub(in crate::vault) fn snapshot_context(id: &str) -> Vec<u8> {
 /// A new backup id: the time, then a counter within that second, so ids sort in the
 /// order the backups were made (also when two start in one second, or the clock went
 /// back: never below the newest id the target has).
+/// How often a backup tries the target's lock, 100 ms apart, before it gives up.
+const LOCK_TRIES: u32 = 50;
+
 fn new_backup_id(now: time::OffsetDateTime, existing: &[String]) -> String {
     let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
     let t = now
@@ -153,7 +156,17 @@ impl Vault {
             .to_str()
             .ok_or_else(|| BackupError::failed("the target's name is not UTF-8"))?;
         let target = target::create(to, &req.s3)?;
-        let _lock = target.lock(false)?.ok_or_else(|| {
+        // The server's own ledger rewrite (after a purge, or at start) holds the lock
+        // for a moment: wait that out; another backup holds it far longer.
+        let mut lock = None;
+        for _ in 0..LOCK_TRIES {
+            lock = target.lock(false)?;
+            if lock.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _lock = lock.ok_or_else(|| {
             BackupError::failed(format!(
                 "another backup to {} is running; this one was not started",
                 target.location()

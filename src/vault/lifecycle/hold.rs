@@ -98,6 +98,9 @@ impl Vault {
         };
         let now = self.now_str();
         self.db.write(|tx| {
+            if sealed.is_some() {
+                crate::vault::office::rotate::same_office_key(tx, office, &row.recipient)?;
+            }
             tx.set_office_hold(office, place, &now)?;
             tx.insert_hold_event(&crate::store::NewHoldEventRow {
                 id: &new_id(),

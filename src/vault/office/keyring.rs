@@ -14,6 +14,9 @@ use crate::vault::{Vault, VaultError};
 
 /// An office whose keys are in memory.
 pub(in crate::vault) struct Unsealed {
+    /// The office's recipient for these keys (a write that sealed something to it
+    /// checks, in its transaction, that no rotation replaced it meanwhile).
+    pub(in crate::vault) recipient: String,
     pub(in crate::vault) office: OfficeKey,
     pub(in crate::vault) index: BlindIndexKey,
     pub(in crate::vault) cases: Mutex<HashMap<String, Arc<CaseKey>>>,
@@ -101,8 +104,35 @@ impl Vault {
             if let Some(k) = cache.get(&case.id) {
                 return Ok(k.clone());
             }
-            let key = Arc::new(office.office.unwrap_case(&case.wrapped_identity)?);
-            cache.insert(case.id.clone(), key);
+            let key = match office.office.unwrap_case(&case.wrapped_identity) {
+                Ok(k) => k,
+                Err(e) => {
+                    // A rotation may have committed between reading this row and
+                    // taking the keys (or the other way round): the office's keys of
+                    // now are tried once.
+                    drop(cache);
+                    let now = self
+                        .use_keys(&case.office)
+                        .ok_or_else(|| VaultError::OfficeSealed(case.office.clone()))?;
+                    let row = self
+                        .db
+                        .read(|tx| tx.case(&case.id))?
+                        .ok_or(VaultError::NotFound)?;
+                    if Arc::ptr_eq(&now, &office) && row.wrapped_identity == case.wrapped_identity {
+                        return Err(e.into());
+                    }
+                    let key = Arc::new(now.office.unwrap_case(&row.wrapped_identity)?);
+                    let lock_now = || now.cases.lock().unwrap_or_else(|p| p.into_inner());
+                    lock_now().insert(case.id.clone(), key.clone());
+                    // As below: no key stays cached for a case a purge just removed.
+                    if !matches!(self.db.read(|tx| tx.case(&case.id)), Ok(Some(_))) {
+                        lock_now().remove(&case.id);
+                        return Err(VaultError::NotFound);
+                    }
+                    return Ok(key);
+                }
+            };
+            cache.insert(case.id.clone(), Arc::new(key));
         }
         let still_there = self.db.read(|tx| tx.case(&case.id)).map(|c| c.is_some());
         let mut cache = lock();

@@ -3,7 +3,9 @@
 //!
 //! Invariant: an office identity and its case keys are in memory only while the
 //! office is unsealed, in types that wipe on drop; sealing removes them all at once.
+pub(super) mod custody;
 pub(super) mod keyring;
 pub(super) mod offices;
 pub mod operator;
 pub(super) mod plain_cache;
+pub(super) mod rotate;

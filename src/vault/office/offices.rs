@@ -7,6 +7,7 @@ use age::secrecy::SecretString;
 use crate::crypto::{self, OfficeKey};
 use crate::policy::{Action, Resource, Role};
 use crate::vault::guard::target::{Target, Word};
+use crate::vault::office::custody::Candidates;
 use crate::vault::{Actor, StepUp, Unsealed, Vault, VaultError};
 
 /// How the server keeps an office's identity.
@@ -80,6 +81,9 @@ impl Vault {
         };
         let key = OfficeKey::generate();
         let recipient = key.recipient();
+        // Passphrase mode: the passphrase wraps the office's first key holder ("office
+        // passphrase"), and the office identity is a file to the holders (custody.rs).
+        let mut first_holder = None;
         let (wrapped, creds) = match mode {
             OfficeMode::Passphrase => {
                 let pass = match passphrase {
@@ -92,10 +96,13 @@ impl Vault {
                     Some(p) => p,
                     None => crypto::generate_passphrase(),
                 };
-                let wrapped =
-                    key.wrap_with_passphrase(&pass, self.settings.kdf.passphrase_log_n)?;
+                let holder = crypto::HolderKey::generate();
+                let wrapped_holder =
+                    holder.wrap_with_passphrase(&pass, self.settings.kdf.passphrase_log_n)?;
+                let file = key.seal_to_holders(&[holder.recipient()])?;
+                first_holder = Some((holder.recipient(), wrapped_holder));
                 (
-                    Some(wrapped),
+                    Some(file),
                     OfficeCredentials {
                         passphrase: Some(pass),
                         identity: None,
@@ -120,7 +127,21 @@ impl Vault {
                 wrapped_identity: wrapped.as_deref(),
                 kdf_log_n: Some(self.settings.kdf.passphrase_log_n),
                 created_at: &now,
+                by_holders: first_holder.is_some(),
             })?;
+            if let Some((holder_recipient, wrapped_holder)) = &first_holder {
+                tx.insert_holder(&crate::store::NewHolderRow {
+                    id: &crate::vault::new_id(),
+                    office: slug,
+                    user_id: None,
+                    kind: "office",
+                    state: "active",
+                    recipient: Some(holder_recipient),
+                    wrapped_identity: Some(wrapped_holder),
+                    invited_by: None,
+                    created_at: &now,
+                })?;
+            }
             self.record(tx, &allowed, "ok")?;
             // The office's audit view starts at this entry: a slug used before by a
             // purged office does not inherit that office's entries.
@@ -165,15 +186,39 @@ impl Vault {
         };
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let key = match self.open_office_key(&row, &secret) {
-            Ok(k) => k,
-            Err(_) => {
+        // The operator (command line) names no account: any holder's passphrase.
+        let who = match actor.who {
+            crate::vault::Who::Operator => Candidates::Any,
+            _ => Candidates::Own(&actor.id),
+        };
+        let opened = match self.open_by_secret(&row, who, &secret) {
+            Ok(o) => o,
+            Err(e @ VaultError::Conflict { .. }) => {
+                self.record_now(&allowed, "holder_waiting")?;
+                return Err(e);
+            }
+            Err(VaultError::WrongPassphrase) => {
                 self.record_now(&allowed, "wrong_secret")?;
                 return Err(VaultError::WrongPassphrase);
             }
+            Err(e) => return Err(e),
         };
+        // The audit entry names the holder whose secret unsealed, and commits with
+        // the custody bookkeeping (an old office's passphrase becoming its first
+        // holder, waiting holders joining).
+        self.db.write(|tx| {
+            let (holder, joined) = self.after_opening(tx, office, &opened, &secret)?;
+            let outcome = match &holder {
+                Some(h) => format!("ok holder={h}"),
+                None => "ok".to_string(),
+            };
+            self.record(tx, &allowed, &outcome)?;
+            self.record_joined(tx, &allowed, office, &joined)
+        })?;
+        let key = opened.key;
         let index = key.index_key();
         let unsealed = Arc::new(Unsealed {
+            recipient: key.recipient(),
             office: key,
             index,
             cases: Mutex::new(HashMap::new()),
@@ -182,7 +227,6 @@ impl Vault {
             )),
             last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
-        self.record_now(&allowed, "ok")?;
         self.keyring
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -252,38 +296,19 @@ impl Vault {
         Ok(sealed)
     }
 
-    /// The office identity from its passphrase (or, office-held, the identity itself).
-    fn open_office_key(
-        &self,
-        row: &crate::store::OfficeRow,
-        secret: &SecretString,
-    ) -> Result<OfficeKey, crypto::CryptoError> {
-        match &row.wrapped_identity {
-            Some(wrapped) => {
-                OfficeKey::unwrap_with_passphrase(wrapped, secret, self.settings.kdf.max_log_n)
-            }
-            None => OfficeKey::parse(secret).and_then(|k| {
-                if k.recipient() == row.recipient {
-                    Ok(k)
-                } else {
-                    Err(crypto::CryptoError::InvalidKey)
-                }
-            }),
-        }
-    }
-
     /// Whether `secret` opens the office (the key is dropped, wiped, at once). One at a
     /// time, like unsealing: scrypt holds hundreds of MiB while it runs.
     pub(in crate::vault) fn office_passphrase_opens(
         &self,
         office: &str,
+        who: Candidates<'_>,
         secret: &SecretString,
     ) -> Result<bool, VaultError> {
         let Some(row) = self.db.read(|tx| tx.office(office))? else {
             return Ok(false);
         };
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(self.open_office_key(&row, secret).is_ok())
+        Ok(self.open_by_secret(&row, who, secret).is_ok())
     }
 
     /// Wipes every key (shutdown).
@@ -309,9 +334,11 @@ impl Vault {
                 .and_then(crypto::ANumber::parse)
                 .map(|a| unsealed.index.a_number(&a));
             let name_index = unsealed.index.client_name(&meta.client_name);
-            // Only for the details it read: an edit since has set the indexes itself.
-            self.db.write(|tx| {
-                tx.set_pending_indexes(&case.id, case.version, index.as_deref(), &name_index)
+            // Only for the details it read: an edit since has set the indexes itself,
+            // and only under the office key of now (a rotation recomputed them all).
+            self.db.write(|tx| -> Result<(), VaultError> {
+                crate::vault::office::rotate::same_office_key(tx, office, &unsealed.recipient)?;
+                Ok(tx.set_pending_indexes(&case.id, case.version, index.as_deref(), &name_index)?)
             })?;
         }
         Ok(())

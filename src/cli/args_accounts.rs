@@ -1,0 +1,110 @@
+//! The `office` and `user` sub-commands' arguments (split from `args.rs` by size).
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::args::Common;
+
+#[derive(Subcommand)]
+pub(crate) enum OfficeCmd {
+    /// Create an office; its passphrase (or, with --office-held, its identity) is
+    /// printed once.
+    Add {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Short slug, e.g. bronx.
+        #[arg(long)]
+        slug: String,
+        /// Keep only the public key on the server; unseal then takes the identity.
+        #[arg(long)]
+        office_held: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the office's key holders: who can unseal it, with their own passphrase,
+    /// and whose invitation or key is still waiting. Prints no secret.
+    Holders {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Office slug.
+        #[arg(long)]
+        office: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replace the office key: a new office identity, every case re-wrapped to it,
+    /// every search index recomputed, the old key destroyed. Asks for a key holder's
+    /// passphrase (or the office passphrase; CASEVAULT_PASSPHRASE for scripts). Stop
+    /// the server first (the data directory is locked while it runs). Holders keep
+    /// their own passphrases.
+    Rotate {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Office slug.
+        #[arg(long)]
+        office: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UserCmd {
+    /// Create an account; a random password is printed once. TOTP is set up at first
+    /// sign-in.
+    Add {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        /// superadmin, admin, caseworker, partner or auditor.
+        #[arg(long)]
+        role: String,
+        /// Office slug (admin, caseworker).
+        #[arg(long)]
+        office: Option<String>,
+        /// Partner organisation.
+        #[arg(long)]
+        org: Option<String>,
+        /// Caseworker sees every case of the office.
+        #[arg(long)]
+        supervisor: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Disable an account (its sessions end at once).
+    Disable {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Set a new random password (printed once) and end the user's sessions.
+    ResetPassword {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List accounts.
+    List {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+}

@@ -1,0 +1,144 @@
+//! Office key custody: a key holder's own X25519 identity, wrapped under their secret,
+//! and the office identity as one age file to every holder (age's multiple
+//! recipients). Nothing here is new cryptography: it is age's scrypt and X25519
+//! recipients put together.
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use age::x25519;
+
+use super::{CaseKey, CryptoError, OfficeKey, decrypt_with, encrypt_to_many, parse_recipient};
+
+/// A key holder's identity. In memory only while it opens the office identity.
+pub struct HolderKey {
+    identity: x25519::Identity,
+}
+
+impl std::fmt::Debug for HolderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HolderKey([redacted])")
+    }
+}
+
+impl HolderKey {
+    /// A fresh random holder identity.
+    pub fn generate() -> Self {
+        HolderKey {
+            identity: x25519::Identity::generate(),
+        }
+    }
+
+    /// The public recipient (`age1…`).
+    pub fn recipient(&self) -> String {
+        self.identity.to_public().to_string()
+    }
+
+    /// Wraps this identity under the holder's passphrase (age scrypt).
+    pub fn wrap_with_passphrase(
+        &self,
+        passphrase: &SecretString,
+        log_n: u8,
+    ) -> Result<Vec<u8>, CryptoError> {
+        let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+        recipient.set_work_factor(log_n.clamp(1, 30));
+        let secret = self.identity.to_string();
+        super::encrypt_to(&recipient, secret.expose_secret().as_bytes())
+    }
+
+    /// Unwraps an identity wrapped with [`HolderKey::wrap_with_passphrase`], refusing
+    /// a file that demands more than `max_log_n` of scrypt work.
+    pub fn unwrap_with_passphrase(
+        wrapped: &[u8],
+        passphrase: &SecretString,
+        max_log_n: u8,
+    ) -> Result<Self, CryptoError> {
+        let mut identity = age::scrypt::Identity::new(passphrase.clone());
+        identity.set_max_work_factor(max_log_n);
+        let plain = decrypt_with(&identity, wrapped)?;
+        let s = std::str::from_utf8(&plain).map_err(|_| CryptoError::DecryptionFailed)?;
+        let identity =
+            x25519::Identity::from_str(s.trim()).map_err(|_| CryptoError::DecryptionFailed)?;
+        Ok(HolderKey { identity })
+    }
+
+    /// Opens the office identity file (see [`OfficeKey::seal_to_holders`]).
+    pub fn open_office(&self, file: &[u8]) -> Result<OfficeKey, CryptoError> {
+        let plain = decrypt_with(&self.identity, file)?;
+        let s = std::str::from_utf8(&plain).map_err(|_| CryptoError::DecryptionFailed)?;
+        OfficeKey::parse(&SecretString::from(s.trim().to_string()))
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+}
+
+impl OfficeKey {
+    /// The office identity as one age file that each of `recipients` opens alone.
+    pub fn seal_to_holders(&self, recipients: &[String]) -> Result<Vec<u8>, CryptoError> {
+        if recipients.is_empty() {
+            return Err(CryptoError::InvalidKey);
+        }
+        let parsed = recipients
+            .iter()
+            .map(|r| parse_recipient(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let secret = self.to_secret_string();
+        encrypt_to_many(&parsed, secret.expose_secret().as_bytes())
+    }
+}
+
+impl OfficeKey {
+    /// Opens a small value sealed to the office (an office-wide hold reason), to seal
+    /// it again to a rotated office key.
+    pub fn open(&self, ciphertext: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, CryptoError> {
+        decrypt_with(&self.identity, ciphertext)
+    }
+}
+
+impl CaseKey {
+    /// This case identity wrapped to an office recipient (a rotation of the office
+    /// key re-wraps every case this way; the case key itself does not change).
+    pub fn wrap_to(&self, office_recipient: &str) -> Result<Vec<u8>, CryptoError> {
+        let office = parse_recipient(office_recipient)?;
+        let secret = self.identity.to_string();
+        super::encrypt_to(&office, secret.expose_secret().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_holder_opens_the_office_file_alone_and_a_stranger_does_not() {
+        let office = OfficeKey::generate();
+        let (a, b, c) = (
+            HolderKey::generate(),
+            HolderKey::generate(),
+            HolderKey::generate(),
+        );
+        let file = office
+            .seal_to_holders(&[a.recipient(), b.recipient()])
+            .unwrap();
+        assert_eq!(
+            a.open_office(&file).unwrap().recipient(),
+            office.recipient()
+        );
+        assert_eq!(
+            b.open_office(&file).unwrap().recipient(),
+            office.recipient()
+        );
+        assert!(c.open_office(&file).is_err());
+        assert!(office.seal_to_holders(&[]).is_err());
+    }
+
+    #[test]
+    fn a_holder_key_rests_under_its_passphrase() {
+        let h = HolderKey::generate();
+        let pass = SecretString::from("holder horse battery staple xyz".to_string());
+        let wrapped = h.wrap_with_passphrase(&pass, 10).unwrap();
+        let back = HolderKey::unwrap_with_passphrase(&wrapped, &pass, 12).unwrap();
+        assert_eq!(back.recipient(), h.recipient());
+        let wrong = SecretString::from("holder horse battery staple xyz!".to_string());
+        assert!(HolderKey::unwrap_with_passphrase(&wrapped, &wrong, 12).is_err());
+        assert!(!format!("{h:?}").contains("AGE-SECRET"));
+    }
+}

@@ -1,0 +1,456 @@
+//! Office key custody (issue 23): key holders, each with their own secret.
+//!
+//! The office identity rests as one age file encrypted to every holder's recipient;
+//! each holder's identity rests wrapped under their own passphrase (age scrypt). So
+//! adding a holder needs only their public recipient and a moment when the office
+//! identity is in memory, and a rotation (`rotate.rs`) needs no holder's secret.
+//!
+//! Invariants: nobody becomes a holder without someone proving a holder secret in the
+//! request that invites them (an administrator alone never gives themselves the key);
+//! a secret is tried against at most the caller's own holder row and the office
+//! passphrase (two scrypt runs), except by the operator on the command line.
+use std::sync::Arc;
+
+use age::secrecy::SecretString;
+
+use crate::crypto::{self, HolderKey, OfficeKey};
+use crate::policy::{Action, Resource, Role};
+use crate::store::{HolderRow, NewHolderRow, OfficeRow, WriteTx};
+use crate::vault::guard::decide::By;
+use crate::vault::guard::target::Target;
+use crate::vault::{Actor, Allowed, StepUp, Vault, VaultError};
+
+/// A key holder as the holders list shows it (no key material, no recipient).
+#[derive(Debug, Clone)]
+pub struct HolderView {
+    /// Holder id.
+    pub id: String,
+    /// The account, or `None` for the office passphrase.
+    pub username: Option<String>,
+    /// `office` (the office passphrase) or `passphrase`.
+    pub kind: String,
+    /// `invited`, `waiting` or `active`.
+    pub state: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub last_used_at: Option<String>,
+}
+
+impl From<HolderRow> for HolderView {
+    fn from(h: HolderRow) -> Self {
+        HolderView {
+            id: h.id,
+            username: h.username,
+            kind: h.kind,
+            state: h.state,
+            created_at: h.created_at,
+            last_used_at: h.last_used_at,
+        }
+    }
+}
+
+/// A holder key just set up: its passphrase is shown once.
+pub struct HolderKeyIssued {
+    /// Holder id.
+    pub id: String,
+    /// The holder's own passphrase (shown once, never stored).
+    pub passphrase: SecretString,
+    /// `active` (joined at once: the office was unsealed) or `waiting`.
+    pub state: &'static str,
+}
+
+/// Whose secrets a passphrase is tried against.
+#[derive(Clone, Copy)]
+pub(in crate::vault) enum Candidates<'a> {
+    /// The account's own holder key, then the office passphrase.
+    Own(&'a str),
+    /// Every holder (the operator on the command line, who names no account).
+    Any,
+}
+
+/// The office identity, opened with a secret.
+pub(in crate::vault) struct Opened {
+    pub(in crate::vault) key: OfficeKey,
+    /// The holder whose secret opened it (`None`: office-held, or the scrypt-wrapped
+    /// identity of an office from before holders).
+    pub(in crate::vault) holder: Option<String>,
+    /// The secret was the passphrase of an office from before holders: the caller
+    /// makes it the office's first holder.
+    pub(in crate::vault) legacy: bool,
+}
+
+impl Vault {
+    /// Opens an office's identity with a secret: the office-held identity, a holder's
+    /// passphrase, or an old office's passphrase. Call under `unseal_lock` (scrypt
+    /// holds hundreds of MiB while it runs).
+    pub(in crate::vault) fn open_by_secret(
+        &self,
+        row: &OfficeRow,
+        who: Candidates<'_>,
+        secret: &SecretString,
+    ) -> Result<Opened, VaultError> {
+        let max = self.settings.kdf.max_log_n;
+        let Some(file) = &row.wrapped_identity else {
+            let key = OfficeKey::parse(secret)
+                .ok()
+                .filter(|k| k.recipient() == row.recipient)
+                .ok_or(VaultError::WrongPassphrase)?;
+            return Ok(Opened {
+                key,
+                holder: None,
+                legacy: false,
+            });
+        };
+        if !row.by_holders {
+            let key = OfficeKey::unwrap_with_passphrase(file, secret, max)
+                .map_err(|_| VaultError::WrongPassphrase)?;
+            return Ok(Opened {
+                key,
+                holder: None,
+                legacy: true,
+            });
+        }
+        let mut holders = self.db.read(|tx| tx.holders(&row.slug))?;
+        if let Candidates::Own(user) = who {
+            holders.retain(|h| h.user_id.is_none() || h.user_id.as_deref() == Some(user));
+            // The caller's own key first: it is the one they most likely typed.
+            holders.sort_by_key(|h| h.user_id.is_none());
+        }
+        let mut waiting = false;
+        for h in holders {
+            let Some(wrapped) = &h.wrapped_identity else {
+                continue;
+            };
+            let Ok(hk) = HolderKey::unwrap_with_passphrase(wrapped, secret, max) else {
+                continue;
+            };
+            match hk.open_office(file) {
+                Ok(key) if key.recipient() == row.recipient => {
+                    return Ok(Opened {
+                        key,
+                        holder: Some(h.id),
+                        legacy: false,
+                    });
+                }
+                _ => waiting = true,
+            }
+        }
+        if waiting {
+            return Err(VaultError::Conflict {
+                code: "holder_key_waiting",
+                message: "your holder key is set up but joins the office key only when the office is next unsealed by another holder".into(),
+            });
+        }
+        Err(VaultError::WrongPassphrase)
+    }
+
+    /// After a secret opened the office: an old office's passphrase becomes its first
+    /// holder ("office passphrase"), the use is recorded, and holders waiting for the
+    /// office key join it. Returns the holder id and the holders that joined.
+    pub(in crate::vault) fn after_opening(
+        &self,
+        tx: &WriteTx<'_>,
+        office: &str,
+        opened: &Opened,
+        secret: &SecretString,
+    ) -> Result<(Option<String>, Vec<String>), VaultError> {
+        let now = self.now_str();
+        let holder = if opened.legacy {
+            let hk = HolderKey::generate();
+            let wrapped = hk.wrap_with_passphrase(secret, self.settings.kdf.passphrase_log_n)?;
+            let id = crate::vault::new_id();
+            tx.insert_holder(&NewHolderRow {
+                id: &id,
+                office,
+                user_id: None,
+                kind: "office",
+                state: "waiting",
+                recipient: Some(&hk.recipient()),
+                wrapped_identity: Some(&wrapped),
+                invited_by: None,
+                created_at: &now,
+            })?;
+            Some(id)
+        } else {
+            opened.holder.clone()
+        };
+        let Some(h) = holder else {
+            return Ok((None, Vec::new()));
+        };
+        tx.touch_holder(&h, &now)?;
+        let waiting = tx.holders(office)?.iter().any(|r| r.state == "waiting");
+        let joined = if waiting {
+            self.seal_identity_file(tx, office, &opened.key)?
+        } else {
+            Vec::new()
+        };
+        Ok((Some(h), joined))
+    }
+
+    /// Encrypts the office identity to every holder with a key and marks the waiting
+    /// ones active; returns those.
+    pub(in crate::vault) fn seal_identity_file(
+        &self,
+        tx: &WriteTx<'_>,
+        office: &str,
+        key: &OfficeKey,
+    ) -> Result<Vec<String>, VaultError> {
+        let recipients: Vec<String> = tx
+            .holders(office)?
+            .into_iter()
+            .filter_map(|h| h.recipient)
+            .collect();
+        if recipients.is_empty() {
+            return Err(last_way_in());
+        }
+        let file = key.seal_to_holders(&recipients)?;
+        tx.set_office_identity(office, &key.recipient(), &file)?;
+        Ok(tx.activate_waiting_holders(office)?)
+    }
+
+    /// Audits the holders that joined the office key.
+    pub(in crate::vault) fn record_joined(
+        &self,
+        tx: &WriteTx<'_>,
+        a: &Allowed,
+        office: &str,
+        joined: &[String],
+    ) -> Result<(), VaultError> {
+        for j in joined {
+            let target = Target::stored_office(office).and(Target::holder(j));
+            let by = By {
+                id: &a.actor,
+                role: a.role,
+            };
+            self.write_entry(tx, by, "holder_joined", &target, "allow", "ok")?;
+        }
+        Ok(())
+    }
+
+    /// The holders of an office (its administrators; the operator).
+    pub async fn list_holders(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+    ) -> Result<Vec<HolderView>, VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        self.run(move |v| {
+            let allowed = v.office_decision(&actor, Action::ListHolders, &office)?;
+            let rows = v.db.read(|tx| tx.holders(&office))?;
+            v.record_now(&allowed, "ok")?;
+            Ok(rows.into_iter().map(HolderView::from).collect())
+        })
+        .await
+    }
+
+    /// Invites an administrator of the office to hold the office key. The inviter
+    /// proves a holder secret in the same request (their own holder passphrase, or
+    /// the office passphrase) and a fresh second factor.
+    pub async fn invite_holder(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        username: &str,
+        proof: SecretString,
+        step: StepUp,
+    ) -> Result<String, VaultError> {
+        let (actor, office, username) = (actor.clone(), office.to_owned(), username.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.invite_holder_blocking(&actor, &office, &username, &proof))
+            .await
+    }
+
+    fn invite_holder_blocking(
+        &self,
+        actor: &Actor,
+        office: &str,
+        username: &str,
+        proof: &SecretString,
+    ) -> Result<String, VaultError> {
+        let allowed = self.office_decision(actor, Action::ManageHolders, office)?;
+        let row = self.custody_office(&allowed, office)?;
+        let invitee = self
+            .db
+            .read(|tx| tx.user_by_name(username.trim()))?
+            .filter(|u| {
+                !u.disabled && u.role == Role::Admin && u.office.as_deref() == Some(office)
+            });
+        let Some(invitee) = invitee else {
+            self.record_now(&allowed, "invalid_holder")?;
+            return Err(VaultError::bad(
+                "invalid_holder",
+                "only an administrator of this office can hold its key; check the username",
+            ));
+        };
+        if self
+            .db
+            .read(|tx| tx.holder_of(office, &invitee.id))?
+            .is_some()
+        {
+            self.record_now(&allowed, "exists")?;
+            return Err(VaultError::Conflict {
+                code: "already_holder",
+                message: "that administrator is already a key holder (or invited)".into(),
+            });
+        }
+        let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let opened = match self.open_by_secret(&row, Candidates::Own(&actor.id), proof) {
+            Ok(o) => o,
+            Err(e) => {
+                self.record_now(&allowed, "wrong_secret")?;
+                return Err(match e {
+                    VaultError::Conflict { .. } | VaultError::WrongPassphrase => {
+                        VaultError::WrongPassphrase
+                    }
+                    other => other,
+                });
+            }
+        };
+        if row.wrapped_identity.is_none() {
+            return Err(office_held());
+        }
+        let id = crate::vault::new_id();
+        let now = self.now_str();
+        self.db.write(|tx| {
+            let (by, joined) = self.after_opening(tx, office, &opened, proof)?;
+            tx.insert_holder(&NewHolderRow {
+                id: &id,
+                office,
+                user_id: Some(&invitee.id),
+                kind: "passphrase",
+                state: "invited",
+                recipient: None,
+                wrapped_identity: None,
+                invited_by: Some(&actor.id),
+                created_at: &now,
+            })?;
+            let allowed = allowed
+                .clone()
+                .and(Target::holder(&id))
+                .and(Target::user(&invitee.id));
+            let proved = by.map(|h| format!(" by={h}")).unwrap_or_default();
+            self.record(tx, &allowed, &format!("ok invited{proved}"))?;
+            self.record_joined(tx, &allowed, office, &joined)
+        })?;
+        Ok(id)
+    }
+
+    /// The signed-in administrator, invited, sets up their own holder key: a fresh
+    /// passphrase (shown once) wraps a fresh identity, whose recipient joins the
+    /// office key at once if the office is unsealed, else at its next unseal.
+    pub async fn set_up_holder_key(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        step: StepUp,
+    ) -> Result<HolderKeyIssued, VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.set_up_holder_key_blocking(&actor, &office))
+            .await
+    }
+
+    fn set_up_holder_key_blocking(
+        &self,
+        actor: &Actor,
+        office: &str,
+    ) -> Result<HolderKeyIssued, VaultError> {
+        let allowed = self.office_decision(actor, Action::HoldOfficeKey, office)?;
+        let invited = self
+            .db
+            .read(|tx| tx.holder_of(office, &actor.id))?
+            .filter(|h| h.state == "invited");
+        let Some(holder) = invited else {
+            self.record_now(&allowed, "not_invited")?;
+            return Err(VaultError::Conflict {
+                code: "not_invited",
+                message: "a key holder of this office must invite you first (Office page, Key holders), or your key is set up already".into(),
+            });
+        };
+        let passphrase = crypto::generate_passphrase();
+        let hk = HolderKey::generate();
+        let wrapped = hk.wrap_with_passphrase(&passphrase, self.settings.kdf.passphrase_log_n)?;
+        let keys = self.use_keys(office);
+        let state = self.db.write(|tx| {
+            if !tx.set_holder_key(&holder.id, &hk.recipient(), &wrapped)? {
+                return Err(VaultError::Conflict {
+                    code: "not_invited",
+                    message: "your holder key is set up already".into(),
+                });
+            }
+            let allowed = allowed.clone().and(Target::holder(&holder.id));
+            // Joined now only with the office key of this very moment: a rotation
+            // that committed meanwhile leaves the holder waiting (and joins them).
+            let joined = match &keys {
+                Some(u) if tx.office_recipient(office)?.as_deref() == Some(&u.recipient) => {
+                    self.seal_identity_file(tx, office, &u.office)?
+                }
+                _ => Vec::new(),
+            };
+            let state = if joined.contains(&holder.id) {
+                "active"
+            } else {
+                "waiting"
+            };
+            self.record(tx, &allowed, &format!("ok {state}"))?;
+            // The entry above says this holder joined; others waiting joined with them.
+            let others: Vec<String> = joined
+                .iter()
+                .filter(|j| **j != holder.id)
+                .cloned()
+                .collect();
+            self.record_joined(tx, &allowed, office, &others)?;
+            Ok(state)
+        })?;
+        Ok(HolderKeyIssued {
+            id: holder.id,
+            passphrase,
+            state,
+        })
+    }
+
+    /// One decision on an office from a client's slug.
+    pub(in crate::vault) fn office_decision(
+        &self,
+        actor: &Actor,
+        action: Action,
+        office: &str,
+    ) -> Result<Allowed, VaultError> {
+        let target = self.office_target(office)?;
+        self.authorize(actor, action, &Resource::Office(office), target)
+    }
+
+    /// The office row for a custody change: it exists and keeps its key by
+    /// passphrase (an office-held office keeps its identity itself).
+    pub(in crate::vault) fn custody_office(
+        &self,
+        allowed: &Allowed,
+        office: &str,
+    ) -> Result<OfficeRow, VaultError> {
+        let Some(row) = self.db.read(|tx| tx.office(office))? else {
+            self.record_now(allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        if row.wrapped_identity.is_none() {
+            self.record_now(allowed, "office_held")?;
+            return Err(office_held());
+        }
+        Ok(row)
+    }
+}
+
+pub(in crate::vault) fn last_way_in() -> VaultError {
+    VaultError::Conflict {
+        code: "last_holder",
+        message: "that would leave nobody able to unseal the office: invite another key holder (or make recovery shares) first".into(),
+    }
+}
+
+fn office_held() -> VaultError {
+    VaultError::Conflict {
+        code: "office_held",
+        message: "this office keeps its identity itself (office-held mode): it has no key holders"
+            .into(),
+    }
+}

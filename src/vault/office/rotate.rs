@@ -1,0 +1,221 @@
+//! Rotating the office key (issue 23): on demand, and whenever a key holder is removed.
+//!
+//! A new office identity; every case identity re-wrapped to it (the case keys
+//! themselves do not change, so no document is touched); every blind index
+//! recomputed under the new index key; office-wide hold reasons sealed again; the new
+//! identity encrypted to the remaining holders; the old wrapped copies overwritten
+//! (`secure_delete`) and the WAL truncated. All in one transaction: readers go on
+//! reading the old state until it commits, writers wait for it.
+//!
+//! Invariant: after the commit no row in the database opens with the old office
+//! identity, and a removed holder's wrapped identity and shred key are gone.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::crypto::{self, ANumber, OfficeKey};
+use crate::policy::Action;
+use crate::vault::case::cases::CaseMeta;
+use crate::vault::guard::target::Target;
+use crate::vault::office::custody::last_way_in;
+use crate::vault::{Actor, Allowed, StepUp, Unsealed, Vault, VaultError};
+
+/// Cases re-wrapped per query of a rotation.
+const BATCH: u32 = 256;
+
+/// What a rotation did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rotation {
+    /// Whether the office key was rotated (removing an invited holder, who never had
+    /// a key, does not rotate it).
+    pub rotated: bool,
+    /// Cases re-wrapped.
+    pub cases: u64,
+}
+
+impl Vault {
+    /// Rotates the office key (office unsealed; fresh second factor).
+    pub async fn rotate_office(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        step: StepUp,
+    ) -> Result<Rotation, VaultError> {
+        let (actor, office) = (actor.clone(), office.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| {
+            let allowed = v.office_decision(&actor, Action::ManageHolders, &office)?;
+            let allowed = allowed.and(Target::word(crate::vault::guard::target::Word::Rotate));
+            v.custody_office(&allowed, &office)?;
+            v.rotate_blocking(&allowed, &office, None)
+        })
+        .await
+    }
+
+    /// Removes a key holder and rotates the office key (office unsealed; fresh
+    /// second factor). Refused when it would leave nobody able to unseal.
+    pub async fn remove_holder(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        holder: &str,
+        step: StepUp,
+    ) -> Result<Rotation, VaultError> {
+        let (actor, office, holder) = (actor.clone(), office.to_owned(), holder.to_owned());
+        let actor = self.prove(actor, step).await?;
+        self.run(move |v| v.remove_holder_blocking(&actor, &office, &holder))
+            .await
+    }
+
+    fn remove_holder_blocking(
+        &self,
+        actor: &Actor,
+        office: &str,
+        holder: &str,
+    ) -> Result<Rotation, VaultError> {
+        let allowed = self
+            .office_decision(actor, Action::ManageHolders, office)?
+            .and(Target::holder(holder));
+        self.custody_office(&allowed, office)?;
+        let id = crate::vault::parse_id(holder);
+        let row = match &id {
+            Some(id) => self.db.read(|tx| tx.holder(office, id))?,
+            None => None,
+        };
+        let Some(row) = row else {
+            self.record_now(&allowed, "not_found")?;
+            return Err(VaultError::NotFound);
+        };
+        if row.recipient.is_none() {
+            // Invited only: no key of theirs rests anywhere.
+            self.db.write(|tx| {
+                tx.forget_holder(&row.id)?;
+                self.record(tx, &allowed, "ok removed invited")
+            })?;
+            return Ok(Rotation::default());
+        }
+        let others = self.db.read(|tx| tx.holders(office))?;
+        if !others
+            .iter()
+            .any(|h| h.id != row.id && h.recipient.is_some())
+        {
+            self.record_now(&allowed, "last_holder")?;
+            return Err(last_way_in());
+        }
+        let r = self.rotate_blocking(&allowed, office, Some(&row.id))?;
+        // The removed holder's shred key is gone: rewrite every backup's ledger now,
+        // so their wrapped identity in earlier backups opens no more.
+        self.refresh_ledgers();
+        Ok(r)
+    }
+
+    /// The rotation itself, in one transaction (see the module invariant).
+    pub(in crate::vault) fn rotate_blocking(
+        &self,
+        allowed: &Allowed,
+        office: &str,
+        remove: Option<&str>,
+    ) -> Result<Rotation, VaultError> {
+        // No unseal, invitation or other rotation of any office meanwhile.
+        let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(old) = self.use_keys(office) else {
+            self.record_now(allowed, "sealed")?;
+            return Err(VaultError::OfficeSealed(office.to_string()));
+        };
+        let new = OfficeKey::generate();
+        let recipient = new.recipient();
+        let index = new.index_key();
+        let cases = self.db.write(|tx| {
+            if tx.office_recipient(office)?.as_deref() != Some(&old.recipient) {
+                return Err(rotated_meanwhile());
+            }
+            let mut done = 0u64;
+            let mut after = String::new();
+            loop {
+                let batch = tx.cases_to_rekey(office, &after, BATCH)?;
+                let Some(last) = batch.last() else { break };
+                after = last.id.clone();
+                for c in &batch {
+                    let key = old.office.unwrap_case(&c.wrapped_identity)?;
+                    let meta = CaseMeta::decrypt(&key, &c.metadata)?;
+                    let a_number = meta
+                        .a_number
+                        .as_deref()
+                        .and_then(ANumber::parse)
+                        .map(|a| index.a_number(&a));
+                    let name = index.client_name(&meta.client_name);
+                    tx.rekey_case(
+                        &c.id,
+                        &key.wrap_to(&recipient)?,
+                        a_number.as_deref(),
+                        Some(&name),
+                    )?;
+                    done += 1;
+                }
+            }
+            for (id, sealed) in tx.office_hold_reasons(office)? {
+                let plain = old.office.open(&sealed)?;
+                tx.set_hold_reason(&id, &crypto::seal_to(&recipient, &plain)?)?;
+            }
+            if let Some(h) = remove {
+                tx.forget_holder(h)?;
+            }
+            let joined = self.seal_identity_file(tx, office, &new)?;
+            if joined.is_empty() && tx.holders(office)?.iter().all(|h| h.recipient.is_none()) {
+                return Err(last_way_in());
+            }
+            self.record(tx, allowed, &format!("ok cases={done}"))?;
+            self.record_joined(tx, allowed, office, &joined)?;
+            Ok::<_, VaultError>(done)
+        })?;
+        // The new keys replace the old in memory; the case keys are the same keys.
+        let case_keys: HashMap<_, _> = old.cases.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let fresh = Arc::new(Unsealed {
+            recipient,
+            office: new,
+            index,
+            cases: Mutex::new(case_keys),
+            plain: Mutex::new(crate::vault::office::plain_cache::PlainCache::new(
+                self.plain_bytes.clone(),
+            )),
+            last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
+        });
+        self.keyring
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(office.to_string(), fresh);
+        drop(old);
+        // The old wrapped copies were overwritten in the database file; the WAL
+        // still holds them until it is checkpointed and truncated.
+        if let Err(e) = self.db.checkpoint_truncate() {
+            tracing::warn!(error = %e, "truncating the WAL after a rotation failed; retried at the next purge or start");
+        }
+        Ok(Rotation {
+            rotated: true,
+            cases,
+        })
+    }
+}
+
+/// Refuses, inside a write's transaction, when the office key the write used (to
+/// seal to it or to compute an index under it) is no longer the office's key.
+pub(in crate::vault) fn same_office_key(
+    tx: &crate::store::WriteTx<'_>,
+    office: &str,
+    recipient: &str,
+) -> Result<(), VaultError> {
+    match tx.office_recipient(office)? {
+        Some(r) if r == recipient => Ok(()),
+        Some(_) => Err(rotated_meanwhile()),
+        None => Err(VaultError::NotFound),
+    }
+}
+
+/// A write sealed something to the office key while a rotation replaced it.
+pub(in crate::vault) fn rotated_meanwhile() -> VaultError {
+    VaultError::Conflict {
+        code: "office_key_rotated",
+        message:
+            "the office key was rotated while this was being saved; nothing was saved, try again"
+                .into(),
+    }
+}
