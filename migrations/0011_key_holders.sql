@@ -11,16 +11,18 @@ CREATE TABLE office_holders (
     id                TEXT PRIMARY KEY,
     office            TEXT NOT NULL REFERENCES offices(slug) ON DELETE CASCADE,
     user_id           TEXT REFERENCES users(id) ON DELETE CASCADE, -- NULL: the office passphrase
-    kind              TEXT NOT NULL CHECK (kind IN ('office','passphrase')),
+    kind              TEXT NOT NULL CHECK (kind IN ('office','passphrase','recovery')),
     state             TEXT NOT NULL CHECK (state IN ('invited','waiting','active')),
     recipient         TEXT,                    -- the holder's age recipient (public)
     wrapped_identity  BLOB,                    -- the holder's identity under their secret
+                                               -- (recovery: under the secret the shares rebuild)
+    threshold         INTEGER,                 -- recovery: how many shares rebuild it
     invited_by        TEXT,
     created_at        TEXT NOT NULL,
     last_used_at      TEXT
 );
 CREATE UNIQUE INDEX office_holders_user ON office_holders(office, user_id);
-CREATE UNIQUE INDEX office_holders_passphrase ON office_holders(office) WHERE user_id IS NULL;
+CREATE UNIQUE INDEX office_holders_passphrase ON office_holders(office) WHERE kind = 'office';
 
 -- A holder's wrapped identity has its own shred key (kind 'holder'), so that removing
 -- the holder makes their copy in every earlier backup unreadable.

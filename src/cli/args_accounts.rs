@@ -34,6 +34,27 @@ pub(crate) enum OfficeCmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Make recovery shares: any THRESHOLD of SHARES printed lines unseal the office
+    /// when every key holder is gone. Asks for a key holder's passphrase (or the office
+    /// passphrase; CASEVAULT_PASSPHRASE for scripts). Each line is printed once: hand
+    /// each to a different person, on paper. Making shares again replaces the old ones
+    /// and rotates the office key. Stop the server first.
+    Recovery {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Office slug.
+        #[arg(long)]
+        office: String,
+        /// How many shares unseal the office (at least 2).
+        #[arg(long)]
+        threshold: u8,
+        /// How many shares to make (at most 16).
+        #[arg(long)]
+        shares: u8,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Replace the office key: a new office identity, every case re-wrapped to it,
     /// every search index recomputed, the old key destroyed. Asks for a key holder's
     /// passphrase (or the office passphrase; CASEVAULT_PASSPHRASE for scripts). Stop

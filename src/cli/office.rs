@@ -79,6 +79,46 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        OfficeCmd::Recovery {
+            data,
+            office,
+            threshold,
+            shares,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let secret = secret_from_env_or_prompt(
+                "CASEVAULT_PASSPHRASE",
+                "a key holder's passphrase (or the office passphrase)",
+            )?;
+            let op = operator::actor();
+            let v = &app.vault;
+            let pass = || age::secrecy::SecretString::from(secret.to_string());
+            v.unseal(&op, &office, pass(), casevault::vault::StepUp::none())
+                .await
+                .map_err(|e| e.to_string())?;
+            let lines = v
+                .make_recovery(
+                    &op,
+                    &office,
+                    threshold,
+                    shares,
+                    pass(),
+                    casevault::vault::StepUp::none(),
+                )
+                .await
+                .map_err(|e| e.to_string());
+            v.seal_everything();
+            let lines = lines?;
+            println!(
+                "Recovery shares of office {office}: any {threshold} of these {} lines unseal it. Each is shown once: hand each to a different person, on paper.",
+                lines.len()
+            );
+            for l in &lines {
+                println!("{}", l.as_str());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         OfficeCmd::Rotate {
             data,
             office,

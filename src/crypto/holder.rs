@@ -61,6 +61,19 @@ impl HolderKey {
         Ok(HolderKey { identity })
     }
 
+    /// The identity as text, to wrap it under a recovery secret.
+    pub(super) fn secret_text(&self) -> SecretString {
+        self.identity.to_string()
+    }
+
+    /// An identity from its text (see [`HolderKey::secret_text`]).
+    pub(super) fn from_secret_text(text: &[u8]) -> Result<Self, CryptoError> {
+        let s = std::str::from_utf8(text).map_err(|_| CryptoError::DecryptionFailed)?;
+        let identity =
+            x25519::Identity::from_str(s.trim()).map_err(|_| CryptoError::DecryptionFailed)?;
+        Ok(HolderKey { identity })
+    }
+
     /// Opens the office identity file (see [`OfficeKey::seal_to_holders`]).
     pub fn open_office(&self, file: &[u8]) -> Result<OfficeKey, CryptoError> {
         let plain = decrypt_with(&self.identity, file)?;

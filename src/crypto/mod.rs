@@ -8,6 +8,7 @@ mod docstream;
 mod holder;
 mod pad;
 mod secretbox;
+mod shares;
 
 use std::io::{Read, Write};
 use std::str::FromStr;
@@ -20,7 +21,9 @@ pub use blind::{ANumber, BlindIndexKey, normalise_name};
 pub use docstream::{DocumentReader, DocumentWriter, split_header};
 pub use holder::HolderKey;
 pub use pad::padme;
+pub(crate) use secretbox::fill_random;
 pub use secretbox::{AuthKey, ShredKey, random_bytes, random_token};
+pub use shares::{MAX_SHARES, RecoverySecret, Share, ShareError, set_name};
 
 /// Errors of the crypto layer. Deliberately coarse.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,14 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     out
 }
 
+/// Fills `dst` from the operating system's random source (as [`random_bytes`]).
+pub(crate) fn fill_random(dst: &mut [u8]) {
+    if SystemRandom::new().fill(dst).is_err() {
+        eprintln!("casevault: the operating system's random number generator failed");
+        std::process::abort();
+    }
+}
+
 /// A 256-bit random token, URL-safe base64 (sessions, CSRF).
 pub fn random_token() -> String {
     use base64::Engine;

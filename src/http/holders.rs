@@ -78,8 +78,10 @@ pub(super) struct InviteBody {
     #[schema(max_length = 64)]
     username: String,
     /// The inviter's proof: their own holder passphrase, or the office passphrase.
-    #[schema(value_type = String)]
-    passphrase: Zeroizing<String>,
+    /// Not needed while the office is unsealed by recovery shares.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    passphrase: Option<Zeroizing<String>>,
     /// A fresh authenticator code, unless the session proved one recently.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -98,7 +100,7 @@ pub(super) struct Invited {
 /// `POST /api/v1/offices/{office}/holders` (step-up; proves a holder secret).
 #[utoipa::path(post, path = "/api/v1/offices/{office}/holders", params(OfficePath), request_body = InviteBody, responses(
     (status = 201, body = Invited),
-    (status = 400, body = ErrorBody, description = "invalid_json, invalid_holder (not an administrator of this office), unseal_failed (the passphrase proves no holder secret) or invalid_code"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_holder (not an administrator of this office), unseal_failed (the passphrase proves no holder secret), passphrase_required or invalid_code"),
     (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
     (status = 409, body = ErrorBody, description = "already_holder, or office_held")))]
 pub(super) async fn invite(
@@ -107,7 +109,7 @@ pub(super) async fn invite(
     PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<InviteBody>,
 ) -> ApiResult<(StatusCode, Json<Invited>)> {
-    let proof = SecretString::from(body.passphrase.to_string());
+    let proof = body.passphrase.map(|p| SecretString::from(p.to_string()));
     let step = StepUp::if_stale(body.totp);
     let id = st
         .vault
@@ -243,4 +245,60 @@ pub(super) async fn rotate(
     let step = StepUp::if_stale(body.totp);
     let r = st.vault.rotate_office(&s.actor, &office, step).await?;
     Ok(Json(r.into()))
+}
+
+/// Recovery shares to make.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecoveryBody {
+    /// How many shares unseal the office (at least 2).
+    #[schema(minimum = 2, maximum = 16)]
+    threshold: u8,
+    /// How many shares to make (at least the threshold, at most 16).
+    #[schema(minimum = 2, maximum = 16)]
+    shares: u8,
+    /// Your own holder passphrase, or the office passphrase.
+    #[schema(value_type = String)]
+    passphrase: Zeroizing<String>,
+    /// A fresh authenticator code, unless the session proved one recently.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    totp: Option<Zeroizing<String>>,
+}
+
+/// The shares, shown once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct RecoveryDoc {
+    /// One line per share. Hand each to a different person, on paper; any
+    /// `threshold` of them unseal the office. They are never shown again, and making
+    /// shares again replaces these (and rotates the office key).
+    shares: Vec<String>,
+}
+
+/// `POST /api/v1/offices/{office}/recovery` (step-up; proves a holder secret; office
+/// unsealed).
+#[utoipa::path(post, path = "/api/v1/offices/{office}/recovery", params(OfficePath), request_body = RecoveryBody, responses(
+    (status = 201, body = RecoveryDoc),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_recovery, unseal_failed (the passphrase proves no holder secret) or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 409, body = ErrorBody, description = "office_held or office_key_rotated"),
+    (status = 423, body = ErrorBody, description = "office_sealed: unseal the office first")))]
+pub(super) async fn recovery(
+    State(st): State<AppState>,
+    Session(s): Session,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
+    JsonBody(body): JsonBody<RecoveryBody>,
+) -> ApiResult<(StatusCode, Json<RecoveryDoc>)> {
+    let proof = SecretString::from(body.passphrase.to_string());
+    let step = StepUp::if_stale(body.totp);
+    let lines = st
+        .vault
+        .make_recovery(&s.actor, &office, body.threshold, body.shares, proof, step)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RecoveryDoc {
+            shares: lines.iter().map(|l| l.to_string()).collect(),
+        }),
+    ))
 }

@@ -15,7 +15,7 @@ use super::error::ErrorBody;
 use super::extract::{JsonBody, Session};
 use super::params::{OfficePath, PathParams};
 use super::{ApiError, ApiResult, AppState};
-use crate::vault::{OfficeMode, StepUp};
+use crate::vault::{OfficeMode, ShareProgress, StepUp};
 
 /// An office and its state.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -133,35 +133,65 @@ pub(super) struct UnsealBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     identity: Option<Zeroizing<String>>,
+    /// One recovery share (`abcd-1of3-…`): each administrator gives one; the answer
+    /// says how many are in until the last one unseals.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    share: Option<Zeroizing<String>>,
     /// A fresh authenticator code (step-up), unless the session proved one recently.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     totp: Option<Zeroizing<String>>,
 }
 
+/// Shares given so far towards an unseal by recovery shares.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ShareProgressDoc {
+    have: u8,
+    need: u8,
+}
+
 /// `POST /api/v1/offices/{office}/unseal` (step-up).
 #[utoipa::path(post, path = "/api/v1/offices/{office}/unseal", params(OfficePath), request_body = UnsealBody, responses(
+    (status = 202, body = ShareProgressDoc, description = "A recovery share was accepted; more are needed (from other administrators, within 15 minutes)"),
     (status = 204, description = "Unsealed"),
-    (status = 400, body = ErrorBody, description = "invalid_json, invalid_field (give exactly one of passphrase and identity), unseal_failed or invalid_code"),
-    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_field (give exactly one of passphrase, identity and share), unseal_failed, invalid_share (a typo: the checksum does not match) or invalid_code"),
+    (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 409, body = ErrorBody, description = "holder_key_waiting, or share_already_given")))]
 pub(super) async fn unseal(
     State(st): State<AppState>,
     Session(s): Session,
     PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<UnsealBody>,
-) -> ApiResult<StatusCode> {
-    let secret = match (body.passphrase, body.identity) {
-        (Some(p), None) | (None, Some(p)) => SecretString::from(p.to_string()),
-        _ => {
-            return Err(ApiError::bad(
-                "invalid_field",
-                "give either \"passphrase\" or \"identity\"",
-            ));
-        }
-    };
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let step = StepUp::if_stale(body.totp);
-    st.vault.unseal(&s.actor, &office, secret, step).await?;
-    Ok(StatusCode::NO_CONTENT)
+    match (body.passphrase, body.identity, body.share) {
+        (Some(p), None, None) | (None, Some(p), None) => {
+            let secret = SecretString::from(p.to_string());
+            st.vault.unseal(&s.actor, &office, secret, step).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (None, None, Some(share)) => {
+            let share = SecretString::from(share.to_string());
+            match st
+                .vault
+                .unseal_by_share(&s.actor, &office, share, step)
+                .await?
+            {
+                ShareProgress::Waiting { have, need } => Ok((
+                    StatusCode::ACCEPTED,
+                    Json(ShareProgressDoc { have, need }),
+                )
+                    .into_response()),
+                ShareProgress::Unsealed => Ok(StatusCode::NO_CONTENT.into_response()),
+            }
+        }
+        _ => Err(ApiError::bad(
+            "invalid_field",
+            "give one of \"passphrase\", \"identity\" and \"share\"",
+        )),
+    }
 }
 
 /// Panic-seal answer.

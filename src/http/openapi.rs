@@ -77,6 +77,7 @@ headers above 16 KiB or 64 fields (431)."
         holders::set_up_key,
         holders::remove,
         holders::rotate,
+        holders::recovery,
         users::list_users,
         users::create_user,
         users::disable_user,

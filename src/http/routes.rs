@@ -62,6 +62,7 @@ pub(super) fn api() -> Router<AppState> {
             delete(holders::remove),
         )
         .route("/offices/{office}/rotate", post(holders::rotate))
+        .route("/offices/{office}/recovery", post(holders::recovery))
         .route("/me/holder-key", post(holders::set_up_key))
         .route("/seal-all", post(offices::seal_all))
         .route("/users", get(users::list_users).post(users::create_user))

@@ -18,7 +18,7 @@ pub struct HolderRow {
     pub user_id: Option<String>,
     /// The account's username (`None` for the office passphrase).
     pub username: Option<String>,
-    /// `office` (the office passphrase) or `passphrase`.
+    /// `office` (the office passphrase), `passphrase` or `recovery`.
     pub kind: String,
     /// `invited`, `waiting` (key set up, not yet in the office identity file) or `active`.
     pub state: String,
@@ -30,6 +30,8 @@ pub struct HolderRow {
     pub created_at: String,
     /// RFC 3339: the last unseal or proof with this holder's secret.
     pub last_used_at: Option<String>,
+    /// Recovery: how many shares rebuild its secret.
+    pub threshold: Option<u8>,
 }
 
 /// A new holder row.
@@ -40,7 +42,7 @@ pub struct NewHolderRow<'a> {
     pub office: &'a str,
     /// The account, or `None` for the office passphrase.
     pub user_id: Option<&'a str>,
-    /// `office` or `passphrase`.
+    /// `office`, `passphrase` or `recovery`.
     pub kind: &'a str,
     /// Initial state.
     pub state: &'a str,
@@ -50,6 +52,8 @@ pub struct NewHolderRow<'a> {
     pub wrapped_identity: Option<&'a [u8]>,
     /// Who invited (user id), if anyone.
     pub invited_by: Option<&'a str>,
+    /// Recovery: how many shares rebuild its secret.
+    pub threshold: Option<u8>,
     /// RFC 3339.
     pub created_at: &'a str,
 }
@@ -66,7 +70,7 @@ pub struct RekeyRow {
 }
 
 const HOLDER_COLS: &str = "h.id, h.office, h.user_id, u.username, h.kind, h.state, h.recipient,
-    h.wrapped_identity, h.created_at, h.last_used_at";
+    h.wrapped_identity, h.created_at, h.last_used_at, h.threshold";
 
 fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderRow> {
     Ok(HolderRow {
@@ -80,6 +84,7 @@ fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderRow> {
         wrapped_identity: r.get(7)?,
         created_at: r.get(8)?,
         last_used_at: r.get(9)?,
+        threshold: r.get(10)?,
     })
 }
 
@@ -88,7 +93,8 @@ impl ReadTx<'_> {
     pub fn holders(&self, office: &str) -> R<Vec<HolderRow>> {
         let mut st = self.0.prepare_cached(&format!(
             "SELECT {HOLDER_COLS} FROM office_holders h LEFT JOIN users u ON u.id = h.user_id
-             WHERE h.office = ?1 ORDER BY h.user_id IS NOT NULL, h.created_at, h.id"
+             WHERE h.office = ?1
+             ORDER BY CASE h.kind WHEN 'office' THEN 0 WHEN 'passphrase' THEN 1 ELSE 2 END, h.created_at, h.id"
         ))?;
         let rows = st.query_map([office], holder_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -128,7 +134,7 @@ impl ReadTx<'_> {
             .q_row(
                 &format!(
                     "SELECT {HOLDER_COLS} FROM office_holders h LEFT JOIN users u ON u.id = h.user_id
-                     WHERE h.office = ?1 AND h.user_id IS NULL"
+                     WHERE h.office = ?1 AND h.kind = 'office'"
                 ),
                 [office],
                 holder_row,
@@ -180,8 +186,8 @@ impl WriteTx<'_> {
     pub fn insert_holder(&self, h: &NewHolderRow<'_>) -> R<()> {
         exec(
             self,
-            "INSERT INTO office_holders (id, office, user_id, kind, state, recipient, wrapped_identity, invited_by, created_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            "INSERT INTO office_holders (id, office, user_id, kind, state, recipient, wrapped_identity, invited_by, created_at, threshold)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
             params![
                 h.id,
                 h.office,
@@ -191,7 +197,8 @@ impl WriteTx<'_> {
                 h.recipient,
                 h.wrapped_identity,
                 h.invited_by,
-                h.created_at
+                h.created_at,
+                h.threshold
             ],
         )?;
         Ok(())

@@ -64,6 +64,7 @@ pub use lifecycle::purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use lifecycle::retention::{RetentionItem, RetentionReport};
 pub use office::custody::{HolderKeyIssued, HolderView};
 pub use office::offices::{OfficeCredentials, OfficeMode};
+pub use office::recovery::ShareProgress;
 pub use office::rotate::Rotation;
 
 /// Who an [`Actor`] is: a user of one of the five roles, or one of the vault's own
@@ -240,6 +241,8 @@ pub struct Vault {
     trash: Arc<lifecycle::trash::Trash>,
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
+    /// Unseals by recovery shares under way, per office (memory only).
+    shares: Mutex<HashMap<String, office::recovery::Collecting>>,
     data_dir: PathBuf,
     /// The shred epoch every backup target's ledger was last rewritten at (-1: not
     /// yet in this process).
@@ -308,6 +311,7 @@ impl Vault {
             hasher: PasswordHasher::new(2),
             keyring: RwLock::new(HashMap::new()),
             unseal_lock: Mutex::new(()),
+            shares: Mutex::new(HashMap::new()),
             data_dir: opts.data_dir,
             shred_epoch: std::sync::atomic::AtomicI64::new(-1),
             plain_bytes: Arc::default(),

@@ -26,7 +26,13 @@ pub(super) fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
     }
 }
 
-fn office_card(s: &SessionInfo, slug: &str, sealed: bool, life: Option<&OfficeCases>) -> Markup {
+fn office_card(
+    s: &SessionInfo,
+    slug: &str,
+    sealed: bool,
+    life: Option<&OfficeCases>,
+    holders: Option<&[crate::vault::HolderView]>,
+) -> Markup {
     html! {
         section.card aria-labelledby={ "office-" (slug) } {
             h2 id={ "office-" (slug) } { "Office " (slug) }
@@ -36,7 +42,7 @@ fn office_card(s: &SessionInfo, slug: &str, sealed: bool, life: Option<&OfficeCa
                     form method="post" action={ "/admin/offices/" (slug) "/unseal" } {
                         (csrf_field(s))
                         div.field {
-                            label for={ "pass-" (slug) } { "Office passphrase" }
+                            label for={ "pass-" (slug) } { "Your holder passphrase (or the office passphrase)" }
                             input id={ "pass-" (slug) } name="passphrase" type="password" autocomplete="off" required;
                         }
                         div.field {
@@ -45,6 +51,7 @@ fn office_card(s: &SessionInfo, slug: &str, sealed: bool, life: Option<&OfficeCa
                         }
                         button type="submit" { "Unseal " (slug) }
                     }
+                    (super::custody::share_form(s, slug))
                 }
             } @else {
                 p.state.open { strong { "Unsealed." } " Staff can read this office’s case files." }
@@ -58,6 +65,7 @@ fn office_card(s: &SessionInfo, slug: &str, sealed: bool, life: Option<&OfficeCa
                 (super::office_lifecycle::hold_section(s, o))
             }
         }
+        @if let Some(h) = holders { (super::custody::holders_section(s, slug, sealed, h)) }
     }
 }
 
@@ -103,10 +111,21 @@ pub(super) async fn office_response(
         .filter(|(slug, _)| s.actor.is(Role::Superadmin) || s.actor.office() == Some(slug))
         .collect();
     let life_of = |slug: &str| life.as_ref().filter(|(o, _)| o.office == slug);
+    // An office administrator sees who holds their office's key (one more decision).
+    let holders = match (actor.is(Role::Admin), actor.office()) {
+        (true, Some(o)) => Some((o.to_string(), v.list_holders(&actor, o).await?)),
+        _ => None,
+    };
+    let holders_of = |slug: &str| {
+        holders
+            .as_ref()
+            .filter(|(o, _)| o == slug)
+            .map(|(_, h)| h.as_slice())
+    };
     let body = html! {
         h1 { "Office" }
-        p { "Sealing removes an office’s keys from the server’s memory at once: nobody, not even the server, can read its files until an administrator unseals it with the office passphrase." }
-        @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed, life_of(slug).map(|l| &l.0))) }
+        p { "Sealing removes an office’s keys from the server’s memory at once: nobody, not even the server, can read its files until a key holder unseals it with their passphrase." }
+        @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed, life_of(slug).map(|l| &l.0), holders_of(slug))) }
         @if let Some((o, r)) = &life { (super::office_lifecycle::retention_section(o, r, days)) }
         @if let Some(runs) = &backups { (backup_section(runs, &st.vault.settings().backup)) }
         section.card.panic aria-labelledby="panic" {

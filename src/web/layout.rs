@@ -122,6 +122,15 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "sealed" => "The office is sealed. Nobody can read its files until it is unsealed.",
         "unsealed" => "The office is unsealed. Its files can be read again.",
         "sealed_all" => "Every office you administer is sealed.",
+        "holder_invited" => {
+            "The administrator is invited. They set up their own key from this page (Who holds the office key)."
+        }
+        "holder_removed" => {
+            "The key holder is removed and the office key was replaced: their passphrase opens nothing from now on."
+        }
+        "rotated" => {
+            "The office key was replaced. Every case was re-wrapped to the new key; everyone keeps their own passphrase."
+        }
         "user_created" => {
             "The account was created. Give the person their username and password; they will set up their authenticator app when they first sign in. A caseworker account opens no case until a supervisor of the office confirms it."
         }

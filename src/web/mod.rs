@@ -22,6 +22,7 @@ mod cases;
 mod casework;
 mod casework_actions;
 mod confirm;
+mod custody;
 mod error;
 mod layout;
 mod login;
@@ -128,6 +129,18 @@ pub fn router() -> Router<AppState> {
         .route("/admin/offices/{office}/seal", post(admin::seal))
         .route("/admin/offices/{office}/unseal", post(admin::unseal))
         .route("/admin/seal-all", post(admin::seal_all))
+        .route("/admin/offices/{office}/holders", post(custody::invite))
+        .route(
+            "/admin/offices/{office}/holders/{holder}/remove",
+            post(custody::remove),
+        )
+        .route("/admin/offices/{office}/rotate", post(custody::rotate))
+        .route("/admin/offices/{office}/recovery", post(custody::recovery))
+        .route(
+            "/admin/offices/{office}/unseal-share",
+            post(custody::unseal_share),
+        )
+        .route("/admin/holder-key", post(custody::holder_key))
         .route("/admin/offices/{office}/hold", post(office_lifecycle::hold))
         .route("/admin/offices/{office}/lift", post(office_lifecycle::lift))
         .route(

@@ -61,9 +61,10 @@ enum Route {
     SetUpHolderKey,
     RemoveHolder,
     RotateKey,
+    MakeRecovery,
 }
 
-const ROUTES: [Route; 34] = [
+const ROUTES: [Route; 35] = [
     Route::ListCases,
     Route::GetCase,
     Route::ListDocuments,
@@ -98,6 +99,7 @@ const ROUTES: [Route; 34] = [
     Route::SetUpHolderKey,
     Route::RemoveHolder,
     Route::RotateKey,
+    Route::MakeRecovery,
 ];
 
 /// What the request is aimed at, seen from the office `bronx` (the home of admin,
@@ -187,7 +189,8 @@ impl Route {
             ListCases | GetCase | ListDocuments | Download | Upload | Share | RevokeShare
             | Assign => CASE_RELS,
             CreateCase | Seal | Unseal => OFFICE_RELS,
-            ListHolders | SetUpHolderKey | InviteHolder | RemoveHolder | RotateKey => OFFICE_RELS,
+            ListHolders | SetUpHolderKey | InviteHolder | RemoveHolder | RotateKey
+            | MakeRecovery => OFFICE_RELS,
             CreateUser | DisableUser | EnableUser | ResetPassword | ResetTotp => USER_RELS,
             SealAll | ListUsers | ListOffices | CreateOffice => SYSTEM_RELS,
             EditCase | Versions | RenameDocument | PurgeDocument => CASE_RELS,

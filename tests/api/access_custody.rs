@@ -1,6 +1,6 @@
 //! The authorization matrix's key-custody rows (issue 23; policy rules 7a and 12): the
 //! holders list, inviting a holder, setting up one's own holder key, removing a
-//! holder and rotating the office key. A child of `access.rs`, whose one table these
+//! holder, rotating the office key and making recovery shares. A child of `access.rs`, whose one table these
 //! rows join.
 //!
 //! Invariant: as the table's: every cell runs against a real server and leaves
@@ -31,6 +31,9 @@ pub(super) const MATRIX: &[(Route, Rel, [Expect; 6])] = &[
     // POST /offices/{office}/rotate.
     (Route::RotateKey, Rel::OwnOffice,       [FB, OK, FB, FB, FB, FB]),
     (Route::RotateKey, Rel::OtherOffice,     [FB, FB, FB, FB, FB, FB]),
+    // POST /offices/{office}/recovery, with the office passphrase as the proof.
+    (Route::MakeRecovery, Rel::OwnOffice,    [FB, CR, FB, FB, FB, FB]),
+    (Route::MakeRecovery, Rel::OtherOffice,  [FB, FB, FB, FB, FB, FB]),
 ];
 
 /// Runs a custody cell, or `None` for a route of another table.
@@ -81,6 +84,12 @@ pub(super) async fn run_cell(
         }
         Route::RotateKey => {
             c.post(app.url(&format!("/offices/{office}/rotate")))
+                .send()
+                .await
+        }
+        Route::MakeRecovery => {
+            c.post(app.url(&format!("/offices/{office}/recovery")))
+                .json(&json!({"threshold": 2, "shares": 2, "passphrase": app.creds.offices["bronx"].passphrase}))
                 .send()
                 .await
         }

@@ -219,7 +219,7 @@ async fn purge_and_retention_reach_every_earlier_backup() {
         .unwrap();
     let (holder, holder_sealed): (String, Vec<u8>) = db
         .query_row(
-            "SELECT id, wrapped_identity FROM office_holders WHERE office='bronx' AND user_id IS NULL",
+            "SELECT id, wrapped_identity FROM office_holders WHERE office='bronx' AND kind = 'office'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

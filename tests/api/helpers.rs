@@ -318,7 +318,7 @@ pub fn office_key_from_db(
     let (file, wrapped): (Vec<u8>, Vec<u8>) = db
         .query_row(
             "SELECT o.wrapped_identity, h.wrapped_identity FROM offices o
-             JOIN office_holders h ON h.office = o.slug AND h.user_id IS NULL WHERE o.slug = ?1",
+             JOIN office_holders h ON h.office = o.slug AND h.kind = 'office' WHERE o.slug = ?1",
             [office],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -350,7 +350,7 @@ async fn seized_disk_yields_nothing_without_passphrase_and_export_opens_with_age
     let (file, wrapped): (Vec<u8>, Vec<u8>) = db
         .query_row(
             "SELECT o.wrapped_identity, h.wrapped_identity FROM offices o
-             JOIN office_holders h ON h.office = o.slug AND h.user_id IS NULL WHERE o.slug = 'bronx'",
+             JOIN office_holders h ON h.office = o.slug AND h.kind = 'office' WHERE o.slug = 'bronx'",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )

@@ -48,6 +48,8 @@ pub(crate) enum Word {
     Versions,
     /// A rotation of the office key.
     Rotate,
+    /// Recovery shares of an office key.
+    Recovery,
     /// The caller's "Coming up" list (or its calendar download: `upcoming ics`).
     Upcoming,
     /// The calendar download of "Coming up".
@@ -59,7 +61,7 @@ pub(crate) enum Word {
 }
 
 impl Word {
-    const ALL: [Word; 19] = [
+    const ALL: [Word; 20] = [
         Word::Audit,
         Word::Cases,
         Word::Documents,
@@ -79,6 +81,7 @@ impl Word {
         Word::Full,
         Word::Backup,
         Word::Rotate,
+        Word::Recovery,
     ];
 
     fn as_str(self) -> &'static str {
@@ -102,6 +105,7 @@ impl Word {
             Word::Full => "full",
             Word::Backup => "backup",
             Word::Rotate => "rotate",
+            Word::Recovery => "recovery",
         }
     }
 }

@@ -69,6 +69,17 @@ pub(in crate::vault) enum Candidates<'a> {
     Any,
 }
 
+impl<'a> Candidates<'a> {
+    /// The caller's own: the operator (command line) names no account, so any
+    /// holder's passphrase; a signed-in user, their own and the office passphrase.
+    pub(in crate::vault) fn of(actor: &'a Actor) -> Self {
+        match actor.who {
+            crate::vault::Who::Operator => Candidates::Any,
+            _ => Candidates::Own(&actor.id),
+        }
+    }
+}
+
 /// The office identity, opened with a secret.
 pub(in crate::vault) struct Opened {
     pub(in crate::vault) key: OfficeKey,
@@ -112,6 +123,8 @@ impl Vault {
             });
         }
         let mut holders = self.db.read(|tx| tx.holders(&row.slug))?;
+        // Recovery shares are not a passphrase (see `recovery.rs`).
+        holders.retain(|h| h.kind != "recovery");
         if let Candidates::Own(user) = who {
             holders.retain(|h| h.user_id.is_none() || h.user_id.as_deref() == Some(user));
             // The caller's own key first: it is the one they most likely typed.
@@ -170,6 +183,7 @@ impl Vault {
                 wrapped_identity: Some(&wrapped),
                 invited_by: None,
                 created_at: &now,
+                threshold: None,
             })?;
             Some(id)
         } else {
@@ -252,12 +266,12 @@ impl Vault {
         actor: &Actor,
         office: &str,
         username: &str,
-        proof: SecretString,
+        proof: Option<SecretString>,
         step: StepUp,
     ) -> Result<String, VaultError> {
         let (actor, office, username) = (actor.clone(), office.to_owned(), username.to_owned());
         let actor = self.prove(actor, step).await?;
-        self.run(move |v| v.invite_holder_blocking(&actor, &office, &username, &proof))
+        self.run(move |v| v.invite_holder_blocking(&actor, &office, &username, proof.as_ref()))
             .await
     }
 
@@ -266,7 +280,7 @@ impl Vault {
         actor: &Actor,
         office: &str,
         username: &str,
-        proof: &SecretString,
+        proof: Option<&SecretString>,
     ) -> Result<String, VaultError> {
         let allowed = self.office_decision(actor, Action::ManageHolders, office)?;
         let row = self.custody_office(&allowed, office)?;
@@ -295,25 +309,33 @@ impl Vault {
             });
         }
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let opened = match self.open_by_secret(&row, Candidates::Own(&actor.id), proof) {
-            Ok(o) => o,
-            Err(e) => {
-                self.record_now(&allowed, "wrong_secret")?;
-                return Err(match e {
-                    VaultError::Conflict { .. } | VaultError::WrongPassphrase => {
-                        VaultError::WrongPassphrase
-                    }
-                    other => other,
-                });
+        // The proof: a holder secret; or none while the office is unsealed by
+        // recovery shares (the way back when every holder is gone).
+        let opened = match proof {
+            Some(proof) => match self.open_by_secret(&row, Candidates::of(actor), proof) {
+                Ok(o) => Some(o),
+                Err(VaultError::Conflict { .. } | VaultError::WrongPassphrase) => {
+                    self.record_now(&allowed, "wrong_secret")?;
+                    return Err(VaultError::WrongPassphrase);
+                }
+                Err(e) => return Err(e),
+            },
+            None if self.keys_in_memory(office).is_some_and(|u| u.by_recovery) => None,
+            None => {
+                self.record_now(&allowed, "no_secret")?;
+                return Err(VaultError::bad(
+                    "passphrase_required",
+                    "inviting a key holder needs your own holder passphrase (or the office passphrase) in \"passphrase\"",
+                ));
             }
         };
-        if row.wrapped_identity.is_none() {
-            return Err(office_held());
-        }
         let id = crate::vault::new_id();
         let now = self.now_str();
         self.db.write(|tx| {
-            let (by, joined) = self.after_opening(tx, office, &opened, proof)?;
+            let (by, joined) = match (&opened, proof) {
+                (Some(o), Some(p)) => self.after_opening(tx, office, o, p)?,
+                _ => (None, Vec::new()),
+            };
             tx.insert_holder(&NewHolderRow {
                 id: &id,
                 office,
@@ -324,12 +346,16 @@ impl Vault {
                 wrapped_identity: None,
                 invited_by: Some(&actor.id),
                 created_at: &now,
+                threshold: None,
             })?;
             let allowed = allowed
                 .clone()
                 .and(Target::holder(&id))
                 .and(Target::user(&invitee.id));
-            let proved = by.map(|h| format!(" by={h}")).unwrap_or_default();
+            let proved = match by {
+                Some(h) => format!(" by={h}"),
+                None => " by=recovery".to_string(),
+            };
             self.record(tx, &allowed, &format!("ok invited{proved}"))?;
             self.record_joined(tx, &allowed, office, &joined)
         })?;

@@ -22,6 +22,9 @@ pub(in crate::vault) struct Unsealed {
     pub(in crate::vault) cases: Mutex<HashMap<String, Arc<CaseKey>>>,
     /// Decrypted metadata of its cases and documents (see `plain_cache.rs`).
     pub(in crate::vault) plain: Mutex<PlainCache>,
+    /// Unsealed by recovery shares: until the next seal, an administrator may invite
+    /// key holders without proving a holder secret (the shares proved it).
+    pub(in crate::vault) by_recovery: bool,
     /// Unix time of the last use of this office's keys (for the idle auto-seal).
     pub(in crate::vault) last_used: std::sync::atomic::AtomicI64,
 }

@@ -8,4 +8,5 @@ pub(super) mod keyring;
 pub(super) mod offices;
 pub mod operator;
 pub(super) mod plain_cache;
+pub(super) mod recovery;
 pub(super) mod rotate;

@@ -140,6 +140,7 @@ impl Vault {
                     wrapped_identity: Some(wrapped_holder),
                     invited_by: None,
                     created_at: &now,
+                    threshold: None,
                 })?;
             }
             self.record(tx, &allowed, "ok")?;
@@ -186,12 +187,7 @@ impl Vault {
         };
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        // The operator (command line) names no account: any holder's passphrase.
-        let who = match actor.who {
-            crate::vault::Who::Operator => Candidates::Any,
-            _ => Candidates::Own(&actor.id),
-        };
-        let opened = match self.open_by_secret(&row, who, &secret) {
+        let opened = match self.open_by_secret(&row, Candidates::of(actor), &secret) {
             Ok(o) => o,
             Err(e @ VaultError::Conflict { .. }) => {
                 self.record_now(&allowed, "holder_waiting")?;
@@ -215,7 +211,17 @@ impl Vault {
             self.record(tx, &allowed, &outcome)?;
             self.record_joined(tx, &allowed, office, &joined)
         })?;
-        let key = opened.key;
+        self.install_keys(office, opened.key, false)
+    }
+
+    /// Puts an opened office identity in the keyring and indexes the cases created
+    /// while it was sealed. Call under `unseal_lock`.
+    pub(in crate::vault) fn install_keys(
+        &self,
+        office: &str,
+        key: OfficeKey,
+        by_recovery: bool,
+    ) -> Result<(), VaultError> {
         let index = key.index_key();
         let unsealed = Arc::new(Unsealed {
             recipient: key.recipient(),
@@ -225,6 +231,7 @@ impl Vault {
             plain: Mutex::new(crate::vault::office::plain_cache::PlainCache::new(
                 self.plain_bytes.clone(),
             )),
+            by_recovery,
             last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
         self.keyring
@@ -258,6 +265,8 @@ impl Vault {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(office);
+        // A seal also cancels an unseal by recovery shares under way.
+        self.cancel_shares(Some(office));
         Ok(())
     }
 
@@ -292,6 +301,11 @@ impl Vault {
             }
             offices
         };
+        match (actor.is(Role::Admin), &actor.office) {
+            (true, Some(o)) => self.cancel_shares(Some(o)),
+            (true, None) => {}
+            (false, _) => self.cancel_shares(None),
+        }
         self.record_now(&allowed, &format!("sealed {}", sealed.len()))?;
         Ok(sealed)
     }

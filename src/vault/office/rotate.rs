@@ -177,6 +177,7 @@ impl Vault {
             plain: Mutex::new(crate::vault::office::plain_cache::PlainCache::new(
                 self.plain_bytes.clone(),
             )),
+            by_recovery: old.by_recovery,
             last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
         self.keyring
