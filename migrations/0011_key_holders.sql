@@ -17,6 +17,8 @@ CREATE TABLE office_holders (
     wrapped_identity  BLOB,                    -- the holder's identity under their secret
                                                -- (recovery: under the secret the shares rebuild)
     threshold         INTEGER,                 -- recovery: how many shares rebuild it
+    prf_wrapped       BLOB,                    -- the same identity under a passkey's PRF output
+    prf_passkey       TEXT,                    -- which passkey (its PRF is evaluated per holder)
     invited_by        TEXT,
     created_at        TEXT NOT NULL,
     last_used_at      TEXT

@@ -74,6 +74,22 @@ impl HolderKey {
         Ok(HolderKey { identity })
     }
 
+    /// Wraps this identity under a key derived (HKDF-SHA256) from a passkey's PRF
+    /// output, bound to `context`; the PRF output itself is never kept.
+    pub fn wrap_with_prf(&self, prf: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        prf_key(prf, context)?.seal(context, self.secret_text().expose_secret().as_bytes())
+    }
+
+    /// Opens an identity wrapped with [`HolderKey::wrap_with_prf`].
+    pub fn unwrap_with_prf(
+        wrapped: &[u8],
+        prf: &[u8],
+        context: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let plain = prf_key(prf, context)?.open(context, wrapped)?;
+        Self::from_secret_text(&plain)
+    }
+
     /// Opens the office identity file (see [`OfficeKey::seal_to_holders`]).
     pub fn open_office(&self, file: &[u8]) -> Result<OfficeKey, CryptoError> {
         let plain = decrypt_with(&self.identity, file)?;
@@ -81,6 +97,38 @@ impl HolderKey {
         OfficeKey::parse(&SecretString::from(s.trim().to_string()))
             .map_err(|_| CryptoError::DecryptionFailed)
     }
+}
+
+/// The salt a holder's passkey evaluates its PRF with: one per office and holder.
+pub fn prf_salt(office: &str, holder: &str) -> [u8; 32] {
+    let mut msg = Vec::with_capacity(64);
+    msg.extend_from_slice(b"casevault holder prf salt v1\0");
+    msg.extend_from_slice(office.as_bytes());
+    msg.push(0);
+    msg.extend_from_slice(holder.as_bytes());
+    super::sha256(&msg)
+}
+
+fn prf_key(prf: &[u8], context: &[u8]) -> Result<super::ShredKey, CryptoError> {
+    struct Len32;
+    impl ring::hkdf::KeyType for Len32 {
+        fn len(&self) -> usize {
+            32
+        }
+    }
+    if prf.len() < 32 {
+        return Err(CryptoError::InvalidKey);
+    }
+    let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"casevault holder prf key v1");
+    let prk = salt.extract(prf);
+    let info = [context];
+    let okm = prk
+        .expand(&info, Len32)
+        .map_err(|_| CryptoError::InvalidKey)?;
+    let mut key = zeroize::Zeroizing::new([0u8; 32]);
+    okm.fill(&mut key[..])
+        .map_err(|_| CryptoError::InvalidKey)?;
+    super::ShredKey::from_bytes(&key[..])
 }
 
 impl OfficeKey {
@@ -141,6 +189,19 @@ mod tests {
         );
         assert!(c.open_office(&file).is_err());
         assert!(office.seal_to_holders(&[]).is_err());
+    }
+
+    #[test]
+    fn a_prf_output_wraps_a_holder_key_and_another_opens_nothing() {
+        let h = HolderKey::generate();
+        let (prf, other) = ([7u8; 32], [8u8; 32]);
+        let w = h.wrap_with_prf(&prf, b"office:holder").unwrap();
+        let back = HolderKey::unwrap_with_prf(&w, &prf, b"office:holder").unwrap();
+        assert_eq!(back.recipient(), h.recipient());
+        assert!(HolderKey::unwrap_with_prf(&w, &other, b"office:holder").is_err());
+        assert!(HolderKey::unwrap_with_prf(&w, &prf, b"office:other").is_err());
+        assert!(h.wrap_with_prf(&[1u8; 16], b"x").is_err());
+        assert_ne!(prf_salt("a", "b"), prf_salt("a", "c"));
     }
 
     #[test]

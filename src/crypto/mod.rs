@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 pub use blind::{ANumber, BlindIndexKey, normalise_name};
 pub use docstream::{DocumentReader, DocumentWriter, split_header};
-pub use holder::HolderKey;
+pub use holder::{HolderKey, prf_salt};
 pub use pad::padme;
 pub(crate) use secretbox::fill_random;
 pub use secretbox::{AuthKey, ShredKey, random_bytes, random_token};

@@ -34,6 +34,8 @@ pub(super) struct HolderDoc {
     created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_used_at: Option<String>,
+    /// Their key also opens with one of their passkeys (unseal by passkey).
+    passkey: bool,
 }
 
 impl From<HolderView> for HolderDoc {
@@ -45,6 +47,7 @@ impl From<HolderView> for HolderDoc {
             state: h.state,
             created_at: h.created_at,
             last_used_at: h.last_used_at,
+            passkey: h.passkey,
         }
     }
 }

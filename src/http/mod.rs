@@ -12,6 +12,7 @@ mod cases;
 mod casework;
 mod error;
 mod extract;
+mod holder_passkeys;
 mod holders;
 mod offices;
 mod openapi;

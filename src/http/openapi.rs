@@ -16,7 +16,10 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
-use super::{admin, auth, cases, casework, holders, offices, passkeys, routes, transfer, users};
+use super::{
+    admin, auth, cases, casework, holder_passkeys, holders, offices, passkeys, routes, transfer,
+    users,
+};
 use crate::edge::cookie::COOKIE;
 
 #[derive(OpenApi)]
@@ -78,6 +81,10 @@ headers above 16 KiB or 64 fields (431)."
         holders::remove,
         holders::rotate,
         holders::recovery,
+        holder_passkeys::setup_start,
+        holder_passkeys::setup_finish,
+        holder_passkeys::unseal_start,
+        holder_passkeys::unseal_finish,
         users::list_users,
         users::create_user,
         users::disable_user,

@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post};
 use super::casework;
 
 use super::error::ApiError;
-use super::{AppState, auth, cases, holders, offices, passkeys, users};
+use super::{AppState, auth, cases, holder_passkeys, holders, offices, passkeys, users};
 
 pub(super) fn api() -> Router<AppState> {
     Router::new()
@@ -64,6 +64,22 @@ pub(super) fn api() -> Router<AppState> {
         .route("/offices/{office}/rotate", post(holders::rotate))
         .route("/offices/{office}/recovery", post(holders::recovery))
         .route("/me/holder-key", post(holders::set_up_key))
+        .route(
+            "/me/holder-key/passkey/start",
+            post(holder_passkeys::setup_start),
+        )
+        .route(
+            "/me/holder-key/passkey/finish",
+            post(holder_passkeys::setup_finish),
+        )
+        .route(
+            "/offices/{office}/unseal/passkey/start",
+            post(holder_passkeys::unseal_start),
+        )
+        .route(
+            "/offices/{office}/unseal/passkey/finish",
+            post(holder_passkeys::unseal_finish),
+        )
         .route("/seal-all", post(offices::seal_all))
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{user}/disable", post(users::disable_user))

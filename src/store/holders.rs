@@ -32,6 +32,8 @@ pub struct HolderRow {
     pub last_used_at: Option<String>,
     /// Recovery: how many shares rebuild its secret.
     pub threshold: Option<u8>,
+    /// Their identity under a passkey's PRF output, and which passkey.
+    pub prf: Option<(Vec<u8>, String)>,
 }
 
 /// A new holder row.
@@ -70,7 +72,7 @@ pub struct RekeyRow {
 }
 
 const HOLDER_COLS: &str = "h.id, h.office, h.user_id, u.username, h.kind, h.state, h.recipient,
-    h.wrapped_identity, h.created_at, h.last_used_at, h.threshold";
+    h.wrapped_identity, h.created_at, h.last_used_at, h.threshold, h.prf_wrapped, h.prf_passkey";
 
 fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderRow> {
     Ok(HolderRow {
@@ -85,6 +87,13 @@ fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderRow> {
         created_at: r.get(8)?,
         last_used_at: r.get(9)?,
         threshold: r.get(10)?,
+        prf: match (
+            r.get::<_, Option<Vec<u8>>>(11)?,
+            r.get::<_, Option<String>>(12)?,
+        ) {
+            (Some(w), Some(p)) => Some((w, p)),
+            _ => None,
+        },
     })
 }
 
@@ -231,6 +240,16 @@ impl WriteTx<'_> {
             [office],
         )?;
         Ok(ids)
+    }
+
+    /// A holder's identity wrapped under a passkey's PRF output (unseal by passkey).
+    pub fn set_holder_prf(&self, id: &str, passkey: &str, wrapped: &[u8]) -> R<()> {
+        exec(
+            self,
+            "UPDATE office_holders SET prf_wrapped = ?3, prf_passkey = ?2 WHERE id = ?1",
+            params![id, passkey, wrapped],
+        )?;
+        Ok(())
     }
 
     /// Records a use of a holder's secret.

@@ -94,6 +94,13 @@ impl WriteTx<'_> {
 
     /// Removes one of an account's passkeys; true if it was there.
     pub fn delete_passkey(&self, user: &str, id: &str) -> R<bool> {
+        // The office keys it unsealed go with it (its PRF is gone for the server).
+        exec(
+            self,
+            "UPDATE office_holders SET prf_wrapped = NULL, prf_passkey = NULL
+             WHERE user_id = ?1 AND prf_passkey = ?2",
+            params![user, id],
+        )?;
         Ok(exec(
             self,
             "DELETE FROM passkeys WHERE user_id = ?1 AND id = ?2",
@@ -103,6 +110,11 @@ impl WriteTx<'_> {
 
     /// Removes every passkey of an account (an administrator's reset).
     pub fn delete_user_passkeys(&self, user: &str) -> R<usize> {
+        exec(
+            self,
+            "UPDATE office_holders SET prf_wrapped = NULL, prf_passkey = NULL WHERE user_id = ?1",
+            [user],
+        )?;
         exec(self, "DELETE FROM passkeys WHERE user_id = ?1", [user])
     }
 }

@@ -38,6 +38,14 @@ const KEY_BEARING: &[Column] = &[
         rows: "1",
     },
     Column {
+        table: "office_holders",
+        column: "prf_wrapped",
+        key: "id",
+        owner: "id",
+        kind: ShredKind::Holder,
+        rows: "1",
+    },
+    Column {
         table: "offices",
         column: "wrapped_identity",
         key: "slug",

@@ -63,6 +63,7 @@ pub use lifecycle::backup::{BackupReport, BackupRequest};
 pub use lifecycle::purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use lifecycle::retention::{RetentionItem, RetentionReport};
 pub use office::custody::{HolderKeyIssued, HolderView};
+pub use office::custody_passkey::HolderPasskeyChallenge;
 pub use office::offices::{OfficeCredentials, OfficeMode};
 pub use office::recovery::ShareProgress;
 pub use office::rotate::Rotation;

@@ -51,7 +51,7 @@ fn office_card(
                         }
                         button type="submit" { "Unseal " (slug) }
                     }
-                    (super::custody::share_form(s, slug))
+                    (super::custody::share_form(s, slug, holders))
                 }
             } @else {
                 p.state.open { strong { "Unsealed." } " Staff can read this office’s case files." }

@@ -56,6 +56,9 @@ pub(super) fn holders_section(
     let invited_me = holders
         .iter()
         .any(|h| h.state == "invited" && h.username.as_deref() == Some(me));
+    let my_key = holders
+        .iter()
+        .find(|h| h.state != "invited" && h.username.as_deref() == Some(me));
     html! {
         section.card aria-labelledby={ "holders-" (office) } {
             h2 id={ "holders-" (office) } { "Who holds the office key" }
@@ -85,6 +88,17 @@ pub(super) fn holders_section(
                     p { strong { "You are invited to hold the office key." } " Your own passphrase is shown once, on the next page." }
                     (code_field(&format!("hk-{office}")))
                     button type="submit" { "Set up my key" }
+                }
+            }
+            @if let Some(k) = my_key {
+                form #holder-passkey-setup hidden data-office=(office) {
+                    p {
+                        @if k.passkey { "Your passkey unseals this office. To use another passkey instead, set it up again." }
+                        @else { "Unseal with your passkey instead of typing your passphrase: set it up once with your passphrase." }
+                    }
+                    div.field { label for={ "hpk-" (office) } { "Your holder passphrase" } input id={ "hpk-" (office) } name="passphrase" type="password" autocomplete="off" required; }
+                    button type="submit" { "Use my passkey for the office key" }
+                    p.passkey-status #holder-passkey-status role="alert" hidden {}
                 }
             }
             @if !sealed {
@@ -125,9 +139,20 @@ pub(super) fn holders_section(
     }
 }
 
-/// The "unseal with a recovery share" form of a sealed office.
-pub(super) fn share_form(s: &SessionInfo, office: &str) -> Markup {
+/// The "unseal with a recovery share" form of a sealed office, and the passkey button
+/// for a holder whose key opens with their passkey.
+pub(super) fn share_form(s: &SessionInfo, office: &str, holders: Option<&[HolderView]>) -> Markup {
+    let by_passkey = holders.is_some_and(|hs| {
+        hs.iter()
+            .any(|h| h.passkey && h.username.as_deref() == Some(s.actor.username()))
+    });
     html! {
+        @if by_passkey {
+            div.passkey hidden {
+                button #unseal-passkey type="button" data-office=(office) { "Unseal with my passkey" }
+                p.passkey-status #unseal-passkey-status role="alert" hidden {}
+            }
+        }
         details {
             summary { "Unseal with a recovery share instead" }
             form method="post" action={ "/admin/offices/" (office) "/unseal-share" } {

@@ -128,6 +128,9 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "holder_removed" => {
             "The key holder is removed and the office key was replaced: their passphrase opens nothing from now on."
         }
+        "holder_passkey" => {
+            "Your passkey now unseals the office: on this page, “Unseal with my passkey”. Your passphrase still works too."
+        }
         "rotated" => {
             "The office key was replaced. Every case was re-wrapped to the new key; everyone keeps their own passphrase."
         }

@@ -34,7 +34,19 @@ pub(super) const MATRIX: &[(Route, Rel, [Expect; 6])] = &[
     // POST /offices/{office}/recovery, with the office passphrase as the proof.
     (Route::MakeRecovery, Rel::OwnOffice,    [FB, CR, FB, FB, FB, FB]),
     (Route::MakeRecovery, Rel::OtherOffice,  [FB, FB, FB, FB, FB, FB]),
+    // Unseal by passkey (by now the admin's own key was removed above): allowed by
+    // the policy, and each says why not (409 not_a_holder / no_passkey_key).
+    (Route::HolderPasskeyStart, Rel::OwnOffice,    [FB, A409, FB, FB, FB, FB]),
+    (Route::HolderPasskeyStart, Rel::OtherOffice,  [FB, FB, FB, FB, FB, FB]),
+    (Route::HolderPasskeyFinish, Rel::OwnOffice,   [FB, A409, FB, FB, FB, FB]),
+    (Route::HolderPasskeyFinish, Rel::OtherOffice, [FB, FB, FB, FB, FB, FB]),
+    (Route::UnsealPasskeyStart, Rel::OwnOffice,    [FB, A409, FB, FB, FB, FB]),
+    (Route::UnsealPasskeyStart, Rel::OtherOffice,  [FB, FB, FB, FB, FB, FB]),
+    (Route::UnsealPasskeyFinish, Rel::OwnOffice,   [FB, A409, FB, FB, FB, FB]),
+    (Route::UnsealPasskeyFinish, Rel::OtherOffice, [FB, FB, FB, FB, FB, FB]),
 ];
+
+const A409: Expect = Expect::Allowed(409);
 
 /// Runs a custody cell, or `None` for a route of another table.
 pub(super) async fn run_cell(
@@ -90,6 +102,31 @@ pub(super) async fn run_cell(
         Route::MakeRecovery => {
             c.post(app.url(&format!("/offices/{office}/recovery")))
                 .json(&json!({"threshold": 2, "shares": 2, "passphrase": app.creds.offices["bronx"].passphrase}))
+                .send()
+                .await
+        }
+        Route::HolderPasskeyStart => {
+            c.post(app.url("/me/holder-key/passkey/start"))
+                .json(&json!({"office": office}))
+                .send()
+                .await
+        }
+        Route::HolderPasskeyFinish => {
+            c.post(app.url("/me/holder-key/passkey/finish"))
+                .json(&json!({"office": office, "challenge_id": "x", "credential": {},
+                    "prf": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "passphrase": "x"}))
+                .send()
+                .await
+        }
+        Route::UnsealPasskeyStart => {
+            c.post(app.url(&format!("/offices/{office}/unseal/passkey/start")))
+                .send()
+                .await
+        }
+        Route::UnsealPasskeyFinish => {
+            c.post(app.url(&format!("/offices/{office}/unseal/passkey/finish")))
+                .json(&json!({"challenge_id": "x", "credential": {},
+                    "prf": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}))
                 .send()
                 .await
         }

@@ -22,6 +22,7 @@ mod casework_reach;
 mod childkit;
 mod crosssite;
 mod custody;
+mod custody_passkey;
 mod custody_recovery;
 mod dos;
 mod findings;

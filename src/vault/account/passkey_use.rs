@@ -187,67 +187,83 @@ impl Vault {
     ) -> Result<(), VaultError> {
         let (actor, challenge_id) = (actor.clone(), challenge_id.to_owned());
         self.run(move |v| {
-            let Some(token_hash) = actor.session.clone() else {
-                return Err(VaultError::Forbidden);
-            };
-            let now = v.clock.unix();
-            let target = Target::user(&actor.id);
-            // Counted like a wrong step-up code, per session.
-            let keys = [format!(
-                "s:{}",
-                crate::crypto::hex(&token_hash[..token_hash.len().min(8)])
-            )];
-            let attempt = match v.throttle.reserve(&keys, now) {
-                Ok(a) => a,
-                Err(secs) => {
-                    v.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
-                    return Err(VaultError::Throttled(secs));
-                }
-            };
-            let verified = (|| {
-                let Ok(Ceremony::Reauth { user, state }) = v.passkeys.take(&challenge_id, now)
-                else {
-                    return None;
-                };
-                if user != actor.id {
-                    return None;
-                }
-                let cred: PublicKeyCredential = serde_json::from_value(credential).ok()?;
-                let row =
-                    v.db.read(|tx| tx.passkey_by_cred(cred.get_credential_id()))
-                        .ok()??;
-                if row.user_id != actor.id {
-                    return None;
-                }
-                let result = v
-                    .passkeys
-                    .rp()
-                    .ok()?
-                    .finish_passkey_authentication(&cred, &state)
-                    .ok()?;
-                let mut passkey = parse_credential(&row.credential).ok()?;
-                passkey.update_credential(&result);
-                Some((row, passkey))
-            })();
-            let Some((row, passkey)) = verified else {
-                attempt.failed();
-                v.audit_now(&actor, "step_up", &target, "deny", "passkey_refused")?;
-                return Err(refused());
-            };
-            attempt.passed();
-            v.db.write(|tx| -> Result<(), VaultError> {
-                tx.use_passkey(&row.id, &store_credential(&passkey), &v.now_str())?;
-                tx.touch_session(&token_hash, now, Some(now))?;
-                v.write_entry(
-                    tx,
-                    (&actor).into(),
-                    "step_up",
-                    &target.clone().and(Target::passkey(&row.id)),
-                    "allow",
-                    "passkey",
-                )
-            })
+            v.passkey_reauth_blocking(&actor, &challenge_id, credential)
+                .map(|_| ())
         })
         .await
+    }
+
+    /// A step-up with one of the actor's passkeys, verified; answers the id of the
+    /// passkey used (an unseal by passkey also needs to know which).
+    pub(in crate::vault) fn passkey_reauth_blocking(
+        &self,
+        actor: &Actor,
+        challenge_id: &str,
+        credential: serde_json::Value,
+    ) -> Result<String, VaultError> {
+        let v = self;
+        let actor = actor.clone();
+        let challenge_id = challenge_id.to_owned();
+        let Some(token_hash) = actor.session.clone() else {
+            return Err(VaultError::Forbidden);
+        };
+        let now = v.clock.unix();
+        let target = Target::user(&actor.id);
+        // Counted like a wrong step-up code, per session.
+        let keys = [format!(
+            "s:{}",
+            crate::crypto::hex(&token_hash[..token_hash.len().min(8)])
+        )];
+        let attempt = match v.throttle.reserve(&keys, now) {
+            Ok(a) => a,
+            Err(secs) => {
+                v.audit_now(&actor, "step_up", &target, "deny", "throttled")?;
+                return Err(VaultError::Throttled(secs));
+            }
+        };
+        let verified = (|| {
+            let Ok(Ceremony::Reauth { user, state }) = v.passkeys.take(&challenge_id, now) else {
+                return None;
+            };
+            if user != actor.id {
+                return None;
+            }
+            let cred: PublicKeyCredential = serde_json::from_value(credential).ok()?;
+            let row =
+                v.db.read(|tx| tx.passkey_by_cred(cred.get_credential_id()))
+                    .ok()??;
+            if row.user_id != actor.id {
+                return None;
+            }
+            let result = v
+                .passkeys
+                .rp()
+                .ok()?
+                .finish_passkey_authentication(&cred, &state)
+                .ok()?;
+            let mut passkey = parse_credential(&row.credential).ok()?;
+            passkey.update_credential(&result);
+            Some((row, passkey))
+        })();
+        let Some((row, passkey)) = verified else {
+            attempt.failed();
+            v.audit_now(&actor, "step_up", &target, "deny", "passkey_refused")?;
+            return Err(refused());
+        };
+        attempt.passed();
+        let id = row.id.clone();
+        v.db.write(|tx| -> Result<(), VaultError> {
+            tx.use_passkey(&row.id, &store_credential(&passkey), &v.now_str())?;
+            tx.touch_session(&token_hash, now, Some(now))?;
+            v.write_entry(
+                tx,
+                (&actor).into(),
+                "step_up",
+                &target.clone().and(Target::passkey(&row.id)),
+                "allow",
+                "passkey",
+            )
+        })?;
+        Ok(id)
     }
 }

@@ -35,6 +35,8 @@ pub struct HolderView {
     pub created_at: String,
     /// RFC 3339.
     pub last_used_at: Option<String>,
+    /// Their key also opens with one of their passkeys.
+    pub passkey: bool,
 }
 
 impl From<HolderRow> for HolderView {
@@ -46,6 +48,7 @@ impl From<HolderRow> for HolderView {
             state: h.state,
             created_at: h.created_at,
             last_used_at: h.last_used_at,
+            passkey: h.prf.is_some(),
         }
     }
 }
@@ -166,10 +169,13 @@ impl Vault {
         tx: &WriteTx<'_>,
         office: &str,
         opened: &Opened,
-        secret: &SecretString,
+        secret: Option<&SecretString>,
     ) -> Result<(Option<String>, Vec<String>), VaultError> {
         let now = self.now_str();
         let holder = if opened.legacy {
+            let secret = secret.ok_or_else(|| {
+                VaultError::Internal("an old office opened without its passphrase".into())
+            })?;
             let hk = HolderKey::generate();
             let wrapped = hk.wrap_with_passphrase(secret, self.settings.kdf.passphrase_log_n)?;
             let id = crate::vault::new_id();
@@ -333,7 +339,7 @@ impl Vault {
         let now = self.now_str();
         self.db.write(|tx| {
             let (by, joined) = match (&opened, proof) {
-                (Some(o), Some(p)) => self.after_opening(tx, office, o, p)?,
+                (Some(o), Some(p)) => self.after_opening(tx, office, o, Some(p))?,
                 _ => (None, Vec::new()),
             };
             tx.insert_holder(&NewHolderRow {

@@ -4,6 +4,7 @@
 //! Invariant: an office identity and its case keys are in memory only while the
 //! office is unsealed, in types that wipe on drop; sealing removes them all at once.
 pub(super) mod custody;
+pub(super) mod custody_passkey;
 pub(super) mod keyring;
 pub(super) mod offices;
 pub mod operator;

@@ -203,7 +203,7 @@ impl Vault {
         // the custody bookkeeping (an old office's passphrase becoming its first
         // holder, waiting holders joining).
         self.db.write(|tx| {
-            let (holder, joined) = self.after_opening(tx, office, &opened, &secret)?;
+            let (holder, joined) = self.after_opening(tx, office, &opened, Some(&secret))?;
             let outcome = match &holder {
                 Some(h) => format!("ok holder={h}"),
                 None => "ok".to_string(),

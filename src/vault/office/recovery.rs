@@ -112,8 +112,10 @@ impl Vault {
         };
         if opened.legacy {
             // Turn the old office passphrase into the first holder before anything.
-            self.db
-                .write(|tx| self.after_opening(tx, office, &opened, proof).map(|_| ()))?;
+            self.db.write(|tx| {
+                self.after_opening(tx, office, &opened, Some(proof))
+                    .map(|_| ())
+            })?;
         }
         // An earlier set goes, and the office key rotates with it: its shares (and
         // any copy of the identity file they open) lead to nothing made from now on.

@@ -36,6 +36,36 @@
     }
     return (e && e.message) || "That did not work. Try again.";
   }
+  function b64url(buf) {
+    var bytes = new Uint8Array(buf), s = "";
+    for (var i = 0; i < bytes.length; i++) { s += String.fromCharCode(bytes[i]); }
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function unb64url(text) {
+    var s = text.replace(/-/g, "+").replace(/_/g, "/");
+    while (s.length % 4) { s += "="; }
+    var b = atob(s), out = new Uint8Array(b.length);
+    for (var i = 0; i < b.length; i++) { out[i] = b.charCodeAt(i); }
+    return out.buffer;
+  }
+  // A step-up whose passkey also evaluates its PRF with the server's salt: the PRF
+  // result is a key, sent once over this connection, never kept by the page.
+  function getPrf(start, startBody) {
+    return post(start, startBody).then(function (c) {
+      var options = PublicKeyCredential.parseRequestOptionsFromJSON(c.publicKey);
+      options.extensions = Object.assign({}, options.extensions,
+        { prf: { eval: { first: unb64url(c.prf_salt) } } });
+      return navigator.credentials.get({ publicKey: options }).then(function (cred) {
+        var r = cred.getClientExtensionResults();
+        if (!r.prf || !r.prf.results || !r.prf.results.first) {
+          throw new Error("This passkey cannot hold the office key (it has no PRF support). Use another passkey, or your passphrase.");
+        }
+        var json = cred.toJSON();
+        if (json.clientExtensionResults) { delete json.clientExtensionResults.prf; }
+        return { challenge_id: c.challenge_id, credential: json, prf: b64url(r.prf.results.first) };
+      });
+    });
+  }
   function get(start, finish, extra) {
     return post(start, {}).then(function (c) {
       var options = PublicKeyCredential.parseRequestOptionsFromJSON(c.publicKey);
@@ -73,6 +103,8 @@
       button.disabled = true;
       post("/me/passkeys/register/start", { totp: code ? code.value : "" }).then(function (c) {
         var options = PublicKeyCredential.parseCreationOptionsFromJSON(c.publicKey);
+        // Ask for PRF support too: it lets a key holder unseal with this passkey.
+        options.extensions = Object.assign({}, options.extensions, { prf: {} });
         return navigator.credentials.create({ publicKey: options }).then(function (cred) {
           return post("/me/passkeys/register/finish",
             { challenge_id: c.challenge_id, name: name, credential: cred.toJSON() });
@@ -101,6 +133,47 @@
       });
     });
   });
+
+  // The Office page: a key holder sets their passkey up for the office key.
+  var setup = document.getElementById("holder-passkey-setup");
+  if (setup) {
+    show(setup);
+    setup.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var office = setup.getAttribute("data-office");
+      var pass = setup.querySelector("input[name=passphrase]");
+      var button = setup.querySelector("button[type=submit]");
+      button.disabled = true;
+      getPrf("/me/holder-key/passkey/start", { office: office }).then(function (a) {
+        return post("/me/holder-key/passkey/finish", Object.assign(a,
+          { office: office, passphrase: pass.value }));
+      }).then(function () {
+        pass.value = "";
+        window.location.assign("/admin?done=holder_passkey");
+      }).catch(function (e) {
+        button.disabled = false;
+        say("holder-passkey-status", words(e));
+      });
+    });
+  }
+
+  // The Office page: unseal with a passkey.
+  var unseal = document.getElementById("unseal-passkey");
+  if (unseal) {
+    show(unseal.closest(".passkey"));
+    unseal.addEventListener("click", function () {
+      var office = unseal.getAttribute("data-office");
+      unseal.disabled = true;
+      getPrf("/offices/" + office + "/unseal/passkey/start", {}).then(function (a) {
+        return post("/offices/" + office + "/unseal/passkey/finish", a);
+      }).then(function () {
+        window.location.assign("/admin?done=unsealed");
+      }).catch(function (e) {
+        unseal.disabled = false;
+        say("unseal-passkey-status", words(e));
+      });
+    });
+  }
 
   // Any form that asks for a fresh code (not signing in or setting up the app): offer
   // to prove a passkey instead, then send the form.
