@@ -87,23 +87,15 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let secret = secret_from_env_or_prompt(
-                "CASEVAULT_PASSPHRASE",
-                "a key holder's passphrase (or the office passphrase)",
-            )?;
-            let op = operator::actor();
+            let (op, pass) = unseal_here(&app, &office).await?;
             let v = &app.vault;
-            let pass = || age::secrecy::SecretString::from(secret.to_string());
-            v.unseal(&op, &office, pass(), casevault::vault::StepUp::none())
-                .await
-                .map_err(|e| e.to_string())?;
             let lines = v
                 .make_recovery(
                     &op,
                     &office,
                     threshold,
                     shares,
-                    pass(),
+                    pass,
                     casevault::vault::StepUp::none(),
                 )
                 .await
@@ -125,20 +117,8 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             common,
         } => {
             let app = open(&data, &common)?;
-            let secret = secret_from_env_or_prompt(
-                "CASEVAULT_PASSPHRASE",
-                "a key holder's passphrase (or the office passphrase)",
-            )?;
-            let op = operator::actor();
+            let (op, _) = unseal_here(&app, &office).await?;
             let v = &app.vault;
-            v.unseal(
-                &op,
-                &office,
-                age::secrecy::SecretString::from(secret.to_string()),
-                casevault::vault::StepUp::none(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
             eprintln!(
                 "Rotating the key of office {office}: every case is re-wrapped; this takes about a second per thousand cases."
             );
@@ -155,4 +135,23 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Unseals `office` in this process with a key holder's passphrase (terminal or
+/// CASEVAULT_PASSPHRASE); the operator, and the passphrase again for what follows.
+async fn unseal_here(
+    app: &casevault::app::App,
+    office: &str,
+) -> Result<(casevault::vault::Actor, age::secrecy::SecretString), String> {
+    let secret = secret_from_env_or_prompt(
+        "CASEVAULT_PASSPHRASE",
+        "a key holder's passphrase (or the office passphrase)",
+    )?;
+    let op = operator::actor();
+    let pass = || age::secrecy::SecretString::from(secret.to_string());
+    app.vault
+        .unseal(&op, office, pass(), casevault::vault::StepUp::none())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((op, pass()))
 }

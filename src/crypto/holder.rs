@@ -39,10 +39,7 @@ impl HolderKey {
         passphrase: &SecretString,
         log_n: u8,
     ) -> Result<Vec<u8>, CryptoError> {
-        let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
-        recipient.set_work_factor(log_n.clamp(1, 30));
-        let secret = self.identity.to_string();
-        super::encrypt_to(&recipient, secret.expose_secret().as_bytes())
+        super::wrap_identity(&self.identity, passphrase, log_n)
     }
 
     /// Unwraps an identity wrapped with [`HolderKey::wrap_with_passphrase`], refusing
@@ -52,13 +49,9 @@ impl HolderKey {
         passphrase: &SecretString,
         max_log_n: u8,
     ) -> Result<Self, CryptoError> {
-        let mut identity = age::scrypt::Identity::new(passphrase.clone());
-        identity.set_max_work_factor(max_log_n);
-        let plain = decrypt_with(&identity, wrapped)?;
-        let s = std::str::from_utf8(&plain).map_err(|_| CryptoError::DecryptionFailed)?;
-        let identity =
-            x25519::Identity::from_str(s.trim()).map_err(|_| CryptoError::DecryptionFailed)?;
-        Ok(HolderKey { identity })
+        Ok(HolderKey {
+            identity: super::unwrap_identity(wrapped, passphrase, max_log_n)?,
+        })
     }
 
     /// The identity as text, to wrap it under a recovery secret.

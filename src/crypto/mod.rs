@@ -82,10 +82,7 @@ impl OfficeKey {
         passphrase: &SecretString,
         log_n: u8,
     ) -> Result<Vec<u8>, CryptoError> {
-        let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
-        recipient.set_work_factor(log_n.clamp(1, 30));
-        let secret = self.identity.to_string();
-        encrypt_to(&recipient, secret.expose_secret().as_bytes())
+        wrap_identity(&self.identity, passphrase, log_n)
     }
 
     /// Unwraps an identity stored with [`OfficeKey::wrap_with_passphrase`], refusing
@@ -95,13 +92,9 @@ impl OfficeKey {
         passphrase: &SecretString,
         max_log_n: u8,
     ) -> Result<Self, CryptoError> {
-        let mut identity = age::scrypt::Identity::new(passphrase.clone());
-        identity.set_max_work_factor(max_log_n);
-        let plain = decrypt_with(&identity, wrapped)?;
-        let s = std::str::from_utf8(&plain).map_err(|_| CryptoError::DecryptionFailed)?;
-        let identity =
-            x25519::Identity::from_str(s.trim()).map_err(|_| CryptoError::DecryptionFailed)?;
-        Ok(OfficeKey { identity })
+        Ok(OfficeKey {
+            identity: unwrap_identity(wrapped, passphrase, max_log_n)?,
+        })
     }
 
     /// Opens a case identity that was wrapped to this office.
@@ -245,6 +238,32 @@ fn encrypt_to(recipient: &dyn age::Recipient, plaintext: &[u8]) -> Result<Vec<u8
     writer.write_all(plaintext)?;
     writer.finish()?;
     Ok(out)
+}
+
+/// An X25519 identity wrapped under a passphrase (age scrypt, work factor `log_n`).
+fn wrap_identity(
+    identity: &x25519::Identity,
+    passphrase: &SecretString,
+    log_n: u8,
+) -> Result<Vec<u8>, CryptoError> {
+    let mut recipient = age::scrypt::Recipient::new(passphrase.clone());
+    recipient.set_work_factor(log_n.clamp(1, 30));
+    let secret = identity.to_string();
+    encrypt_to(&recipient, secret.expose_secret().as_bytes())
+}
+
+/// The identity [`wrap_identity`] wrapped, refusing a file that demands more than
+/// `max_log_n` of scrypt work.
+fn unwrap_identity(
+    wrapped: &[u8],
+    passphrase: &SecretString,
+    max_log_n: u8,
+) -> Result<x25519::Identity, CryptoError> {
+    let mut identity = age::scrypt::Identity::new(passphrase.clone());
+    identity.set_max_work_factor(max_log_n);
+    let plain = decrypt_with(&identity, wrapped)?;
+    let s = std::str::from_utf8(&plain).map_err(|_| CryptoError::DecryptionFailed)?;
+    x25519::Identity::from_str(s.trim()).map_err(|_| CryptoError::DecryptionFailed)
 }
 
 fn encrypt_to_many(

@@ -69,6 +69,8 @@ pub struct RekeyRow {
     pub wrapped_identity: Vec<u8>,
     /// Its details, encrypted to the case.
     pub metadata: Vec<u8>,
+    /// Its details' version (an edit raises it).
+    pub version: i64,
 }
 
 const HOLDER_COLS: &str = "h.id, h.office, h.user_id, u.username, h.kind, h.state, h.recipient,
@@ -154,7 +156,7 @@ impl ReadTx<'_> {
     /// Cases of an office after `after` (by id), `limit` at a time, for a rotation.
     pub fn cases_to_rekey(&self, office: &str, after: &str, limit: u32) -> R<Vec<RekeyRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, wrapped_identity, metadata FROM cases
+            "SELECT id, wrapped_identity, metadata, version FROM cases
              WHERE office = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
         )?;
         let rows = st.query_map(params![office, after, limit], |r| {
@@ -162,6 +164,7 @@ impl ReadTx<'_> {
                 id: r.get(0)?,
                 wrapped_identity: r.get(1)?,
                 metadata: r.get(2)?,
+                version: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

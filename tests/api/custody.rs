@@ -531,3 +531,80 @@ async fn an_office_from_before_holders_becomes_its_first_holder_at_unseal() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn edits_racing_a_rotation_leave_every_case_found_by_what_it_says() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let mut cases = Vec::new();
+    for i in 0..40u64 {
+        let a = format!("A{:09}", 300_000_000 + i);
+        cases.push(
+            app.create_case(&alice, "bronx", &format!("Race Person{i}"), Some(&a))
+                .await,
+        );
+    }
+    // Edits of ten cases' A-numbers run while two rotations do.
+    let editor = {
+        let (alice, cases, url) = (alice.clone(), cases.clone(), app.url(""));
+        tokio::spawn(async move {
+            let mut refused = 0;
+            for round in 0..6u64 {
+                for (i, c) in cases.iter().take(10).enumerate() {
+                    let a = format!("A{:09}", 400_000_000 + round * 100 + i as u64);
+                    let r = alice
+                        .patch(format!("{url}/cases/{c}"))
+                        .json(&json!({"a_number": a}))
+                        .send()
+                        .await
+                        .unwrap();
+                    match r.status().as_u16() {
+                        200 | 204 => {}
+                        409 => refused += 1,
+                        s => panic!("edit answered {s}"),
+                    }
+                }
+            }
+            refused
+        })
+    };
+    for _ in 0..2 {
+        let r = admin
+            .post(app.url("/offices/bronx/rotate"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let refused = editor.await.unwrap();
+    eprintln!("edits refused during the rotations: {refused}");
+    for c in &cases {
+        let v: Value = alice
+            .get(app.url(&format!("/cases/{c}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let a = v["metadata"]["a_number"].as_str().unwrap().to_string();
+        let digits: String = a.chars().filter(char::is_ascii_digit).collect();
+        let found: Value = alice
+            .get(app.url(&format!("/cases?a_number={digits}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ids: Vec<&str> = found["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![c.as_str()], "search for {a}");
+    }
+}

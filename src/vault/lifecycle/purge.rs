@@ -320,7 +320,7 @@ impl Vault {
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::vault) mod tests {
     use std::sync::Arc;
 
     use age::secrecy::ExposeSecret;
@@ -330,7 +330,7 @@ mod tests {
     use crate::policy::Policy;
     use crate::vault::{CaseInput, OfficeMode, Vault, VaultError, VaultOptions, operator};
 
-    fn vault(dir: &std::path::Path) -> Arc<Vault> {
+    pub(in crate::vault) fn vault(dir: &std::path::Path) -> Arc<Vault> {
         let mut settings = Settings::defaults();
         settings.kdf.passphrase_log_n = 10;
         settings.kdf.max_log_n = 12;

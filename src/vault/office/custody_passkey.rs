@@ -71,20 +71,34 @@ impl Vault {
         actor: &Actor,
         office: &str,
     ) -> Result<HolderPasskeyChallenge, VaultError> {
+        self.prf_start(actor, office, Action::HoldOfficeKey).await
+    }
+
+    /// A passkey step-up for the office key: the caller's holder row (with a passkey
+    /// wrapping, for an unseal), one audited decision, the request and the salt.
+    async fn prf_start(
+        self: &Arc<Self>,
+        actor: &Actor,
+        office: &str,
+        action: Action,
+    ) -> Result<HolderPasskeyChallenge, VaultError> {
         let (a, o) = (actor.clone(), office.to_owned());
         let holder = self
             .run(move |v| {
-                let allowed = v.office_decision(&a, Action::HoldOfficeKey, &o)?;
-                let h = v.own_holder(&a, &o)?;
-                v.record_now(
-                    &allowed,
-                    if h.is_some() {
-                        "ok passkey_start"
-                    } else {
-                        "not_a_holder"
-                    },
-                )?;
-                h.ok_or_else(not_a_holder)
+                let allowed = v.office_decision(&a, action, &o)?;
+                let unseal = action == Action::UnsealOffice;
+                let h = v.own_holder(&a, &o)?.filter(|h| !unseal || h.prf.is_some());
+                let (outcome, refusal) = match (&h, unseal) {
+                    (Some(_), _) => ("ok passkey_start", None),
+                    (None, true) => ("no_passkey_key", Some(no_passkey_key())),
+                    (None, false) => ("not_a_holder", Some(not_a_holder())),
+                };
+                v.record_now(&allowed, outcome)?;
+                match (h, refusal) {
+                    (Some(h), _) => Ok(h),
+                    (None, Some(e)) => Err(e),
+                    (None, None) => Err(not_a_holder()),
+                }
             })
             .await?;
         let challenge = self.passkey_reauth_start(actor).await?;
@@ -144,22 +158,7 @@ impl Vault {
         actor: &Actor,
         office: &str,
     ) -> Result<HolderPasskeyChallenge, VaultError> {
-        let (a, o) = (actor.clone(), office.to_owned());
-        let holder = self
-            .run(move |v| {
-                let allowed = v.office_decision(&a, Action::UnsealOffice, &o)?;
-                let h = v.own_holder(&a, &o)?.filter(|h| h.prf.is_some());
-                if h.is_none() {
-                    v.record_now(&allowed, "no_passkey_key")?;
-                }
-                h.ok_or_else(no_passkey_key)
-            })
-            .await?;
-        let challenge = self.passkey_reauth_start(actor).await?;
-        Ok(HolderPasskeyChallenge {
-            challenge,
-            prf_salt: prf_salt(office, &holder.id),
-        })
+        self.prf_start(actor, office, Action::UnsealOffice).await
     }
 
     /// Finishes an unseal by passkey: the step-up with the holder's passkey, whose

@@ -122,6 +122,26 @@ impl Vault {
             return Err(VaultError::OfficeSealed(office.to_string()));
         };
         let new = OfficeKey::generate();
+        // The expensive part (unwrap, decrypt, re-wrap, index every case) is done first
+        // from a read snapshot, so that the write transaction — which every read's
+        // audit entry waits for — only stores the results. A case created or edited
+        // meanwhile is redone inside the transaction.
+        let prepared = self.prepare_rotation(&old, office, &new)?;
+        self.commit_rotation(allowed, office, remove, old, new, prepared)
+    }
+
+    /// The rotation's one transaction, then the new keys in memory and the WAL
+    /// truncated. Cases prepared from an earlier state than the one now stored are
+    /// redone here.
+    fn commit_rotation(
+        &self,
+        allowed: &Allowed,
+        office: &str,
+        remove: Option<&str>,
+        old: Arc<Unsealed>,
+        new: OfficeKey,
+        prepared: HashMap<String, Rekeyed>,
+    ) -> Result<Rotation, VaultError> {
         let recipient = new.recipient();
         let index = new.index_key();
         let cases = self.db.write(|tx| {
@@ -135,20 +155,15 @@ impl Vault {
                 let Some(last) = batch.last() else { break };
                 after = last.id.clone();
                 for c in &batch {
-                    let key = old.office.unwrap_case(&c.wrapped_identity)?;
-                    let meta = CaseMeta::decrypt(&key, &c.metadata)?;
-                    let a_number = meta
-                        .a_number
-                        .as_deref()
-                        .and_then(ANumber::parse)
-                        .map(|a| index.a_number(&a));
-                    let name = index.client_name(&meta.client_name);
-                    tx.rekey_case(
-                        &c.id,
-                        &key.wrap_to(&recipient)?,
-                        a_number.as_deref(),
-                        Some(&name),
-                    )?;
+                    let fresh;
+                    let p = match prepared.get(&c.id) {
+                        Some(p) if p.version == c.version && p.was == c.wrapped_identity => p,
+                        _ => {
+                            fresh = rekey(&old, c, &recipient, &index)?;
+                            &fresh
+                        }
+                    };
+                    tx.rekey_case(&c.id, &p.wrapped, p.a_number.as_deref(), Some(&p.name))?;
                     done += 1;
                 }
             }
@@ -197,6 +212,62 @@ impl Vault {
     }
 }
 
+/// A case re-wrapped and re-indexed for the new office key.
+struct Rekeyed {
+    version: i64,
+    was: Vec<u8>,
+    wrapped: Vec<u8>,
+    a_number: Option<Vec<u8>>,
+    name: Vec<u8>,
+}
+
+fn rekey(
+    old: &Unsealed,
+    c: &crate::store::RekeyRow,
+    recipient: &str,
+    index: &crate::crypto::BlindIndexKey,
+) -> Result<Rekeyed, VaultError> {
+    let key = old.office.unwrap_case(&c.wrapped_identity)?;
+    let meta = CaseMeta::decrypt(&key, &c.metadata)?;
+    Ok(Rekeyed {
+        version: c.version,
+        was: c.wrapped_identity.clone(),
+        wrapped: key.wrap_to(recipient)?,
+        a_number: meta
+            .a_number
+            .as_deref()
+            .and_then(ANumber::parse)
+            .map(|a| index.a_number(&a)),
+        name: index.client_name(&meta.client_name),
+    })
+}
+
+impl Vault {
+    /// Every case of the office re-wrapped and re-indexed, from read snapshots.
+    fn prepare_rotation(
+        &self,
+        old: &Unsealed,
+        office: &str,
+        new: &OfficeKey,
+    ) -> Result<HashMap<String, Rekeyed>, VaultError> {
+        let (recipient, index) = (new.recipient(), new.index_key());
+        let (recipient, index) = (recipient.as_str(), &index);
+        let mut out = HashMap::new();
+        let mut after = String::new();
+        loop {
+            let batch = self
+                .db
+                .read(|tx| tx.cases_to_rekey(office, &after, BATCH))?;
+            let Some(last) = batch.last() else { break };
+            after = last.id.clone();
+            for c in &batch {
+                out.insert(c.id.clone(), rekey(old, c, recipient, index)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Refuses, inside a write's transaction, when the office key the write used (to
 /// seal to it or to compute an index under it) is no longer the office's key.
 pub(in crate::vault) fn same_office_key(
@@ -218,5 +289,53 @@ pub(in crate::vault) fn rotated_meanwhile() -> VaultError {
         message:
             "the office key was rotated while this was being saved; nothing was saved, try again"
                 .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vault::{CaseInput, CasePatch, OfficeMode, operator};
+    use age::secrecy::ExposeSecret;
+
+    /// A case edited after the rotation prepared it, before the rotation commits, is
+    /// redone from what is stored: its A-number is found under the new index key.
+    #[test]
+    fn a_case_edited_while_the_rotation_prepared_is_redone_in_its_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = crate::vault::lifecycle::purge::tests::vault(dir.path());
+        let op = operator::actor();
+        let creds = v
+            .create_office_blocking(&op, "bronx", OfficeMode::Passphrase, None)
+            .unwrap();
+        let pass = creds.passphrase.unwrap().expose_secret().to_string();
+        v.unseal_blocking(&op, "bronx", pass.into()).unwrap();
+        let input: CaseInput = serde_json::from_value(serde_json::json!({
+            "office": "bronx", "client_name": "Edited Meanwhile", "a_number": "A111111111"
+        }))
+        .unwrap();
+        let id = v.create_case_blocking(&op, &input).unwrap();
+        let old = v.keys_in_memory("bronx").unwrap();
+        let new = OfficeKey::generate();
+        let new_index = new.index_key();
+        let prepared = v.prepare_rotation(&old, "bronx", &new).unwrap();
+        let patch: CasePatch =
+            serde_json::from_value(serde_json::json!({"a_number": "A222222222"})).unwrap();
+        v.edit_case_blocking(&op, &id, &patch, None).unwrap();
+        let allowed = v
+            .office_decision(&op, crate::policy::Action::ManageHolders, "bronx")
+            .unwrap();
+        v.commit_rotation(&allowed, "bronx", None, old, new, prepared)
+            .unwrap();
+        let db = rusqlite::Connection::open(dir.path().join(crate::store::DB_FILE)).unwrap();
+        let stored: Vec<u8> = db
+            .query_row(
+                "SELECT a_number_index FROM cases WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let want = new_index.a_number(&ANumber::parse("A222222222").unwrap());
+        assert_eq!(stored, want.to_vec());
     }
 }
