@@ -19,6 +19,7 @@ CREATE TABLE office_holders (
     threshold         INTEGER,                 -- recovery: how many shares rebuild it
     prf_wrapped       BLOB,                    -- the same identity under a passkey's PRF output
     prf_passkey       TEXT,                    -- which passkey (its PRF is evaluated per holder)
+    share_check       BLOB,                    -- recovery: SHA-256 commitment of each share
     invited_by        TEXT,
     created_at        TEXT NOT NULL,
     last_used_at      TEXT

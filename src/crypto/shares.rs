@@ -172,6 +172,20 @@ impl Share {
     }
 }
 
+impl Share {
+    /// The share's commitment: what the vault keeps of each share it printed, so that
+    /// a share someone made up (with a checksum that fits) is refused by name.
+    pub fn commitment(&self) -> [u8; 32] {
+        let mut msg = Zeroizing::new(Vec::with_capacity(80));
+        msg.extend_from_slice(b"casevault recovery share commitment v1\0");
+        msg.extend_from_slice(self.set.as_bytes());
+        msg.push(self.number);
+        msg.push(self.threshold);
+        msg.extend_from_slice(&self.bytes[..]);
+        sha256(&msg)
+    }
+}
+
 /// A set name: four letters of the alphabet, derived from an id.
 pub fn set_name(id: &str) -> String {
     let h = sha256(id.as_bytes());

@@ -34,6 +34,10 @@ pub struct HolderRow {
     pub threshold: Option<u8>,
     /// Their identity under a passkey's PRF output, and which passkey.
     pub prf: Option<(Vec<u8>, String)>,
+    /// Their account is disabled (they cannot sign in to unseal).
+    pub disabled: bool,
+    /// Recovery: SHA-256 commitments of its shares, 32 bytes each, in share order.
+    pub share_check: Option<Vec<u8>>,
 }
 
 /// A new holder row.
@@ -56,6 +60,8 @@ pub struct NewHolderRow<'a> {
     pub invited_by: Option<&'a str>,
     /// Recovery: how many shares rebuild its secret.
     pub threshold: Option<u8>,
+    /// Recovery: the shares' commitments.
+    pub share_check: Option<&'a [u8]>,
     /// RFC 3339.
     pub created_at: &'a str,
 }
@@ -74,7 +80,8 @@ pub struct RekeyRow {
 }
 
 const HOLDER_COLS: &str = "h.id, h.office, h.user_id, u.username, h.kind, h.state, h.recipient,
-    h.wrapped_identity, h.created_at, h.last_used_at, h.threshold, h.prf_wrapped, h.prf_passkey";
+    h.wrapped_identity, h.created_at, h.last_used_at, h.threshold, h.prf_wrapped, h.prf_passkey,
+    COALESCE(u.disabled, 0), h.share_check";
 
 fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderRow> {
     Ok(HolderRow {
@@ -96,6 +103,8 @@ fn holder_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HolderRow> {
             (Some(w), Some(p)) => Some((w, p)),
             _ => None,
         },
+        disabled: r.get(13)?,
+        share_check: r.get(14)?,
     })
 }
 
@@ -198,8 +207,8 @@ impl WriteTx<'_> {
     pub fn insert_holder(&self, h: &NewHolderRow<'_>) -> R<()> {
         exec(
             self,
-            "INSERT INTO office_holders (id, office, user_id, kind, state, recipient, wrapped_identity, invited_by, created_at, threshold)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            "INSERT INTO office_holders (id, office, user_id, kind, state, recipient, wrapped_identity, invited_by, created_at, threshold, share_check)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
             params![
                 h.id,
                 h.office,
@@ -210,7 +219,8 @@ impl WriteTx<'_> {
                 h.wrapped_identity,
                 h.invited_by,
                 h.created_at,
-                h.threshold
+                h.threshold,
+                h.share_check
             ],
         )?;
         Ok(())

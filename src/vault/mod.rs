@@ -242,6 +242,11 @@ pub struct Vault {
     trash: Arc<lifecycle::trash::Trash>,
     keyring: RwLock<HashMap<String, Arc<Unsealed>>>,
     unseal_lock: Mutex<()>,
+    /// Raised (under the keyring's write lock) by every seal: an unseal or a rotation
+    /// that began before a seal does not put keys back after it.
+    seal_epoch: std::sync::atomic::AtomicU64,
+    /// One change of recovery shares at a time.
+    custody_lock: Mutex<()>,
     /// Unseals by recovery shares under way, per office (memory only).
     shares: Mutex<HashMap<String, office::recovery::Collecting>>,
     data_dir: PathBuf,
@@ -313,6 +318,8 @@ impl Vault {
             keyring: RwLock::new(HashMap::new()),
             unseal_lock: Mutex::new(()),
             shares: Mutex::new(HashMap::new()),
+            seal_epoch: std::sync::atomic::AtomicU64::new(0),
+            custody_lock: Mutex::new(()),
             data_dir: opts.data_dir,
             shred_epoch: std::sync::atomic::AtomicI64::new(-1),
             plain_bytes: Arc::default(),

@@ -227,6 +227,19 @@ async fn two_holders_unseal_with_their_own_passphrases_and_a_removed_one_opens_n
         &[pass_a.as_bytes(), pass_b.as_bytes(), office_pass.as_bytes()],
     );
     assert!(found.is_empty(), "a passphrase on disk: {found:?}");
+    // The office's administrators see the custody entries in their audit view.
+    let v: Value = admin
+        .get(app.url("/audit?action=manage_holders"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !v["entries"].as_array().unwrap().is_empty(),
+        "custody entries hidden from the office's view: {v}"
+    );
     let rows = audit_rows(&app);
     for action in ["manage_holders", "hold_office_key"] {
         assert!(
@@ -607,4 +620,51 @@ async fn edits_racing_a_rotation_leave_every_case_found_by_what_it_says() {
             .collect();
         assert_eq!(ids, vec![c.as_str()], "search for {a}");
     }
+}
+
+#[tokio::test]
+async fn a_disabled_holder_is_no_way_in_and_guessing_holder_secrets_is_throttled() {
+    let app = spawn_app().await;
+    let pass = app.creds.offices["bronx"].passphrase.clone();
+    let admin = app.login("admin").await;
+    let second = second_admin(&app, "admin7").await;
+    assert_eq!(
+        invite(&app, &admin, "admin7", &pass).await.status(),
+        StatusCode::CREATED
+    );
+    set_up_key(&app, &second.client).await;
+    let list = holders(&app, &admin).await;
+    let office_holder = list.iter().find(|h| h["kind"] == "office").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // admin7's account is disabled: removing the office passphrase would leave no
+    // one able to unseal.
+    let root = app.login("root").await;
+    let r = root
+        .post(app.url(&format!("/users/{}/disable", second.id)))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = admin
+        .delete(app.url(&format!("/offices/bronx/holders/{office_holder}")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::CONFLICT, "last_holder").await;
+    // Wrong holder secrets, over and over: after a few, the account waits (429).
+    seal(&app, &admin).await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let r = unseal(&app, &admin, &format!("a-wrong-holder-passphrase-{i}")).await;
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 400 || *s == 429),
+        "{statuses:?}"
+    );
 }

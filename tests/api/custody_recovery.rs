@@ -111,6 +111,18 @@ async fn k_of_n_shares_unseal_and_k_minus_one_do_not() {
     assert!(found.is_empty(), "{found:?}");
 
     seal(&app, &admin).await;
+    // A share made up with the set's name and a fitting checksum is refused by name,
+    // and does not count (nor take a share number).
+    let set = Share::parse(&shares[0]).unwrap().set;
+    let forged = casevault::crypto::RecoverySecret::generate()
+        .split(2, 3, &set)
+        .unwrap();
+    assert!(
+        Share::parse(&forged[1]).is_ok(),
+        "the forgery reads as a share"
+    );
+    let r = give(&app, &b.client, &forged[1], None).await;
+    assert_error(r, StatusCode::BAD_REQUEST, "invalid_share").await;
     // A typo is caught by the checksum and counts for nothing.
     let mut typo = shares[0].clone();
     let last = typo.pop().unwrap();
@@ -162,7 +174,15 @@ async fn k_of_n_shares_unseal_and_k_minus_one_do_not() {
             .all(|l| !e.outcome.contains(&l[10..20]) && !e.target.contains(&l[10..20]))
     }));
 
-    // Unsealed by shares: an administrator invites a holder with no passphrase.
+    // Unsealed by shares: an administrator who gave none may not invite without a
+    // passphrase; one who gave a share may (the way back when every holder is gone).
+    let r = admin
+        .post(app.url("/offices/bronx/holders"))
+        .json(&json!({"username": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::BAD_REQUEST, "passphrase_required").await;
     let r = c_client
         .post(app.url("/offices/bronx/holders"))
         .json(&json!({"username": "admin6"}))

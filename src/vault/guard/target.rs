@@ -259,7 +259,7 @@ fn token_ok(tok: &str) -> bool {
     };
     match kind {
         "office" => valid_slug(value) || value == "*" || value == INVALID,
-        "case" | "doc" | "share" | "note" | "event" | "passkey" => id_or(&[]),
+        "case" | "doc" | "share" | "note" | "event" | "passkey" | "holder" => id_or(&[]),
         "user" => id_or(&["-", "unknown"]),
         "form" => is_word(value),
         _ => false,

@@ -185,6 +185,7 @@ impl Vault {
             let Some((wrapped, with)) = &holder.prf else {
                 return Err(no_passkey_key());
             };
+            let epoch = v.seal_epoch();
             let _guard = v.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
             let key = (passkey == *with)
                 .then(|| HolderKey::unwrap_with_prf(wrapped, &prf, &context(&office, &holder.id)))
@@ -208,7 +209,7 @@ impl Vault {
                 v.record(tx, &allowed, &format!("ok holder={} by=passkey", holder.id))?;
                 v.record_joined(tx, &allowed, &office, &joined)
             })?;
-            v.install_keys(&office, opened.key, false)
+            v.install_keys(&office, opened.key, None, epoch)
         })
         .await
     }

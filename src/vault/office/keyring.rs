@@ -12,6 +12,13 @@ use crate::store::ReadTx;
 use crate::vault::office::plain_cache::PlainCache;
 use crate::vault::{Vault, VaultError};
 
+/// Who unsealed an office by recovery shares, and when (unix seconds).
+#[derive(Debug, Clone)]
+pub(in crate::vault) struct Recovered {
+    pub(in crate::vault) by: Vec<String>,
+    pub(in crate::vault) at: i64,
+}
+
 /// An office whose keys are in memory.
 pub(in crate::vault) struct Unsealed {
     /// The office's recipient for these keys (a write that sealed something to it
@@ -22,9 +29,12 @@ pub(in crate::vault) struct Unsealed {
     pub(in crate::vault) cases: Mutex<HashMap<String, Arc<CaseKey>>>,
     /// Decrypted metadata of its cases and documents (see `plain_cache.rs`).
     pub(in crate::vault) plain: Mutex<PlainCache>,
-    /// Unsealed by recovery shares: until the next seal, an administrator may invite
-    /// key holders without proving a holder secret (the shares proved it).
-    pub(in crate::vault) by_recovery: bool,
+    /// Unsealed by recovery shares: for a short while, the administrators who gave
+    /// them may invite key holders without proving a holder secret (the shares did).
+    pub(in crate::vault) recovered: Option<Recovered>,
+    /// The keys a rotation is about to commit: between its commit and its swap of
+    /// the keyring, a row may already be wrapped to them.
+    pub(in crate::vault) next: std::sync::RwLock<Option<Arc<Unsealed>>>,
     /// Unix time of the last use of this office's keys (for the idle auto-seal).
     pub(in crate::vault) last_used: std::sync::atomic::AtomicI64,
 }
@@ -49,6 +59,24 @@ impl Vault {
             .unwrap_or_else(|p| p.into_inner())
             .get(office)
             .cloned()
+    }
+
+    /// The seal epoch now: take it before a long unseal, hand it to `install_keys`.
+    pub(in crate::vault) fn seal_epoch(&self) -> u64 {
+        self.seal_epoch.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Removes offices' keys (every office: `None`) and raises the seal epoch, under
+    /// one write lock of the keyring. Returns the offices that were unsealed.
+    pub(in crate::vault) fn drop_keys(&self, which: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+        self.seal_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let gone: Vec<String> = ring.keys().filter(|k| which(k)).cloned().collect();
+        for o in &gone {
+            ring.remove(o);
+        }
+        gone
     }
 
     /// Whether an office's keys are in memory. Not a use of them: asking does not
@@ -107,7 +135,20 @@ impl Vault {
             if let Some(k) = cache.get(&case.id) {
                 return Ok(k.clone());
             }
-            let key = match office.office.unwrap_case(&case.wrapped_identity) {
+            let next = office
+                .next
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let opened =
+                office
+                    .office
+                    .unwrap_case(&case.wrapped_identity)
+                    .or_else(|e| match &next {
+                        Some(n) => n.office.unwrap_case(&case.wrapped_identity),
+                        None => Err(e),
+                    });
+            let key = match opened {
                 Ok(k) => k,
                 Err(e) => {
                     // A rotation may have committed between reading this row and

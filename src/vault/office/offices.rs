@@ -141,6 +141,7 @@ impl Vault {
                     invited_by: None,
                     created_at: &now,
                     threshold: None,
+                    share_check: None,
                 })?;
             }
             self.record(tx, &allowed, "ok")?;
@@ -187,6 +188,7 @@ impl Vault {
         };
         // One unseal at a time: scrypt holds hundreds of MiB while it runs.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let epoch = self.seal_epoch();
         let opened = match self.open_by_secret(&row, Candidates::of(actor), &secret) {
             Ok(o) => o,
             Err(e @ VaultError::Conflict { .. }) => {
@@ -211,16 +213,18 @@ impl Vault {
             self.record(tx, &allowed, &outcome)?;
             self.record_joined(tx, &allowed, office, &joined)
         })?;
-        self.install_keys(office, opened.key, false)
+        self.install_keys(office, opened.key, None, epoch)
     }
 
     /// Puts an opened office identity in the keyring and indexes the cases created
-    /// while it was sealed. Call under `unseal_lock`.
+    /// while it was sealed — unless a seal came in since `epoch` (taken before the
+    /// unseal began): a seal always wins. Call under `unseal_lock`.
     pub(in crate::vault) fn install_keys(
         &self,
         office: &str,
         key: OfficeKey,
-        by_recovery: bool,
+        recovered: Option<crate::vault::office::keyring::Recovered>,
+        epoch: u64,
     ) -> Result<(), VaultError> {
         let index = key.index_key();
         let unsealed = Arc::new(Unsealed {
@@ -231,13 +235,17 @@ impl Vault {
             plain: Mutex::new(crate::vault::office::plain_cache::PlainCache::new(
                 self.plain_bytes.clone(),
             )),
-            by_recovery,
+            recovered,
+            next: std::sync::RwLock::new(None),
             last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
         });
-        self.keyring
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(office.to_string(), unsealed);
+        {
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            if self.seal_epoch() != epoch {
+                return Err(sealed_meanwhile());
+            }
+            ring.insert(office.to_string(), unsealed);
+        }
         self.index_pending(office)?;
         Ok(())
     }
@@ -261,10 +269,7 @@ impl Vault {
             return Err(VaultError::NotFound);
         }
         self.record_now(&allowed, "ok")?;
-        self.keyring
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(office);
+        self.drop_keys(|k| k == office);
         // A seal also cancels an unseal by recovery shares under way.
         self.cancel_shares(Some(office));
         Ok(())
@@ -288,18 +293,11 @@ impl Vault {
             &Resource::System,
             Target::every_office(),
         )?;
-        let sealed: Vec<String> = {
-            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
-            // An office administrator's panic seal reaches their own office only.
-            let offices: Vec<String> = match (actor.is(Role::Admin), &actor.office) {
-                (true, Some(o)) => ring.keys().filter(|k| *k == o).cloned().collect(),
-                (true, None) => Vec::new(),
-                (false, _) => ring.keys().cloned().collect(),
-            };
-            for o in &offices {
-                ring.remove(o);
-            }
-            offices
+        // An office administrator's panic seal reaches their own office only.
+        let sealed = match (actor.is(Role::Admin), &actor.office) {
+            (true, Some(o)) => self.drop_keys(|k| k == o),
+            (true, None) => Vec::new(),
+            (false, _) => self.drop_keys(|_| true),
         };
         match (actor.is(Role::Admin), &actor.office) {
             (true, Some(o)) => self.cancel_shares(Some(o)),
@@ -327,10 +325,8 @@ impl Vault {
 
     /// Wipes every key (shutdown).
     pub fn seal_everything(&self) {
-        self.keyring
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.drop_keys(|_| true);
+        self.cancel_shares(None);
     }
 
     /// Computes blind indexes for cases created while the office was sealed.
@@ -417,6 +413,10 @@ impl Vault {
                 })
                 .map(|(k, _)| k.clone())
                 .collect();
+            if !stale.is_empty() {
+                self.seal_epoch
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
             for o in &stale {
                 ring.remove(o);
             }
@@ -434,5 +434,13 @@ impl Vault {
             tracing::info!(office = %o, "office sealed after idle time");
         }
         Ok(sealed)
+    }
+}
+
+/// An unseal that lost the race with a seal.
+pub(in crate::vault) fn sealed_meanwhile() -> VaultError {
+    VaultError::Conflict {
+        code: "sealed_meanwhile",
+        message: "the office was sealed while this was unsealing it; it stays sealed. Unseal again if that was not meant".into(),
     }
 }

@@ -87,6 +87,9 @@ impl Vault {
         n: u8,
         proof: &SecretString,
     ) -> Result<Vec<zeroize::Zeroizing<String>>, VaultError> {
+        // One change of recovery shares at a time: two at once would each replace
+        // the other's set.
+        let _custody = self.custody_lock.lock().unwrap_or_else(|p| p.into_inner());
         let allowed = self
             .office_decision(actor, Action::ManageHolders, office)?
             .and(Target::word(crate::vault::guard::target::Word::Recovery));
@@ -138,6 +141,12 @@ impl Vault {
         let identity = HolderKey::generate();
         let wrapped = secret.wrap(&identity, &context(office, &id))?;
         let lines = secret.split(threshold, n, &set_name(&id))?;
+        let mut check = Vec::with_capacity(lines.len() * 32);
+        for l in &lines {
+            let s = Share::parse(l)
+                .map_err(|_| VaultError::Internal("a share we made does not read".into()))?;
+            check.extend_from_slice(&s.commitment());
+        }
         let now = self.now_str();
         self.db.write(|tx| {
             crate::vault::office::rotate::same_office_key(tx, office, &keys.recipient)?;
@@ -152,6 +161,7 @@ impl Vault {
                 invited_by: Some(&actor.id),
                 created_at: &now,
                 threshold: Some(threshold),
+                share_check: Some(&check),
             })?;
             if let Some(h) = &opened.holder {
                 tx.touch_holder(h, &now)?;
@@ -222,6 +232,19 @@ impl Vault {
             ));
         };
         let threshold = recovery.threshold.unwrap_or(MAX_SHARES);
+        // A share with a fitting checksum that the vault never printed (made up by
+        // someone who read the set's name) is refused before it counts.
+        let printed = recovery.share_check.as_deref().and_then(|c| {
+            let at = usize::from(share.number).checked_sub(1)? * 32;
+            c.get(at..at + 32)
+        });
+        if printed != Some(&share.commitment()[..]) {
+            self.record_now(&allowed, "unknown_share")?;
+            return Err(VaultError::bad(
+                "invalid_share",
+                "that share is not one of the shares made for this office: check it against the paper",
+            ));
+        }
         if self.is_unsealed(office) {
             self.record_now(&allowed, "unsealed")?;
             return Ok(ShareProgress::Unsealed);
@@ -275,6 +298,7 @@ impl Vault {
             return Err(VaultError::Internal("the collected shares vanished".into()));
         };
         let chosen: Vec<&Share> = c.shares.values().collect();
+        let epoch = self.seal_epoch();
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let key = RecoverySecret::combine(&chosen)
             .and_then(|s| {
@@ -300,7 +324,11 @@ impl Vault {
                 &format!("ok holder={} shares={}", recovery.id, chosen.len()),
             )
         })?;
-        self.install_keys(office, key, true)?;
+        let recovered = crate::vault::office::keyring::Recovered {
+            by: c.by.iter().cloned().collect(),
+            at: self.clock.unix(),
+        };
+        self.install_keys(office, key, Some(recovered), epoch)?;
         Ok(ShareProgress::Unsealed)
     }
 

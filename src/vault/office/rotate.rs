@@ -86,26 +86,31 @@ impl Vault {
             return Err(VaultError::NotFound);
         };
         if row.recipient.is_none() {
-            // Invited only: no key of theirs rests anywhere.
-            self.db.write(|tx| {
-                tx.forget_holder(&row.id)?;
-                self.record(tx, &allowed, "ok removed invited")
+            // Invited only: no key of theirs rests anywhere — checked again in the
+            // transaction that removes them, since they may set up a key meanwhile.
+            let removed = self.db.write(|tx| match tx.holder(office, &row.id)? {
+                Some(h) if h.recipient.is_none() => {
+                    tx.forget_holder(&row.id)?;
+                    self.record(tx, &allowed, "ok removed invited")?;
+                    Ok::<_, VaultError>(true)
+                }
+                _ => Ok(false),
             })?;
-            return Ok(Rotation::default());
+            if removed {
+                return Ok(Rotation::default());
+            }
         }
+        // Someone else must be able to unseal: a holder with a key whose account is
+        // not disabled, the office passphrase, or recovery shares.
         let others = self.db.read(|tx| tx.holders(office))?;
         if !others
             .iter()
-            .any(|h| h.id != row.id && h.recipient.is_some())
+            .any(|h| h.id != row.id && h.recipient.is_some() && !h.disabled)
         {
             self.record_now(&allowed, "last_holder")?;
             return Err(last_way_in());
         }
-        let r = self.rotate_blocking(&allowed, office, Some(&row.id))?;
-        // The removed holder's shred key is gone: rewrite every backup's ledger now,
-        // so their wrapped identity in earlier backups opens no more.
-        self.refresh_ledgers();
-        Ok(r)
+        self.rotate_blocking(&allowed, office, Some(&row.id))
     }
 
     /// The rotation itself, in one transaction (see the module invariant).
@@ -142,9 +147,26 @@ impl Vault {
         new: OfficeKey,
         prepared: HashMap<String, Rekeyed>,
     ) -> Result<Rotation, VaultError> {
-        let recipient = new.recipient();
-        let index = new.index_key();
-        let cases = self.db.write(|tx| {
+        let fresh = Arc::new(Unsealed {
+            recipient: new.recipient(),
+            index: new.index_key(),
+            office: new,
+            cases: Mutex::new(HashMap::new()),
+            plain: Mutex::new(crate::vault::office::plain_cache::PlainCache::new(
+                self.plain_bytes.clone(),
+            )),
+            recovered: old.recovered.clone(),
+            next: std::sync::RwLock::new(None),
+            last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
+        });
+        let (recipient, index, new) = (&fresh.recipient, &fresh.index, &fresh.office);
+        // A reader that meets a row already wrapped to the new key before the keyring
+        // holds it finds the new key here.
+        let set_next = |n: Option<Arc<Unsealed>>| {
+            *old.next.write().unwrap_or_else(|p| p.into_inner()) = n;
+        };
+        set_next(Some(fresh.clone()));
+        let committed = self.db.write(|tx| {
             if tx.office_recipient(office)?.as_deref() != Some(&old.recipient) {
                 return Err(rotated_meanwhile());
             }
@@ -155,12 +177,12 @@ impl Vault {
                 let Some(last) = batch.last() else { break };
                 after = last.id.clone();
                 for c in &batch {
-                    let fresh;
+                    let redone;
                     let p = match prepared.get(&c.id) {
                         Some(p) if p.version == c.version && p.was == c.wrapped_identity => p,
                         _ => {
-                            fresh = rekey(&old, c, &recipient, &index)?;
-                            &fresh
+                            redone = rekey(&old, c, recipient, index)?;
+                            &redone
                         }
                     };
                     tx.rekey_case(&c.id, &p.wrapped, p.a_number.as_deref(), Some(&p.name))?;
@@ -169,41 +191,52 @@ impl Vault {
             }
             for (id, sealed) in tx.office_hold_reasons(office)? {
                 let plain = old.office.open(&sealed)?;
-                tx.set_hold_reason(&id, &crypto::seal_to(&recipient, &plain)?)?;
+                tx.set_hold_reason(&id, &crypto::seal_to(recipient, &plain)?)?;
             }
             if let Some(h) = remove {
                 tx.forget_holder(h)?;
             }
-            let joined = self.seal_identity_file(tx, office, &new)?;
+            let joined = self.seal_identity_file(tx, office, new)?;
             if joined.is_empty() && tx.holders(office)?.iter().all(|h| h.recipient.is_none()) {
                 return Err(last_way_in());
             }
             self.record(tx, allowed, &format!("ok cases={done}"))?;
             self.record_joined(tx, allowed, office, &joined)?;
             Ok::<_, VaultError>(done)
-        })?;
+        });
+        let cases = match committed {
+            Ok(n) => n,
+            Err(e) => {
+                set_next(None);
+                return Err(e);
+            }
+        };
         // The new keys replace the old in memory; the case keys are the same keys.
         let case_keys: HashMap<_, _> = old.cases.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let fresh = Arc::new(Unsealed {
-            recipient,
-            office: new,
-            index,
-            cases: Mutex::new(case_keys),
-            plain: Mutex::new(crate::vault::office::plain_cache::PlainCache::new(
-                self.plain_bytes.clone(),
-            )),
-            by_recovery: old.by_recovery,
-            last_used: std::sync::atomic::AtomicI64::new(self.clock.unix()),
-        });
-        self.keyring
-            .write()
+        fresh
+            .cases
+            .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(office.to_string(), fresh);
+            .extend(case_keys);
+        {
+            // Only if these keys are still the office's: a seal meanwhile wins (the
+            // new key rests in the database, to be unsealed like any other).
+            let mut ring = self.keyring.write().unwrap_or_else(|p| p.into_inner());
+            if ring.get(office).is_some_and(|u| Arc::ptr_eq(u, &old)) {
+                ring.insert(office.to_string(), fresh);
+            }
+        }
+        set_next(None);
         drop(old);
         // The old wrapped copies were overwritten in the database file; the WAL
         // still holds them until it is checkpointed and truncated.
         if let Err(e) = self.db.checkpoint_truncate() {
             tracing::warn!(error = %e, "truncating the WAL after a rotation failed; retried at the next purge or start");
+        }
+        if remove.is_some() {
+            // The removed holder's shred key is gone: rewrite every backup's ledger
+            // now, so their wrapped identity in earlier backups opens no more.
+            self.refresh_ledgers();
         }
         Ok(Rotation {
             rotated: true,
@@ -309,7 +342,8 @@ mod tests {
             .create_office_blocking(&op, "bronx", OfficeMode::Passphrase, None)
             .unwrap();
         let pass = creds.passphrase.unwrap().expose_secret().to_string();
-        v.unseal_blocking(&op, "bronx", pass.into()).unwrap();
+        v.unseal_blocking(&op, "bronx", pass.clone().into())
+            .unwrap();
         let input: CaseInput = serde_json::from_value(serde_json::json!({
             "office": "bronx", "client_name": "Edited Meanwhile", "a_number": "A111111111"
         }))
@@ -337,5 +371,21 @@ mod tests {
             .unwrap();
         let want = new_index.a_number(&ANumber::parse("A222222222").unwrap());
         assert_eq!(stored, want.to_vec());
+
+        // A seal while a rotation runs wins: the rotation commits, the office stays
+        // sealed (and unseals again with its passphrase).
+        let old = v.keys_in_memory("bronx").unwrap();
+        let new = OfficeKey::generate();
+        let prepared = v.prepare_rotation(&old, "bronx", &new).unwrap();
+        v.seal_blocking(&op, "bronx").unwrap();
+        let allowed = v
+            .office_decision(&op, crate::policy::Action::ManageHolders, "bronx")
+            .unwrap();
+        v.commit_rotation(&allowed, "bronx", None, old, new, prepared)
+            .unwrap();
+        assert!(!v.is_unsealed("bronx"), "a rotation undid a seal");
+        v.unseal_blocking(&op, "bronx", pass.into()).unwrap();
+        let case = v.db.read(|tx| tx.case(&id)).unwrap().unwrap();
+        assert!(v.case_key(&case).is_ok(), "the rotated key opens the case");
     }
 }
