@@ -86,6 +86,9 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             shares,
             common,
         } => {
+            // A running server would keep the old office key in memory: not while
+            // one serves this directory (and none starts until this is done).
+            let _serving = casevault::store::ServeLock::acquire(&data)?;
             let app = open(&data, &common)?;
             let (op, pass) = unseal_here(&app, &office).await?;
             let v = &app.vault;
@@ -116,6 +119,7 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             office,
             common,
         } => {
+            let _serving = casevault::store::ServeLock::acquire(&data)?;
             let app = open(&data, &common)?;
             let (op, _) = unseal_here(&app, &office).await?;
             let v = &app.vault;

@@ -241,6 +241,27 @@ async fn the_operator_lists_holders_rotates_and_makes_shares_on_the_command_line
     let case = app
         .create_case(&alice, "bronx", "Cli Holder", Some("A975318642"))
         .await;
+    // Not beside a running server (it would keep the old key in memory): the test
+    // holds the lock `casevault serve` holds.
+    let serving = casevault::store::ServeLock::acquire(app.data()).unwrap();
+    let o = cli(
+        &[
+            "office",
+            "rotate",
+            "--data",
+            s(app.data()),
+            "--office",
+            "bronx",
+        ],
+        &[("CASEVAULT_PASSPHRASE", pass.as_str())],
+    );
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("already being served"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    drop(serving);
     let scratch = tempfile::tempdir().unwrap();
     let copy = scratch.path().join("copy");
     copy_tree(app.data(), &copy);
