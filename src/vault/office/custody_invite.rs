@@ -170,7 +170,8 @@ impl Vault {
             if !tx.set_holder_key(&holder.id, &hk.recipient(), &wrapped)? {
                 return Err(VaultError::Conflict {
                     code: "not_invited",
-                    message: "your holder key is set up already".into(),
+                    message: "your invitation was withdrawn, or your holder key is set up already"
+                        .into(),
                 });
             }
             let allowed = allowed.clone().and(Target::holder(&holder.id));

@@ -120,22 +120,7 @@ impl Vault {
                     .map(|_| ())
             })?;
         }
-        // An earlier set goes, and the office key rotates with it: its shares (and
-        // any copy of the identity file they open) lead to nothing made from now on.
-        let old: Vec<String> = self
-            .db
-            .read(|tx| tx.holders(office))?
-            .into_iter()
-            .filter(|h| h.kind == "recovery")
-            .map(|h| h.id)
-            .collect();
-        for id in &old {
-            let replaced = allowed.clone().and(Target::holder(id));
-            self.rotate_blocking(&replaced, office, Some(id))?;
-        }
-        let keys = self
-            .use_keys(office)
-            .ok_or_else(|| VaultError::OfficeSealed(office.to_string()))?;
+        // The new set, made before anything is stored.
         let id = crate::vault::new_id();
         let secret = RecoverySecret::generate();
         let identity = HolderKey::generate();
@@ -148,15 +133,17 @@ impl Vault {
             check.extend_from_slice(&s.commitment());
         }
         let now = self.now_str();
-        self.db.write(|tx| {
-            crate::vault::office::rotate::same_office_key(tx, office, &keys.recipient)?;
+        let recipient = identity.recipient();
+        let with_id = allowed.clone().and(Target::holder(&id));
+        // Stores the new set and its audit entry (in the caller's transaction).
+        let store = |tx: &crate::store::WriteTx<'_>| -> Result<(), VaultError> {
             tx.insert_holder(&NewHolderRow {
                 id: &id,
                 office,
                 user_id: None,
                 kind: "recovery",
                 state: "waiting",
-                recipient: Some(&identity.recipient()),
+                recipient: Some(&recipient),
                 wrapped_identity: Some(&wrapped),
                 invited_by: Some(&actor.id),
                 created_at: &now,
@@ -166,15 +153,41 @@ impl Vault {
             if let Some(h) = &opened.holder {
                 tx.touch_holder(h, &now)?;
             }
-            let joined = self.seal_identity_file(tx, office, &keys.office)?;
-            let allowed = allowed.clone().and(Target::holder(&id));
             self.record(
                 tx,
-                &allowed,
+                &with_id,
                 &format!("ok threshold={threshold} shares={n}"),
-            )?;
+            )
+        };
+        // An earlier set goes, and the office key rotates with it, in the same
+        // transaction that stores the new set: its shares (and any copy of the
+        // identity file they open) lead to nothing made from now on, and a seal or a
+        // failure part way leaves either the old set or the new one, never neither.
+        let old: Vec<String> = self
+            .db
+            .read(|tx| tx.holders(office))?
+            .into_iter()
+            .filter(|h| h.kind == "recovery")
+            .map(|h| h.id)
+            .collect();
+        if let Some((last, earlier)) = old.split_last() {
+            for id in earlier {
+                let replaced = allowed.clone().and(Target::holder(id));
+                self.rotate_blocking(&replaced, office, Some(id))?;
+            }
+            let replaced = allowed.clone().and(Target::holder(last));
+            self.rotate_with(&replaced, office, Some(last), Some(&store))?;
+            return Ok(lines);
+        }
+        let keys = self
+            .use_keys(office)
+            .ok_or_else(|| VaultError::OfficeSealed(office.to_string()))?;
+        self.db.write(|tx| {
+            crate::vault::office::rotate::same_office_key(tx, office, &keys.recipient)?;
+            store(tx)?;
+            let joined = self.seal_identity_file(tx, office, &keys.office)?;
             let others: Vec<String> = joined.into_iter().filter(|j| *j != id).collect();
-            self.record_joined(tx, &allowed, office, &others)
+            self.record_joined(tx, &with_id, office, &others)
         })?;
         Ok(lines)
     }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::crypto::{self, ANumber, OfficeKey};
 use crate::policy::Action;
+use crate::store::WriteTx;
 use crate::vault::case::cases::CaseMeta;
 use crate::vault::guard::target::Target;
 use crate::vault::office::custody::last_way_in;
@@ -120,6 +121,19 @@ impl Vault {
         office: &str,
         remove: Option<&str>,
     ) -> Result<Rotation, VaultError> {
+        self.rotate_with(allowed, office, remove, None)
+    }
+
+    /// A rotation that also runs `also` in its transaction, before the new identity
+    /// is encrypted to the holders (a new recovery set replacing the old one: both
+    /// happen, or neither).
+    pub(in crate::vault) fn rotate_with(
+        &self,
+        allowed: &Allowed,
+        office: &str,
+        remove: Option<&str>,
+        also: Option<AlsoInTx<'_>>,
+    ) -> Result<Rotation, VaultError> {
         // No unseal, invitation or other rotation of any office meanwhile.
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let Some(old) = self.use_keys(office) else {
@@ -131,8 +145,8 @@ impl Vault {
         // from a read snapshot, so that the write transaction — which every read's
         // audit entry waits for — only stores the results. A case created or edited
         // meanwhile is redone inside the transaction.
-        let prepared = self.prepare_rotation(&old, office, &new)?;
-        self.commit_rotation(allowed, office, remove, old, new, prepared)
+        let cases = self.prepare_rotation(&old, office, &new)?;
+        self.commit_rotation(allowed, office, remove, Pending { old, new, cases }, also)
     }
 
     /// The rotation's one transaction, then the new keys in memory and the WAL
@@ -143,10 +157,14 @@ impl Vault {
         allowed: &Allowed,
         office: &str,
         remove: Option<&str>,
-        old: Arc<Unsealed>,
-        new: OfficeKey,
-        prepared: HashMap<String, Rekeyed>,
+        pending: Pending,
+        also: Option<AlsoInTx<'_>>,
     ) -> Result<Rotation, VaultError> {
+        let Pending {
+            old,
+            new,
+            cases: prepared,
+        } = pending;
         let fresh = Arc::new(Unsealed {
             recipient: new.recipient(),
             index: new.index_key(),
@@ -196,6 +214,9 @@ impl Vault {
             if let Some(h) = remove {
                 tx.forget_holder(h)?;
             }
+            if let Some(f) = also {
+                f(tx)?;
+            }
             let joined = self.seal_identity_file(tx, office, new)?;
             if joined.is_empty() && tx.holders(office)?.iter().all(|h| h.recipient.is_none()) {
                 return Err(last_way_in());
@@ -243,6 +264,16 @@ impl Vault {
             cases,
         })
     }
+}
+
+/// What a caller adds to a rotation's transaction.
+pub(in crate::vault) type AlsoInTx<'a> = &'a dyn Fn(&WriteTx<'_>) -> Result<(), VaultError>;
+
+/// A rotation prepared: the keys it replaces, the new key, every case redone.
+struct Pending {
+    old: Arc<Unsealed>,
+    new: OfficeKey,
+    cases: HashMap<String, Rekeyed>,
 }
 
 /// A case re-wrapped and re-indexed for the new office key.
@@ -359,8 +390,18 @@ mod tests {
         let allowed = v
             .office_decision(&op, crate::policy::Action::ManageHolders, "bronx")
             .unwrap();
-        v.commit_rotation(&allowed, "bronx", None, old, new, prepared)
-            .unwrap();
+        v.commit_rotation(
+            &allowed,
+            "bronx",
+            None,
+            Pending {
+                old,
+                new,
+                cases: prepared,
+            },
+            None,
+        )
+        .unwrap();
         let db = rusqlite::Connection::open(dir.path().join(crate::store::DB_FILE)).unwrap();
         let stored: Vec<u8> = db
             .query_row(
@@ -381,8 +422,18 @@ mod tests {
         let allowed = v
             .office_decision(&op, crate::policy::Action::ManageHolders, "bronx")
             .unwrap();
-        v.commit_rotation(&allowed, "bronx", None, old, new, prepared)
-            .unwrap();
+        v.commit_rotation(
+            &allowed,
+            "bronx",
+            None,
+            Pending {
+                old,
+                new,
+                cases: prepared,
+            },
+            None,
+        )
+        .unwrap();
         assert!(!v.is_unsealed("bronx"), "a rotation undid a seal");
         v.unseal_blocking(&op, "bronx", pass.into()).unwrap();
         let case = v.db.read(|tx| tx.case(&id)).unwrap().unwrap();
