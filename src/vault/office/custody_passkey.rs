@@ -88,16 +88,19 @@ impl Vault {
                 let allowed = v.office_decision(&a, action, &o)?;
                 let unseal = action == Action::UnsealOffice;
                 let h = v.own_holder(&a, &o)?.filter(|h| !unseal || h.prf.is_some());
-                let (outcome, refusal) = match (&h, unseal) {
-                    (Some(_), _) => ("ok passkey_start", None),
-                    (None, true) => ("no_passkey_key", Some(no_passkey_key())),
-                    (None, false) => ("not_a_holder", Some(not_a_holder())),
-                };
-                v.record_now(&allowed, outcome)?;
-                match (h, refusal) {
-                    (Some(h), _) => Ok(h),
-                    (None, Some(e)) => Err(e),
-                    (None, None) => Err(not_a_holder()),
+                match h {
+                    Some(h) => {
+                        v.record_now(&allowed, "ok passkey_start")?;
+                        Ok(h)
+                    }
+                    None if unseal => {
+                        v.record_now(&allowed, "no_passkey_key")?;
+                        Err(no_passkey_key())
+                    }
+                    None => {
+                        v.record_now(&allowed, "not_a_holder")?;
+                        Err(not_a_holder())
+                    }
                 }
             })
             .await?;

@@ -265,21 +265,16 @@ impl Vault {
         let now = self.clock.unix();
         let complete = {
             let mut all = self.shares.lock().unwrap_or_else(|p| p.into_inner());
-            let c = all.entry(office.to_string()).or_insert_with(|| Collecting {
+            let fresh = || Collecting {
                 set: share.set.clone(),
                 threshold,
                 started: now,
                 shares: BTreeMap::new(),
                 by: HashSet::new(),
-            });
+            };
+            let c = all.entry(office.to_string()).or_insert_with(fresh);
             if now - c.started > COLLECT_SECS || c.set != share.set {
-                *c = Collecting {
-                    set: share.set.clone(),
-                    threshold,
-                    started: now,
-                    shares: BTreeMap::new(),
-                    by: HashSet::new(),
-                };
+                *c = fresh();
             }
             if c.by.contains(&actor.id) || c.shares.contains_key(&share.number) {
                 let (have, need) = (c.shares.len(), c.threshold);
@@ -295,15 +290,11 @@ impl Vault {
             c.by.insert(actor.id.clone());
             c.shares.insert(share.number, share);
             if c.shares.len() < usize::from(c.threshold) {
-                let progress = ShareProgress::Waiting {
-                    have: u8::try_from(c.shares.len()).unwrap_or(u8::MAX),
-                    need: c.threshold,
-                };
+                let have = u8::try_from(c.shares.len()).unwrap_or(u8::MAX);
+                let need = c.threshold;
                 drop(all);
-                if let ShareProgress::Waiting { have, need } = progress {
-                    self.record_now(&allowed, &format!("share_accepted have={have} need={need}"))?;
-                }
-                return Ok(progress);
+                self.record_now(&allowed, &format!("share_accepted have={have} need={need}"))?;
+                return Ok(ShareProgress::Waiting { have, need });
             }
             all.remove(office)
         };
