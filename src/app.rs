@@ -27,7 +27,7 @@ use store_watch::store_watch;
 pub fn router(state: AppState) -> axum::Router {
     let routes = axum::Router::new()
         .merge(http::router())
-        .merge(web::router())
+        .merge(web::router(&state))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

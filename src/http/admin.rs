@@ -83,6 +83,7 @@ pub(super) async fn read_audit(
         since: q.since,
         until: q.until,
         names: false,
+        ..AuditQuery::default()
     };
     Ok(Json(st.vault.read_audit(&s.actor, query).await?))
 }

@@ -6,13 +6,13 @@
 //! ends the session the browser already had, so a planted token is worthless after it;
 //! the client address feeds throttling only; passwords and codes stay in wiping types.
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::error::ErrorBody;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{EnrollingSession, JsonBody};
 use super::{ApiResult, AppState};
 use crate::edge::cookie::{COOKIE, device_cookie, device_token};
@@ -152,15 +152,31 @@ pub(super) async fn me(EnrollingSession(s): EnrollingSession) -> Json<MeAnswer> 
     })
 }
 
-/// `POST /api/v1/totp/enrol`: a new secret, its otpauth URI and QR code.
-#[utoipa::path(post, path = "/api/v1/totp/enrol", responses(
+/// `POST /api/v1/totp/enrol`'s query.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnrolParams {
+    /// `true`: make a new secret (the app's entry for the old one stops working).
+    /// Otherwise an unconfirmed secret is answered again, unchanged.
+    new: Option<bool>,
+}
+
+/// `POST /api/v1/totp/enrol`: the secret, its otpauth URI and QR code. The secret stays
+/// the same until it is confirmed or `?new=true` asks for another.
+#[utoipa::path(post, path = "/api/v1/totp/enrol", params(EnrolParams), responses(
     (status = 200, body = crate::vault::Enrolment),
+    (status = 400, body = ErrorBody, description = "invalid_query"),
     (status = 409, body = ErrorBody, description = "already_enrolled")))]
 pub(super) async fn totp_enrol(
     State(st): State<AppState>,
     EnrollingSession(s): EnrollingSession,
+    q: Result<Query<EnrolParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<crate::vault::Enrolment>> {
-    Ok(Json(st.vault.enrol_totp(&s).await?))
+    let Query(q) =
+        q.map_err(|_| ApiError::bad("invalid_query", "the only query parameter is new=true"))?;
+    let new = q.new.unwrap_or(false);
+    Ok(Json(st.vault.enrol_totp(&s, new).await?))
 }
 
 /// A code.
@@ -178,6 +194,15 @@ pub(super) struct RecoveryCodes {
     recovery_codes: Vec<String>,
 }
 
+impl RecoveryCodes {
+    /// The codes as the API answers them (once).
+    pub(super) fn of(codes: &[Zeroizing<String>]) -> Self {
+        RecoveryCodes {
+            recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+}
+
 /// `POST /api/v1/totp/confirm`: the first valid code confirms enrolment.
 #[utoipa::path(post, path = "/api/v1/totp/confirm", request_body = CodeBody, responses(
     (status = 200, body = RecoveryCodes),
@@ -189,9 +214,7 @@ pub(super) async fn totp_confirm(
     JsonBody(body): JsonBody<CodeBody>,
 ) -> ApiResult<Json<RecoveryCodes>> {
     let codes = st.vault.confirm_totp(&s, &body.totp).await?;
-    Ok(Json(RecoveryCodes {
-        recovery_codes: codes.iter().map(|c| c.to_string()).collect(),
-    }))
+    Ok(Json(RecoveryCodes::of(&codes)))
 }
 
 /// Optional step-up code.

@@ -14,6 +14,7 @@ mod error;
 mod extract;
 mod holder_passkeys;
 mod holders;
+mod me;
 mod offices;
 mod openapi;
 mod params;

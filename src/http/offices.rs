@@ -56,6 +56,10 @@ pub(super) struct OfficeBody {
     /// When true the server keeps only the public key; unseal takes the identity.
     #[serde(default)]
     office_held: bool,
+    /// The office's time zone (an IANA name such as `America/Chicago`; default `UTC`):
+    /// the pages show times in it.
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 /// What the office must keep (shown once).
@@ -75,7 +79,7 @@ pub(super) struct OfficeCreated {
 /// `POST /api/v1/offices` (superadmin).
 #[utoipa::path(post, path = "/api/v1/offices", request_body = OfficeBody, responses(
     (status = 201, body = OfficeCreated),
-    (status = 400, body = ErrorBody, description = "invalid_json or invalid_office (not a slug)"),
+    (status = 400, body = ErrorBody, description = "invalid_json, invalid_office (not a slug) or invalid_time_zone"),
     (status = 409, body = ErrorBody, description = "exists: an office has that slug")))]
 pub(super) async fn create_office(
     State(st): State<AppState>,
@@ -88,9 +92,13 @@ pub(super) async fn create_office(
         OfficeMode::Passphrase
     };
     let slug = body.slug.clone();
+    let zone = body
+        .time_zone
+        .as_deref()
+        .unwrap_or(crate::vault::DEFAULT_TIME_ZONE);
     let creds = st
         .vault
-        .create_office(&s.actor, &body.slug, mode, None)
+        .create_office_in_zone(&s.actor, &body.slug, mode, zone)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -208,4 +216,32 @@ pub(super) async fn seal_all(
 ) -> ApiResult<Json<SealAllAnswer>> {
     let sealed = st.vault.seal_all(&s.actor).await?;
     Ok(Json(SealAllAnswer { sealed }))
+}
+
+/// An office's time zone.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TimeZoneBody {
+    /// An IANA name such as `America/Chicago`, or `UTC`.
+    #[schema(max_length = 64)]
+    time_zone: String,
+}
+
+/// `POST /api/v1/offices/{office}/time-zone` (the office's administrator): the zone
+/// the pages show the office's times in. Stored times stay UTC.
+#[utoipa::path(post, path = "/api/v1/offices/{office}/time-zone", params(OfficePath), request_body = TimeZoneBody, responses(
+    (status = 204, description = "Saved"),
+    (status = 400, body = ErrorBody, description = "invalid_json or invalid_time_zone"),
+    (status = 403, body = ErrorBody, description = "forbidden"),
+    (status = 404, body = ErrorBody, description = "not_found")))]
+pub(super) async fn set_time_zone(
+    State(st): State<AppState>,
+    Session(s): Session,
+    PathParams(OfficePath { office }): PathParams<OfficePath>,
+    JsonBody(b): JsonBody<TimeZoneBody>,
+) -> ApiResult<StatusCode> {
+    st.vault
+        .set_office_time_zone(&s.actor, &office, &b.time_zone)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

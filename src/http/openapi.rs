@@ -17,8 +17,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::{
-    admin, auth, cases, casework, holder_passkeys, holders, offices, passkeys, routes, transfer,
-    users,
+    admin, auth, cases, casework, holder_passkeys, holders, me, offices, passkeys, routes,
+    transfer, users,
 };
 use crate::edge::cookie::COOKIE;
 
@@ -75,9 +75,12 @@ headers above 16 KiB or 64 fields (431)."
         offices::seal,
         offices::unseal,
         offices::seal_all,
+        offices::set_time_zone,
         holders::list,
         holders::invite,
         holders::set_up_key,
+        me::change_password,
+        me::recovery_codes,
         holders::remove,
         holders::rotate,
         holders::recovery,

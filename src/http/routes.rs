@@ -12,7 +12,7 @@ use axum::routing::{delete, get, post};
 use super::casework;
 
 use super::error::ApiError;
-use super::{AppState, auth, cases, holder_passkeys, holders, offices, passkeys, users};
+use super::{AppState, auth, cases, holder_passkeys, holders, me, offices, passkeys, users};
 
 pub(super) fn api() -> Router<AppState> {
     Router::new()
@@ -62,8 +62,11 @@ pub(super) fn api() -> Router<AppState> {
             delete(holders::remove),
         )
         .route("/offices/{office}/rotate", post(holders::rotate))
+        .route("/offices/{office}/time-zone", post(offices::set_time_zone))
         .route("/offices/{office}/recovery", post(holders::recovery))
         .route("/me/holder-key", post(holders::set_up_key))
+        .route("/me/password", post(me::change_password))
+        .route("/me/recovery-codes", post(me::recovery_codes))
         .route(
             "/me/holder-key/passkey/start",
             post(holder_passkeys::setup_start),

@@ -63,6 +63,7 @@ pub enum Action {
     ListHolders,
     ManageHolders,
     HoldOfficeKey,
+    SetOfficeTimeZone,
 }
 
 impl Action {
@@ -103,6 +104,7 @@ impl Action {
             Action::ListHolders => "list_holders",
             Action::ManageHolders => "manage_holders",
             Action::HoldOfficeKey => "hold_office_key",
+            Action::SetOfficeTimeZone => "set_office_time_zone",
         }
     }
 }

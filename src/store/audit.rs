@@ -50,6 +50,10 @@ pub struct AuditFilter {
     pub since: Option<String>,
     /// Only entries before this time (RFC 3339).
     pub until: Option<String>,
+    /// Only entries before this sequence number.
+    pub before: Option<i64>,
+    /// Newest first (the pages); oldest first otherwise (the API, exports).
+    pub newest_first: bool,
 }
 
 fn audit_from(r: &Row<'_>) -> rusqlite::Result<AuditRow> {
@@ -106,9 +110,9 @@ impl ReadTx<'_> {
     ) -> R<Vec<AuditRow>> {
         // The limit is applied while streaming (after `keep`); `?2 > 0` only keeps the
         // parameter numbering of the filter.
-        let mut st = self.0.prepare_cached(
+        const WHERE: &str =
             "SELECT seq, time, actor, role, action, target, decision, outcome, hash FROM audit
-             WHERE seq > ?1
+             WHERE seq > ?1 AND seq < ?9
                AND (?3 IS NULL OR actor = ?3)
                AND (?4 IS NULL OR action = ?4)
                AND (?5 IS NULL OR instr(target, ?5) > 0)
@@ -116,10 +120,16 @@ impl ReadTx<'_> {
                AND (?7 IS NULL OR time >= ?7)
                AND (?8 IS NULL OR time < ?8)
                AND ?2 > 0
-             ORDER BY seq",
-        )?;
+             ORDER BY seq";
+        let sql = if q.newest_first {
+            format!("{WHERE} DESC")
+        } else {
+            WHERE.to_string()
+        };
+        let mut st = self.0.prepare_cached(&sql)?;
+        let before = q.before.unwrap_or(i64::MAX);
         let mut rows = st.query(params![
-            q.after, q.limit, q.actor, q.action, q.target, q.office, q.since, q.until
+            q.after, q.limit, q.actor, q.action, q.target, q.office, q.since, q.until, before
         ])?;
         let limit = usize::try_from(q.limit).unwrap_or(0);
         let mut out = Vec::new();

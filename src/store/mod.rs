@@ -141,6 +141,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "key_holders",
         include_str!("../../migrations/0011_key_holders.sql"),
     ),
+    (
+        13,
+        "office_time_zone",
+        include_str!("../../migrations/0013_office_time_zone.sql"),
+    ),
 ];
 
 /// The database: one writer connection behind a mutex (SQLite serialises writers

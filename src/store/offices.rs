@@ -73,6 +73,17 @@ impl ReadTx<'_> {
             .unwrap_or(0))
     }
 
+    /// The office's time zone (an IANA name; `UTC` unless set).
+    pub fn office_time_zone(&self, slug: &str) -> R<Option<String>> {
+        Ok(self
+            .q_row(
+                "SELECT time_zone FROM offices WHERE slug = ?1",
+                [slug],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// All office slugs.
     pub fn office_slugs(&self) -> R<Vec<String>> {
         let mut st = self
@@ -100,6 +111,15 @@ impl WriteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// Sets the office's time zone (an IANA name the caller checked).
+    pub fn set_office_time_zone(&self, slug: &str, zone: &str) -> R<bool> {
+        Ok(exec(
+            self,
+            "UPDATE offices SET time_zone = ?2 WHERE slug = ?1",
+            params![slug, zone],
+        )? > 0)
     }
 
     /// Starts the office's audit view at entry `seq` (its creation entry).
@@ -185,6 +205,7 @@ mod tests {
                      DROP TABLE passkeys;
                      DROP TABLE office_holders;
                      ALTER TABLE offices DROP COLUMN custody;
+                     ALTER TABLE offices DROP COLUMN time_zone;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

@@ -88,6 +88,16 @@ impl WriteTx<'_> {
         Ok(())
     }
 
+    /// Ends every session of a user but one (the one changing the password).
+    pub fn delete_other_sessions(&self, user: &str, keep: &[u8]) -> R<()> {
+        exec(
+            self,
+            "DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2",
+            params![user, keep],
+        )?;
+        Ok(())
+    }
+
     /// Ends every session of a user.
     pub fn delete_user_sessions(&self, user: &str) -> R<()> {
         exec(self, "DELETE FROM sessions WHERE user_id = ?1", [user])?;

@@ -22,6 +22,7 @@ use files::load_or_create_auth_key;
 pub(crate) use guard::decide::Allowed;
 use office::keyring::Unsealed;
 pub use office::operator;
+pub use office::time_zone::{DEFAULT_TIME_ZONE, known_time_zone};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -184,6 +185,12 @@ impl Actor {
     /// A supervisor of their office.
     pub fn supervisor(&self) -> bool {
         self.supervisor
+    }
+
+    /// A caseworker account waiting for a supervisor (or the office passphrase) to
+    /// confirm it: it may sign in but reads no client file yet (policy rule 16).
+    pub fn waiting(&self) -> bool {
+        self.is(Role::Caseworker) && !self.access_confirmed
     }
 
     /// A second factor was proved within the step-up window.

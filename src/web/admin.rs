@@ -1,5 +1,5 @@
 //! Office administration: seal, unseal (passphrase and a fresh code), panic seal,
-//! and the accounts of the office (create, disable, enable, reset password).
+//! and the office page (users live in users.rs).
 //!
 //! Invariant: the pages only offer; the vault decides. A form shown to someone the
 //! policy refuses still ends in the vault's audited denial, never in a change.
@@ -11,12 +11,12 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::error::PageError;
-use super::layout::{Notice, csrf_field, done_message, page, role_name};
+use super::layout::{Notice, csrf_field, done_message, minute, page};
 use super::parts::{DoneQuery, Nothing};
 use super::session::{PageForm, PageSession};
 use crate::edge::AppState;
 use crate::policy::Role;
-use crate::vault::{NewUser, OfficeCases, SessionInfo, StepUp, UserView, VaultError};
+use crate::vault::{OfficeCases, SessionInfo, StepUp, VaultError};
 
 pub(super) fn require_admin(s: &SessionInfo) -> Result<(), PageError> {
     if s.actor.is(Role::Admin) || s.actor.is(Role::Superadmin) {
@@ -60,6 +60,7 @@ fn office_card(
                     button.danger type="submit" { "Seal " (slug) " now" }
                 }
             }
+            @if s.actor.is(Role::Admin) { (time_zone_form(s, slug)) }
             @if let Some(o) = life {
                 p { a href="/admin/cases" { "The office’s " (o.cases.len()) " cases" } " (IDs, dates, status and legal holds; no client names)" }
                 (super::office_lifecycle::hold_section(s, o))
@@ -128,6 +129,7 @@ pub(super) async fn office_response(
         @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed, life_of(slug).map(|l| &l.0), holders_of(slug))) }
         @if let Some((o, r)) = &life { (super::office_lifecycle::retention_section(o, r, days)) }
         @if let Some(runs) = &backups { (backup_section(runs, &st.vault.settings().backup)) }
+        @if s.actor.is(Role::Superadmin) { (new_office_section(&s)) }
         section.card.panic aria-labelledby="panic" {
             h2 #panic { "Emergency: seal everything" }
             p { "Use this if you think the server or an account is being misused (for example, someone is demanding access). It seals every office you administer immediately." }
@@ -138,6 +140,44 @@ pub(super) async fn office_response(
         }
     };
     Ok((status, page("Office", Some(&s), notice.as_ref(), body)).into_response())
+}
+
+/// A backup run's outcome, as a person reads it.
+fn outcome_words(o: &str) -> &str {
+    match o {
+        "ok" => "Worked",
+        "running" => "Running",
+        o if o.starts_with("failed") => "Failed",
+        o => o,
+    }
+}
+
+/// Why a backup failed, in a sentence that says what to do.
+fn backup_failure_words(outcome: &str) -> &'static str {
+    match outcome.strip_prefix("failed: ").unwrap_or("") {
+        "full" => {
+            "the backup place is full. Make room there (or keep fewer backups in policy/backup.toml), then run a backup again."
+        }
+        "permission" => {
+            "casevault may not write to the backup place. Check that the service's user can write there (or that the S3 key may write to the bucket)."
+        }
+        "unreachable" => {
+            "the backup place could not be reached. Check that the disk is mounted or the S3 server is up, and the address in policy/backup.toml."
+        }
+        "missing" => {
+            "the backup place does not exist. Create the folder (or bucket) named in policy/backup.toml."
+        }
+        "busy" => {
+            "another backup to the same place was still running. The next scheduled backup will try again."
+        }
+        "damaged" => {
+            "what was written did not read back the same. The backup place may be failing: check the disk, then run a backup again."
+        }
+        "interrupted" => "the server stopped while it ran. The next backup starts afresh.",
+        _ => {
+            "something went wrong while writing it; the server log says what. Run a backup again from the command line to see the message."
+        }
+    }
 }
 
 /// The last backups: when, how big, and whether they worked. A failure stands out.
@@ -161,9 +201,9 @@ fn backup_section(
             }
             @match runs.first() {
                 None => p.state.sealed { strong { "No backup yet." } " One dead disk would lose every client file: see “Backups” in the README." }
-                Some(last) if last.outcome.starts_with("failed") => p.state.sealed { strong { "The last backup failed" } " (" (last.started_at) "). The server log says why." }
-                Some(last) if last.outcome == "running" => p { "A backup is running (started " (last.started_at) ")." }
-                Some(last) => p.state.open { strong { "Last backup: " (last.finished_at.as_deref().unwrap_or(&last.started_at)) } ", " (size(last)) "." }
+                Some(last) if last.outcome.starts_with("failed") => p.state.sealed { strong { "The last backup failed" } " (" (minute(&last.started_at)) "): " (backup_failure_words(&last.outcome)) }
+                Some(last) if last.outcome == "running" => p { "A backup is running (started " (minute(&last.started_at)) ")." }
+                Some(last) => p.state.open { strong { "Last backup: " (minute(last.finished_at.as_deref().unwrap_or(&last.started_at))) } ", " (size(last)) "." }
             }
             @if !runs.is_empty() {
                 div.table-wrap { table {
@@ -171,9 +211,9 @@ fn backup_section(
                     thead { tr { th scope="col" { "Backup" } th scope="col" { "Started" } th scope="col" { "Size" } th scope="col" { "Outcome" } th scope="col" { "Where" } } }
                     tbody { @for r in runs { tr {
                         td { code { (r.id) } }
-                        td { (r.started_at) }
+                        td { (minute(&r.started_at)) }
                         td { (size(r)) }
-                        td { (r.outcome) @if r.scheduled { " (scheduled)" } }
+                        td { (outcome_words(&r.outcome)) @if r.scheduled { " (scheduled)" } }
                         td { code { (r.location) } }
                     } } }
                 } }
@@ -239,219 +279,135 @@ pub(super) async fn unseal(
     }
 }
 
-fn users_body(s: &SessionInfo, users: &[UserView]) -> Markup {
-    let superadmin = s.actor.is(Role::Superadmin);
+/// Time zones offered first (the offices casevault serves are mostly in the US); any
+/// IANA name is accepted.
+const COMMON_ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Puerto_Rico",
+    "UTC",
+];
+
+fn time_zone_form(s: &SessionInfo, slug: &str) -> Markup {
+    let now = super::layout::zone();
     html! {
-        h1 { "Users" }
-        div.table-wrap { table {
-            caption.visually-hidden { "Accounts" }
-            thead { tr {
-                th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Office" }
-                th scope="col" { "Authenticator" } th scope="col" { "Status" } th scope="col" { "Actions" }
-            } }
-            tbody { @for u in users { tr {
-                td { (u.username) }
-                td { (role_name(Role::parse(&u.role))) @if u.supervisor { " (supervisor)" } }
-                td { (u.office.as_deref().or(u.org.as_deref()).unwrap_or("—")) }
-                td { (if u.totp_enrolled { "Set up" } else { "Not yet" }) }
-                td { (if u.disabled { "Disabled" } else if u.access_pending { "Waiting for a supervisor to confirm" } else { "Active" }) }
-                td.actions {
-                    @if u.id != s.actor.id() {
-                        form.inline method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
-                            (csrf_field(s))
-                            @if u.disabled { (super::parts::code_field(s, &format!("en-{}", u.id), false, "Your own code: giving a caseworker account a way in needs a fresh one.")) }
-                            button.secondary type="submit" { (if u.disabled { "Enable" } else { "Disable" }) span.visually-hidden { " " (u.username) } }
-                        }
-                        details {
-                            summary { "Reset password" span.visually-hidden { " for " (u.username) } }
-                            form method="post" action={ "/admin/users/" (u.id) "/password" } {
-                                (csrf_field(s))
-                                label for={ "pw-" (u.id) } { "New password for " (u.username) }
-                                input id={ "pw-" (u.id) } name="password" type="password" autocomplete="new-password" minlength="12" required;
-                                (super::parts::code_field(s, &format!("pwc-{}", u.id), false, "Your own code: giving a caseworker account a way in needs a fresh one."))
-                                button type="submit" { "Set password" }
-                            }
-                        }
-                    }
-                }
-            } } }
-        } }
-        section aria-labelledby="new-user" {
-            h2 #new-user { "Add a person" }
-            form.card method="post" action="/admin/users" {
+        details {
+            summary { "Time zone: " (now.name()) }
+            form method="post" action={ "/admin/offices/" (slug) "/time-zone" } {
                 (csrf_field(s))
                 div.field {
-                    label for="username" { "Username" }
-                    input #username name="username" required autocapitalize="none" spellcheck="false" autocomplete="off" aria-describedby="username-help";
-                    p.help #username-help { "3 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter." }
+                    label for={ "tz-" (slug) } { "Time zone of the office" }
+                    input id={ "tz-" (slug) } name="time_zone" list="zones" value=(now.name()) required autocomplete="off" spellcheck="false" aria-describedby={ "tz-help-" (slug) };
+                    datalist #zones { @for z in COMMON_ZONES { option value=(z) {} } }
+                    p.help id={ "tz-help-" (slug) } { "Pages show times and dates in this zone, e.g. America/Chicago. What is stored stays in UTC." }
                 }
-                @if superadmin {
-                    div.field {
-                        label for="role" { "Role" }
-                        select #role name="role" {
-                            option value=(Role::Caseworker) { "Caseworker" }
-                            option value=(Role::Admin) { "Office administrator" }
-                            option value=(Role::Partner) { "Partner attorney" }
-                            option value=(Role::Auditor) { "Auditor" }
-                        }
-                    }
-                    div.field {
-                        label for="office" { "Office (caseworkers and administrators)" }
-                        input #office name="office" autocapitalize="none";
-                    }
-                    div.field {
-                        label for="org" { "Organisation (partner attorneys)" }
-                        input #org name="org";
-                    }
-                } @else {
-                    input type="hidden" name="role" value=(Role::Caseworker);
-                    p { "New accounts here are caseworkers of the " (s.actor.office().unwrap_or("")) " office." }
-                }
-                div.field {
-                    label.choice { input type="checkbox" name="supervisor" value="yes"; " Supervisor (can see every case of the office)" }
-                }
-                div.field {
-                    label for="new-password" { "First password" }
-                    input #new-password name="password" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-help";
-                    p.help #pw-help { "At least 12 characters and not a common password. Give it to the person in private; they set up their authenticator app when they first sign in." }
-                }
-                (super::parts::code_field(s, "new-user-code", false, "Your own code: giving a caseworker account a way in needs a fresh one."))
-                button type="submit" { "Create account" }
+                button type="submit" { "Save time zone" }
             }
         }
     }
 }
 
-async fn users_response(
-    st: &AppState,
-    s: SessionInfo,
-    status: StatusCode,
-    notice: Option<Notice>,
-) -> Result<Response, PageError> {
-    require_admin(&s)?;
-    let users = st.vault.list_users(&s.actor).await?;
-    let body = users_body(&s, &users);
-    Ok((status, page("Users", Some(&s), notice.as_ref(), body)).into_response())
-}
-
-/// `GET /admin/users`.
-pub(super) async fn users_page(
-    State(st): State<AppState>,
-    PageSession(s): PageSession,
-    q: Result<Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, PageError> {
-    let notice = q.ok().and_then(|q| done_message(q.0.done.as_deref()));
-    users_response(&st, s, StatusCode::OK, notice).await
-}
-
-#[derive(Deserialize)]
-pub(super) struct NewUserForm {
-    username: String,
-    role: String,
-    #[serde(default)]
-    office: String,
-    #[serde(default)]
-    org: String,
-    #[serde(default)]
-    supervisor: Option<String>,
-    password: Zeroizing<String>,
-    #[serde(default)]
-    totp: Zeroizing<String>,
-}
-
-/// A form whose only field is an optional fresh code.
-#[derive(Deserialize)]
-pub(super) struct CodeForm {
-    #[serde(default)]
-    totp: Zeroizing<String>,
-}
-
-async fn user_result(
-    st: &AppState,
-    s: SessionInfo,
-    result: Result<(), VaultError>,
-    done: &str,
-) -> Result<Response, PageError> {
-    match result {
-        Ok(()) => Ok(super::see_other(&format!("/admin/users?done={done}"))),
-        Err(VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. }) => {
-            users_response(st, s, StatusCode::BAD_REQUEST, Some(Notice::Error(m))).await
+fn new_office_section(s: &SessionInfo) -> Markup {
+    html! {
+        section.card aria-labelledby="new-office" {
+            h2 #new-office { "Add an office" }
+            p { "casevault makes the office's key and a passphrase that unseals it. The passphrase is shown once: print it or write it down for the office's administrator, who keeps it somewhere safe." }
+            form method="post" action="/admin/offices" {
+                (csrf_field(s))
+                div.field {
+                    label for="office-slug" { "Short name" }
+                    input #office-slug name="slug" required minlength="2" maxlength="32" pattern="[a-z0-9-]{2,32}" autocapitalize="none" spellcheck="false" autocomplete="off" aria-describedby="office-slug-help";
+                    p.help #office-slug-help { "2 to 32 lower-case letters, digits or dashes, e.g. bronx or el-paso." }
+                }
+                div.field {
+                    label for="office-tz" { "Time zone" }
+                    input #office-tz name="time_zone" list="new-zones" value="UTC" required autocomplete="off" spellcheck="false";
+                    datalist #new-zones { @for z in COMMON_ZONES { option value=(z) {} } }
+                }
+                button type="submit" { "Create office" }
+            }
         }
-        Err(e @ (VaultError::StepUpRequired | VaultError::InvalidCode)) => {
-            let (status, _) = crate::edge::status::of(&e);
-            users_response(st, s, status, Some(Notice::Error(super::error::words(e)))).await
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
-/// `POST /admin/users`.
-pub(super) async fn create_user(
-    State(st): State<AppState>,
-    PageForm(s, f): PageForm<NewUserForm>,
-) -> Result<Response, PageError> {
-    let office = if s.actor.is(Role::Admin) {
-        s.actor.office().map(str::to_string)
-    } else {
-        Some(f.office.trim().to_string()).filter(|o| !o.is_empty())
-    };
-    let nu = NewUser {
-        username: f.username.trim().to_string(),
-        role: f.role,
-        office,
-        org: Some(f.org.trim().to_string()).filter(|o| !o.is_empty()),
-        supervisor: f.supervisor.is_some(),
-        password: f.password,
-    };
-    let step = StepUp::typed(&f.totp);
-    let result = st.vault.create_user(&s.actor, nu, step).await.map(|_| ());
-    user_result(&st, s, result, "user_created").await
+#[derive(Deserialize)]
+pub(super) struct NewOfficeForm {
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    time_zone: String,
 }
 
-/// `POST /admin/users/{user}/disable`.
-pub(super) async fn disable(
+/// `POST /admin/offices` (the coalition operator): the office and its passphrase,
+/// shown once.
+pub(super) async fn create_office(
     State(st): State<AppState>,
-    Path(user): Path<String>,
-    PageForm(s, _): PageForm<Nothing>,
+    PageForm(s, f): PageForm<NewOfficeForm>,
 ) -> Result<Response, PageError> {
-    let result = st
+    let slug = f.slug.trim().to_string();
+    let zone = Some(f.time_zone.trim())
+        .filter(|z| !z.is_empty())
+        .unwrap_or("UTC");
+    let refused = |e: VaultError| (crate::edge::status::of(&e).0, super::error::words(e));
+    let created = st
         .vault
-        .set_user_disabled(&s.actor, &user, true, StepUp::none())
+        .create_office_in_zone(&s.actor, &slug, crate::vault::OfficeMode::Passphrase, zone)
         .await;
-    user_result(&st, s, result, "disabled").await
-}
-
-/// `POST /admin/users/{user}/enable`.
-pub(super) async fn enable(
-    State(st): State<AppState>,
-    Path(user): Path<String>,
-    PageForm(s, f): PageForm<CodeForm>,
-) -> Result<Response, PageError> {
-    let step = StepUp::typed(&f.totp);
-    let result = st
-        .vault
-        .set_user_disabled(&s.actor, &user, false, step)
-        .await;
-    user_result(&st, s, result, "enabled").await
+    let creds = match created {
+        Ok(c) => c,
+        Err(
+            e @ (VaultError::BadInput { .. }
+            | VaultError::Conflict { .. }
+            | VaultError::InvalidCode
+            | VaultError::StepUpRequired),
+        ) => {
+            let (status, words) = refused(e);
+            return office_response(&st, s, status, Some(Notice::Error(words))).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let passphrase = creds
+        .passphrase
+        .as_ref()
+        .map(crate::vault::expose)
+        .unwrap_or_default();
+    let body = html! {
+        h1 { "Office " (slug) " is created" }
+        p { "This is the office passphrase. " strong { "It is shown only this once." } " Print this page or write the passphrase down exactly, and give it to the office's administrator in person. With it they unseal the office and invite the other key holders." }
+        p.passphrase { code.secret { (passphrase) } }
+        p { "It is sealed until its administrator unseals it. Next: create the office's administrator on the " a href="/admin/users" { "Users" } " page." }
+        p { a.button href="/admin" { "I have written it down — back to the Office page" } }
+    };
+    Ok(page("Office created", Some(&s), None, body).into_response())
 }
 
 #[derive(Deserialize)]
-pub(super) struct PasswordForm {
-    password: Zeroizing<String>,
+pub(super) struct TimeZoneForm {
     #[serde(default)]
-    totp: Zeroizing<String>,
+    time_zone: String,
 }
 
-/// `POST /admin/users/{user}/password`.
-pub(super) async fn reset_password(
+/// `POST /admin/offices/{office}/time-zone` (the office's administrator).
+pub(super) async fn set_time_zone(
     State(st): State<AppState>,
-    Path(user): Path<String>,
-    PageForm(s, f): PageForm<PasswordForm>,
+    Path(office): Path<String>,
+    PageForm(s, f): PageForm<TimeZoneForm>,
 ) -> Result<Response, PageError> {
-    let step = StepUp::typed(&f.totp);
-    let result = st
+    match st
         .vault
-        .reset_password(&s.actor, &user, f.password, step)
-        .await;
-    user_result(&st, s, result, "password_reset").await
+        .set_office_time_zone(&s.actor, &office, &f.time_zone)
+        .await
+    {
+        Ok(()) => Ok(super::see_other("/admin?done=time_zone")),
+        Err(e @ VaultError::BadInput { .. }) => {
+            let status = crate::edge::status::of(&e).0;
+            office_response(&st, s, status, Some(Notice::Error(super::error::words(e)))).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -86,11 +86,11 @@ fn list_body(s: &SessionInfo, o: &OfficeCases) -> Markup {
                     th scope="col" { "Legal hold" } th scope="col" { "Documents" } th scope="col" { "Actions" }
                 } }
                 tbody { @for c in &o.cases { tr #{ "case-" (c.id) } {
-                    td.ids { span { (c.id) } }
-                    td.date { (day(&c.created_at)) }
-                    td { (status_words(c)) }
-                    td { @if c.held { span.tag { "Held" } } @else if c.office_held { "Office hold" } @else { "No" } }
-                    td { (c.documents) @if c.documents > 0 { br; span.muted { (size_words(c.bytes)) } } }
+                    td.ids data-label="Case ID" { span { (c.id) } }
+                    td.date data-label="Opened" { (day(&c.created_at)) }
+                    td data-label="Status" { (status_words(c)) }
+                    td data-label="Legal hold" { @if c.held { span.tag { "Held" } } @else if c.office_held { "Office hold" } @else { "No" } }
+                    td data-label="Documents" { (c.documents) @if c.documents > 0 { br; span.muted { (size_words(c.bytes)) } } }
                     td.actions {
                         (hold_form(s, c))
                         p.purge-link { a href={ "/admin/cases/" (c.id) "/purge" } { "Delete permanently…" span.visually-hidden { " case " (c.id.get(..8).unwrap_or("")) } } }

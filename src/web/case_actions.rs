@@ -9,13 +9,14 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use maud::html;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::case_page::{Paging, case_response};
 use super::error::PageError;
-use super::layout::Notice;
+use super::layout::{Notice, csrf_field, page};
 use super::multipart;
 use super::session::{PageForm, PageSession, check_csrf};
 use crate::edge::AppState;
@@ -93,12 +94,44 @@ pub(super) async fn revoke(
     finish(&st, s, case, result, "revoked").await
 }
 
-/// `POST /cases/{case}/close`: closes the case (its retention period starts).
+#[derive(Deserialize)]
+pub(super) struct CloseForm {
+    /// `yes` once the person has read what closing means.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `POST /cases/{case}/close`: first a page that asks (it cannot be reopened; the date
+/// retention will delete it), then, confirmed, closes the case.
 pub(super) async fn close(
     State(st): State<AppState>,
     Path(case): Path<String>,
-    PageForm(s, _): PageForm<super::parts::Nothing>,
+    PageForm(s, f): PageForm<CloseForm>,
 ) -> Result<Response, PageError> {
+    if f.confirm.as_deref() != Some("yes") {
+        // Read as the case page reads it: a case the caller may not see is "Not found".
+        let view = st.vault.get_case(&s.actor, &case).await?;
+        let days = st.vault.settings().retention.closed_case_days;
+        let zone = super::layout::zone();
+        let delete_on = st.vault.clock().now() + time::Duration::days(i64::from(days));
+        let body = html! {
+            p.crumbs { a href={ "/cases/" (view.id) } { "← Back to the case" } }
+            h1 { "Close the case of " (view.metadata.client_name) "?" }
+            div.banner.held role="alert" {
+                p { strong { "A closed case cannot be reopened." } }
+                p { "It stays readable until retention deletes it for good, with every document, on "
+                    strong { (zone.long_date(delete_on)) } " (" (days) " days from today), unless an administrator places a legal hold on it first." }
+            }
+            form method="post" action={ "/cases/" (view.id) "/close" } {
+                (csrf_field(&s))
+                input type="hidden" name="confirm" value="yes";
+                button.danger type="submit" { "Yes, close this case" }
+                " "
+                a.button.secondary href={ "/cases/" (view.id) } { "No, keep it open" }
+            }
+        };
+        return Ok(page("Close this case?", Some(&s), None, body).into_response());
+    }
     let c = case.clone();
     let result = st.vault.close_case(&s.actor, &c).await;
     finish(&st, s, case, result, "closed").await
@@ -149,7 +182,7 @@ async fn finish(
                 case,
                 Paging::default(),
                 StatusCode::BAD_REQUEST,
-                Some(Notice::Error(m)),
+                Some(Notice::Error(super::error::field_words(&m))),
             )
             .await
         }

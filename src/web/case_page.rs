@@ -16,7 +16,7 @@ use super::casework::{
     events_section, notes_section, text_or_dash,
 };
 use super::error::PageError;
-use super::layout::{Notice, csrf_field, day, done_message, page, size_words, unix_time};
+use super::layout::{Notice, csrf_field, day, done_message, iso_day, page, size_words, unix_time};
 use super::session::PageSession;
 use crate::edge::AppState;
 use crate::policy::Role;
@@ -74,8 +74,8 @@ fn documents_section(
                         @if fixes { th scope="col" { span.visually-hidden { "Rename or delete" } } } } }
                     tbody { @for d in docs { tr {
                         td { (d.filename) }
-                        td { (size_words(d.size)) }
-                        td.date { (day(&d.created_at)) }
+                        td data-label="Size" { (size_words(d.size)) }
+                        td.date data-label="Added" { (day(&d.created_at)) }
                         td { a.download href={ "/api/v1/cases/" (case.id) "/documents/" (d.id) } download {
                             "Download" span.visually-hidden { " " (d.filename) } } }
                         @if fixes { td.actions { (document_fixes(s, case, d)) } }
@@ -121,10 +121,10 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
                     thead { tr { th scope="col" { "Partner" } th scope="col" { "Access" } th scope="col" { "Until" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Revoke" } } } }
                     tbody { @for sh in &case.shares { tr {
                         td { (sh.username) }
-                        td { (if sh.permission == "upload" { "Read and add documents" } else { "Read only" })
+                        td data-label="Access" { (if sh.permission == "upload" { "Read and add documents" } else { "Read only" })
                             @if sh.notes { br; span.muted { "also notes and hearings" } } }
-                        td { (day(&sh.expires_at)) }
-                        td { (match sh.state.as_str() { "live" => "Active", "expired" => "Ended", _ => "Revoked" }) }
+                        td data-label="Until" { (day(&sh.expires_at)) }
+                        td data-label="State" { (match sh.state.as_str() { "live" => "Active", "expired" => "Ended", _ => "Revoked" }) }
                         td { @if sh.state == "live" {
                             form.inline method="post" action={ "/cases/" (case.id) "/shares/" (sh.id) "/revoke" } {
                                 (csrf_field(s))
@@ -180,7 +180,7 @@ fn close_section(s: &SessionInfo, case: &CaseView, days: u32) -> Markup {
                 ", unless an administrator places a legal hold on it. A closed case cannot be reopened." }
             form method="post" action={ "/cases/" (case.id) "/close" } {
                 (csrf_field(s))
-                button.secondary type="submit" { "Close case" }
+                button.secondary type="submit" { "Close case…" }
             }
         }
     }
@@ -270,7 +270,7 @@ pub(super) async fn case_response_with(
                 (meta_row("Date of birth", m.date_of_birth.as_deref()))
                 (meta_row("Country of birth", m.country_of_birth.as_deref()))
                 (meta_row("Office", Some(&case.office)))
-                (meta_row("Opened", Some(day(&case.created_at))))
+                (meta_row("Opened", Some(day(&case.created_at).as_str())))
                 (meta_row("Status", Some(if case.status == "closed" { "Closed" } else { "Open" })))
                 (meta_row("Legal hold", Some(if case.held { "Yes — deletion is blocked" } else { "No" })))
                 (meta_row("Case ID", Some(&case.id)))
@@ -285,7 +285,7 @@ pub(super) async fn case_response_with(
         (events_section(&s, &case, &cw))
         (notes_section(&s, &case, &cw))
         (documents_section(&s, &case, &docs, paged, case.may.upload))
-        @if case.may.share { (shares_section(&s, &case, day(&today), day(&until))) }
+        @if case.may.share { (shares_section(&s, &case, iso_day(&today), iso_day(&until))) }
         @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }
     };
     Ok((status, page("Case file", Some(&s), notice.as_ref(), body)).into_response())

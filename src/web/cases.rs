@@ -46,9 +46,13 @@ struct ListState {
     shares: std::collections::HashMap<String, (String, i64)>,
     /// Accounts of the office waiting for this supervisor's confirmation.
     pending: Vec<crate::vault::UserView>,
+    /// What was typed into a new-case form the vault refused (shown again, so
+    /// nothing typed is lost).
+    typed: Option<CaseInput>,
 }
 
-fn new_case_form(s: &SessionInfo) -> Markup {
+fn new_case_form(s: &SessionInfo, typed: Option<&CaseInput>) -> Markup {
+    let val = |f: fn(&CaseInput) -> Option<&str>| typed.and_then(f).unwrap_or_default().to_string();
     html! {
         section aria-labelledby="new-case" {
             h2 #new-case { "Open a new case" }
@@ -56,24 +60,25 @@ fn new_case_form(s: &SessionInfo) -> Markup {
                 (csrf_field(s))
                 div.field {
                     label for="client_name" { "Client’s full name" }
-                    input #client_name name="client_name" required maxlength="200" autocomplete="off";
+                    input #client_name name="client_name" value=(typed.map(|t| t.client_name.as_str()).unwrap_or_default()) required maxlength="200" autocomplete="off";
                 }
                 div.field {
                     label for="a_number" { "A-number (optional)" }
-                    input #a_number name="a_number" inputmode="numeric" maxlength="24" autocomplete="off" aria-describedby="a-help";
+                    input #a_number name="a_number" value=(val(|t| t.a_number.as_deref())) inputmode="numeric" maxlength="24" autocomplete="off" aria-describedby="a-help";
                     p.help #a-help { "8 or 9 digits, with or without the A, dashes or spaces, e.g. A-012-345-678." }
                 }
                 div.field {
                     label for="date_of_birth" { "Date of birth (optional)" }
-                    input #date_of_birth name="date_of_birth" type="date";
+                    input #date_of_birth name="date_of_birth" type="date" value=(val(|t| t.date_of_birth.as_deref())) aria-describedby="dob-help";
+                    p.help #dob-help { "Year-month-day, e.g. 1990-03-21 (your browser may show a calendar)." }
                 }
                 div.field {
                     label for="country_of_birth" { "Country of birth (optional)" }
-                    input #country_of_birth name="country_of_birth" maxlength="100" autocomplete="off";
+                    input #country_of_birth name="country_of_birth" value=(val(|t| t.country_of_birth.as_deref())) maxlength="100" autocomplete="off";
                 }
                 div.field {
                     label for="notes" { "Notes (optional)" }
-                    textarea #notes name="notes" rows="4" maxlength="20000" {}
+                    textarea #notes name="notes" rows="4" maxlength="20000" { (val(|t| t.notes.as_deref())) }
                 }
                 button type="submit" { "Open case" }
             }
@@ -109,6 +114,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                 @if st.sealed && st.search.is_some() { "Search is not possible while the office is sealed." }
                 @else if st.search.is_some() { "No case has that A-number or client name (names must match in full; case and spacing do not matter)." }
                 @else if partner { "No case is shared with you at the moment." }
+                @else if s.actor.waiting() { "Cases of your office appear here once your account is confirmed." }
                 @else { "There are no cases yet." }
             }
         } @else {
@@ -132,14 +138,14 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                                         }
                                     }
                                 }
-                                td { (c.office) }
+                                td data-label="Office" { (c.office) }
                                 @if partner {
                                     @let share = st.shares.get(&c.id);
                                     td { (share.map(|s| if s.0 == "upload" { "Read and add documents" } else { "Read only" }).unwrap_or("—")) }
                                     td { (share.map(|s| unix_time(s.1)).map(|t| day(&t).to_string()).unwrap_or_else(|| "—".into())) }
                                 } @else {
-                                    td.date { (day(&c.created_at)) }
-                                    td {
+                                    td.date data-label="Opened" { (day(&c.created_at)) }
+                                    td data-label="Status" {
                                         (if c.status == "closed" { "Closed" } else { "Open" })
                                         @if c.held { " · " span.tag { "Legal hold" } }
                                         @if c.sealed { " · " span.tag { "Sealed" } }
@@ -157,7 +163,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                 @if let Some(n) = &st.next_after { a href={ "/cases?after=" (n) } { "Older cases →" } }
             }
         }
-        @if s.actor.is(Role::Caseworker) { (new_case_form(s)) }
+        @if s.actor.is(Role::Caseworker) { (new_case_form(s, st.typed.as_ref())) }
     }
 }
 
@@ -168,6 +174,18 @@ pub(super) async fn list_response(
     after: Option<String>,
     status: StatusCode,
     notice: Option<Notice>,
+) -> Result<Response, PageError> {
+    list_response_typed(st, s, search, after, status, notice, None).await
+}
+
+async fn list_response_typed(
+    st: &AppState,
+    s: SessionInfo,
+    search: Option<String>,
+    after: Option<String>,
+    status: StatusCode,
+    notice: Option<Notice>,
+    typed: Option<CaseInput>,
 ) -> Result<Response, PageError> {
     if !(s.actor.is(Role::Caseworker) || s.actor.is(Role::Partner)) {
         return Ok(super::see_other(super::login::home(s.actor.role())));
@@ -210,13 +228,14 @@ pub(super) async fn list_response(
             search: q,
             shares,
             pending: Vec::new(),
+            typed: None,
         })
     }
     .await;
     let state = match listed {
         Ok(l) => l,
         Err(VaultError::BadInput { message: m, .. }) => {
-            notice = Some(Notice::Error(m));
+            notice = Some(Notice::Error(super::error::field_words(&m)));
             ListState {
                 cases: Vec::new(),
                 next_after: None,
@@ -225,12 +244,14 @@ pub(super) async fn list_response(
                 search,
                 shares: Default::default(),
                 pending: Vec::new(),
+                typed: None,
             }
         }
         Err(e) => return Err(e.into()),
     };
     let mut state = state;
     state.pending = st.vault.pending_access(&s.actor).await?;
+    state.typed = typed;
     let body = list_body(&s, &state);
     Ok((status, page("Cases", Some(&s), notice.as_ref(), body)).into_response())
 }
@@ -291,15 +312,9 @@ pub(super) async fn create(
     match st.vault.create_case(&s.actor, &input).await {
         Ok(id) => Ok(super::see_other(&format!("/cases/{id}?done=case_created"))),
         Err(VaultError::BadInput { message: m, .. }) => {
-            list_response(
-                &st,
-                s,
-                None,
-                None,
-                StatusCode::BAD_REQUEST,
-                Some(Notice::Error(m)),
-            )
-            .await
+            let notice = Some(Notice::Error(super::error::field_words(&m)));
+            let status = StatusCode::BAD_REQUEST;
+            list_response_typed(&st, s, None, None, status, notice, Some(input)).await
         }
         Err(e) => Err(e.into()),
     }

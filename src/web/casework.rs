@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::case_page::Paging;
 use super::error::PageError;
-use super::layout::{csrf_field, day, minute};
+use super::layout::{csrf_field, date_words, day, minute};
 use super::parts::code_field;
 use crate::edge::AppState;
 use crate::vault::{
@@ -298,7 +298,7 @@ fn event_fields(prefix: &str, e: Option<&EventView>) -> Markup {
             }
         }
         div.field {
-            label for={ (prefix) "-date" } { "Date" }
+            label for={ (prefix) "-date" } { "Date (year-month-day, e.g. 2027-01-15)" }
             input id={ (prefix) "-date" } name="date" type="date" required value=(val(|e| Some(e.date.as_str())));
         }
         div.field {
@@ -329,17 +329,17 @@ fn event_item(s: &SessionInfo, case: &CaseView, e: &EventView, all: &[EventView]
         li.event.moved[newer.is_some()] id={ "event-" (e.id) } {
             p.event-when {
                 @if newer.is_some() { span.tag { "Moved" } " " }
-                @let when = html! { time datetime=(e.date) { (e.date) } @if let Some(t) = &e.time { " at " (t) } };
+                @let when = html! { time datetime=(e.date) { (date_words(&e.date)) } @if let Some(t) = &e.time { " at " (t) } };
                 @if newer.is_some() { s { (when) } } @else { strong { (when) } }
                 " — " (kind_words(&e.kind))
                 @if let Some(p) = &e.place { " · " (p) }
             }
             @if let Some(d) = &e.description { p.event-what { (d) } }
             @if let Some(n) = newer {
-                p.help { "Replaced: now on " a href={ "#event-" (n.id) } { (n.date) @if let Some(t) = &n.time { " at " (t) } } "." }
+                p.help { "Replaced: now on " a href={ "#event-" (n.id) } { (date_words(&n.date)) @if let Some(t) = &n.time { " at " (t) } } "." }
             }
             @if let Some(o) = older {
-                p.help { "Changed from " (o.date) @if let Some(t) = &o.time { " at " (t) } " by " (text_or_dash(Some(&e.author_name))) " on " (day(&e.created_at)) "." }
+                p.help { "Changed from " (date_words(&o.date)) @if let Some(t) = &o.time { " at " (t) } " by " (text_or_dash(Some(&e.author_name))) " on " (day(&e.created_at)) "." }
             }
             @if newer.is_none() && case.may.add_casework {
                 details.change {

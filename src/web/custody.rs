@@ -68,8 +68,8 @@ pub(super) fn holders_section(
                 thead { tr { th scope="col" { "Holder" } th scope="col" { "State" } th scope="col" { "Last used" } th scope="col" { "Remove" } } }
                 tbody { @for h in holders { tr {
                     td { (holder_name(h)) }
-                    td { (state_words(h)) }
-                    td { (h.last_used_at.as_deref().unwrap_or("never")) }
+                    td data-label="State" { (state_words(h)) }
+                    td data-label="Last used" { (h.last_used_at.as_deref().map(super::layout::minute).unwrap_or_else(|| "never".into())) }
                     td {
                         form method="post" action={ "/admin/offices/" (office) "/holders/" (h.id) "/remove" } {
                             (csrf_field(s))

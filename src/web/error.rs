@@ -2,9 +2,14 @@
 //! Status codes come from the one mapping the API uses too (`edge::status`), so a
 //! page and the API never disagree; the text is fixed per kind of error and carries no value
 //! the visitor sent, no stack trace and, for internal faults, only a reference id.
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
+
+use crate::edge::AppState;
+use crate::edge::cookie::session_token;
 
 use super::layout::{Notice, page};
 use crate::vault::VaultError;
@@ -41,17 +46,83 @@ impl From<VaultError> for PageError {
     }
 }
 
-fn error_page(status: StatusCode, title: &str, body: Markup) -> Response {
-    let markup = page(
-        title,
-        None,
-        None,
-        html! {
-            h1 { (title) }
-            (body)
+/// An error page's parts, kept on the response so that [`with_menu`] can draw it again
+/// inside the signed-in frame (the error itself has no session to hand).
+#[derive(Clone)]
+struct Framed {
+    title: &'static str,
+    notice: Option<Notice>,
+    body: Markup,
+    not_found: bool,
+}
+
+fn framed(status: StatusCode, f: Framed) -> Response {
+    let markup = page(f.title, None, f.notice.as_ref(), f.body.clone());
+    let mut resp = (status, markup).into_response();
+    resp.extensions_mut().insert(f);
+    resp
+}
+
+fn error_page(status: StatusCode, title: &'static str, body: Markup) -> Response {
+    let body = html! { h1 { (title) } (body) };
+    let not_found = status == StatusCode::NOT_FOUND;
+    framed(
+        status,
+        Framed {
+            title,
+            notice: None,
+            body,
+            not_found,
         },
-    );
-    (status, markup).into_response()
+    )
+}
+
+/// The session a page request carries, resolved once by [`frame`] for the handler's
+/// extractors (`session.rs`).
+#[derive(Clone)]
+pub(super) struct Resolved(pub(super) crate::vault::SessionInfo);
+
+/// Around every page route: resolves the session once; shows the page's times in the
+/// office's time zone; an error page shown to someone signed in keeps the top menu
+/// (and the waiting notice); a case page that a waiting account cannot open says why
+/// instead of "Not found" (it says so of every case, so it tells nothing about which
+/// exist).
+pub(super) async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let session = match session_token(req.headers()) {
+        Some(token) => st.vault.clone().session(&token).await.ok(),
+        None => None,
+    };
+    let office = session
+        .as_ref()
+        .and_then(|s| s.actor.office().map(str::to_owned));
+    let zone = super::layout::Zone::of_office(&st, office.as_deref()).await;
+    if let Some(s) = &session {
+        req.extensions_mut().insert(Resolved(s.clone()));
+    }
+    let resp = super::layout::ZONE.scope(zone, next.run(req)).await;
+    let (Some(s), Some(f)) = (session, resp.extensions().get::<Framed>().cloned()) else {
+        return resp;
+    };
+    if s.must_enrol || s.must_add_passkey {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let markup = if f.not_found && s.actor.waiting() {
+        page(
+            "Waiting for confirmation",
+            Some(&s),
+            None,
+            html! {
+                h1 { "Waiting for confirmation" }
+                p { "Client files open once a supervisor of your office has confirmed your account. Ask your supervisor to confirm it on their Cases page; nothing else is needed from you." }
+            },
+        )
+    } else {
+        page(f.title, Some(&s), f.notice.as_ref(), f.body)
+    };
+    drop(body);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(markup.0))
 }
 
 fn back_links() -> Markup {
@@ -66,7 +137,7 @@ fn back_links() -> Markup {
 pub(crate) fn words(e: VaultError) -> String {
     match e {
         VaultError::InvalidCode => "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.".into(),
-        VaultError::WrongPassphrase => "That passphrase does not open this office. Check it (it is several words, separated as written down) and try again.".into(),
+        VaultError::WrongPassphrase => "That passphrase does not open this office. A passphrase casevault made is five groups of five small letters and digits joined by dashes, like k7m2p-q9x4a-…; check each group against the paper and try again.".into(),
         VaultError::StepUpRequired => "Enter the 6-digit code from your authenticator app.".into(),
         VaultError::LegalHold => "A legal hold covers this, so nothing in it can be deleted. Lift the hold first if the legal matter has ended.".into(),
         VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
@@ -84,8 +155,52 @@ pub(crate) fn words(e: VaultError) -> String {
             tracing::error!(request_id = %id, error = %detail, "internal error");
             format!("Something went wrong on the server (reference {id}). Nothing was changed.")
         }
+        VaultError::BadInput { message, .. } | VaultError::Conflict { message, .. } => {
+            field_words(&message)
+        }
         other => other.to_string(),
     }
+}
+
+/// The vault's message about a field, in the words of the form: "client_name is
+/// required" becomes "Client's name is required." (the API keeps its field names).
+pub(crate) fn field_words(message: &str) -> String {
+    const FIELDS: [(&str, &str); 14] = [
+        ("client_name", "client's name"),
+        ("date_of_birth", "date of birth"),
+        ("country_of_birth", "country of birth"),
+        ("a_number", "A-number"),
+        ("expires_at", "end date"),
+        ("display_name", "display name"),
+        ("username", "username"),
+        ("password", "password"),
+        ("permission", "access"),
+        ("filename", "file name"),
+        ("notes", "notes"),
+        ("kind", "kind of date"),
+        ("title", "title"),
+        ("time", "time"),
+    ];
+    let mut out = String::with_capacity(message.len() + 8);
+    for (i, word) in message.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let bare = word.trim_matches(|c: char| c == '"' || c == ',' || c == '.');
+        match FIELDS.iter().find(|(f, _)| *f == bare) {
+            Some((f, w)) => out.push_str(&word.replacen(f, w, 1).replace('"', "")),
+            None => out.push_str(word),
+        }
+    }
+    let mut chars = out.chars();
+    let mut sentence: String = match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => out,
+    };
+    if !sentence.ends_with(['.', '?', '!', ')']) {
+        sentence.push('.');
+    }
+    sentence
 }
 
 /// Minutes (rounded up) for a person to read.
@@ -184,19 +299,47 @@ impl IntoResponse for PageError {
                 } else {
                     "That did not work"
                 };
-                let notice = Notice::Error(words(e));
-                let markup = page(
-                    title,
-                    None,
-                    Some(&notice),
-                    html! {
-                        h1 { (title) }
-                        p { "Nothing was changed. Go back and try again; if it keeps happening, tell your office administrator and quote the message above." }
-                        (back_links())
+                let body = html! {
+                    h1 { (title) }
+                    p { "Nothing was changed. Go back and try again; if it keeps happening, tell your office administrator and quote the message above." }
+                    (back_links())
+                };
+                let notice = Some(Notice::Error(words(e)));
+                framed(
+                    status,
+                    Framed {
+                        title,
+                        notice,
+                        body,
+                        not_found: false,
                     },
-                );
-                (status, markup).into_response()
+                )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_words;
+
+    #[test]
+    fn field_names_become_words() {
+        assert_eq!(
+            field_words("client_name is required"),
+            "Client's name is required."
+        );
+        assert_eq!(
+            field_words("date_of_birth must be YYYY-MM-DD"),
+            "Date of birth must be YYYY-MM-DD."
+        );
+        assert_eq!(
+            field_words("send at least one of client_name, a_number and notes"),
+            "Send at least one of client's name, A-number and notes."
+        );
+        assert_eq!(
+            field_words("that code did not work."),
+            "That code did not work."
+        );
     }
 }

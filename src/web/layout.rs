@@ -68,6 +68,9 @@ fn nav(s: &SessionInfo) -> Markup {
     }
 }
 
+/// What a caseworker whose account is not yet confirmed reads on every page.
+pub const WAITING: &str = "Your account is waiting for a supervisor of your office to confirm it; until then you cannot open client files.";
+
 /// A whole page.
 pub fn page(
     title: &str,
@@ -92,6 +95,9 @@ pub fn page(
                     @if let Some(s) = session { (nav(s)) }
                 }
                 main #main tabindex="-1" {
+                    @if session.is_some_and(|s| s.actor.waiting()) {
+                        div.banner.waiting role="status" { strong { (WAITING) } }
+                    }
                     @match notice {
                         Some(Notice::Done(m)) => p.notice.done role="status" { (m) },
                         Some(Notice::Error(m)) => p.notice.error role="alert" { (m) },
@@ -99,7 +105,10 @@ pub fn page(
                     }
                     (body)
                 }
-                footer { p { "casevault keeps every client file encrypted with keys your office holds." } }
+                footer {
+                    p { "casevault keeps every client file encrypted with keys your office holds." }
+                    @if session.is_some() { p { "Times are shown in " (zone().name()) " time." } }
+                }
                 script src=(super::passkey_js_url()) {}
             }
         }
@@ -122,6 +131,7 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "sealed" => "The office is sealed. Nobody can read its files until it is unsealed.",
         "unsealed" => "The office is unsealed. Its files can be read again.",
         "sealed_all" => "Every office you administer is sealed.",
+        "time_zone" => "The time zone is saved. Pages of this office now show times in it.",
         "holder_invited" => {
             "The administrator is invited. They set up their own key from this page (Who holds the office key)."
         }
@@ -140,6 +150,12 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
         "disabled" => "The account is disabled and signed out everywhere.",
         "enabled" => "The account can sign in again.",
         "password_reset" => "The password was changed and the person was signed out everywhere.",
+        "totp_reset" => {
+            "The authenticator was reset. The person sets up their app again when they next sign in (a caseworker then waits for confirmation again)."
+        }
+        "password_changed" => {
+            "Your password is changed. You were signed out on every other device, and browsers remembered for your account are forgotten."
+        }
         "signed_out" => "You are signed out.",
         "access_confirmed" => {
             "The account is confirmed: it can now open the cases its role allows."
@@ -193,17 +209,100 @@ pub fn size_words(n: u64) -> String {
     }
 }
 
-/// The date part of an RFC 3339 time, for people ("2026-09-21").
-pub fn day(t: &str) -> &str {
+tokio::task_local! {
+    /// The time zone the page being drawn shows times in (set per request by
+    /// `error::frame` from the signed-in person's office).
+    pub static ZONE: Zone;
+}
+
+/// The zone of the page being drawn (UTC outside a page request).
+pub fn zone() -> Zone {
+    ZONE.try_with(Zone::clone).unwrap_or_else(|_| Zone::utc())
+}
+
+/// The date part of an RFC 3339 time as a form field takes it ("2026-09-21", UTC).
+pub fn iso_day(t: &str) -> &str {
     t.get(..10).unwrap_or(t)
 }
 
-/// "2026-09-21 14:03 UTC" from an RFC 3339 time.
+/// "21 September 2026" from an RFC 3339 time, in the page's time zone.
+pub fn day(t: &str) -> String {
+    zone().day(t)
+}
+
+/// "21 September 2026, 09:03 CDT" from an RFC 3339 time, in the page's time zone.
 pub fn minute(t: &str) -> String {
-    match (t.get(..10), t.get(11..16)) {
-        (Some(d), Some(m)) => format!("{d} {m} UTC"),
-        _ => t.to_string(),
+    zone().minute(t)
+}
+
+/// How a page shows times: in the office's time zone, with the zone named. Stored
+/// times stay UTC; only the words on the page change.
+#[derive(Clone)]
+pub struct Zone {
+    tz: jiff::tz::TimeZone,
+}
+
+impl Zone {
+    /// UTC.
+    pub fn utc() -> Self {
+        Zone {
+            tz: jiff::tz::TimeZone::UTC,
+        }
     }
+
+    /// The zone named (`UTC` when the name is unknown).
+    pub fn named(name: &str) -> Self {
+        jiff::tz::db()
+            .get(name)
+            .map(|tz| Zone { tz })
+            .unwrap_or_else(|_| Zone::utc())
+    }
+
+    /// The time zone of an office (`UTC` for none).
+    pub async fn of_office(st: &crate::edge::AppState, office: Option<&str>) -> Self {
+        match office {
+            Some(o) => Zone::named(&st.vault.office_time_zone(o).await),
+            None => Zone::utc(),
+        }
+    }
+
+    /// The zone's IANA name ("America/Chicago").
+    pub fn name(&self) -> &str {
+        self.tz.iana_name().unwrap_or("UTC")
+    }
+
+    fn zoned(&self, t: &str) -> Option<jiff::Zoned> {
+        t.parse::<jiff::Timestamp>()
+            .ok()
+            .map(|ts| ts.to_zoned(self.tz.clone()))
+    }
+
+    /// "7 December 2026, 18:15 CST" from an RFC 3339 time.
+    pub fn minute(&self, t: &str) -> String {
+        self.zoned(t)
+            .map(|z| z.strftime("%-d %B %Y, %H:%M %Z").to_string())
+            .unwrap_or_else(|| t.to_string())
+    }
+
+    /// "7 December 2026" from an RFC 3339 time (the day in this zone).
+    pub fn day(&self, t: &str) -> String {
+        self.zoned(t)
+            .map(|z| z.strftime("%-d %B %Y").to_string())
+            .unwrap_or_else(|| iso_day(t).to_string())
+    }
+
+    /// "7 December 2026" for a moment.
+    pub fn long_date(&self, t: time::OffsetDateTime) -> String {
+        self.day(&crate::clock::rfc3339(t))
+    }
+}
+
+/// "7 December 2026" from a plain date ("2026-12-07"), as a person reads it; the
+/// date as given when it is not one.
+pub fn date_words(d: &str) -> String {
+    d.parse::<jiff::civil::Date>()
+        .map(|d| d.strftime("%-d %B %Y").to_string())
+        .unwrap_or_else(|_| d.to_string())
 }
 
 /// RFC 3339 for a unix time (empty when out of range).

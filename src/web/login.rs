@@ -280,9 +280,10 @@ async fn enrol_response(
     s: SessionInfo,
     status: StatusCode,
     notice: Option<Notice>,
+    new: bool,
 ) -> Result<Response, PageError> {
     let s2 = s.clone();
-    let e = st.vault.enrol_totp(&s2).await?;
+    let e = st.vault.enrol_totp(&s2, new).await?;
     let body = html! {
         h1 { "Set up your authenticator app" }
         p { "Your account needs a second step at sign-in: a 6-digit code from an app on your phone. This keeps client files safe even if someone learns your password." }
@@ -306,6 +307,12 @@ async fn enrol_response(
                 }
             }
         }
+        form method="post" action="/enrol/new" {
+            (csrf_field(&s))
+            p { "Added a casevault entry that does not work, or want to start over? "
+                button.secondary type="submit" { "Make a new key" }
+                " (then delete the old casevault entry in your app)." }
+        }
         form method="post" action="/logout" {
             (csrf_field(&s))
             p { "Not now? " button.secondary type="submit" { "Sign out" } }
@@ -318,7 +325,8 @@ async fn enrol_response(
         .into_response())
 }
 
-/// `GET /enrol`: a new secret with its QR code (replacing an unconfirmed one).
+/// `GET /enrol`: the secret with its QR code (the same one until it is confirmed or
+/// the person asks for a new one).
 pub(super) async fn enrol_page(
     State(st): State<AppState>,
     EnrolSession(s): EnrolSession,
@@ -326,7 +334,24 @@ pub(super) async fn enrol_page(
     if !s.must_enrol {
         return Ok(super::see_other(home(s.actor.role())));
     }
-    enrol_response(&st, s, StatusCode::OK, None).await
+    enrol_response(&st, s, StatusCode::OK, None, false).await
+}
+
+/// `POST /enrol/new`: a new secret (the person asked for one).
+pub(super) async fn enrol_new(
+    State(st): State<AppState>,
+    EnrolSession(s): EnrolSession,
+    Form(f): Form<EnrolForm>,
+) -> Result<Response, PageError> {
+    check_csrf(&st, &s, f.csrf.as_deref(), "enrol").await?;
+    if !s.must_enrol {
+        return Ok(super::see_other(home(s.actor.role())));
+    }
+    let notice = Notice::Done(
+        "This is a new key. Delete the old casevault entry in your app, then scan this picture."
+            .into(),
+    );
+    enrol_response(&st, s, StatusCode::OK, Some(notice), true).await
 }
 
 #[derive(Deserialize)]
@@ -355,8 +380,9 @@ pub(super) async fn enrol_confirm(
                 s,
                 StatusCode::BAD_REQUEST,
                 Some(Notice::Error(
-                    "That code did not match. We made a new picture below: delete the casevault entry you just added in your app, scan the new picture, and type the code it shows.".into(),
+                    "That code did not match. The key below is the same as before: type the code your app shows for casevault now (codes change every 30 seconds). If the phone's clock is wrong, correct it first.".into(),
                 )),
+                false,
             )
             .await;
         }

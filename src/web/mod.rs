@@ -16,6 +16,7 @@ mod account;
 mod admin;
 mod admin_cases;
 mod audit;
+mod audit_words;
 mod case_actions;
 mod case_page;
 mod cases;
@@ -31,6 +32,7 @@ mod office_lifecycle;
 mod parts;
 mod session;
 mod upcoming;
+mod users;
 
 use std::sync::LazyLock;
 
@@ -92,13 +94,16 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// The page routes.
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     let forms = Router::new()
         .route("/", get(login::root))
         .route("/login", get(login::login_page).post(login::login_submit))
         .route("/logout", post(login::logout))
         .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
         .route("/account", get(account::account_page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/recovery-codes", post(account::recovery_codes))
+        .route("/enrol/new", post(login::enrol_new))
         .route("/cases", get(cases::list_page).post(cases::create))
         .route("/cases/search", post(cases::search))
         .route("/users/{user}/confirm", post(confirm::confirm_access))
@@ -129,6 +134,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/offices/{office}/seal", post(admin::seal))
         .route("/admin/offices/{office}/unseal", post(admin::unseal))
         .route("/admin/seal-all", post(admin::seal_all))
+        .route("/admin/offices", post(admin::create_office))
+        .route(
+            "/admin/offices/{office}/time-zone",
+            post(admin::set_time_zone),
+        )
         .route("/admin/offices/{office}/holders", post(custody::invite))
         .route(
             "/admin/offices/{office}/holders/{holder}/remove",
@@ -156,11 +166,13 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/users",
-            get(admin::users_page).post(admin::create_user),
+            get(users::users_page).post(users::create_user),
         )
-        .route("/admin/users/{user}/disable", post(admin::disable))
-        .route("/admin/users/{user}/enable", post(admin::enable))
-        .route("/admin/users/{user}/password", post(admin::reset_password))
+        .route("/admin/users/{user}/disable", post(users::disable))
+        .route("/admin/users/{user}/enable", post(users::enable))
+        .route("/admin/users/{user}/password", post(users::reset_password))
+        .route("/admin/users/{user}/confirm", post(users::confirm))
+        .route("/admin/users/{user}/reset-totp", post(users::reset_totp))
         .route("/audit", get(audit::audit_page))
         .layer(DefaultBodyLimit::max(FORM_LIMIT));
     // The no-JavaScript upload form streams its file: no body limit but the
@@ -186,6 +198,10 @@ pub fn router() -> Router<AppState> {
         // `Allow` header.
         .method_not_allowed_fallback(|| async { PageError::MethodNotAllowed })
         .fallback(|| async { PageError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            error::frame,
+        ))
 }
 
 /// 303 See Other: after a successful post, the browser loads the page afresh.

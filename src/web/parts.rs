@@ -43,9 +43,10 @@ pub(super) fn change_error(e: VaultError) -> Result<(StatusCode, Notice), PageEr
             Ok((status, Notice::Error(super::error::words(e))))
         }
         VaultError::LegalHold => Ok((StatusCode::CONFLICT, Notice::Error(CASE_HOLD_NOTICE.into()))),
-        VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. } => {
-            Ok((StatusCode::BAD_REQUEST, Notice::Error(m)))
-        }
+        VaultError::BadInput { message: m, .. } | VaultError::Conflict { message: m, .. } => Ok((
+            StatusCode::BAD_REQUEST,
+            Notice::Error(super::error::field_words(&m)),
+        )),
         other => Err(other.into()),
     }
 }

@@ -92,7 +92,7 @@ pub(super) async fn upcoming_page(
         .upcoming(&s.actor, &UpcomingQuery::default(), None)
         .await?;
     let today = crate::clock::rfc3339(st.vault.clock().now());
-    let markup = body(&list, super::layout::day(&today));
+    let markup = body(&list, super::layout::iso_day(&today));
     Ok((StatusCode::OK, page("Coming up", Some(&s), None, markup)).into_response())
 }
 

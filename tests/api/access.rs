@@ -66,9 +66,10 @@ enum Route {
     HolderPasskeyFinish,
     UnsealPasskeyStart,
     UnsealPasskeyFinish,
+    SetTimeZone,
 }
 
-const ROUTES: [Route; 39] = [
+const ROUTES: [Route; 40] = [
     Route::ListCases,
     Route::GetCase,
     Route::ListDocuments,
@@ -108,6 +109,7 @@ const ROUTES: [Route; 39] = [
     Route::HolderPasskeyFinish,
     Route::UnsealPasskeyStart,
     Route::UnsealPasskeyFinish,
+    Route::SetTimeZone,
 ];
 
 /// What the request is aimed at, seen from the office `bronx` (the home of admin,
@@ -199,7 +201,7 @@ impl Route {
             CreateCase | Seal | Unseal => OFFICE_RELS,
             ListHolders | SetUpHolderKey | InviteHolder | RemoveHolder | RotateKey
             | MakeRecovery | HolderPasskeyStart | HolderPasskeyFinish | UnsealPasskeyStart
-            | UnsealPasskeyFinish => OFFICE_RELS,
+            | UnsealPasskeyFinish | SetTimeZone => OFFICE_RELS,
             CreateUser | DisableUser | EnableUser | ResetPassword | ResetTotp => USER_RELS,
             SealAll | ListUsers | ListOffices | CreateOffice => SYSTEM_RELS,
             EditCase | Versions | RenameDocument | PurgeDocument => CASE_RELS,

@@ -44,6 +44,9 @@ pub(super) const MATRIX: &[(Route, Rel, [Expect; 6])] = &[
     (Route::UnsealPasskeyStart, Rel::OtherOffice,  [FB, FB, FB, FB, FB, FB]),
     (Route::UnsealPasskeyFinish, Rel::OwnOffice,   [FB, A409, FB, FB, FB, FB]),
     (Route::UnsealPasskeyFinish, Rel::OtherOffice, [FB, FB, FB, FB, FB, FB]),
+    // POST /offices/{office}/time-zone: set_office_time_zone, rule 7a (issue 24).
+    (Route::SetTimeZone, Rel::OwnOffice,     [FB, DN, FB, FB, FB, FB]),
+    (Route::SetTimeZone, Rel::OtherOffice,   [FB, FB, FB, FB, FB, FB]),
 ];
 
 const A409: Expect = Expect::Allowed(409);
@@ -127,6 +130,12 @@ pub(super) async fn run_cell(
             c.post(app.url(&format!("/offices/{office}/unseal/passkey/finish")))
                 .json(&json!({"challenge_id": "x", "credential": {},
                     "prf": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}))
+                .send()
+                .await
+        }
+        Route::SetTimeZone => {
+            c.post(app.url(&format!("/offices/{office}/time-zone")))
+                .json(&json!({"time_zone": "America/Chicago"}))
                 .send()
                 .await
         }

@@ -90,6 +90,9 @@ pub(crate) async fn check_page(b: &Browser) {
         while (walker.nextNode()) {
           const n = walker.currentNode, el = n.parentElement;
           if (!n.textContent.trim() || !el || el.closest('.visually-hidden, [hidden], .skip, svg')) continue;
+          // Inside a closed <details> only the summary is drawn.
+          const shut = el.closest('details:not([open])');
+          if (shut && !el.closest('summary')) continue;
           const st = getComputedStyle(el);
           if (st.visibility === 'hidden' || st.display === 'none') continue;
           const a = lum(rgb(st.color)), b2 = lum(bg(el));
@@ -495,7 +498,9 @@ async fn browser_walkthrough_of_every_role() {
     b.click("form.filters button[type=submit]").await;
     let t = b.text().await;
     assert!(
-        t.contains("Opened the case") && t.contains("Opened a document"),
+        t.contains(&format!("alice opened case {}", &case[..8]))
+            && t.contains(&format!("pat opened case {}", &case[..8]))
+            && t.contains(&format!("opened a document of case {}", &case[..8])),
         "{t}"
     );
     assert!(t.contains("alice") && t.contains("pat"), "{t}");
@@ -584,6 +589,15 @@ async fn browser_walkthrough_of_every_role() {
     b.click("tbody a").await;
     assert!(b.text().await.contains("Other Client"));
     b.click("form[action$='/close'] button[type=submit]").await;
+    // Closing asks first, naming the date retention will delete it.
+    let t = b.text().await;
+    assert!(
+        t.contains("cannot be reopened") && t.contains("days from today"),
+        "{t}"
+    );
+    check_page(&b).await;
+    b.screenshot(&shots().join("close-confirm.png")).await;
+    b.click("form[action$='/close'] button.danger").await;
     let t = b.text().await;
     assert!(b.url().await.contains("done=closed"), "{t}");
     assert!(

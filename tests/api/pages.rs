@@ -530,14 +530,17 @@ async fn sharing_asks_for_a_fresh_code_once_the_step_up_window_has_passed() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, _, html) = get(&alice, &page).await;
     assert!(
-        html.contains("2027-05-31") && html.contains("Active"),
+        html.contains("31 May 2027") && html.contains("Active"),
         "{html}"
     );
 
     // The partner sees the case with the share's end.
     let pat = sign_in(&app, "pat").await;
     let (_, _, list) = get(&pat, &format!("{}/cases", app.base)).await;
-    assert!(list.contains("Step Up") && list.contains("2027-05-31"));
+    assert!(
+        list.contains("Step Up") && list.contains("31 May 2027"),
+        "{list}"
+    );
 }
 
 #[tokio::test]
@@ -914,7 +917,17 @@ async fn closing_a_case_shows_its_status_and_the_retention_preview_lists_it() {
         let (_, _, html) = get(&alice, &page).await;
         assert!(html.contains("Close case") && html.contains("365 days after closing"));
         let token = hidden(&html, "csrf").unwrap();
-        let (s, to, _) = post_form(&alice, &format!("{page}/close"), Some(&token), &[]).await;
+        // Closing asks first: the question changes nothing.
+        let (s, _, ask) = post_form(&alice, &format!("{page}/close"), Some(&token), &[]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(ask.contains("cannot be reopened"), "{ask}");
+        let (s, to, _) = post_form(
+            &alice,
+            &format!("{page}/close"),
+            Some(&token),
+            &[("confirm", "yes")],
+        )
+        .await;
         assert_eq!(s, StatusCode::SEE_OTHER);
         assert!(to.ends_with("?done=closed"), "{to}");
         let (_, _, html) = get(&alice, &page).await;
@@ -950,7 +963,12 @@ async fn closing_a_case_shows_its_status_and_the_retention_preview_lists_it() {
     let held = page.find("Kept because of a legal hold (1)").expect(&page);
     assert!(page[due..held].contains(&done) && page[held..].contains(&kept));
     let (_, _, list) = get(&admin, &format!("{}/admin/cases", app.base)).await;
-    assert!(list.contains("Closed 20"), "the close date is listed");
+    // "Closed 21 September 2026": a date in words follows.
+    let at = list.find("Closed ").expect("the close date is listed") + 7;
+    assert!(
+        list[at..].starts_with(|c: char| c.is_ascii_digit()),
+        "{list}"
+    );
     let api = app.login("alice").await;
     let r = api
         .get(app.url(&format!("/cases/{done}")))

@@ -161,7 +161,16 @@ impl Vault {
             if let Err(e) = created {
                 // The username is taken (or storage failed): the decision is still audited.
                 v.record_now(&allowed, "failed")?;
-                return Err(e);
+                return Err(match e {
+                    VaultError::Conflict { code: "exists", .. } => VaultError::conflict(
+                        "exists",
+                        format!(
+                            "an account named {} already exists; choose another username",
+                            username.as_str()
+                        ),
+                    ),
+                    e => e,
+                });
             }
             let row = v.db.read(|tx| tx.user(&id))?.ok_or(VaultError::NotFound)?;
             Ok(UserView::from(&row))

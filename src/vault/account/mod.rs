@@ -5,6 +5,7 @@
 //! clear; a failed sign-in says nothing of which part was wrong.
 pub(super) mod accounts;
 mod confirm;
+mod own;
 mod passkey_use;
 pub(super) mod passkeys;
 pub(super) mod sessions;

@@ -93,18 +93,23 @@ impl Vault {
         Ok(None)
     }
 
-    /// Starts TOTP enrolment for the signed-in user (replacing an unconfirmed one).
+    /// Starts TOTP enrolment for the signed-in user. The secret stays the same until it
+    /// is confirmed or the person asks for a new one (`new`): a reload or a wrong code
+    /// shows the same key again, so nobody collects dead entries in their app.
     pub async fn enrol_totp(
         self: &Arc<Self>,
         session: &SessionInfo,
+        new: bool,
     ) -> Result<Enrolment, VaultError> {
         let session = session.clone();
-        self.run(move |v| v.enrol_totp_blocking(&session)).await
+        self.run(move |v| v.enrol_totp_blocking(&session, new))
+            .await
     }
 
     pub(in crate::vault) fn enrol_totp_blocking(
         &self,
         session: &SessionInfo,
+        new: bool,
     ) -> Result<Enrolment, VaultError> {
         let user = self
             .db
@@ -116,10 +121,24 @@ impl Vault {
                 "this account already has an authenticator; ask an administrator to reset it",
             ));
         }
-        let secret = TotpSecret::generate();
-        let sealed = self.auth_key.seal(user.id.as_bytes(), secret.as_bytes())?;
-        self.db
-            .write(|tx| tx.set_totp(&user.id, Some(&sealed), false))?;
+        let pending = match (&user.totp_sealed, new) {
+            (Some(sealed), false) => self
+                .auth_key
+                .open(user.id.as_bytes(), sealed)
+                .ok()
+                .map(|seed| TotpSecret::from_bytes(&seed)),
+            _ => None,
+        };
+        let secret = match pending {
+            Some(s) => s,
+            None => {
+                let secret = TotpSecret::generate();
+                let sealed = self.auth_key.seal(user.id.as_bytes(), secret.as_bytes())?;
+                self.db
+                    .write(|tx| tx.set_totp(&user.id, Some(&sealed), false))?;
+                secret
+            }
+        };
         Ok(Enrolment {
             secret: secret.to_base32().to_string(),
             otpauth_uri: secret.otpauth_uri(&user.username).to_string(),

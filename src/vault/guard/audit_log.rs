@@ -43,6 +43,10 @@ pub struct AuditQuery {
     pub until: Option<String>,
     /// Also look up the usernames of the page's actors (for the pages).
     pub names: bool,
+    /// Only entries before this sequence number (the pages' "older entries").
+    pub before: Option<i64>,
+    /// Newest first (the pages); the API reads oldest first.
+    pub newest_first: bool,
 }
 
 /// One entry as the API shows it.
@@ -155,6 +159,8 @@ impl Vault {
             office: None,
             since: time_filter("since", q.since.as_deref())?,
             until: time_filter("until", q.until.as_deref())?,
+            before: q.before,
+            newest_first: q.newest_first,
         };
         let allowed = if actor.is(Role::Admin) {
             let office = actor.office.clone().unwrap_or_default();

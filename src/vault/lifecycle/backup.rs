@@ -291,10 +291,38 @@ impl Vault {
 }
 
 /// A short word for an audit outcome (never a path or a message).
+/// One word for why a backup failed, stored with the run (the pages put it in a
+/// sentence; the detail, which may name paths, goes to the server log only).
 fn failure_word(e: &BackupError) -> &'static str {
-    match e {
-        BackupError::Damaged(_) => "damaged",
-        BackupError::Failed(_) => "error",
+    let m = match e {
+        BackupError::Damaged(_) => return "damaged",
+        BackupError::Failed(m) => m.to_ascii_lowercase(),
+    };
+    if m.contains("no space") || m.contains("disk full") || m.contains("quota") {
+        "full"
+    } else if m.contains("permission denied")
+        || m.contains("access denied")
+        || m.contains("forbidden")
+    {
+        "permission"
+    } else if m.contains("another backup") {
+        "busy"
+    } else if [
+        "connect",
+        "timed out",
+        "timeout",
+        "dns",
+        "unreachable",
+        "no such host",
+    ]
+    .iter()
+    .any(|w| m.contains(w))
+    {
+        "unreachable"
+    } else if m.contains("no such file") || m.contains("not found") {
+        "missing"
+    } else {
+        "error"
     }
 }
 

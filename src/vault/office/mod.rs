@@ -1,7 +1,7 @@
 //! Offices and their keys: creation, seal and unseal, the keyring of unsealed
 //! offices, the cache of decrypted metadata, the machine operator's powers, and key
 //! custody (custody*.rs: holders, invitations, unseal by passkey; rotate.rs;
-//! recovery.rs).
+//! recovery.rs) and the time zone its pages show (time_zone.rs).
 //!
 //! Invariant: an office identity and its case keys are in memory only while the
 //! office is unsealed, in types that wipe on drop; sealing removes them all at once.
@@ -14,3 +14,4 @@ pub mod operator;
 pub(super) mod plain_cache;
 pub(super) mod recovery;
 pub(super) mod rotate;
+pub(super) mod time_zone;

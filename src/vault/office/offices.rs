@@ -120,6 +120,15 @@ impl Vault {
             ),
         };
         let now = self.now_str();
+        let taken = || {
+            VaultError::conflict(
+                "exists",
+                format!("an office named {slug} already exists; choose another name"),
+            )
+        };
+        if self.db.read(|tx| tx.office(slug))?.is_some() {
+            return Err(taken());
+        }
         self.db.write(|tx| {
             tx.insert_office(&crate::store::NewOfficeRow {
                 slug,

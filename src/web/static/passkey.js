@@ -190,9 +190,16 @@
     status.className = "passkey-status";
     status.setAttribute("role", "alert");
     status.hidden = true;
-    var field = input.closest(".field") || input;
-    field.appendChild(b);
-    field.appendChild(status);
+    // After the field, or straight after the input in an inline form (an input
+    // cannot hold a button: one put inside it is never drawn).
+    var field = input.closest(".field");
+    if (field) {
+      field.appendChild(b);
+      field.appendChild(status);
+    } else {
+      input.insertAdjacentElement("afterend", status);
+      input.insertAdjacentElement("afterend", b);
+    }
   });
   Array.prototype.forEach.call(document.querySelectorAll("button[data-passkey-reauth]"), function (b) {
     b.addEventListener("click", function () {
