@@ -20,6 +20,7 @@ pub mod demo;
 pub mod edge;
 pub mod hardening;
 pub mod http;
+pub mod i18n;
 pub mod ics;
 pub mod policy;
 pub mod remote;

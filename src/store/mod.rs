@@ -146,6 +146,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "office_time_zone",
         include_str!("../../migrations/0013_office_time_zone.sql"),
     ),
+    (
+        15,
+        "user_prefs",
+        include_str!("../../migrations/0015_user_prefs.sql"),
+    ),
 ];
 
 /// The database: one writer connection behind a mutex (SQLite serialises writers

@@ -206,6 +206,8 @@ mod tests {
                      DROP TABLE office_holders;
                      ALTER TABLE offices DROP COLUMN custody;
                      ALTER TABLE offices DROP COLUMN time_zone;
+                     DROP TABLE user_prefs;
+                     ALTER TABLE users DROP COLUMN totp_enrol_session;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

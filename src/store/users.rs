@@ -105,6 +105,29 @@ pub struct NewUserRow<'a> {
 }
 
 impl ReadTx<'_> {
+    /// The language a person chose for the pages, if any.
+    pub fn user_language(&self, user: &str) -> R<Option<String>> {
+        Ok(self
+            .q_row(
+                "SELECT language FROM user_prefs WHERE user_id = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The session an unconfirmed authenticator secret was shown to.
+    pub fn totp_enrol_session(&self, user: &str) -> R<Option<Vec<u8>>> {
+        Ok(self
+            .q_row(
+                "SELECT totp_enrol_session FROM users WHERE id = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// The office's accounts waiting for confirmation.
     pub fn pending_access(&self, office: &str) -> R<Vec<UserRow>> {
         Ok(self
@@ -147,6 +170,28 @@ impl ReadTx<'_> {
 }
 
 impl WriteTx<'_> {
+    /// Records the session an unconfirmed authenticator secret is shown to (`None`
+    /// once confirmed or reset).
+    pub fn set_totp_enrol_session(&self, user: &str, session: Option<&[u8]>) -> R<()> {
+        exec(
+            self,
+            "UPDATE users SET totp_enrol_session = ?2 WHERE id = ?1",
+            params![user, session],
+        )?;
+        Ok(())
+    }
+
+    /// Records the language a person chose for the pages (`en` or `es`).
+    pub fn set_user_language(&self, user: &str, language: &str) -> R<()> {
+        exec(
+            self,
+            "INSERT INTO user_prefs (user_id, language) VALUES (?1, ?2)
+             ON CONFLICT(user_id) DO UPDATE SET language = excluded.language",
+            params![user, language],
+        )?;
+        Ok(())
+    }
+
     /// Inserts a user.
     pub fn insert_user(&self, u: &NewUserRow<'_>) -> R<()> {
         exec(

@@ -10,6 +10,7 @@ use maud::{Markup, html};
 
 use crate::edge::AppState;
 use crate::edge::cookie::session_token;
+use crate::i18n::{Lang, t, ta};
 
 use super::layout::{Notice, page};
 use crate::vault::VaultError;
@@ -50,20 +51,20 @@ impl From<VaultError> for PageError {
 /// inside the signed-in frame (the error itself has no session to hand).
 #[derive(Clone)]
 struct Framed {
-    title: &'static str,
+    title: String,
     notice: Option<Notice>,
     body: Markup,
     not_found: bool,
 }
 
 fn framed(status: StatusCode, f: Framed) -> Response {
-    let markup = page(f.title, None, f.notice.as_ref(), f.body.clone());
+    let markup = page(&f.title, None, f.notice.as_ref(), f.body.clone());
     let mut resp = (status, markup).into_response();
     resp.extensions_mut().insert(f);
     resp
 }
 
-fn error_page(status: StatusCode, title: &'static str, body: Markup) -> Response {
+fn error_page(status: StatusCode, title: String, body: Markup) -> Response {
     let body = html! { h1 { (title) } (body) };
     let not_found = status == StatusCode::NOT_FOUND;
     framed(
@@ -87,11 +88,51 @@ pub(super) struct Resolved(pub(super) crate::vault::SessionInfo);
 /// (and the waiting notice); a case page that a waiting account cannot open says why
 /// instead of "Not found" (it says so of every case, so it tells nothing about which
 /// exist).
-pub(super) async fn frame(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+pub(super) async fn frame(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let session = match session_token(req.headers()) {
         Some(token) => st.vault.clone().session(&token).await.ok(),
         None => None,
     };
+    let lang = page_lang(&st, req.headers(), session.as_ref()).await;
+    crate::i18n::LANG
+        .scope(lang, framed_request(st, session, req, next))
+        .await
+}
+
+/// The cookie that remembers a browser's language before (or without) signing in.
+pub(super) const LANG_COOKIE: &str = "__Host-casevault_lang";
+
+/// The page's language: the person's choice (in their account, else this browser's),
+/// else the browser's `Accept-Language`, else English.
+async fn page_lang(
+    st: &AppState,
+    headers: &axum::http::HeaderMap,
+    session: Option<&crate::vault::SessionInfo>,
+) -> Lang {
+    if let Some(s) = session
+        && let Some(l) = st.vault.user_language(s.actor.id()).await
+    {
+        return l;
+    }
+    if let Some(l) = crate::edge::cookie::cookie_value(headers, LANG_COOKIE)
+        .as_deref()
+        .and_then(Lang::parse)
+    {
+        return l;
+    }
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+async fn framed_request(
+    st: AppState,
+    session: Option<crate::vault::SessionInfo>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let office = session
         .as_ref()
         .and_then(|s| s.actor.office().map(str::to_owned));
@@ -99,7 +140,15 @@ pub(super) async fn frame(State(st): State<AppState>, mut req: Request, next: Ne
     if let Some(s) = &session {
         req.extensions_mut().insert(Resolved(s.clone()));
     }
-    let resp = super::layout::ZONE.scope(zone, next.run(req)).await;
+    // A GET comes back to itself after the language switch; anything else to `/`.
+    let here = if req.method() == axum::http::Method::GET {
+        req.uri().path().to_string()
+    } else {
+        "/".to_string()
+    };
+    let resp = super::layout::HERE
+        .scope(here, super::layout::ZONE.scope(zone, next.run(req)))
+        .await;
     let (Some(s), Some(f)) = (session, resp.extensions().get::<Framed>().cloned()) else {
         return resp;
     };
@@ -109,16 +158,16 @@ pub(super) async fn frame(State(st): State<AppState>, mut req: Request, next: Ne
     let (mut parts, body) = resp.into_parts();
     let markup = if f.not_found && s.actor.waiting() {
         page(
-            "Waiting for confirmation",
+            &t("waiting-title"),
             Some(&s),
             None,
             html! {
-                h1 { "Waiting for confirmation" }
-                p { "Client files open once a supervisor of your office has confirmed your account. Ask your supervisor to confirm it on their Cases page; nothing else is needed from you." }
+                h1 { (t("waiting-title")) }
+                p { (t("waiting-body")) }
             },
         )
     } else {
-        page(f.title, Some(&s), f.notice.as_ref(), f.body)
+        page(&f.title, Some(&s), f.notice.as_ref(), f.body)
     };
     drop(body);
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -127,7 +176,7 @@ pub(super) async fn frame(State(st): State<AppState>, mut req: Request, next: Ne
 
 fn back_links() -> Markup {
     html! {
-        p { a href="/cases" { "Go to your cases" } " · " a href="/login" { "Sign in again" } }
+        p { a href="/cases" { (t("error-back-cases")) } " · " a href="/login" { (t("error-sign-in-again")) } }
     }
 }
 
@@ -136,24 +185,26 @@ fn back_links() -> Markup {
 /// (its detail goes to the log).
 pub(crate) fn words(e: VaultError) -> String {
     match e {
-        VaultError::InvalidCode => "That code did not work. Codes change every 30 seconds and each can be used once: wait for the next code and try again.".into(),
-        VaultError::WrongPassphrase => "That passphrase does not open this office. A passphrase casevault made is five groups of five small letters and digits joined by dashes, like k7m2p-q9x4a-…; check each group against the paper and try again.".into(),
-        VaultError::StepUpRequired => "Enter the 6-digit code from your authenticator app.".into(),
-        VaultError::LegalHold => "A legal hold covers this, so nothing in it can be deleted. Lift the hold first if the legal matter has ended.".into(),
-        VaultError::OfficeSealed(o) => format!("The {o} office is sealed. Ask an administrator of {o} to unseal it."),
-        VaultError::Forbidden => "Your account is not allowed to do that.".into(),
-        VaultError::PasskeyRequired => "This account signs in with its passkey: choose “Sign in with a passkey” below. If you have lost it, ask your administrator to reset your account.".to_string(),
-        VaultError::Busy(secs) => format!("The server is busy. Please try again in {}.", wait_words(secs)),
-        VaultError::NetworkThrottled(secs) => format!("Too many failed sign-ins from your network. Signing in from it can start again in {}; a browser that has signed in before is not affected.", wait_words(secs)),
-        VaultError::Throttled(secs) => format!("Too many failed attempts on this account. This account can try again in {}; other accounts are not affected.", wait_words(secs)),
+        VaultError::InvalidCode => t("words-invalid-code"),
+        VaultError::WrongPassphrase => t("words-wrong-passphrase"),
+        VaultError::StepUpRequired => t("words-step-up"),
+        VaultError::LegalHold => t("words-legal-hold"),
+        VaultError::OfficeSealed(o) => ta("words-sealed", &[("office", &o)]),
+        VaultError::Forbidden => t("words-forbidden"),
+        VaultError::PasskeyRequired => t("words-passkey-required"),
+        VaultError::Busy(secs) => ta("words-busy", &[("wait", &wait_words(secs))]),
+        VaultError::NetworkThrottled(secs) => {
+            ta("words-network-throttled", &[("wait", &wait_words(secs))])
+        }
+        VaultError::Throttled(secs) => ta("words-throttled", &[("wait", &wait_words(secs))]),
         VaultError::StoreUnavailable(detail) => {
             tracing::warn!(error = %detail, "blob store unavailable; the page said so");
-            "The document store cannot be reached right now, so nothing was stored or changed. Please try again in a minute.".into()
+            t("words-store-unavailable")
         }
         VaultError::Internal(detail) => {
             let id = uuid::Uuid::new_v4();
             tracing::error!(request_id = %id, error = %detail, "internal error");
-            format!("Something went wrong on the server (reference {id}). Nothing was changed.")
+            ta("words-internal", &[("id", &id.to_string())])
         }
         VaultError::BadInput { message, .. } | VaultError::Conflict { message, .. } => {
             field_words(&message)
@@ -207,13 +258,13 @@ pub(crate) fn field_words(message: &str) -> String {
 pub(crate) fn wait_words(secs: i64) -> String {
     let secs = secs.max(1);
     if secs < 60 {
-        format!("{secs} seconds")
+        ta("wait-seconds", &[("n", &secs.to_string())])
     } else {
         let m = (secs + 59) / 60;
         if m == 1 {
-            "1 minute".into()
+            t("wait-minute")
         } else {
-            format!("{m} minutes")
+            ta("wait-minutes", &[("n", &m.to_string())])
         }
     }
 }
@@ -226,57 +277,57 @@ impl IntoResponse for PageError {
             PageError::AddPasskey => super::see_other("/account"),
             PageError::NotFound => error_page(
                 StatusCode::NOT_FOUND,
-                "Not found",
+                t("error-not-found-title"),
                 html! {
-                    p { "We could not find that page or case. It may never have existed, it may have been deleted, or it has not been shared with you." }
-                    p { "If someone sent you this link, ask them to check that the case is shared with your account." }
+                    p { (t("error-not-found-body")) }
+                    p { (t("error-not-found-hint")) }
                     (back_links())
                 },
             ),
             PageError::Csrf => error_page(
                 StatusCode::FORBIDDEN,
-                "This form has expired",
+                t("error-csrf-title"),
                 html! {
-                    p { "For your safety we did not act on it: the form did not carry the security code of your current session. This happens when a page was left open from an earlier sign-in, or when another website tried to send it." }
-                    p { "Go back, reload the page, and try again. Nothing was changed." }
+                    p { (t("error-csrf-body")) }
+                    p { (t("error-csrf-hint")) }
                     (back_links())
                 },
             ),
             PageError::BadForm => error_page(
                 StatusCode::BAD_REQUEST,
-                "That form could not be read",
+                t("error-bad-form-title"),
                 html! {
-                    p { "Some of what was sent is missing or too long. Go back, check the form and try again. Nothing was changed." }
+                    p { (t("error-bad-form-body")) }
                     (back_links())
                 },
             ),
             PageError::MethodNotAllowed => error_page(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "That cannot be done here",
+                t("error-method-title"),
                 html! {
-                    p { "This page exists, but not for what the browser asked of it. Nothing was changed." }
+                    p { (t("error-method-body")) }
                     (back_links())
                 },
             ),
             PageError::Vault(VaultError::OfficeSealed(office)) => error_page(
                 StatusCode::LOCKED,
-                "This office is sealed",
+                t("error-sealed-title"),
                 html! {
-                    p { "The " strong { (office) } " office is sealed: its encryption keys have been removed from the server, so nobody can read its case files until it is unsealed." }
-                    p { "Only an administrator of the " (office) " office can unseal it, with the office passphrase and their authenticator code. If you did not expect this, contact your office administrator." }
-                    p { "Staff of the office can still open new cases and add documents: they are encrypted straight away and become readable after unsealing." }
+                    p { (ta("error-sealed-body", &[("office", &office)])) }
+                    p { (ta("error-sealed-who", &[("office", &office)])) }
+                    p { (t("error-sealed-still")) }
                     (back_links())
                 },
             ),
             PageError::Vault(VaultError::Throttled(secs) | VaultError::NetworkThrottled(secs)) => {
                 let mut resp = error_page(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "Too many attempts",
+                    t("error-throttled-title"),
                     html! {
-                        p { "There have been too many unsuccessful sign-in attempts. For safety, signing in is paused for a while." }
-                        p { strong { "Please try again in " (wait_words(secs)) "." } }
-                        p { "If you have forgotten your password or lost your phone, ask your office administrator to reset it." }
-                        p { a href="/login" { "Back to sign-in" } }
+                        p { (t("error-throttled-body")) }
+                        p { strong { (ta("error-throttled-wait", &[("wait", &wait_words(secs))])) } }
+                        p { (t("error-throttled-hint")) }
+                        p { a href="/login" { (t("error-back-sign-in")) } }
                     },
                 );
                 if let Ok(v) = HeaderValue::from_str(&secs.max(1).to_string()) {
@@ -286,22 +337,22 @@ impl IntoResponse for PageError {
             }
             PageError::Vault(VaultError::Forbidden) => error_page(
                 StatusCode::FORBIDDEN,
-                "Not allowed",
+                t("error-forbidden-title"),
                 html! {
-                    p { "Your account is not allowed to do that. If you think it should be, ask your office administrator." }
+                    p { (t("error-forbidden-body")) }
                     (back_links())
                 },
             ),
             PageError::Vault(e) => {
                 let (status, _) = crate::edge::status::of(&e);
                 let title = if status.is_server_error() {
-                    "Something went wrong on our side"
+                    t("error-server-title")
                 } else {
-                    "That did not work"
+                    t("error-failed-title")
                 };
                 let body = html! {
                     h1 { (title) }
-                    p { "Nothing was changed. Go back and try again; if it keeps happening, tell your office administrator and quote the message above." }
+                    p { (t("error-failed-body")) }
                     (back_links())
                 };
                 let notice = Some(Notice::Error(words(e)));

@@ -5,6 +5,7 @@
 use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
+use crate::i18n::{lang, t, ta};
 use crate::policy::Role;
 use crate::vault::SessionInfo;
 
@@ -22,16 +23,16 @@ pub fn csrf_field(s: &SessionInfo) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
 }
 
-/// Plain-English name of a role.
-pub fn role_name(role: Option<Role>) -> &'static str {
-    match role {
-        // These two read well as they are stored.
-        Some(r @ (Role::Caseworker | Role::Auditor)) => r.as_str(),
-        Some(Role::Partner) => "partner attorney",
-        Some(Role::Admin) => "office administrator",
-        Some(Role::Superadmin) => "coalition operator",
-        None => "user",
-    }
+/// The name of a role, in the page's language.
+pub fn role_name(role: Option<Role>) -> String {
+    t(match role {
+        Some(Role::Caseworker) => "role-caseworker",
+        Some(Role::Auditor) => "role-auditor",
+        Some(Role::Partner) => "role-partner",
+        Some(Role::Admin) => "role-admin",
+        Some(Role::Superadmin) => "role-superadmin",
+        None => "role-user",
+    })
 }
 
 fn nav(s: &SessionInfo) -> Markup {
@@ -40,36 +41,33 @@ fn nav(s: &SessionInfo) -> Markup {
     let role = s.actor.role();
     let is = |r: Role| role == Some(r);
     html! {
-        nav aria-label="Main" {
+        nav aria-label=(t("nav-main")) {
             ul {
                 @if is(Role::Caseworker) || is(Role::Partner) {
-                    li { a href="/cases" { @if is(Role::Partner) { "Shared cases" } @else { "Cases" } } }
-                    li { a href="/upcoming" { "Coming up" } }
+                    li { a href="/cases" { @if is(Role::Partner) { (t("nav-shared-cases")) } @else { (t("nav-cases")) } } }
+                    li { a href="/upcoming" { (t("nav-coming-up")) } }
                 }
                 @if is(Role::Admin) || is(Role::Superadmin) {
-                    li { a href="/admin" { "Office" } }
-                    @if is(Role::Admin) { li { a href="/admin/cases" { "Cases" } } }
-                    li { a href="/admin/users" { "Users" } }
+                    li { a href="/admin" { (t("nav-office")) } }
+                    @if is(Role::Admin) { li { a href="/admin/cases" { (t("nav-cases")) } } }
+                    li { a href="/admin/users" { (t("nav-users")) } }
                 }
                 @if is(Role::Admin) || is(Role::Auditor) {
-                    li { a href="/audit" { "Audit log" } }
+                    li { a href="/audit" { (t("nav-audit")) } }
                 }
             }
         }
         div.who {
-            a href="/account" { "Your account" }
-            span { "Signed in as " strong { (s.actor.username()) } " (" (role_name(role))
+            a href="/account" { (t("your-account")) }
+            span { (t("signed-in-as")) " " strong { (s.actor.username()) } " (" (role_name(role))
                 @if let Some(o) = s.actor.office() { ", " (o) } ")" }
             form method="post" action="/logout" {
                 (csrf_field(s))
-                button.link type="submit" { "Sign out" }
+                button.link type="submit" { (t("sign-out")) }
             }
         }
     }
 }
-
-/// What a caseworker whose account is not yet confirmed reads on every page.
-pub const WAITING: &str = "Your account is waiting for a supervisor of your office to confirm it; until then you cannot open client files.";
 
 /// A whole page.
 pub fn page(
@@ -80,23 +78,24 @@ pub fn page(
 ) -> Html<String> {
     let markup = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang().as_str()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
-                title { (title) " — casevault" }
+                title { (title) " — " (t("title-suffix")) }
                 link rel="stylesheet" href=(super::css_url());
             }
             body {
-                a.skip href="#main" { "Skip to main content" }
+                a.skip href="#main" { (t("skip-to-main")) }
                 header.top {
                     a.brand href="/" { "casevault" }
                     @if let Some(s) = session { (nav(s)) }
+                    a.lang href={ "/language/" (lang().other().as_str()) "?back=" (HERE.try_with(String::clone).unwrap_or_else(|_| "/".into())) } hreflang=(lang().other().as_str()) lang=(lang().other().as_str()) title=(t("switch-language-label")) { (t("switch-language")) }
                 }
                 main #main tabindex="-1" {
                     @if session.is_some_and(|s| s.actor.waiting()) {
-                        div.banner.waiting role="status" { strong { (WAITING) } }
+                        div.banner.waiting role="status" { strong { (t("waiting-banner")) } }
                     }
                     @match notice {
                         Some(Notice::Done(m)) => p.notice.done role="status" { (m) },
@@ -106,8 +105,8 @@ pub fn page(
                     (body)
                 }
                 footer {
-                    p { "casevault keeps every client file encrypted with keys your office holds." }
-                    @if session.is_some() { p { "Times are shown in " (zone().name()) " time." } }
+                    p { (t("footer-keys")) }
+                    @if session.is_some() { p { (ta("footer-zone", &[("zone", zone().name())])) } }
                 }
                 script src=(super::passkey_js_url()) {}
             }
@@ -116,82 +115,54 @@ pub fn page(
     Html(markup.into_string())
 }
 
-/// A fixed message for a `?done=` word after a successful post (never echoed).
+/// The `?done=` words a page knows (each is the message `done-WORD`).
+const DONE: &[&str] = &[
+    "case_created",
+    "uploaded",
+    "shared",
+    "passkey_added",
+    "passkey_removed",
+    "share_changed",
+    "revoked",
+    "sealed",
+    "unsealed",
+    "sealed_all",
+    "time_zone",
+    "holder_invited",
+    "holder_removed",
+    "holder_passkey",
+    "rotated",
+    "user_created",
+    "disabled",
+    "enabled",
+    "password_reset",
+    "totp_reset",
+    "password_changed",
+    "signed_out",
+    "access_confirmed",
+    "held",
+    "lifted",
+    "office_held",
+    "office_lifted",
+    "purged",
+    "office_purged",
+    "closed",
+    "details_saved",
+    "details_unchanged",
+    "note_added",
+    "note_corrected",
+    "event_added",
+    "event_changed",
+    "renamed",
+    "document_deleted",
+    "language",
+];
+
+/// A fixed message for a `?done=` word after a successful post (never echoed: only a
+/// word of [`DONE`] names a message).
 pub fn done_message(word: Option<&str>) -> Option<Notice> {
-    let m = match word? {
-        "case_created" => "The case was opened.",
-        "uploaded" => "The document was uploaded and encrypted.",
-        "shared" => "The case was shared. The partner can see it until the date shown.",
-        "passkey_added" => "The passkey was added. Next time, choose “Sign in with a passkey”.",
-        "passkey_removed" => "The passkey was removed. It can no longer sign in to your account.",
-        "share_changed" => {
-            "This partner already had the case: their share now allows what you chose, until the date shown."
-        }
-        "revoked" => "The share was revoked. The partner can no longer see this case.",
-        "sealed" => "The office is sealed. Nobody can read its files until it is unsealed.",
-        "unsealed" => "The office is unsealed. Its files can be read again.",
-        "sealed_all" => "Every office you administer is sealed.",
-        "time_zone" => "The time zone is saved. Pages of this office now show times in it.",
-        "holder_invited" => {
-            "The administrator is invited. They set up their own key from this page (Who holds the office key)."
-        }
-        "holder_removed" => {
-            "The key holder is removed and the office key was replaced: their passphrase opens nothing from now on."
-        }
-        "holder_passkey" => {
-            "Your passkey now unseals the office: on this page, “Unseal with my passkey”. Your passphrase still works too."
-        }
-        "rotated" => {
-            "The office key was replaced. Every case was re-wrapped to the new key; everyone keeps their own passphrase."
-        }
-        "user_created" => {
-            "The account was created. Give the person their username and password; they will set up their authenticator app when they first sign in. A caseworker account opens no case until a supervisor of the office confirms it."
-        }
-        "disabled" => "The account is disabled and signed out everywhere.",
-        "enabled" => "The account can sign in again.",
-        "password_reset" => "The password was changed and the person was signed out everywhere.",
-        "totp_reset" => {
-            "The authenticator was reset. The person sets up their app again when they next sign in (a caseworker then waits for confirmation again)."
-        }
-        "password_changed" => {
-            "Your password is changed. You were signed out on every other device, and browsers remembered for your account are forgotten."
-        }
-        "signed_out" => "You are signed out.",
-        "access_confirmed" => {
-            "The account is confirmed: it can now open the cases its role allows."
-        }
-        "held" => {
-            "The legal hold is in place. Nothing in this case can be deleted until the hold is lifted."
-        }
-        "lifted" => {
-            "The legal hold is lifted. The case can be deleted again (by hand or by the retention schedule)."
-        }
-        "office_held" => {
-            "The whole office is under a legal hold. None of its cases can be deleted until the hold is lifted."
-        }
-        "office_lifted" => "The office-wide legal hold is lifted.",
-        "purged" => {
-            "The case was permanently deleted. Its keys are destroyed: nobody can read it any more."
-        }
-        "office_purged" => {
-            "The office was permanently deleted with all its cases, documents and accounts, including yours."
-        }
-        "closed" => "The case is closed. It stays readable until the retention period ends.",
-        "details_saved" => "The details were saved. The earlier version is kept in the history.",
-        "details_unchanged" => "Nothing was changed: the details are the same as before.",
-        "note_added" => "The note was added.",
-        "note_corrected" => {
-            "The correction was added. The original note stays, marked as corrected."
-        }
-        "event_added" => "The date was added. It shows on the Coming up page.",
-        "event_changed" => "The date was changed. The old one stays on the case, marked as moved.",
-        "renamed" => "The document was renamed.",
-        "document_deleted" => {
-            "The document was permanently deleted. Its key is destroyed: nobody can read it any more."
-        }
-        _ => return None,
-    };
-    Some(Notice::Done(m.into()))
+    let word = DONE.iter().find(|w| Some(**w) == word)?;
+    Some(Notice::Done(t(&format!("done-{}", word.replace('_', "-")))))
 }
 
 /// A size in bytes, for people.
@@ -213,6 +184,8 @@ tokio::task_local! {
     /// The time zone the page being drawn shows times in (set per request by
     /// `error::frame` from the signed-in person's office).
     pub static ZONE: Zone;
+    /// The path of the page being drawn (a GET), for the language switch to come back to.
+    pub static HERE: String;
 }
 
 /// The zone of the page being drawn (UTC outside a page request).

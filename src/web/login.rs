@@ -20,6 +20,7 @@ use super::layout::{Notice, csrf_field, done_message, page};
 use super::session::{EnrolSession, check_csrf, ct_eq};
 use crate::edge::AppState;
 use crate::edge::cookie::{COOKIE, cookie_value, device_cookie, device_token, session_token};
+use crate::i18n::t;
 use crate::policy::Role;
 use crate::vault::{LoginInput, Refusal, SessionInfo, VaultError};
 
@@ -56,29 +57,29 @@ pub(super) struct LoginQuery {
 
 fn login_form(token: &str, username: &str) -> Markup {
     html! {
-        h1 { "Sign in to casevault" }
+        h1 { (t("login-heading")) }
         form.card method="post" action="/login" {
             input type="hidden" name="login_csrf" value=(token);
             div.field {
-                label for="username" { "Username" }
+                label for="username" { (t("login-username")) }
                 input #username name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(username);
             }
             div.field {
-                label for="password" { "Password" }
+                label for="password" { (t("login-password")) }
                 input #password name="password" type="password" autocomplete="current-password" required;
             }
             div.field {
-                label for="totp" { "6-digit code from your authenticator app" }
+                label for="totp" { (t("login-code")) }
                 input #totp name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="12" aria-describedby="totp-help";
-                p.help #totp-help { "Open the authenticator app on your phone and type the code it shows for casevault. Lost your phone? Type one of your recovery codes instead. If you have not set up an app yet, leave this empty." }
+                p.help #totp-help { (t("login-code-help")) }
             }
-            button type="submit" { "Sign in" }
+            button type="submit" { (t("login-submit")) }
         }
         // Shown by the passkey script where the browser can use passkeys.
         section.passkey.card hidden aria-labelledby="passkey-heading" {
-            h2 #passkey-heading { "Or sign in with a passkey" }
-            p.help { "A passkey on this device or your phone replaces the password and the code. Add one on your account page once you are signed in." }
-            button #passkey-signin type="button" { "Sign in with a passkey" }
+            h2 #passkey-heading { (t("login-passkey-heading")) }
+            p.help { (t("login-passkey-help")) }
+            button #passkey-signin type="button" { (t("login-passkey-button")) }
             p #passkey-status role="alert" hidden {}
         }
     }
@@ -89,7 +90,7 @@ fn login_response(status: StatusCode, notice: Option<Notice>, username: &str) ->
     let mut resp = (
         status,
         page(
-            "Sign in",
+            &t("login-title"),
             None,
             notice.as_ref(),
             login_form(&token, username),
@@ -193,9 +194,7 @@ pub(super) async fn login_submit(
             // Deliberately one message for all three: it must not tell which was wrong.
             return Ok(login_response(
                 StatusCode::UNAUTHORIZED,
-                Some(Notice::Error(
-                    "That did not work. Check your username, password and the 6-digit code, then try again.".into(),
-                )),
+                Some(Notice::Error(t("login-failed"))),
                 &username,
             ));
         }

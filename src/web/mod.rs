@@ -25,6 +25,7 @@ mod casework_actions;
 mod confirm;
 mod custody;
 mod error;
+mod language;
 mod layout;
 mod login;
 mod multipart;
@@ -101,6 +102,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/enrol", get(login::enrol_page).post(login::enrol_confirm))
         .route("/account", get(account::account_page))
+        .route("/language/{lang}", get(language::switch))
         .route("/account/password", post(account::change_password))
         .route("/account/recovery-codes", post(account::recovery_codes))
         .route("/enrol/new", post(login::enrol_new))

@@ -29,6 +29,7 @@ mod findings;
 mod findings_ops;
 mod grant;
 mod helpers;
+mod languages;
 mod lifecycle_helpers;
 mod office_day;
 mod office_pages;

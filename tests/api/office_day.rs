@@ -364,13 +364,34 @@ async fn the_authenticator_secret_stays_until_confirmed_or_renewed() {
         .await
         .unwrap();
     assert_error(r, StatusCode::BAD_REQUEST, "invalid_code").await;
+    // Another session that knows the password (whoever set it) never sees the secret
+    // being scanned: it gets a new one, and the first session's next look does too.
+    let other = app.client();
+    let r = try_login(&app, &other, "hana", "hana's long password", None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let theirs = secret(other.clone(), "").await;
+    assert_ne!(
+        theirs, second,
+        "the pending secret is shown to its own session only"
+    );
+    let mine = secret(c.clone(), "").await;
+    assert_ne!(mine, theirs);
+    assert_ne!(mine, second);
     let r = c
         .post(app.url("/totp/confirm"))
-        .json(&json!({"totp": next_code(&app, &second)}))
+        .json(&json!({"totp": next_code(&app, &mine)}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // The session opened with the password alone ends when the account gets its
+    // second factor (it never proved one).
+    let r = other.get(app.url("/me")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        c.get(app.url("/me")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

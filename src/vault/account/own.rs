@@ -1,4 +1,5 @@
-//! A person looking after their own account: a new password, new recovery codes.
+//! A person looking after their own account: a new password, new recovery codes, the
+//! language of the pages.
 //!
 //! Invariants: both need a fresh second factor; a new password also needs the current
 //! one (so a session left open on a shared computer cannot lock its owner out), ends
@@ -10,11 +11,54 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::auth;
+use crate::i18n::Lang;
 use crate::vault::guard::decide::By;
 use crate::vault::guard::target::Target;
 use crate::vault::{SessionInfo, StepUp, Vault, VaultError};
 
 impl Vault {
+    /// The language a person chose for the pages, if any.
+    pub async fn user_language(self: &Arc<Self>, user: &str) -> Option<Lang> {
+        let user = user.to_owned();
+        self.run(move |v| Ok(v.db.read(|tx| tx.user_language(&user))?))
+            .await
+            .ok()
+            .flatten()
+            .as_deref()
+            .and_then(Lang::parse)
+    }
+
+    /// Remembers the language a person chose for the pages (audited like any change
+    /// to their account).
+    pub async fn set_user_language(
+        self: &Arc<Self>,
+        session: &SessionInfo,
+        lang: Lang,
+    ) -> Result<(), VaultError> {
+        let id = session.actor.id().to_owned();
+        self.run(move |v| {
+            let user =
+                v.db.read(|tx| tx.user(&id))?
+                    .ok_or(VaultError::Unauthenticated)?;
+            v.db.write(|tx| {
+                tx.set_user_language(&user.id, lang.as_str())?;
+                let by = By {
+                    id: &user.id,
+                    role: user.role.as_str(),
+                };
+                v.write_entry(
+                    tx,
+                    by,
+                    "set_language",
+                    &Target::user(&user.id),
+                    "allow",
+                    "ok",
+                )
+            })
+        })
+        .await
+    }
+
     /// Changes the signed-in person's own password.
     pub async fn change_own_password(
         self: &Arc<Self>,
@@ -36,10 +80,36 @@ impl Vault {
             .filter(|u| !u.disabled)
             .ok_or(VaultError::Unauthenticated)?;
         // Wrong current passwords are counted per account, like sign-ins.
-        let attempt = self
+        let (by_id, role) = (user.id.clone(), user.role);
+        let refuse = move |outcome: &'static str| {
+            let by_id = by_id.clone();
+            move |v: &Vault| {
+                v.db.write(|tx| {
+                    let by = By {
+                        id: &by_id,
+                        role: role.as_str(),
+                    };
+                    v.write_entry(
+                        tx,
+                        by,
+                        "password_change",
+                        &Target::user(&by_id),
+                        "deny",
+                        outcome,
+                    )
+                })
+            }
+        };
+        let attempt = match self
             .throttle
             .reserve(&[format!("c:{}", user.id)], self.clock.unix())
-            .map_err(VaultError::Throttled)?;
+        {
+            Ok(a) => a,
+            Err(secs) => {
+                self.run(refuse("throttled")).await?;
+                return Err(VaultError::Throttled(secs));
+            }
+        };
         let lane = format!("p:{}", user.id);
         let ok = match self
             .hasher
@@ -52,27 +122,10 @@ impl Vault {
                 return Err(VaultError::Throttled(1));
             }
         };
-        let by_id = user.id.clone();
-        let role = user.role;
+        let (by_id, role) = (user.id.clone(), user.role);
         if !ok {
             attempt.failed();
-            self.run(move |v| {
-                v.db.write(|tx| {
-                    let by = By {
-                        id: &by_id,
-                        role: role.as_str(),
-                    };
-                    v.write_entry(
-                        tx,
-                        by,
-                        "password_change",
-                        &Target::user(&by_id),
-                        "allow",
-                        "wrong_password",
-                    )
-                })
-            })
-            .await?;
+            self.run(refuse("wrong_password")).await?;
             return Err(VaultError::bad(
                 "wrong_password",
                 "the current password is not right; nothing was changed",

@@ -121,8 +121,13 @@ impl Vault {
                 "this account already has an authenticator; ask an administrator to reset it",
             ));
         }
-        let pending = match (&user.totp_sealed, new) {
-            (Some(sealed), false) => self
+        // The same secret again only to the session it was shown to: another session
+        // that knows the password (whoever set it, say) gets a new one, never the one
+        // the person is scanning.
+        let shown_to = self.db.read(|tx| tx.totp_enrol_session(&user.id))?;
+        let mine = shown_to.as_deref() == Some(session.token_hash.as_slice());
+        let pending = match (&user.totp_sealed, new, mine) {
+            (Some(sealed), false, true) => self
                 .auth_key
                 .open(user.id.as_bytes(), sealed)
                 .ok()
@@ -134,8 +139,10 @@ impl Vault {
             None => {
                 let secret = TotpSecret::generate();
                 let sealed = self.auth_key.seal(user.id.as_bytes(), secret.as_bytes())?;
-                self.db
-                    .write(|tx| tx.set_totp(&user.id, Some(&sealed), false))?;
+                self.db.write(|tx| {
+                    tx.set_totp(&user.id, Some(&sealed), false)?;
+                    tx.set_totp_enrol_session(&user.id, Some(&session.token_hash))
+                })?;
                 secret
             }
         };
@@ -188,6 +195,10 @@ impl Vault {
         self.db.write(|tx| -> Result<(), VaultError> {
             tx.confirm_totp(&user.id)?;
             tx.set_recovery_codes(&user.id, &hashes)?;
+            tx.set_totp_enrol_session(&user.id, None)?;
+            // Sessions opened with the password alone, before the account had a
+            // second factor, end here: only this one proved the new code.
+            tx.delete_other_sessions(&user.id, &session.token_hash)?;
             tx.touch_session(&session.token_hash, now, Some(now))?;
             self.write_entry(
                 tx,

@@ -329,7 +329,12 @@ impl Vault {
             return Ok(false);
         };
         let _guard = self.unseal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(self.open_by_secret(&row, who, secret).is_ok())
+        match self.open_by_secret(&row, who, secret) {
+            Ok(_) => Ok(true),
+            // Too many wrong passphrases: say so (429), not "wrong passphrase".
+            Err(e @ VaultError::Throttled(_)) => Err(e),
+            Err(_) => Ok(false),
+        }
     }
 
     /// Wipes every key (shutdown).
