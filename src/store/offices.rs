@@ -185,6 +185,7 @@ mod tests {
                      DROP TABLE passkeys;
                      DROP TABLE office_holders;
                      ALTER TABLE offices DROP COLUMN custody;
+                     DROP TABLE case_name_tokens;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

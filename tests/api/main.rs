@@ -30,6 +30,7 @@ mod findings_ops;
 mod grant;
 mod helpers;
 mod lifecycle_helpers;
+mod name_search;
 mod openapi;
 mod pagekit;
 mod pages;
