@@ -379,8 +379,10 @@ mod tests {
         let new = OfficeKey::generate();
         let new_index = new.index_key();
         let prepared = v.prepare_rotation(&old, "bronx", &new).unwrap();
-        let patch: CasePatch =
-            serde_json::from_value(serde_json::json!({"a_number": "A222222222"})).unwrap();
+        let patch: CasePatch = serde_json::from_value(
+            serde_json::json!({"a_number": "A222222222", "client_name": "Renamed Meanwhile"}),
+        )
+        .unwrap();
         v.edit_case_blocking(&op, &id, &patch, None).unwrap();
         let allowed = v
             .office_decision(&op, crate::policy::Action::ManageHolders, "bronx")
@@ -407,6 +409,18 @@ mod tests {
             .unwrap();
         let want = new_index.a_number(&crate::crypto::ANumber::parse("A222222222").unwrap());
         assert_eq!(stored, want.to_vec());
+        // So are the words of the name it was given meanwhile, and only those.
+        let mut words: Vec<Vec<u8>> = db
+            .prepare("SELECT tag FROM case_name_tokens WHERE case_id = ?1")
+            .unwrap()
+            .query_map([&id], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut want = new_index.name_tokens("Renamed Meanwhile");
+        words.sort();
+        want.sort();
+        assert_eq!(words, want);
 
         // A seal while a rotation runs wins: the rotation commits, the office stays
         // sealed (and unseals again with its passphrase).
