@@ -1,7 +1,8 @@
 //! Blind indexes: equality search over an encrypted field without a plaintext column.
 //! The index is a truncated HMAC-SHA256 of the normalised value under a per-office key
 //! derived with HKDF from the office identity, so it is only computable while the
-//! office is unsealed and means nothing across offices.
+//! office is unsealed and means nothing across offices. Each field has its own key,
+//! so equal bytes in two fields (a one-word name and one of its words) index apart.
 use ring::{hkdf, hmac};
 use zeroize::Zeroizing;
 
@@ -9,6 +10,7 @@ use zeroize::Zeroizing;
 pub struct BlindIndexKey {
     a_number: Zeroizing<[u8; 32]>,
     client_name: Zeroizing<[u8; 32]>,
+    name_token: Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for BlindIndexKey {
@@ -37,6 +39,7 @@ impl BlindIndexKey {
         BlindIndexKey {
             a_number: field(b"a_number"),
             client_name: field(b"client_name"),
+            name_token: field(b"client_name_token"),
         }
     }
 
@@ -53,6 +56,16 @@ impl BlindIndexKey {
     /// The index value of a client name (see [`normalise_name`]).
     pub fn client_name(&self, name: &str) -> Vec<u8> {
         Self::tag(&self.client_name[..], normalise_name(name).as_bytes())
+    }
+
+    /// The index values of the words of a client name (see
+    /// [`super::name_tokens`]: folded for case and accents, distinct, bounded), one
+    /// per word, in the order of the words.
+    pub fn name_tokens(&self, name: &str) -> Vec<Vec<u8>> {
+        super::name_tokens(name)
+            .iter()
+            .map(|w| Self::tag(&self.name_token[..], w.as_bytes()))
+            .collect()
     }
 }
 
@@ -165,6 +178,24 @@ mod tests {
         // Same bytes in different fields give different index values.
         let a = ANumber::parse("123456789").unwrap();
         assert_ne!(k.a_number(&a), k.client_name("123456789"));
+    }
+
+    #[test]
+    fn name_words_index_folded_per_office_and_apart_from_full_names() {
+        let k = BlindIndexKey::derive(b"office one secret");
+        let t = |n: &str| k.name_tokens(n);
+        assert_eq!(t("José Hernández Ruiz").len(), 3);
+        assert_eq!(t("Hernández"), t("hernandez"));
+        assert_eq!(t("HERNANDEZ")[0], t("José Hernández Ruiz")[1]);
+        assert_eq!(t("García-López"), t("garcia lopez"));
+        assert_ne!(t("Perez"), t("Peres"));
+        assert_eq!(t("Perez")[0].len(), INDEX_LEN);
+        // Another office's key gives other values for the same word.
+        let other = BlindIndexKey::derive(b"office two secret");
+        assert_ne!(t("garcia"), other.name_tokens("garcia"));
+        // A word's value never equals the full-name value of the same one-word name.
+        assert_ne!(t("garcia")[0], k.client_name("garcia"));
+        assert!(t(" - ").is_empty());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod blind;
 mod docstream;
 mod holder;
+mod name_fold;
 mod pad;
 mod secretbox;
 mod shares;
@@ -20,6 +21,7 @@ use zeroize::Zeroizing;
 pub use blind::{ANumber, BlindIndexKey, normalise_name};
 pub use docstream::{DocumentReader, DocumentWriter, split_header};
 pub use holder::{HolderKey, prf_salt};
+pub use name_fold::{MAX_NAME_TOKENS, count_name_tokens, fold_name, name_tokens};
 pub use pad::padme;
 pub(crate) use secretbox::fill_random;
 pub use secretbox::{AuthKey, ShredKey, random_bytes, random_token};

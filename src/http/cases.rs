@@ -24,7 +24,9 @@ use crate::vault::{CaseInput, CasePage, CaseView, DocumentPage, PageQuery, StepU
 pub(super) struct CaseQuery {
     /// A-number in any usual spelling (`A012345678`, `012-345-678`, 8 digits).
     a_number: Option<String>,
-    /// Client name; compared ignoring case and extra spaces.
+    /// Any words of the client's name, in any order (at most 12): finds the cases whose
+    /// name holds every one of them as a whole word, ignoring case and accents
+    /// ("hernandez" finds "José Hernández Ruiz"; "Hern" does not).
     client_name: Option<String>,
     /// Page size: 1 to 500, default 50.
     #[param(minimum = 1, maximum = 500)]
@@ -65,7 +67,7 @@ pub(super) fn page_query(
 /// `GET /api/v1/cases`.
 #[utoipa::path(get, path = "/api/v1/cases", params(CaseQuery), responses(
     (status = 200, body = CasePage),
-    (status = 400, body = ErrorBody, description = "invalid_query (an unknown parameter, both searches at once, a limit outside 1..=500), invalid_a_number or invalid_cursor (a cursor that names no case of the caller's list)"),
+    (status = 400, body = ErrorBody, description = "invalid_query (an unknown parameter, both searches at once, a limit outside 1..=500), invalid_a_number, invalid_field (a client_name with no word, or more than 12) or invalid_cursor (a cursor that names no case of the caller's list)"),
     (status = 423, body = ErrorBody, description = "office_sealed (a search needs the office's index key)")))]
 pub(super) async fn list_cases(
     State(st): State<AppState>,

@@ -3,7 +3,8 @@
 //! Invariant: only ciphertext, ids and public facts — metadata is encrypted to the
 //! case, the case identity is wrapped to the office, and an A-number or client name
 //! is only ever matched through its keyed blind index, never stored in the clear.
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::{R, ReadTx, WriteTx, exec};
 
@@ -95,46 +96,51 @@ pub enum CaseScope<'a> {
         /// Blind index.
         index: &'a [u8],
     },
-    /// Cases of an office whose client-name blind index matches.
-    ClientName {
+    /// Cases of an office that hold every one of these name-word blind indexes.
+    NameTokens {
         /// Office slug.
         office: &'a str,
-        /// Blind index.
-        index: &'a [u8],
+        /// Blind indexes of the words searched (at least one).
+        tags: &'a [Vec<u8>],
     },
 }
 
 impl CaseScope<'_> {
-    /// The condition on `c` with its two parameters (?1, ?2; unused ones are NULL).
-    fn sql(&self) -> (&'static str, rusqlite::types::Value, rusqlite::types::Value) {
-        use rusqlite::types::Value;
+    /// The condition on `c` and its parameters, numbered from ?1 (a caller numbers
+    /// its own after them).
+    fn sql(&self) -> (String, Vec<Value>) {
         let t = |s: &str| Value::Text(s.to_owned());
         match *self {
-            CaseScope::Office(o) => ("c.office = ?1 AND ?2 IS NULL", t(o), Value::Null),
+            CaseScope::Office(o) => ("c.office = ?1".into(), vec![t(o)]),
             CaseScope::OwnInOffice { office, user } => (
                 "c.office = ?1 AND (c.created_by = ?2 OR c.id IN
-                   (SELECT case_id FROM case_assignments WHERE user_id = ?2))",
-                t(office),
-                t(user),
+                   (SELECT case_id FROM case_assignments WHERE user_id = ?2))"
+                    .into(),
+                vec![t(office), t(user)],
             ),
             CaseScope::SharedWith { user, now } => (
                 "c.id IN (SELECT case_id FROM shares WHERE user_id = ?1
-                   AND revoked_at IS NULL AND expires_at > ?2)",
-                t(user),
-                Value::Integer(now),
+                   AND revoked_at IS NULL AND expires_at > ?2)"
+                    .into(),
+                vec![t(user), Value::Integer(now)],
             ),
             CaseScope::ANumber { office, index } => (
-                "c.office = ?1 AND c.a_number_index = ?2",
-                t(office),
-                Value::Blob(index.to_vec()),
+                "c.office = ?1 AND c.a_number_index = ?2".into(),
+                vec![t(office), Value::Blob(index.to_vec())],
             ),
-            CaseScope::ClientName { office, index } => (
-                "c.office = ?1 AND c.client_name_index = ?2",
-                t(office),
-                Value::Blob(index.to_vec()),
-            ),
+            CaseScope::NameTokens { office, tags } => super::name_tokens::scope(office, tags),
         }
     }
+}
+
+/// The blind indexes of a case's details, computed under its office's index key.
+pub struct CaseIndexes<'a> {
+    /// The A-number's, when the case has one.
+    pub a_number: Option<&'a [u8]>,
+    /// The full client name's.
+    pub client_name: &'a [u8],
+    /// One per distinct word of the client name.
+    pub name_tokens: &'a [Vec<u8>],
 }
 
 /// A new case, as [`WriteTx::insert_case`] stores it.
@@ -179,13 +185,18 @@ impl ReadTx<'_> {
         before: Option<i64>,
         limit: usize,
     ) -> R<Vec<(i64, CaseRow)>> {
-        let (cond, a, b) = scope.sql();
+        let (cond, mut args) = scope.sql();
+        let (b, l) = (args.len() + 1, args.len() + 2);
         let mut st = self.0.prepare_cached(&format!(
-            "SELECT c.rowid, {CASE_COLS} FROM cases c WHERE {cond} AND c.rowid < ?3
-             ORDER BY c.rowid DESC LIMIT ?4"
+            "SELECT c.rowid, {CASE_COLS} FROM cases c WHERE {cond} AND c.rowid < ?{b}
+             ORDER BY c.rowid DESC LIMIT ?{l}"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![a, b, before.unwrap_or(i64::MAX), limit], |r| {
+        args.extend([
+            Value::Integer(before.unwrap_or(i64::MAX)),
+            Value::Integer(limit),
+        ]);
+        let rows = st.query_map(params_from_iter(args), |r| {
             let rowid: i64 = r.get(0)?;
             // CASE_COLS start at column 1 here.
             Ok((rowid, case_from_at(r, 1)?))
@@ -197,11 +208,13 @@ impl ReadTx<'_> {
     /// only ever resolved inside the caller's own scope, so it tells nothing of a case
     /// elsewhere.
     pub fn case_position(&self, scope: &CaseScope<'_>, id: &str) -> R<Option<i64>> {
-        let (cond, a, b) = scope.sql();
+        let (cond, mut args) = scope.sql();
+        let i = args.len() + 1;
+        args.push(Value::Text(id.to_owned()));
         Ok(self
             .q_row(
-                &format!("SELECT c.rowid FROM cases c WHERE {cond} AND c.id = ?3"),
-                params![a, b, id],
+                &format!("SELECT c.rowid FROM cases c WHERE {cond} AND c.id = ?{i}"),
+                params_from_iter(args),
                 |r| r.get(0),
             )
             .optional()?)
@@ -209,14 +222,16 @@ impl ReadTx<'_> {
 
     /// The cases in `scope` that have events, newest first, at most `limit`.
     pub fn cases_with_events(&self, scope: &CaseScope<'_>, limit: usize) -> R<Vec<CaseRow>> {
-        let (cond, a, b) = scope.sql();
+        let (cond, mut args) = scope.sql();
+        let l = args.len() + 1;
         let mut st = self.0.prepare_cached(&format!(
             "SELECT {CASE_COLS} FROM cases c WHERE {cond}
                AND EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id)
-             ORDER BY c.rowid DESC LIMIT ?3"
+             ORDER BY c.rowid DESC LIMIT ?{l}"
         ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = st.query_map(params![a, b, limit], case_from)?;
+        args.push(Value::Integer(limit));
+        let rows = st.query_map(params_from_iter(args), case_from)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -272,35 +287,27 @@ impl WriteTx<'_> {
     }
 
     /// Stores a case's computed blind indexes and clears its pending flag.
-    pub fn set_case_indexes(
-        &self,
-        id: &str,
-        a_number: Option<&[u8]>,
-        client_name: Option<&[u8]>,
-    ) -> R<()> {
+    pub fn set_case_indexes(&self, id: &str, ix: &CaseIndexes<'_>) -> R<()> {
         exec(
             self,
             "UPDATE cases SET a_number_index = ?2, client_name_index = ?3, a_number_pending = 0 WHERE id = ?1",
-            params![id, a_number, client_name],
+            params![id, ix.a_number, ix.client_name],
         )?;
-        Ok(())
+        self.set_name_tokens(id, ix.name_tokens)
     }
 
     /// [`WriteTx::set_case_indexes`] for a case created while sealed, only if its details
     /// are still at `version` and still pending (an edit meanwhile set its own).
-    pub fn set_pending_indexes(
-        &self,
-        id: &str,
-        version: i64,
-        a_number: Option<&[u8]>,
-        client_name: &[u8],
-    ) -> R<()> {
-        exec(
+    pub fn set_pending_indexes(&self, id: &str, version: i64, ix: &CaseIndexes<'_>) -> R<()> {
+        let changed = exec(
             self,
             "UPDATE cases SET a_number_index = ?3, client_name_index = ?4, a_number_pending = 0
              WHERE id = ?1 AND version = ?2 AND a_number_pending = 1",
-            params![id, version, a_number, client_name],
+            params![id, version, ix.a_number, ix.client_name],
         )?;
+        if changed == 1 {
+            self.set_name_tokens(id, ix.name_tokens)?;
+        }
         Ok(())
     }
 

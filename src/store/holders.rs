@@ -5,7 +5,7 @@
 //! wrapped identity leaves every backup once the ledger is rewritten).
 use rusqlite::{OptionalExtension, params};
 
-use super::{R, ReadTx, ShredKind, WriteTx, exec};
+use super::{CaseIndexes, R, ReadTx, ShredKind, WriteTx, exec};
 
 /// One key holder of an office.
 #[derive(Debug, Clone)]
@@ -294,20 +294,14 @@ impl WriteTx<'_> {
     }
 
     /// A case re-wrapped to a new office key, with its indexes under the new index key.
-    pub fn rekey_case(
-        &self,
-        id: &str,
-        wrapped: &[u8],
-        a_number: Option<&[u8]>,
-        client_name: Option<&[u8]>,
-    ) -> R<()> {
+    pub fn rekey_case(&self, id: &str, wrapped: &[u8], ix: &CaseIndexes<'_>) -> R<()> {
         exec(
             self,
             "UPDATE cases SET wrapped_identity = ?2, a_number_index = ?3, client_name_index = ?4,
                 a_number_pending = 0 WHERE id = ?1",
-            params![id, wrapped, a_number, client_name],
+            params![id, wrapped, ix.a_number, ix.client_name],
         )?;
-        Ok(())
+        self.set_name_tokens(id, ix.name_tokens)
     }
 
     /// An office-wide hold reason sealed again (to a new office key).

@@ -189,9 +189,15 @@ impl WriteTx<'_> {
     }
 
     /// Deletes the casework of the cases `case_id {cond}` selects (bound to `arg`):
-    /// every earlier version of their details, every note and every event.
+    /// every earlier version of their details, every note and every event, and the
+    /// blind indexes of the words of their client names.
     fn purge_casework(&self, cond: &str, arg: &str) -> R<()> {
-        for table in ["case_versions", "case_notes", "case_events"] {
+        for table in [
+            "case_versions",
+            "case_notes",
+            "case_events",
+            "case_name_tokens",
+        ] {
             exec(
                 self,
                 &format!("DELETE FROM {table} WHERE case_id {cond}"),

@@ -20,6 +20,7 @@ mod data_dir;
 mod documents;
 mod holders;
 mod lifecycle;
+mod name_tokens;
 mod offices;
 mod passkeys;
 mod private_file;
@@ -38,7 +39,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use audit::{AuditFilter, AuditRow};
 pub use backup::{BackupRunRow, BackupTargetRow, Owner, ShredKeyRow, ShredKind};
 pub use blob::{BlobName, BlobReader, BlobStore, BlobWriter, is_unavailable};
-pub use cases::{CaseRow, CaseScope, NewCaseRow};
+pub use cases::{CaseIndexes, CaseRow, CaseScope, NewCaseRow};
 pub use casework::{EditOutcome, EventRow, NoteRow, VersionRow};
 pub use data_dir::{DirState, SERVE_LOCK, ServeLock, check_writable, state as dir_state};
 pub use documents::{DocRow, NewDocRow};
@@ -140,6 +141,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         11,
         "key_holders",
         include_str!("../../migrations/0011_key_holders.sql"),
+    ),
+    (
+        12,
+        "name_tokens",
+        include_str!("../../migrations/0012_name_tokens.sql"),
     ),
     (
         13,

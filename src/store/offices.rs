@@ -208,6 +208,7 @@ mod tests {
                      ALTER TABLE offices DROP COLUMN time_zone;
                      DROP TABLE user_prefs;
                      ALTER TABLE users DROP COLUMN totp_enrol_session;
+                     DROP TABLE case_name_tokens;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

@@ -151,6 +151,7 @@ impl WriteTx<'_> {
              DELETE FROM backup_targets;
              DELETE FROM sessions;
              DELETE FROM blob_trash;
+             DELETE FROM case_name_tokens;
              UPDATE cases SET a_number_index = NULL, client_name_index = NULL, a_number_pending = 1;",
         )?;
         Ok(())

@@ -101,7 +101,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
         @if !partner {
             form.search method="post" action="/cases/search" role="search" {
                 (csrf_field(s))
-                label for="search" { "Find a case by A-number or client name" }
+                label for="search" { "Find a case by A-number or any words of the client’s name" }
                 div.inline {
                     input #search name="a_number" maxlength="200" autocomplete="off" value=(st.search.clone().unwrap_or_default());
                     button type="submit" { "Search" }
@@ -112,7 +112,7 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
         @if st.cases.is_empty() {
             p.empty {
                 @if st.sealed && st.search.is_some() { "Search is not possible while the office is sealed." }
-                @else if st.search.is_some() { "No case has that A-number or client name (names must match in full; case and spacing do not matter)." }
+                @else if st.search.is_some() { "No case has that A-number, or a client name with every one of those words (whole words, in any order; capitals and accents do not matter)." }
                 @else if partner { "No case is shared with you at the moment." }
                 @else if s.actor.waiting() { "Cases of your office appear here once your account is confirmed." }
                 @else { "There are no cases yet." }

@@ -282,6 +282,10 @@ async fn purge_and_retention_reach_every_earlier_backup() {
     // No blind index rides along to confirm a guess.
     let idx: i64 = db.query_row("SELECT COUNT(*) FROM cases WHERE a_number_index IS NOT NULL OR client_name_index IS NOT NULL", [], |r| r.get(0)).unwrap();
     assert_eq!(idx, 0);
+    let words: i64 = db
+        .query_row("SELECT COUNT(*) FROM case_name_tokens", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(words, 0, "nor any name word's");
     let keys: i64 = db
         .query_row("SELECT COUNT(*) FROM shred_keys", [], |r| r.get(0))
         .unwrap();

@@ -31,6 +31,7 @@ mod grant;
 mod helpers;
 mod languages;
 mod lifecycle_helpers;
+mod name_search;
 mod office_day;
 mod office_pages;
 mod openapi;

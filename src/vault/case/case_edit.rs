@@ -13,11 +13,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::crypto::{self, ANumber};
+use crate::crypto;
 use crate::policy::Action;
 use crate::store::EditOutcome;
 use crate::vault::case::cases::{CaseInput, CaseMeta};
 use crate::vault::case::casework::usernames;
+use crate::vault::case::indexes::Indexes;
 use crate::vault::guard::target::{Target, Word};
 use crate::vault::office::plain_cache::Part;
 use crate::vault::{Actor, PageQuery, Vault, VaultError};
@@ -164,12 +165,7 @@ impl Vault {
             serde_json::to_vec(&new).map_err(|e| VaultError::Internal(e.to_string()))?,
         );
         let ct = crypto::seal_to(&case.recipient, &json)?;
-        let a_index = new
-            .a_number
-            .as_deref()
-            .and_then(ANumber::parse)
-            .map(|a| keys.index.a_number(&a));
-        let name_index = keys.index.client_name(&new.client_name);
+        let indexes = Indexes::of(&new, &keys.index);
         let indexed_under = keys.recipient.clone();
         drop(keys);
         let now = self.now_str();
@@ -179,7 +175,7 @@ impl Vault {
             let out = tx.edit_case_meta(&case.id, expected, &ct, &actor.id, &now)?;
             match out {
                 EditOutcome::Stored(v) => {
-                    tx.set_case_indexes(&case.id, a_index.as_deref(), Some(&name_index))?;
+                    tx.set_case_indexes(&case.id, &indexes.row())?;
                     self.record(tx, &allowed, &format!("ok version={v}"))?;
                 }
                 EditOutcome::Conflict(_) => self.record(tx, &allowed, "conflict")?,

@@ -1,5 +1,7 @@
-//! The case list: the cases an actor may see, optionally only those whose A-number or
-//! client name matches, found by blind index (equality only; no plaintext column).
+//! The case list: the cases an actor may see, optionally only those whose A-number
+//! matches or whose client name holds every word searched, found by blind index
+//! (equality of whole A-numbers and of whole folded words only; no plaintext column,
+//! no prefix index).
 //!
 //! Lists come in pages (`limit`, `after`; newest first by rowid, a stable order), so a
 //! request costs the same in an office of 1,000 cases as in one of 100,000.
@@ -106,7 +108,17 @@ pub struct CasePage {
 /// What a search looks for.
 enum Wanted {
     ANumber(ANumber),
-    Name(String),
+    /// The name as searched, and its words (folded, distinct).
+    Name {
+        query: String,
+        words: Vec<String>,
+    },
+}
+
+/// The blind index of what is searched.
+enum Index {
+    ANumber(Vec<u8>),
+    NameTokens(Vec<Vec<u8>>),
 }
 
 /// A case as listed.
@@ -131,8 +143,9 @@ pub struct CaseSummary {
 
 impl Vault {
     /// A page of the cases the actor may see, optionally only those with an A-number
-    /// or a client name (equality after [`crypto::normalise_name`]; both searches go
-    /// through blind indexes, so no plaintext column exists to search).
+    /// or whose client name holds every word of `client_name` (words as
+    /// [`crypto::name_tokens`] folds them, in any order; both searches go through
+    /// blind indexes, so no plaintext column exists to search).
     pub async fn search_cases(
         self: &Arc<Self>,
         actor: &Actor,
@@ -179,10 +192,27 @@ impl Vault {
                     "an A-number has 8 or 9 digits, optionally after an A",
                 )
             })?)),
-            (None, Some(n)) if crypto::normalise_name(n).is_empty() => {
-                return Err(bad("invalid_field", "client_name is empty"));
+            (None, Some(n)) if crypto::count_name_tokens(n) > crypto::MAX_NAME_TOKENS => {
+                return Err(bad(
+                    "invalid_field",
+                    &format!(
+                        "search by at most {} words of a name",
+                        crypto::MAX_NAME_TOKENS
+                    ),
+                ));
             }
-            (None, Some(n)) => Some(Wanted::Name(crypto::normalise_name(n))),
+            (None, Some(n)) => match crypto::name_tokens(n) {
+                words if words.is_empty() => {
+                    return Err(bad(
+                        "invalid_field",
+                        "client_name is empty (it has no letter or digit)",
+                    ));
+                }
+                words => Some(Wanted::Name {
+                    query: n.to_owned(),
+                    words,
+                }),
+            },
             (None, None) => None,
         };
         let limit = page.size()?;
@@ -282,23 +312,24 @@ impl Vault {
         // The blind index of what is searched, while the office is unsealed.
         let index = match (&wanted, role, &actor.office) {
             (Some(w), Role::Caseworker, Some(o)) => match (self.use_keys(o), w) {
-                (Some(u), Wanted::ANumber(a)) => Some(u.index.a_number(a)),
-                (Some(u), Wanted::Name(n)) => Some(u.index.client_name(n)),
+                (Some(u), Wanted::ANumber(a)) => Some(Index::ANumber(u.index.a_number(a))),
+                (Some(u), Wanted::Name { query, .. }) => {
+                    Some(Index::NameTokens(u.index.name_tokens(query)))
+                }
                 (None, _) => return Err(VaultError::OfficeSealed(o.clone())),
             },
             _ => None,
         };
         // What is scanned: the caller's reach, or an office's blind-index matches
         // (every candidate is still decided below).
-        let scope = match (role, &actor.office, &index, &wanted) {
-            (Role::Caseworker, Some(o), Some(i), Some(Wanted::ANumber(_))) => CaseScope::ANumber {
+        let scope = match (role, &actor.office, &index) {
+            (Role::Caseworker, Some(o), Some(Index::ANumber(i))) => CaseScope::ANumber {
                 office: o,
                 index: i,
             },
-            (Role::Caseworker, Some(o), Some(i), _) => CaseScope::ClientName {
-                office: o,
-                index: i,
-            },
+            (Role::Caseworker, Some(o), Some(Index::NameTokens(t))) => {
+                CaseScope::NameTokens { office: o, tags: t }
+            }
             _ => reach,
         };
         let mut out: Vec<CaseSummary> = Vec::with_capacity(limit + 1);
@@ -387,8 +418,11 @@ impl Vault {
             (Some(Wanted::ANumber(a)), Some(m)) if m.a_number.as_deref() != Some(a.as_str()) => {
                 return Ok(None);
             }
-            (Some(Wanted::Name(n)), Some(m)) if crypto::normalise_name(&m.client_name) != *n => {
-                return Ok(None);
+            (Some(Wanted::Name { words, .. }), Some(m)) => {
+                let has = crypto::name_tokens(&m.client_name);
+                if !words.iter().all(|w| has.contains(w)) {
+                    return Ok(None);
+                }
             }
             (Some(_), None) => return Ok(None),
             _ => {}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::vault::case::casework::{MAX_NOTE_BYTES, check_line, check_text};
+use crate::vault::case::indexes::Indexes;
 use crate::vault::case::shares::ShareView;
 use crate::vault::guard::target::Target;
 use crate::vault::{Actor, Vault, VaultError, new_id, parse_id};
@@ -301,13 +302,7 @@ impl Vault {
         // Indexes need the office key: while sealed they are computed at the next unseal.
         let unsealed = self.use_keys(&office.slug);
         let pending = unsealed.is_none();
-        let index = match (&meta.a_number, &unsealed) {
-            (Some(a), Some(u)) => ANumber::parse(a).map(|a| u.index.a_number(&a)),
-            _ => None,
-        };
-        let name_index = unsealed
-            .as_ref()
-            .map(|u| u.index.client_name(&meta.client_name));
+        let indexes = unsealed.as_ref().map(|u| Indexes::of(&meta, &u.index));
         let now = self.now_str();
         let allowed = allowed.and(Target::case(&id));
         if unsealed
@@ -326,12 +321,12 @@ impl Vault {
                 recipient: &nc.recipient,
                 wrapped_identity: &nc.wrapped_identity,
                 metadata: &ct,
-                a_number_index: index.as_deref(),
+                a_number_index: None,
                 a_number_pending: pending,
                 created_at: &now,
             })?;
-            if !pending {
-                tx.set_case_indexes(&id, index.as_deref(), name_index.as_deref())?;
+            if let Some(ix) = &indexes {
+                tx.set_case_indexes(&id, &ix.row())?;
             }
             self.record(tx, &allowed, "ok")
         })?;

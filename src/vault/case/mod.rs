@@ -12,5 +12,6 @@ pub(super) mod cases;
 pub(super) mod casework;
 pub(super) mod events;
 pub(super) mod export;
+pub(super) mod indexes;
 pub(super) mod shares;
 pub(super) mod upcoming;

@@ -6,6 +6,7 @@ use age::secrecy::SecretString;
 
 use crate::crypto::{self, OfficeKey};
 use crate::policy::{Action, Resource, Role};
+use crate::vault::case::indexes::Indexes;
 use crate::vault::guard::target::{Target, Word};
 use crate::vault::office::custody::Candidates;
 use crate::vault::{Actor, StepUp, Unsealed, Vault, VaultError};
@@ -352,17 +353,12 @@ impl Vault {
         for case in pending {
             let key = self.case_key(&case)?;
             let meta = crate::vault::case::cases::CaseMeta::decrypt(&key, &case.metadata)?;
-            let index = meta
-                .a_number
-                .as_deref()
-                .and_then(crypto::ANumber::parse)
-                .map(|a| unsealed.index.a_number(&a));
-            let name_index = unsealed.index.client_name(&meta.client_name);
+            let indexes = Indexes::of(&meta, &unsealed.index);
             // Only for the details it read: an edit since has set the indexes itself,
             // and only under the office key of now (a rotation recomputed them all).
             self.db.write(|tx| -> Result<(), VaultError> {
                 crate::vault::office::rotate::same_office_key(tx, office, &unsealed.recipient)?;
-                Ok(tx.set_pending_indexes(&case.id, case.version, index.as_deref(), &name_index)?)
+                Ok(tx.set_pending_indexes(&case.id, case.version, &indexes.row())?)
             })?;
         }
         Ok(())

@@ -12,10 +12,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::crypto::{self, ANumber, OfficeKey};
+use crate::crypto::{self, OfficeKey};
 use crate::policy::Action;
 use crate::store::WriteTx;
 use crate::vault::case::cases::CaseMeta;
+use crate::vault::case::indexes::Indexes;
 use crate::vault::guard::target::Target;
 use crate::vault::office::custody::last_way_in;
 use crate::vault::{Actor, Allowed, StepUp, Unsealed, Vault, VaultError};
@@ -203,7 +204,7 @@ impl Vault {
                             &redone
                         }
                     };
-                    tx.rekey_case(&c.id, &p.wrapped, p.a_number.as_deref(), Some(&p.name))?;
+                    tx.rekey_case(&c.id, &p.wrapped, &p.indexes.row())?;
                     done += 1;
                 }
             }
@@ -281,8 +282,7 @@ struct Rekeyed {
     version: i64,
     was: Vec<u8>,
     wrapped: Vec<u8>,
-    a_number: Option<Vec<u8>>,
-    name: Vec<u8>,
+    indexes: Indexes,
 }
 
 fn rekey(
@@ -297,12 +297,7 @@ fn rekey(
         version: c.version,
         was: c.wrapped_identity.clone(),
         wrapped: key.wrap_to(recipient)?,
-        a_number: meta
-            .a_number
-            .as_deref()
-            .and_then(ANumber::parse)
-            .map(|a| index.a_number(&a)),
-        name: index.client_name(&meta.client_name),
+        indexes: Indexes::of(&meta, index),
     })
 }
 
@@ -384,8 +379,10 @@ mod tests {
         let new = OfficeKey::generate();
         let new_index = new.index_key();
         let prepared = v.prepare_rotation(&old, "bronx", &new).unwrap();
-        let patch: CasePatch =
-            serde_json::from_value(serde_json::json!({"a_number": "A222222222"})).unwrap();
+        let patch: CasePatch = serde_json::from_value(
+            serde_json::json!({"a_number": "A222222222", "client_name": "Renamed Meanwhile"}),
+        )
+        .unwrap();
         v.edit_case_blocking(&op, &id, &patch, None).unwrap();
         let allowed = v
             .office_decision(&op, crate::policy::Action::ManageHolders, "bronx")
@@ -410,8 +407,20 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        let want = new_index.a_number(&ANumber::parse("A222222222").unwrap());
+        let want = new_index.a_number(&crate::crypto::ANumber::parse("A222222222").unwrap());
         assert_eq!(stored, want.to_vec());
+        // So are the words of the name it was given meanwhile, and only those.
+        let mut words: Vec<Vec<u8>> = db
+            .prepare("SELECT tag FROM case_name_tokens WHERE case_id = ?1")
+            .unwrap()
+            .query_map([&id], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut want = new_index.name_tokens("Renamed Meanwhile");
+        words.sort();
+        want.sort();
+        assert_eq!(words, want);
 
         // A seal while a rotation runs wins: the rotation commits, the office stays
         // sealed (and unseals again with its passphrase).
