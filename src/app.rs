@@ -18,6 +18,7 @@ use crate::{http, web};
 
 mod connection;
 mod linger;
+mod start_errors;
 mod store_watch;
 use store_watch::store_watch;
 
@@ -139,7 +140,7 @@ impl App {
             .map_err(|e| format!("starting the purge worker: {e}"))?;
         let listener = TcpListener::bind(listen)
             .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            .map_err(|e| start_errors::listen_error(listen, &e))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let public_url = public_url_for(
             public_url.unwrap_or(&self.vault.settings().server.public_url),
@@ -274,7 +275,7 @@ async fn backup_loop(vault: Arc<Vault>, mut shutdown: watch::Receiver<bool>) {
                     Err(e) => tracing::error!(error = %e, "pruning backups failed"),
                 }
             }
-            Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
+            Err(e) => tracing::error!(location = %b.target, error = %e, "scheduled backup failed"),
         }
     }
 }
@@ -357,6 +358,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("{}: {e}", cert.display()))?
     };
+    let key_path = key;
     let key = {
         let pem = std::fs::read(key).map_err(|e| format!("reading {}: {e}", key.display()))?;
         rustls_pemfile::private_key(&mut &pem[..])
@@ -369,7 +371,7 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
         .map_err(|e| e.to_string())?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .map_err(|e| format!("TLS certificate: {e}"))?;
+        .map_err(|e| start_errors::tls_error(cert, key_path, &e))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -143,6 +143,48 @@ pub fn read_credentials(path: &Path) -> Result<Credentials, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The file in a demo's data directory that names where its credentials were last
+/// written (a path, no secret), so that a run given another `--credentials-out`
+/// still finds them.
+const CREDENTIALS_PATH_FILE: &str = "credentials.path";
+
+/// Records that the credentials of the demo vault in `data` are at `path`.
+pub fn record_credentials_path(data: &Path, path: &Path) -> Result<(), String> {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let text = path
+        .to_str()
+        .ok_or_else(|| format!("{}: not valid UTF-8", path.display()))?;
+    let record = data.join(CREDENTIALS_PATH_FILE);
+    std::fs::write(&record, format!("{text}\n"))
+        .map_err(|e| format!("writing {}: {e}", record.display()))
+}
+
+/// Where the credentials of the existing demo vault in `data` may be, in the order
+/// to try: the file asked for, the one last recorded, the default. Only files that
+/// exist, each once.
+pub fn credentials_candidates(data: &Path, requested: &Path) -> Vec<PathBuf> {
+    let recorded = std::fs::read_to_string(data.join(CREDENTIALS_PATH_FILE))
+        .ok()
+        .map(|t| PathBuf::from(t.trim_end_matches('\n')));
+    let mut found: Vec<PathBuf> = Vec::new();
+    for p in [
+        Some(requested.to_path_buf()),
+        recorded,
+        Some(data.join("credentials.json")),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let same = |q: &PathBuf| {
+            q == &p || std::fs::canonicalize(q).ok() == std::fs::canonicalize(&p).ok()
+        };
+        if p.is_file() && !found.iter().any(same) {
+            found.push(p);
+        }
+    }
+    found
+}
+
 /// The demo's default data directory.
 pub fn default_dir() -> PathBuf {
     PathBuf::from("demo-vault")

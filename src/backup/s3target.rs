@@ -71,13 +71,11 @@ impl S3Target {
                  that never had versioning turned on",
                 self.s3.location().bucket
             ))),
+            // Said once, in the log (stderr for the command line, the journal for a
+            // server's scheduled backup).
             Err(e) => {
                 tracing::warn!(target_location = %self.location(), error = %e,
                     "WARNING: cannot tell whether this bucket keeps old versions; if it does, purged cases stay recoverable from its backups");
-                eprintln!(
-                    "WARNING: cannot tell whether bucket {} keeps old versions ({e}); if it does, purged cases stay recoverable from its backups",
-                    self.s3.location().bucket
-                );
                 Ok(())
             }
         }

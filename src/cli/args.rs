@@ -12,13 +12,17 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) use super::args_accounts::{OfficeCmd, UserCmd};
 
 const GETTING_STARTED: &str = "Getting started:
-  casevault demo                         try it at https://127.0.0.1:8443/
+  casevault demo                         try it at https://localhost:8443/ (passwords and
+                                         codes in demo-vault/credentials.json)
   casevault init --data /srv/casevault   a real vault; prints the superadmin's password once
   casevault office add --data /srv/casevault --slug bronx
-  casevault serve --data /srv/casevault --tls-cert cert.pem --tls-key key.pem
+                                         an office; prints its passphrase once
+  casevault serve --data /srv/casevault --listen 0.0.0.0:443 \\
+      --tls-cert cert.pem --tls-key key.pem
 
-Under `serve` every office starts sealed: an office administrator unseals it with the office
-passphrase. `casevault COMMAND --help` explains each command.";
+Under `serve` every office starts sealed, after every restart too: an office administrator
+unseals it with the office passphrase (Office page). README.md explains running it as a
+service (contrib/casevault.service). `casevault COMMAND --help` explains each command.";
 
 /// casevault — an encrypted case vault for legal-services offices.
 ///
@@ -41,23 +45,28 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Create a demo vault (two offices, one user of each role) and serve it over
-    /// HTTPS. Credentials go to DIR/credentials.json (mode 0600).
+    /// Try casevault: a demo vault with two offices and one user of each role, over HTTPS.
+    ///
+    /// Creates the demo vault in DIR if absent (passwords, TOTP secrets and office
+    /// passphrases go to DIR/credentials.json, mode 0600), unseals its offices and serves
+    /// it with a self-signed certificate (DIR/tls-cert.pem). Run again, it serves the same
+    /// vault; with a new --credentials-out it copies the credentials there.
     Demo {
         /// Data directory (created if absent).
-        #[arg(long, default_value = "demo-vault")]
+        #[arg(long, default_value = "demo-vault", value_name = "DIR")]
         data: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8443")]
+        /// Address and port to listen on: 127.0.0.1:8443 is this machine only,
+        /// 0.0.0.0:8443 every network interface.
+        #[arg(long, default_value = "127.0.0.1:8443", value_parser = listen_addr, value_name = "ADDR:PORT")]
         listen: SocketAddr,
         /// Where to write the credentials JSON (default DIR/credentials.json).
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         credentials_out: Option<PathBuf>,
         /// The address people type into their browser, https://NAME[:PORT]. Passkeys
         /// are bound to it (browsers refuse them on an IP address). Default: settings'
         /// [server] public_url, else https://localhost:PORT when listening on a
         /// loopback address.
-        #[arg(long)]
+        #[arg(long, value_name = "URL")]
         public_url: Option<String>,
         #[command(flatten)]
         blobs: BlobArgs,
@@ -67,7 +76,7 @@ pub(crate) enum Command {
     /// Create a new, empty vault and its first superadmin (credentials printed once).
     Init {
         /// Data directory (must not hold a vault yet).
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// The superadmin's username.
         #[arg(long, default_value = "root")]
@@ -80,17 +89,18 @@ pub(crate) enum Command {
     /// Serve an existing vault. Every office starts sealed.
     Serve {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8443")]
+        /// Address and port to listen on: 127.0.0.1:8443 is this machine only,
+        /// 0.0.0.0:8443 every network interface.
+        #[arg(long, default_value = "127.0.0.1:8443", value_parser = listen_addr, value_name = "ADDR:PORT")]
         listen: SocketAddr,
         /// TLS certificate chain (PEM). Without --tls-cert/--tls-key a self-signed
         /// certificate for localhost is made in the data directory.
-        #[arg(long, requires = "tls_key")]
+        #[arg(long, requires = "tls_key", value_name = "FILE")]
         tls_cert: Option<PathBuf>,
         /// TLS private key (PEM).
-        #[arg(long, requires = "tls_cert")]
+        #[arg(long, requires = "tls_cert", value_name = "FILE")]
         tls_key: Option<PathBuf>,
         /// Serve plain HTTP (only behind a TLS-terminating proxy on the same host).
         #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
@@ -99,7 +109,7 @@ pub(crate) enum Command {
         /// are bound to it (browsers refuse them on an IP address). Default: settings'
         /// [server] public_url, else https://localhost:PORT when listening on a
         /// loopback address; otherwise passkeys are off.
-        #[arg(long)]
+        #[arg(long, value_name = "URL")]
         public_url: Option<String>,
         #[command(flatten)]
         blobs: BlobArgs,
@@ -115,13 +125,14 @@ pub(crate) enum Command {
     /// Check and read the audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
-    /// Crypto-shred a case, one document or a whole office: its keys are deleted, so
-    /// its ciphertext (and any earlier backup of it) can never be decrypted again.
-    /// Refused while a legal hold covers it. Irreversible.
+    /// Destroy a case, one document or a whole office for good (crypto-shredding).
+    ///
+    /// Its keys are deleted, so its ciphertext (and any earlier backup of it) can never
+    /// be decrypted again. Refused while a legal hold covers it. Irreversible.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["case", "document", "office"])))]
     Purge {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Case id.
         #[arg(long)]
@@ -144,7 +155,7 @@ pub(crate) enum Command {
     #[command(group(clap::ArgGroup::new("what").required(true).args(["case", "office"])))]
     Hold {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Case id.
         #[arg(long)]
@@ -164,9 +175,12 @@ pub(crate) enum Command {
     /// Routine deletion of closed cases (policy/retention.toml).
     #[command(subcommand)]
     Retention(RetentionCmd),
-    /// Panic seal through a running server: signs in (password and TOTP code from
-    /// CASEVAULT_PASSWORD / CASEVAULT_TOTP or asked on the terminal) and wipes every
-    /// office key you administer (all, for a superadmin) from the server's memory.
+    /// Panic seal: wipe the office keys from a running server's memory.
+    ///
+    /// Signs in (password and TOTP code from CASEVAULT_PASSWORD / CASEVAULT_TOTP or asked
+    /// on the terminal) and wipes every office key you administer (all, for a
+    /// superadmin) from the server's memory; nothing can be read until an administrator
+    /// unseals again.
     SealAll {
         /// The server, e.g. https://127.0.0.1:8443
         #[arg(long)]
@@ -176,31 +190,32 @@ pub(crate) enum Command {
         username: String,
         /// CA certificate (PEM) to trust, e.g. the demo's DATA/tls-cert.pem; default:
         /// the system's roots.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         ca_cert: Option<PathBuf>,
     },
     /// Encrypted backups that honour purge: make, list, check and prune them.
     #[command(subcommand)]
     Backup(BackupCmd),
-    /// Rebuild a vault from a backup into a new, empty directory. `serve` then opens
-    /// it sealed; it unseals with the same office passphrases. Cases, documents and
-    /// offices purged after the backup was made are left out (their keys are gone
-    /// from the shred ledger). Give the old vault's auth key with --auth-key to keep
-    /// everyone's authenticator; without it every account enrols again. Exit status:
-    /// 0 restored, 1 not restored (nothing is left in DIR).
+    /// Rebuild a vault from a backup into a new, empty directory.
+    ///
+    /// `serve` then opens it sealed; it unseals with the same office passphrases. Cases,
+    /// documents and offices purged after the backup was made are left out (their keys
+    /// are gone from the shred ledger). Give the old vault's auth key with --auth-key to
+    /// keep everyone's authenticator; without it every account enrols again. Exit
+    /// status: 0 restored, 1 not restored (nothing is left in DIR).
     Restore {
         /// The backup target: a directory or s3://BUCKET/PREFIX (with --s3-endpoint).
-        #[arg(long)]
+        #[arg(long, value_name = "TARGET")]
         from: PathBuf,
         /// The backup identity file (age-keygen's output) whose recipient the backups
         /// were made for.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         identity: PathBuf,
         /// Which backup (an id from `backup list`); default: the newest.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         backup: Option<String>,
         /// The new data directory (must be absent or empty).
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// No progress output.
         #[arg(long)]
@@ -210,11 +225,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Export a case's documents as standard .age files for a recipient
-    /// (`age -d -i KEY FILE` reads them), plus case.json.age with its metadata.
+    /// Export a case's documents, encrypted to someone outside, as standard .age files.
+    ///
+    /// Writes each document as OUT/<filename>.age (`age -d -i KEY FILE` reads them),
+    /// plus case.json.age with the case's metadata.
     Export {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Case id.
         #[arg(long)]
@@ -223,10 +240,10 @@ pub(crate) enum Command {
         #[arg(long)]
         to: String,
         /// Output directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// File holding the office passphrase (or identity); without it you are asked.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
@@ -278,16 +295,28 @@ impl S3TargetArgs {
     }
 }
 
+/// The policy and the auth key, which every command that opens a vault takes. Its
+/// own heading: flattened after `BlobArgs` or `S3TargetArgs`, it would otherwise be
+/// listed under theirs.
 #[derive(Args, Clone)]
+#[command(next_help_heading = "Policy and keys")]
 pub(crate) struct Common {
     /// Policy directory (schema.cedarschema, casevault.cedar, settings.toml); the
     /// built-in copy of the repository's policy/ is used when absent.
-    #[arg(long, env = "CASEVAULT_POLICY")]
+    #[arg(long, env = "CASEVAULT_POLICY", value_name = "DIR")]
     pub(crate) policy: Option<PathBuf>,
     /// Where the server auth key lives (default DATA/auth.key). Keeping it outside
     /// the data directory means a copied data directory yields no TOTP secrets.
-    #[arg(long, env = "CASEVAULT_AUTH_KEY")]
+    #[arg(long, env = "CASEVAULT_AUTH_KEY", value_name = "FILE")]
     pub(crate) auth_key: Option<PathBuf>,
+}
+
+/// `--listen`: an address and a port. A bare port (`8443`) is the usual slip; the
+/// message shows the form rather than clap's "invalid socket address syntax".
+fn listen_addr(s: &str) -> Result<SocketAddr, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| "give an address and a port, e.g. 0.0.0.0:8443 (every network interface) or 127.0.0.1:8443 (this machine only)".to_string())
 }
 
 const BACKUP_HELP: &str = "Exit status: 0 done; 1 failed (the message says why; a failed or
@@ -306,11 +335,11 @@ pub(crate) enum BackupCmd {
     #[command(after_help = BACKUP_HELP)]
     Create {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// The target: a directory (created if absent) or s3://BUCKET/PREFIX (with
         /// --s3-endpoint). It holds one vault's backups.
-        #[arg(long)]
+        #[arg(long, value_name = "TARGET")]
         to: PathBuf,
         /// The backup recipient (age1..., from `age-keygen`). Keep its identity file
         /// away from the server: it is what restores.
@@ -332,10 +361,10 @@ pub(crate) enum BackupCmd {
     /// One complete backup a line: id, time, size, cases, documents.
     List {
         /// The backup target.
-        #[arg(long)]
+        #[arg(long, value_name = "TARGET")]
         from: PathBuf,
         /// Only this backup (exit 1 when the target holds no such complete backup).
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         backup: Option<String>,
         #[command(flatten)]
         s3: S3TargetArgs,
@@ -344,10 +373,10 @@ pub(crate) enum BackupCmd {
     /// any damage.
     Verify {
         /// The backup target.
-        #[arg(long)]
+        #[arg(long, value_name = "TARGET")]
         from: PathBuf,
         /// Only this backup.
-        #[arg(long)]
+        #[arg(long, value_name = "ID")]
         backup: Option<String>,
         /// No progress output.
         #[arg(long)]
@@ -359,7 +388,7 @@ pub(crate) enum BackupCmd {
     /// backup needs. Their keys leave the shred ledger at the next backup.
     Prune {
         /// The backup target.
-        #[arg(long)]
+        #[arg(long, value_name = "TARGET")]
         from: PathBuf,
         /// How many backups to keep (at least 1).
         #[arg(long)]
@@ -375,7 +404,7 @@ pub(crate) enum RetentionCmd {
     /// skipped and listed). With --dry-run, only list what would go.
     Run {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Change nothing; print what would be purged.
         #[arg(long)]
@@ -391,7 +420,7 @@ pub(crate) enum AuditCmd {
     /// sequence number and exit 1.
     Verify {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// A head (SEQ:HASH) recorded earlier: proves nothing before it was rewritten.
         #[arg(long)]
@@ -400,13 +429,13 @@ pub(crate) enum AuditCmd {
     /// Print SEQ:HASH of the newest entry (keep it somewhere else).
     Head {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
     },
     /// Write entries as JSON lines (for a SIEM).
     Export {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Only entries after this sequence number.
         #[arg(long, default_value_t = 0)]

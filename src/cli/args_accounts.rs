@@ -11,7 +11,7 @@ pub(crate) enum OfficeCmd {
     /// printed once.
     Add {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Short slug, e.g. bronx.
         #[arg(long)]
@@ -26,7 +26,7 @@ pub(crate) enum OfficeCmd {
     /// and whose invitation or key is still waiting. Prints no secret.
     Holders {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Office slug.
         #[arg(long)]
@@ -41,7 +41,7 @@ pub(crate) enum OfficeCmd {
     /// and rotates the office key. Stop the server first.
     Recovery {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Office slug.
         #[arg(long)]
@@ -62,7 +62,7 @@ pub(crate) enum OfficeCmd {
     /// their own passphrases.
     Rotate {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Office slug.
         #[arg(long)]
@@ -78,7 +78,7 @@ pub(crate) enum UserCmd {
     /// sign-in.
     Add {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Username.
         #[arg(long)]
@@ -101,7 +101,7 @@ pub(crate) enum UserCmd {
     /// Disable an account (its sessions end at once).
     Disable {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Username.
         #[arg(long)]
@@ -112,7 +112,7 @@ pub(crate) enum UserCmd {
     /// Set a new random password (printed once) and end the user's sessions.
     ResetPassword {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         /// Username.
         #[arg(long)]
@@ -123,7 +123,7 @@ pub(crate) enum UserCmd {
     /// List accounts.
     List {
         /// Data directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         data: PathBuf,
         #[command(flatten)]
         common: Common,

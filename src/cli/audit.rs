@@ -4,13 +4,14 @@
 //! Invariant: these commands add no entry and change none. `verify` exits 1 at the
 //! first entry that does not hold, so a script cannot take a broken chain for an
 //! intact one; `export` writes the stored fields only, which are ids, never names.
+use std::io::ErrorKind;
 use std::path::Path;
 use std::process::ExitCode;
 
 use casevault::audit;
 
 use super::args::AuditCmd;
-use super::db_exists;
+use super::{db_exists, say};
 
 /// Runs an `audit` sub-command.
 pub(super) fn run(cmd: AuditCmd) -> Result<ExitCode, String> {
@@ -35,11 +36,11 @@ pub(super) fn run(cmd: AuditCmd) -> Result<ExitCode, String> {
                     let head = head
                         .map(|(s, h)| audit::format_head(s, &h))
                         .unwrap_or_else(|| "0:-".into());
-                    println!("ok: {entries} entries, head {head}");
+                    say!("ok: {entries} entries, head {head}");
                     Ok(ExitCode::SUCCESS)
                 }
                 audit::Verdict::Broken { seq, reason } => {
-                    println!("{seq}");
+                    say!("{seq}");
                     eprintln!("audit log broken at entry {seq}: {reason}");
                     Ok(ExitCode::from(1))
                 }
@@ -48,8 +49,8 @@ pub(super) fn run(cmd: AuditCmd) -> Result<ExitCode, String> {
         AuditCmd::Head { data } => {
             let db = open_db(&data)?;
             match db.read(|tx| tx.audit_head()).map_err(|e| e.to_string())? {
-                Some((seq, hash)) => println!("{}", audit::format_head(seq, &hash)),
-                None => println!("0:{}", casevault::crypto::hex(&audit::GENESIS)),
+                Some((seq, hash)) => say!("{}", audit::format_head(seq, &hash)),
+                None => say!("0:{}", casevault::crypto::hex(&audit::GENESIS)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -57,7 +58,12 @@ pub(super) fn run(cmd: AuditCmd) -> Result<ExitCode, String> {
             let db = open_db(&data)?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            audit::export_jsonl(&db, after, &mut out).map_err(|e| e.to_string())?;
+            match audit::export_jsonl(&db, after, &mut out) {
+                // `audit export | head`: the reader has what it wanted.
+                Err(audit::ExportError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e.to_string()),
+                Ok(()) => {}
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -14,7 +14,7 @@ use casevault::crypto::BackupIdentity;
 use casevault::vault::{BackupRequest, operator};
 
 use super::args::{BackupCmd, Common, S3TargetArgs};
-use super::{db_exists, open};
+use super::{db_exists, open, say};
 
 /// Runs a `backup` sub-command.
 pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
@@ -44,7 +44,7 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
                 .backup_create(&operator::actor(), req, Progress::new(!quiet))
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{}", r.id);
+            say!("{}", r.id);
             if !quiet {
                 eprintln!(
                     "backup {} complete: {} cases, {} documents, {} in all; {} written now ({} new document files)",
@@ -83,7 +83,7 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
             }
             for l in shown {
                 match l.manifest {
-                    Some(m) => println!(
+                    Some(m) => say!(
                         "{}  {}  {}  cases {}  documents {}",
                         l.id,
                         m.created_at,
@@ -91,7 +91,7 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
                         m.cases,
                         m.documents
                     ),
-                    None => println!("{}  DAMAGED (run `casevault backup verify`)", l.id),
+                    None => say!("{}  DAMAGED (run `casevault backup verify`)", l.id),
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -106,10 +106,10 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
             let r = bk::verify(&*target, backup.as_deref(), &mut Progress::new(!quiet))
                 .map_err(|e| e.to_string())?;
             for p in &r.problems {
-                println!("DAMAGED: {p}");
+                say!("DAMAGED: {p}");
             }
             if r.problems.is_empty() {
-                println!(
+                say!(
                     "ok: {} backup(s), {} files, {} checked",
                     r.backups,
                     r.files,
@@ -124,7 +124,7 @@ pub(super) async fn run(cmd: BackupCmd) -> Result<ExitCode, String> {
         BackupCmd::Prune { from, keep, s3 } => {
             let target = open_target(&from, &s3)?;
             let r = bk::prune(&*target, keep).map_err(|e| e.to_string())?;
-            println!(
+            say!(
                 "removed {} backup(s), kept {}; removed {} document file(s), {}",
                 r.removed.len(),
                 r.kept,
@@ -170,7 +170,7 @@ pub(super) fn restore(
         now: casevault::clock::rfc3339(time::OffsetDateTime::now_utc()),
     };
     let r = run_restore(&req, &mut Progress::new(!quiet)).map_err(|e| e.to_string())?;
-    println!("{}", r.backup);
+    say!("{}", r.backup);
     eprintln!(
         "restored backup {} (made {}) into {}: {} offices, {} cases, {} documents; audit log of {} entries verified",
         r.backup,

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use casevault::vault::export_case;
 
 use super::args::Common;
-use super::{open, read_secret};
+use super::{open, read_secret, say};
 
 /// Exports case `case` to `to` into the directory `out`; prints each file written.
 pub(super) fn run(
@@ -25,7 +25,7 @@ pub(super) fn run(
     let secret = read_secret(passphrase_file, "office passphrase")?;
     let s = export_case(&app.vault, case, to, out, &secret).map_err(|e| e.to_string())?;
     for f in &s.files {
-        println!("{}", f.display());
+        say!("{}", f.display());
     }
     eprintln!(
         "exported {} files ({} bytes of documents) to {}",

@@ -7,6 +7,7 @@
 //! to check and read the log). Secrets read here (passphrases, passwords, codes) live
 //! in buffers wiped on drop and are never logged; a new password or passphrase is
 //! printed once.
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -41,6 +42,9 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, String> {
                 .unwrap_or_else(|_| "casevault=info,object_store::client::retry=info,webauthn_rs_core=off,webauthn_rs=off,warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: a pipe, a file or the journal gets
+        // plain text, and NO_COLOR (https://no-color.org) turns it off anywhere.
+        .with_ansi(colour_on_stderr())
         .init();
     // Best effort: a core dump would hold unsealed office keys.
     if let Err(e) = casevault::hardening::disable_core_dumps() {
@@ -51,6 +55,40 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     rt.block_on(dispatch(cli.command))
+}
+
+/// Whether stderr is a terminal and NO_COLOR is unset or empty.
+fn colour_on_stderr() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Prints a line to stdout, like `println!`, but a reader that went away (`casevault
+/// backup list | head -1`) ends the command quietly with status 0, as a pipe's
+/// reader asked, instead of `println!`'s panic. Any other write error is the
+/// command's error.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::say_line(format_args!($($arg)*))?
+    };
+}
+pub(crate) use say;
+
+/// The body of [`say!`].
+pub(crate) fn say_line(line: std::fmt::Arguments<'_>) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(line)
+        .and_then(|()| out.write_all(b"\n"))
+        .or_else(quiet_on_broken_pipe)
+}
+
+/// A stdout write error: the reader going away (EPIPE) ends the process with status
+/// 0 — nothing is left to say to anyone, and the work the output reported is done —,
+/// anything else is an error to report.
+pub(crate) fn quiet_on_broken_pipe(e: std::io::Error) -> Result<(), String> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    Err(format!("cannot write to standard output: {e}"))
 }
 
 async fn dispatch(command: Command) -> Result<ExitCode, String> {

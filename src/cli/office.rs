@@ -11,7 +11,7 @@ use age::secrecy::ExposeSecret;
 use casevault::vault::{OfficeMode, operator};
 
 use super::args::OfficeCmd;
-use super::{open, secret_from_env_or_prompt};
+use super::{open, say, secret_from_env_or_prompt};
 
 /// Runs an `office` sub-command.
 pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
@@ -33,15 +33,15 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
                 .create_office(&operator::actor(), &slug, mode, None)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("Office {slug} created. Recipient: {}", c.recipient);
+            say!("Office {slug} created. Recipient: {}", c.recipient);
             if let Some(p) = &c.passphrase {
-                println!(
+                say!(
                     "Passphrase (shown once; without it nothing of this office can be read): {}",
                     p.expose_secret()
                 );
             }
             if let Some(i) = &c.identity {
-                println!(
+                say!(
                     "Office identity (shown once; the server keeps no copy — store it offline): {}",
                     i.expose_secret()
                 );
@@ -60,15 +60,18 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             if holders.is_empty() {
-                println!("Office {office} has no key holders (office-held, or not found).");
+                say!("Office {office} has no key holders (office-held, or not found).");
             }
-            println!(
+            say!(
                 "{:<36}  {:<20}  {:<8}  {:<24}  last used",
-                "id", "holder", "state", "since"
+                "id",
+                "holder",
+                "state",
+                "since"
             );
             for h in holders {
                 let who = h.username.unwrap_or_else(|| "(office passphrase)".into());
-                println!(
+                say!(
                     "{:<36}  {:<20}  {:<8}  {:<24}  {}",
                     h.id,
                     who,
@@ -105,12 +108,12 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string());
             v.seal_everything();
             let lines = lines?;
-            println!(
+            say!(
                 "Recovery shares of office {office}: any {threshold} of these {} lines unseal it. Each is shown once: hand each to a different person, on paper.",
                 lines.len()
             );
             for l in &lines {
-                println!("{}", l.as_str());
+                say!("{}", l.as_str());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -132,7 +135,7 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
                 .map_err(|e| e.to_string());
             v.seal_everything();
             let r = r?;
-            println!(
+            say!(
                 "Office {office}: key rotated, {} case(s) re-wrapped. The old office key opens nothing in this vault any more.",
                 r.cases
             );

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use casevault::vault::{StepUp, VaultError, operator};
 
 use super::args::{Common, RetentionCmd};
-use super::{db_exists, open};
+use super::{db_exists, open, say};
 
 /// `casevault purge`: confirms unless `yes`, then purges one case, one document or a
 /// whole office. Purging what is already gone succeeds: the end state is the one
@@ -92,15 +92,17 @@ async fn purge_confirmed(
     };
     match result {
         Ok(r) => {
-            println!(
+            say!(
                 "Purged {what}: {} cases, {} documents, {} stored bytes are now unreadable.",
-                r.cases, r.documents, r.bytes
+                r.cases,
+                r.documents,
+                r.bytes
             );
             Ok(ExitCode::SUCCESS)
         }
         // Purging again is not an error: the end state is the one asked for.
         Err(VaultError::NotFound) => {
-            println!("Nothing to purge: no {what} (already purged, or never existed).");
+            say!("Nothing to purge: no {what} (already purged, or never existed).");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(format!("{what}: {e}")),
@@ -137,7 +139,7 @@ pub(super) async fn hold(
         (None, None) => return Err("give --case or --office".into()),
     };
     r.map_err(|e| format!("{what}: {e}"))?;
-    println!(
+    say!(
         "Legal hold {} on {what}.",
         if lift { "lifted" } else { "placed" }
     );
@@ -160,18 +162,21 @@ pub(super) async fn retention(cmd: RetentionCmd) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let verb = if dry_run { "would purge" } else { "purged" };
     for i in &r.purged {
-        println!(
+        say!(
             "{verb} case {} (office {}): {} documents, {} bytes",
-            i.case_id, i.office, i.documents, i.bytes
+            i.case_id,
+            i.office,
+            i.documents,
+            i.bytes
         );
     }
     for id in &r.held {
-        println!("kept case {id}: under legal hold");
+        say!("kept case {id}: under legal hold");
     }
     for id in &r.failed {
-        println!("FAILED case {id}: see the log");
+        say!("FAILED case {id}: see the log");
     }
-    println!(
+    say!(
         "retention (closed cases older than {} days): {} {verb}, {} held, {} failed",
         app.vault.settings().retention.closed_case_days,
         r.purged.len(),

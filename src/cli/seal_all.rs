@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use casevault::remote::Target;
 
-use super::secret_from_env_or_prompt;
+use super::{say, secret_from_env_or_prompt};
 
 /// Signs in to `url` as `username`, wipes every office key that account may seal from
 /// the server's memory, signs out and prints the offices sealed.
@@ -25,9 +25,9 @@ pub(super) async fn run(
     let sealed = target.seal_all(&session).await?;
     target.logout(session).await;
     if sealed.is_empty() {
-        println!("No office was unsealed; nothing to wipe.");
+        say!("No office was unsealed; nothing to wipe.");
     } else {
-        println!("Sealed: {}", sealed.join(", "));
+        say!("Sealed: {}", sealed.join(", "));
     }
     eprintln!("({} ms)", started.elapsed().as_millis());
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use casevault::vault::{NewUser, StepUp, operator};
 
 use super::args::UserCmd;
-use super::{new_password, open};
+use super::{new_password, open, say};
 
 /// Runs a `user` sub-command.
 pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
@@ -41,8 +41,8 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
                 )
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("User {} ({}) created, id {}.", u.username, u.role, u.id);
-            println!("Password (shown once): {}", password.as_str());
+            say!("User {} ({}) created, id {}.", u.username, u.role, u.id);
+            say!("Password (shown once): {}", password.as_str());
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::Disable {
@@ -56,7 +56,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
                 .set_user_disabled(&op, &u.id, true, StepUp::none())
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("User {} disabled; their sessions have ended.", u.username);
+            say!("User {} disabled; their sessions have ended.", u.username);
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::ResetPassword {
@@ -71,7 +71,7 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
                 .reset_password(&op, &u.id, password.clone(), StepUp::none())
                 .await
                 .map_err(|e| e.to_string())?;
-            println!(
+            say!(
                 "New password for {} (shown once): {}",
                 u.username,
                 password.as_str()
@@ -81,12 +81,16 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
         UserCmd::List { data, common } => {
             let app = open(&data, &common)?;
             let users = app.vault.list_users(&op).await.map_err(|e| e.to_string())?;
-            println!(
+            say!(
                 "{:<24} {:<11} {:<10} {:<5} {:<8} id",
-                "username", "role", "office", "totp", "state"
+                "username",
+                "role",
+                "office",
+                "totp",
+                "state"
             );
             for u in users {
-                println!(
+                say!(
                     "{:<24} {:<11} {:<10} {:<5} {:<8} {}",
                     u.username,
                     u.role,

@@ -45,7 +45,7 @@ const BATCH: usize = 256 * 1024;
         description = "The document's bytes, as they are (any Content-Type; it is kept as the document's type)"),
     responses(
         (status = 201, body = Uploaded),
-        (status = 400, body = ErrorBody, description = "missing_filename, invalid_filename, or incomplete (the body stopped arriving)"),
+        (status = 400, body = ErrorBody, description = "missing_filename, invalid_filename, empty_file (a body of 0 bytes: nothing is stored), or incomplete (the body stopped arriving)"),
         (status = 413, body = ErrorBody, description = "too_large: over the configured document limit")))]
 pub(super) async fn upload(
     State(st): State<AppState>,

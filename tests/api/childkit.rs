@@ -130,7 +130,12 @@ pub fn launch(dir: Arc<tempfile::TempDir>, args: &[String]) -> Server {
             panic!("the demo server did not start: {log}");
         }
     };
-    let creds = read_credentials(&data.join("credentials.json")).unwrap();
+    let creds_file = args
+        .iter()
+        .position(|a| a == "--credentials-out")
+        .and_then(|i| args.get(i + 1))
+        .map_or_else(|| data.join("credentials.json"), PathBuf::from);
+    let creds = read_credentials(&creds_file).unwrap();
     let cert = std::fs::read(data.join("tls-cert.pem")).unwrap();
     Server {
         child,

@@ -24,6 +24,7 @@ mod crosssite;
 mod custody;
 mod custody_passkey;
 mod custody_recovery;
+mod day_office;
 mod dos;
 mod findings;
 mod findings_ops;

@@ -474,11 +474,7 @@ impl Vault {
         let up = self
             .run(move |v| v.name_upload(up, &filename, content_type.as_deref()))
             .await?;
-        let limit = up.limit();
-        if declared_size.is_some_and(|n| n > limit) {
-            self.run(move |v| v.abort_upload(up, "too_large")).await?;
-            return Err(VaultError::TooLarge(limit));
-        }
+        let up = self.check_declared_size(up, declared_size).await?;
         self.store_stream(up, body).await
     }
 

@@ -2,9 +2,9 @@
 //! thread that encrypts them into a temporary blob, a few reused buffers carrying the
 //! whole upload. Memory stays small and fixed whatever the size.
 //!
-//! Invariant: a failed, interrupted or oversized stream leaves nothing behind (the
-//! temporary blob is removed and the failure audited); the row is written only after
-//! the last byte, by `finish_upload`.
+//! Invariant: a failed, interrupted, oversized or empty stream leaves nothing behind
+//! (the temporary blob is removed and the failure audited); the row is written only
+//! after the last byte, by `finish_upload`.
 use std::io::Write;
 use std::sync::Arc;
 
@@ -27,6 +27,17 @@ const BUFFERS: usize = 3;
 /// How much data crosses the thread boundary at once.
 const BATCH: usize = 256 * 1024;
 
+/// The refusal of a document of zero bytes (its code, and its audit outcome).
+pub(in crate::vault) const EMPTY_FILE: &str = "empty_file";
+
+/// An upload of zero bytes, refused.
+pub(in crate::vault) fn empty_file() -> VaultError {
+    VaultError::bad(
+        EMPTY_FILE,
+        "The file is empty (0 bytes); choose the file again.",
+    )
+}
+
 /// What the client says about a document before its bytes arrive.
 #[derive(Debug, Clone, Default)]
 pub struct UploadMeta {
@@ -40,6 +51,23 @@ pub struct UploadMeta {
 }
 
 impl Vault {
+    /// Refuses an upload by the size its client declared, before a byte is read: over
+    /// the limit, or zero. The refusal is audited; nothing is stored.
+    pub(in crate::vault) async fn check_declared_size(
+        self: &Arc<Self>,
+        up: Upload,
+        declared: Option<u64>,
+    ) -> Result<Upload, VaultError> {
+        let limit = up.limit();
+        let (outcome, refusal) = match declared {
+            Some(n) if n > limit => ("too_large", VaultError::TooLarge(limit)),
+            Some(0) => (EMPTY_FILE, empty_file()),
+            _ => return Ok(up),
+        };
+        self.run(move |v| v.abort_upload(up, outcome)).await?;
+        Err(refusal)
+    }
+
     /// Encrypts a stream of plaintext chunks into the prepared upload `up` and stores
     /// it; returns the new document's id and size. Memory stays bounded: chunks pass
     /// in batches through a small channel to a blocking writer. A failed or oversized
@@ -66,6 +94,7 @@ impl Vault {
                     return Err(e);
                 }
             };
+            let mut written = 0;
             loop {
                 match rx.blocking_recv() {
                     Some(Chunk::Data(mut buf)) => {
@@ -74,8 +103,18 @@ impl Vault {
                             let _ = v.abort_upload(up, "failed");
                             return Err(VaultError::blob("writing blob", e));
                         }
+                        written += buf.len();
                         buf.clear();
                         let _ = back_tx.blocking_send(buf);
+                    }
+                    // Zero bytes: a file chosen again while it was being written, a copy
+                    // cut short. Stored, it would look like a document and hold nothing;
+                    // refused, nothing is stored (dropping the writer removes the
+                    // temporary file) and the person tries again.
+                    Some(Chunk::End) if written == 0 => {
+                        drop(w);
+                        v.abort_upload(up, EMPTY_FILE)?;
+                        return Err(empty_file());
                     }
                     Some(Chunk::End) => return v.finish_upload(up, w),
                     // The request side went away without End: the client disconnected or

@@ -134,7 +134,8 @@ impl Vault {
                 tx.insert_failed_run(&id, &location, &outcome, &self.now_str(), req.scheduled)?;
                 self.backup_entry(tx, actor, &outcome)
             });
-            tracing::error!(target = %location, error = %e, "backup failed");
+            // Not logged here: the caller reports the error once (the command line's
+            // one `casevault: …` line, the schedule's log entry).
         }
         out
     }
@@ -241,7 +242,6 @@ impl Vault {
                     self.backup_entry(tx, actor, &format!("{outcome} id={id}"))
                 });
                 let _ = target.remove_backup(&id);
-                tracing::error!(target = %location, error = %e, "backup failed");
                 return Err(e);
             }
         };
