@@ -19,6 +19,19 @@ pub(crate) enum OfficeCmd {
         /// Keep only the public key on the server; unseal then takes the identity.
         #[arg(long)]
         office_held: bool,
+        /// The office's time zone, an IANA name such as America/Chicago: the pages
+        /// show its times in it (stored times stay UTC).
+        #[arg(long, value_name = "ZONE", default_value = "UTC")]
+        time_zone: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List the offices: slug, time zone, legal hold and how many key holders each has.
+    /// Prints no secret.
+    List {
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
         #[command(flatten)]
         common: Common,
     },
@@ -95,6 +108,30 @@ pub(crate) enum UserCmd {
         /// Caseworker sees every case of the office.
         #[arg(long)]
         supervisor: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Switch a disabled account back on. A caseworker then waits for a supervisor's
+    /// confirmation only if the web made the change; from here it is confirmed.
+    Enable {
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Reset an account's authenticator (a lost phone): its sessions, passkeys and
+    /// recovery codes end; the person sets up their app again at their next sign-in.
+    ResetTotp {
+        /// Data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Username.
+        #[arg(long)]
+        username: String,
         #[command(flatten)]
         common: Common,
     },

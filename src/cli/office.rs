@@ -20,6 +20,7 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             data,
             slug,
             office_held,
+            time_zone,
             common,
         } => {
             let app = open(&data, &common)?;
@@ -30,7 +31,7 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
             };
             let c = app
                 .vault
-                .create_office(&operator::actor(), &slug, mode, None)
+                .create_office_in_zone(&operator::actor(), &slug, mode, &time_zone)
                 .await
                 .map_err(|e| e.to_string())?;
             say!("Office {slug} created. Recipient: {}", c.recipient);
@@ -44,6 +45,30 @@ pub(super) async fn run(cmd: OfficeCmd) -> Result<ExitCode, String> {
                 say!(
                     "Office identity (shown once; the server keeps no copy — store it offline): {}",
                     i.expose_secret()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        OfficeCmd::List { data, common } => {
+            let app = open(&data, &common)?;
+            let offices = operator::office_summaries(&app.vault).map_err(|e| e.to_string())?;
+            if offices.is_empty() {
+                say!("No office yet: add one with `casevault office add --data DIR --slug NAME`.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            say!(
+                "{:<24} {:<22} {:<10} key holders",
+                "office",
+                "time zone",
+                "legal hold"
+            );
+            for o in offices {
+                say!(
+                    "{:<24} {:<22} {:<10} {}",
+                    o.slug,
+                    o.time_zone,
+                    if o.held { "yes" } else { "no" },
+                    o.holders
                 );
             }
             Ok(ExitCode::SUCCESS)

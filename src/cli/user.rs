@@ -1,4 +1,4 @@
-//! `casevault user add`, `disable`, `reset-password` and `list`.
+//! `casevault user add`, `enable`, `disable`, `reset-password`, `reset-totp` and `list`.
 //!
 //! Invariant: a new or reset password is random, printed once and kept only as its
 //! hash; disabling an account or resetting its password ends its sessions at once.
@@ -57,6 +57,37 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
                 .await
                 .map_err(|e| e.to_string())?;
             say!("User {} disabled; their sessions have ended.", u.username);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::Enable {
+            data,
+            username,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let u = find_user(&app, &username)?;
+            app.vault
+                .set_user_disabled(&op, &u.id, false, StepUp::none())
+                .await
+                .map_err(|e| e.to_string())?;
+            say!("User {} can sign in again.", u.username);
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCmd::ResetTotp {
+            data,
+            username,
+            common,
+        } => {
+            let app = open(&data, &common)?;
+            let u = find_user(&app, &username)?;
+            app.vault
+                .reset_totp(&op, &u.id, StepUp::none())
+                .await
+                .map_err(|e| e.to_string())?;
+            say!(
+                "The authenticator of {} is reset; their sessions have ended. They set up their app again at their next sign-in.",
+                u.username
+            );
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::ResetPassword {

@@ -20,6 +20,7 @@ mod casework_pages;
 mod casework_purge;
 mod casework_reach;
 mod childkit;
+mod cli_accounts;
 mod crosssite;
 mod custody;
 mod custody_passkey;

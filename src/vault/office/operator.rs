@@ -87,3 +87,41 @@ pub fn user_by_name(
 ) -> Result<Option<crate::vault::UserView>, VaultError> {
     vault.user_by_name(name)
 }
+
+/// An office as `casevault office list` shows it.
+pub struct OfficeSummary {
+    /// The slug.
+    pub slug: String,
+    /// Its time zone.
+    pub time_zone: String,
+    /// Under an office-wide legal hold.
+    pub held: bool,
+    /// Key holders who can unseal it now.
+    pub holders: usize,
+}
+
+/// Every office, for the operator's list (no secret).
+pub fn office_summaries(vault: &Vault) -> Result<Vec<OfficeSummary>, VaultError> {
+    vault.db.read(|tx| {
+        let mut out = Vec::new();
+        for slug in tx.office_slugs()? {
+            let Some(row) = tx.office(&slug)? else {
+                continue;
+            };
+            let holders = tx
+                .holders(&slug)?
+                .iter()
+                .filter(|h| h.state == "active")
+                .count();
+            out.push(OfficeSummary {
+                time_zone: tx
+                    .office_time_zone(&slug)?
+                    .unwrap_or_else(|| crate::vault::DEFAULT_TIME_ZONE.to_string()),
+                held: row.held,
+                holders,
+                slug,
+            });
+        }
+        Ok(out)
+    })
+}
