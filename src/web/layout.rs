@@ -128,6 +128,7 @@ pub fn done_message(word: Option<&str>) -> Option<Notice> {
             "This partner already had the case: their share now allows what you chose, until the date shown."
         }
         "revoked" => "The share was revoked. The partner can no longer see this case.",
+        "link_revoked" => "The link was revoked. It takes no more files.",
         "sealed" => "The office is sealed. Nobody can read its files until it is unsealed.",
         "unsealed" => "The office is unsealed. Its files can be read again.",
         "sealed_all" => "Every office you administer is sealed.",

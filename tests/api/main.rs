@@ -49,5 +49,6 @@ mod seaweed;
 mod signin;
 mod small;
 mod upcoming_pages;
+mod upload_links;
 mod vault_core;
 mod webdriver;
