@@ -85,6 +85,32 @@ pub(super) struct MakeForm {
     language: String,
 }
 
+/// "26 de septiembre de 2026" from the page's "26 September 2026".
+fn spanish_day(english: &str) -> String {
+    const MONTHS: [(&str, &str); 12] = [
+        ("January", "enero"),
+        ("February", "febrero"),
+        ("March", "marzo"),
+        ("April", "abril"),
+        ("May", "mayo"),
+        ("June", "junio"),
+        ("July", "julio"),
+        ("August", "agosto"),
+        ("September", "septiembre"),
+        ("October", "octubre"),
+        ("November", "noviembre"),
+        ("December", "diciembre"),
+    ];
+    let mut parts = english.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(d), Some(m), Some(y), None) => match MONTHS.iter().find(|(en, _)| *en == m) {
+            Some((_, es)) => format!("{d} de {es} de {y}"),
+            None => english.to_owned(),
+        },
+        _ => english.to_owned(),
+    }
+}
+
 /// A number typed into a form (anything else reads as out of range).
 fn typed(n: &str) -> Option<u32> {
     Some(n.trim().parse::<u32>().unwrap_or(u32::MAX))
@@ -131,7 +157,8 @@ pub(super) async fn make(
         "Please send the documents for your case to the {office} office through this secure link. It works until {until}, for up to {files} files. No account is needed: {url}"
     );
     let es = format!(
-        "Por favor, envíe los documentos de su caso a la oficina de {office} por este enlace seguro. Funciona hasta el {until}, para un máximo de {files} archivos. No necesita una cuenta: {url}"
+        "Por favor, envíe los documentos de su caso a la oficina de {office} por este enlace seguro. Funciona hasta el {}, para un máximo de {files} archivos. No necesita una cuenta: {url}",
+        spanish_day(&until)
     );
     let id = parse_id(&case).unwrap_or_default();
     let body = html! {
@@ -142,7 +169,7 @@ pub(super) async fn make(
         }
         div.field {
             label for="link-url" { "The link" }
-            input #link-url type="text" readonly value=(url);
+            input.wide #link-url type="text" readonly value=(url);
         }
         div.field {
             label for="words-en" { "Words to send with it, in English" }
@@ -175,4 +202,17 @@ pub(super) async fn revoke(
     Ok(super::see_other(&format!(
         "/cases/{id}?done=link_revoked#links"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spanish_dates_read_as_spanish() {
+        assert_eq!(
+            super::spanish_day("26 September 2026"),
+            "26 de septiembre de 2026"
+        );
+        assert_eq!(super::spanish_day("1 May 2027"), "1 de mayo de 2027");
+        assert_eq!(super::spanish_day("2026-09-26"), "2026-09-26");
+    }
 }
