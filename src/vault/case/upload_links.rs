@@ -107,11 +107,26 @@ fn view(l: LinkRow, now: i64) -> LinkView {
     }
 }
 
-/// A new link's token: 144 random bits, 24 characters of base64url.
+/// Characters of a token: letters and digits only (a subset of base64url), so that no
+/// messaging app cuts a trailing `-` or `_` off the link when it underlines it.
+const TOKEN_ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// Characters of a token: 24 × log2(62) ≈ 142.9 random bits.
+const TOKEN_CHARS: usize = 24;
+
+/// A new link's token, drawn without bias from the operating system's random source
+/// (a byte of 248 or more, which `% 62` would skew, is drawn again).
 fn new_token() -> Zeroizing<String> {
-    use base64::Engine;
-    let raw = Zeroizing::new(crate::crypto::random_bytes::<18>());
-    Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw[..]))
+    let mut out = Zeroizing::new(String::with_capacity(TOKEN_CHARS));
+    while out.len() < TOKEN_CHARS {
+        let batch = Zeroizing::new(crate::crypto::random_bytes::<32>());
+        for b in batch.iter().filter(|b| **b < 248) {
+            if out.len() == TOKEN_CHARS {
+                break;
+            }
+            out.push(char::from(TOKEN_ALPHABET[usize::from(*b) % 62]));
+        }
+    }
+    out
 }
 
 impl Vault {
@@ -311,5 +326,21 @@ impl Vault {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_24_letters_and_digits_and_differ() {
+        let a = super::new_token();
+        let b = super::new_token();
+        assert_eq!(a.len(), 24);
+        assert!(
+            a.bytes().all(|c| c.is_ascii_alphanumeric()),
+            "{}",
+            a.as_str()
+        );
+        assert_ne!(a.as_str(), b.as_str());
     }
 }
