@@ -323,8 +323,12 @@ fn reason(outcome: &str) -> &str {
         "revoked" => "the link was revoked",
         "expired" => "the link had ended",
         "used_up" => "the link was used up",
+        "maker_no_longer_allowed" => {
+            "whoever made the link may no longer add documents to the case"
+        }
         "empty" => "the file was empty",
         "no_file" => "no file was chosen",
+        "bad_form" => "the form did not arrive whole",
         other => other,
     }
 }

@@ -223,6 +223,9 @@ async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let Some(boundary) = multipart::boundary(content_type) else {
+        if let Err(e) = st.vault.link_refused(&link, "bad_form").await {
+            return trouble(lang, &e);
+        }
         return form_page(
             &st,
             &link,
@@ -262,7 +265,7 @@ async fn upload(
             Some("gone") => gone(),
             Some(p) => form_page(&st, &link, &token, lang, Some(p), StatusCode::BAD_REQUEST),
             None => {
-                if let Err(e) = st.vault.link_sent_nothing(&link).await {
+                if let Err(e) = st.vault.link_refused(&link, "no_file").await {
                     return trouble(lang, &e);
                 }
                 form_page(
@@ -294,7 +297,13 @@ async fn receive(
         let part = match form.next_part().await {
             Ok(Some(part)) => part,
             Ok(None) => return (received, problem),
-            Err(_) => return (received, Some("failed")),
+            Err(_) => {
+                // Between files: no upload is under way to record it.
+                if let Err(e) = st.vault.link_refused(link, "bad_form").await {
+                    tracing::warn!(error = %e, "a client's broken form could not be audited");
+                }
+                return (received, Some("failed"));
+            }
         };
         if part.name.as_deref() != Some("file") {
             continue;

@@ -24,6 +24,7 @@ fn state_words(state: &str) -> &'static str {
         "live" => "Works",
         "expired" => "Ended",
         "used_up" => "Used up",
+        "stopped" => "Stopped (its maker may no longer add documents here)",
         _ => "Revoked",
     }
 }

@@ -324,8 +324,34 @@ async fn links_are_decided_like_uploads_to_the_case() {
     let shared = app
         .create_case(&alice, "bronx", "Shared Upload", None)
         .await;
-    crate::casekit::share_with(&app, &alice, &shared, "pat", "upload", None).await;
-    make_link(&app, &pat, &shared, json!({"max_files": 1})).await;
+    let share = crate::casekit::share_with(&app, &alice, &shared, "pat", "upload", None).await;
+    let (_, url, _) = make_link(&app, &pat, &shared, json!({"max_files": 3})).await;
+    let (status, _) = send_files(&app, &url, &[("from-pat.pdf", b"via the partner's link")]).await;
+    assert_eq!(status, StatusCode::OK);
+    // The share revoked, the partner's link stops with it.
+    let r = alice
+        .delete(app.url(&format!("/cases/{shared}/shares/{share}")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _, _) = get_page(&page_client(&app), &url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let v: Value = alice
+        .get(app.url(&format!("/cases/{shared}/upload-links")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["links"][0]["state"], "stopped");
+    assert!(
+        audit_rows(&app)
+            .iter()
+            .any(|r| r.outcome == "maker_no_longer_allowed")
+    );
     // Bad input: a clear 400 each.
     for (body, code) in [
         (json!({"expires_in_days": 0}), "invalid_days"),
@@ -486,13 +512,22 @@ async fn empty_files_missing_files_and_forged_forms_store_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Not a form at all: a clear 400, audited.
+    let r = c
+        .post(&url)
+        .header("content-type", "application/octet-stream")
+        .body(b"raw bytes".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(documents(&app, &alice, &case).await.is_empty());
     let outcomes: Vec<_> = audit_rows(&app)
         .into_iter()
         .filter(|r| r.action == "client_upload" && r.decision == "deny")
         .map(|r| r.outcome)
         .collect();
-    for o in ["empty", "no_file", "csrf_invalid"] {
+    for o in ["empty", "no_file", "csrf_invalid", "bad_form"] {
         assert!(outcomes.iter().any(|x| x == o), "{o} in {outcomes:?}");
     }
 }

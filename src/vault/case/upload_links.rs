@@ -73,7 +73,8 @@ pub struct LinkView {
     pub revoked: bool,
     /// `en` or `es`: the language of the client's page.
     pub language: String,
-    /// `live`, `expired`, `used_up` or `revoked`.
+    /// `live`, `expired`, `used_up`, `revoked`, or `stopped` (the account that made it
+    /// may no longer add documents to the case).
     pub state: String,
 }
 
@@ -225,10 +226,21 @@ impl Vault {
                 &case_id,
                 Some(Target::word(Word::UploadLinks)),
             )?;
-            let rows = v.db.read(|tx| tx.links(&case.id))?;
-            v.record_now(&allowed, "ok")?;
             let now = v.clock.unix();
-            Ok(rows.into_iter().map(|l| view(l, now)).collect())
+            let views = v.db.read(|tx| -> Result<Vec<LinkView>, VaultError> {
+                let mut out = Vec::new();
+                for l in tx.links(&case.id)? {
+                    let stopped = link_state(&l, now) == "live" && !v.maker_may(tx, &l)?;
+                    let mut lv = view(l, now);
+                    if stopped {
+                        lv.state = "stopped".into();
+                    }
+                    out.push(lv);
+                }
+                Ok(out)
+            })?;
+            v.record_now(&allowed, "ok")?;
+            Ok(views)
         })
         .await
     }

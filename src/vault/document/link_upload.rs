@@ -6,7 +6,8 @@
 //! Invariants: a token that names no link, and one whose link expired, was used up
 //! or revoked, take the same work (one hash, one lookup, one audit entry) and answer
 //! the same [`VaultError::NotFound`]; a link reaches its one case and nothing else
-//! (it is no [`crate::vault::Actor`]: no policy rule can name it); every page view,
+//! (it is no [`crate::vault::Actor`]: no policy rule can name it), and only while the
+//! account that made it may still make links for that case; every page view,
 //! file and refusal is audited as `link:ID` with the case's office, never the token
 //! or an address; a file's row is written only while the link still takes it,
 //! checked in the same transaction that counts it.
@@ -15,12 +16,13 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::store::{LinkRow, WriteTx};
+use crate::policy::{Action, Ctx, Resource};
+use crate::store::{LinkRow, ReadTx, WriteTx};
 use crate::vault::case::upload_links::link_state;
 use crate::vault::document::documents::{DocMeta, Upload, Uploader};
 use crate::vault::guard::refusals::Refusal;
 use crate::vault::guard::target::Target;
-use crate::vault::{Allowed, Vault, VaultError, new_id};
+use crate::vault::{Actor, Allowed, Vault, VaultError, new_id};
 
 /// The audit action of everything a client does through a link.
 const ACTION: &str = "client_upload";
@@ -128,7 +130,10 @@ impl Vault {
             self.append_link_entry("-", "-", &Target::unknown_link(), "not_found")?;
             return Err(VaultError::NotFound);
         };
-        let state = link_state(&l, now);
+        let state = match link_state(&l, now) {
+            "live" if !self.db.read(|tx| self.maker_may(tx, &l))? => "maker_no_longer_allowed",
+            other => other,
+        };
         if state != "live" {
             self.record_refusal_now(&decision(&l, None), state)?;
             return Err(VaultError::NotFound);
@@ -191,14 +196,20 @@ impl Vault {
         Err(VaultError::Forbidden)
     }
 
-    /// Records that a client's upload request held no file (audited, nothing stored).
-    pub async fn link_sent_nothing(self: &Arc<Self>, link: &ClientLink) -> Result<(), VaultError> {
+    /// Records a client's upload request that stored nothing for a reason of its own,
+    /// outside any file (`no_file`: it held none; `bad_form`: the form broke between
+    /// files). A file's own refusals are recorded with the file.
+    pub async fn link_refused(
+        self: &Arc<Self>,
+        link: &ClientLink,
+        outcome: &'static str,
+    ) -> Result<(), VaultError> {
         let (id, case_id, office) = (link.id.clone(), link.case_id.clone(), link.office.clone());
         self.run(move |v| {
             let target = Target::stored_office(&office)
                 .and(Target::case(&case_id))
                 .and(Target::link(&id));
-            v.append_link_entry(&format!("link:{id}"), "link", &target, "no_file")
+            v.append_link_entry(&format!("link:{id}"), "link", &target, outcome)
         })
         .await
     }
@@ -221,14 +232,19 @@ impl Vault {
             let Some(l) = tx.link(case_id, id)? else {
                 return Ok(None);
             };
-            Ok(tx.case(&l.case_id)?.map(|c| (l, c.recipient)))
+            let maker = self.maker_may(tx, &l)?;
+            Ok(tx.case(&l.case_id)?.map(|c| (l, c.recipient, maker)))
         })?;
-        let Some((l, recipient)) = found else {
+        let Some((l, recipient, maker)) = found else {
             return Err(VaultError::NotFound);
         };
         let doc_id = new_id();
         let allowed = decision(&l, Some(Target::doc(&doc_id)));
-        match link_state(&l, self.clock.unix()) {
+        let state = match link_state(&l, self.clock.unix()) {
+            "live" if !maker => "maker_no_longer_allowed",
+            other => other,
+        };
+        match state {
             "live" => {}
             "used_up" => {
                 self.record_refusal_now(&allowed, "used_up")?;
@@ -276,11 +292,39 @@ impl Vault {
             None => "not_found",
             Some(l) => match link_state(&l, self.clock.unix()) {
                 "live" if l.bytes_received.saturating_add(size) > l.max_bytes => "used_up",
+                "live" if !self.maker_may(tx, &l)? => "maker_no_longer_allowed",
                 "live" => return Ok(true),
                 other => other,
             },
         };
         self.record_refusal(tx, allowed, outcome)?;
         Ok(false)
+    }
+
+    /// Whether the account that made the link may still make links for its case (the
+    /// rules of an upload to it): a link stops when its maker's account is disabled,
+    /// a partner's upload share ends, or a caseworker is no longer on the case. A link
+    /// no account made (the operator's) never takes a file.
+    pub(in crate::vault) fn maker_may(
+        &self,
+        tx: &ReadTx<'_>,
+        l: &LinkRow,
+    ) -> Result<bool, VaultError> {
+        let Some(user) = tx.user(&l.created_by)?.filter(|u| !u.disabled) else {
+            return Ok(false);
+        };
+        let Some(case) = tx.case(&l.case_id)? else {
+            return Ok(false);
+        };
+        let facts = self.case_facts(tx, &case)?;
+        let maker = Actor::from_user(&user, false);
+        Ok(maker.role().is_some_and(|role| {
+            self.policy.decide(
+                &maker.principal(role),
+                Action::MakeUploadLink,
+                &Resource::Case(&facts),
+                &Ctx::default(),
+            )
+        }))
     }
 }
