@@ -3,8 +3,8 @@
 
 Starts `casevault demo` on a spare loopback port with a temporary data directory,
 signs in as a caseworker (alice), an office administrator (admin) and a second
-caseworker (bob), seeds one case, document and share so that generated requests can
-reach real records, then runs schemathesis against GET /api/v1/openapi.json in three
+caseworker (bob), seeds one case, document, share and upload link so that generated
+requests can reach real records, then runs schemathesis against GET /api/v1/openapi.json in three
 stages:
 
   1. as alice: every operation but sign-out;
@@ -244,9 +244,11 @@ def main():
             # A share runs at most a year ([sharing] max_share_days).
             "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 30 * 86400))}),
             201)["id"]
+        link = expect("upload link", alice.call("POST", f"/api/v1/cases/{case}/upload-links", {
+            "expires_in_days": 7}), 201)["id"]
         users = [creds["users"][n]["id"] for n in ("alice", "pat", "audrey")]
         dictionaries = {"case": [case], "doc": [doc], "share": [share], "user": users,
-                        "office": ["bronx", "queens"]}
+                        "office": ["bronx", "queens"], "link": [link]}
 
         doc_url = f"{base}/api/v1/openapi.json"
         with urllib.request.urlopen(doc_url, context=alice.ctx) as r:

@@ -53,3 +53,14 @@ pub fn run<F: std::future::Future<Output = ()>>(body: F) {
         .expect("runtime")
         .block_on(body);
 }
+
+/// [`run`], answering what the body answers.
+pub fn run_value<T, F: std::future::Future<Output = T>>(body: F) -> T {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(body)
+}

@@ -95,6 +95,7 @@ done-shared = The case was shared. The partner can see it until the date shown.
 done-passkey-added = The passkey was added. Next time, choose “Sign in with a passkey”.
 done-passkey-removed = The passkey was removed. It can no longer sign in to your account.
 done-share-changed = This partner already had the case: their share now allows what you chose, until the date shown.
+done-link-revoked = The link was revoked. It takes no more files.
 done-revoked = The share was revoked. The partner can no longer see this case.
 done-sealed = The office is sealed. Nobody can read its files until it is unsealed.
 done-unsealed = The office is unsealed. Its files can be read again.

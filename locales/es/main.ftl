@@ -96,6 +96,7 @@ done-shared = Se compartió el caso. El abogado asociado puede verlo hasta la fe
 done-passkey-added = Se agregó la llave de acceso. La próxima vez, elija “Iniciar sesión con una llave de acceso”.
 done-passkey-removed = Se quitó la llave de acceso. Ya no puede iniciar sesión en su cuenta.
 done-share-changed = Este abogado asociado ya tenía el caso: ahora su acceso permite lo que usted eligió, hasta la fecha indicada.
+done-link-revoked = Se revocó el enlace. Ya no recibe más archivos.
 done-revoked = Se revocó el acceso. El abogado asociado ya no puede ver este caso.
 done-sealed = La oficina está sellada. Nadie puede leer sus expedientes hasta que se abra.
 done-unsealed = La oficina está abierta. Sus expedientes se pueden leer otra vez.

@@ -8,6 +8,7 @@
 mod device;
 pub mod passkey;
 mod password;
+mod rate;
 mod slots;
 mod throttle;
 mod totp;
@@ -15,6 +16,7 @@ mod totp;
 pub use device::{DeviceBinding, TrustedDevice, issue as issue_device, verify as verify_device};
 pub use passkey::{Ceremony, PasskeyError, Passkeys};
 pub use password::{HashError, PasswordHasher, PasswordPolicyError, check_new_password};
+pub use rate::RateLimit;
 pub use slots::Busy;
 pub use throttle::{ADDRESS_FACTOR, Attempt, Throttle, ThrottleVerdict};
 pub use totp::{

@@ -99,6 +99,13 @@ impl Passkeys {
         Ok(())
     }
 
+    /// The public URL set by [`Passkeys::configure`] (`https://HOST[:PORT]`, no
+    /// trailing `/`), once set.
+    pub fn public_url(&self) -> Option<String> {
+        let origin = self.rp.get()?.get_allowed_origins().first()?.origin();
+        Some(origin.ascii_serialization())
+    }
+
     /// The relying party, once configured.
     pub fn rp(&self) -> Result<&Webauthn, PasskeyError> {
         self.rp

@@ -11,7 +11,9 @@ use serde::Deserialize;
 
 use crate::policy::Policy;
 
+mod links;
 mod schedules;
+pub use links::UploadLinkSettings;
 pub use schedules::{BackupSettings, DEFAULT_BACKUP, DEFAULT_RETENTION, RetentionSettings};
 
 /// All settings.
@@ -26,6 +28,9 @@ pub struct Settings {
     pub login: LoginSettings,
     /// Upload limits.
     pub uploads: UploadSettings,
+    /// Limits of client upload links.
+    #[serde(default)]
+    pub upload_links: UploadLinkSettings,
     /// Key derivation.
     pub kdf: KdfSettings,
     /// Retention (from `retention.toml`, not `settings.toml`).
@@ -276,6 +281,7 @@ impl Settings {
             return Err("[kdf] needs 0 < passphrase_log_n <= max_log_n <= 30".into());
         }
         s.connections.check()?;
+        s.upload_links.check()?;
         if !(1..=400).contains(&s.login.device_days) {
             return Err("[login] device_days must be from 1 to 400".into());
         }
@@ -315,6 +321,7 @@ impl Settings {
                 device_days: 90,
             },
             uploads: UploadSettings { max_bytes: 2 << 30 },
+            upload_links: UploadLinkSettings::default(),
             kdf: KdfSettings {
                 passphrase_log_n: 18,
                 max_log_n: 20,

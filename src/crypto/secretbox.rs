@@ -87,6 +87,33 @@ impl AuthKey {
         hmac::sign(&key, token).as_ref().to_vec()
     }
 
+    /// Keyed hash of a client upload link's token (a subkey of its own: a link token
+    /// can never be looked up as a session, nor a session token as a link).
+    pub fn link_hash(&self, token: &[u8]) -> Vec<u8> {
+        let k = self.subkey(b"upload link");
+        hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &k[..]), token)
+            .as_ref()
+            .to_vec()
+    }
+
+    /// The CSRF token of a link's upload form: an HMAC of the link's token hash under
+    /// a subkey of its own (nothing to store; only a page of that link shows it).
+    pub fn link_form_token(&self, link_hash: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.link_form_key(), link_hash)
+            .as_ref()
+            .to_vec()
+    }
+
+    /// Whether `token` is the form token of the link with this hash (constant time).
+    pub fn link_form_token_ok(&self, link_hash: &[u8], token: &[u8]) -> bool {
+        hmac::verify(&self.link_form_key(), link_hash, token).is_ok()
+    }
+
+    fn link_form_key(&self) -> hmac::Key {
+        let k = self.subkey(b"upload link form");
+        hmac::Key::new(hmac::HMAC_SHA256, &k[..])
+    }
+
     /// The HMAC-SHA256 tag of a device cookie's content (a subkey of its own, so a
     /// device tag can never pass for a token hash or the other way round).
     pub fn device_tag(&self, content: &[u8]) -> Vec<u8> {
@@ -222,5 +249,19 @@ mod tests {
         assert!(!AuthKey::generate().device_tag_ok(b"content", &tag));
         assert!(!a.device_tag_ok(b"content", &tag[..16]));
         assert_ne!(tag, a.token_hash(b"content"));
+    }
+
+    #[test]
+    fn link_hashes_and_form_tokens_are_keyed_and_separate() {
+        let a = AuthKey::generate();
+        let h = a.link_hash(b"tok");
+        assert_eq!(h, a.link_hash(b"tok"));
+        assert_ne!(h, a.token_hash(b"tok"));
+        assert_ne!(h, AuthKey::generate().link_hash(b"tok"));
+        let f = a.link_form_token(&h);
+        assert!(a.link_form_token_ok(&h, &f));
+        assert!(!a.link_form_token_ok(&a.link_hash(b"other"), &f));
+        assert!(!AuthKey::generate().link_form_token_ok(&h, &f));
+        assert!(!a.link_form_token_ok(&h, &f[..16]));
     }
 }

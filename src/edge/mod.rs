@@ -27,3 +27,29 @@ pub struct AppState {
 pub fn client_ip(ci: Option<&ConnectInfo<SocketAddr>>) -> String {
     ci.map(|c| c.0.ip().to_string()).unwrap_or_default()
 }
+
+/// The address the server is reached at (`https://HOST[:PORT]`), for a link that
+/// someone will open elsewhere (a client's upload link): the configured public URL,
+/// else the `Host` (or HTTP/2 authority) this request was sent to, when it reads as
+/// a plain host and port.
+pub fn public_base(
+    vault: &Vault,
+    headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> String {
+    if let Some(u) = vault.public_url() {
+        return u;
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .map(str::trim)
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        });
+    format!("https://{}", host.unwrap_or("localhost"))
+}

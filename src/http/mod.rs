@@ -21,6 +21,7 @@ mod params;
 mod passkeys;
 mod routes;
 mod transfer;
+mod upload_links;
 mod users;
 
 use axum::Router;

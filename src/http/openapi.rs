@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
 use super::error::ErrorBody;
 use super::{
     admin, auth, cases, casework, holder_passkeys, holders, me, offices, passkeys, routes,
-    transfer, users,
+    transfer, upload_links, users,
 };
 use crate::edge::cookie::COOKIE;
 
@@ -70,6 +70,9 @@ headers above 16 KiB or 64 fields (431)."
         cases::create_share,
         cases::revoke_share,
         cases::assign_case,
+        upload_links::make,
+        upload_links::list,
+        upload_links::revoke,
         offices::list_offices,
         offices::create_office,
         offices::seal,

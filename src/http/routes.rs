@@ -48,6 +48,14 @@ pub(super) fn api() -> Router<AppState> {
         .route("/cases/{case}/shares/{share}", delete(cases::revoke_share))
         .route("/cases/{case}/assignments", post(cases::assign_case))
         .route(
+            "/cases/{case}/upload-links",
+            get(super::upload_links::list).post(super::upload_links::make),
+        )
+        .route(
+            "/cases/{case}/upload-links/{link}",
+            delete(super::upload_links::revoke),
+        )
+        .route(
             "/offices",
             get(offices::list_offices).post(offices::create_office),
         )

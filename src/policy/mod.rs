@@ -64,6 +64,7 @@ pub enum Action {
     ManageHolders,
     HoldOfficeKey,
     SetOfficeTimeZone,
+    MakeUploadLink,
 }
 
 impl Action {
@@ -105,6 +106,7 @@ impl Action {
             Action::ManageHolders => "manage_holders",
             Action::HoldOfficeKey => "hold_office_key",
             Action::SetOfficeTimeZone => "set_office_time_zone",
+            Action::MakeUploadLink => "make_upload_link",
         }
     }
 }

@@ -24,8 +24,10 @@ pub struct DocRow {
     pub stored_size: i64,
     /// RFC 3339.
     pub created_at: String,
-    /// Uploader's user id.
+    /// Uploader's user id (for a client's file: the account that made the link).
     pub created_by: String,
+    /// The upload link a client sent it through (`None`: added by an account).
+    pub via_link: Option<String>,
 }
 
 fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
@@ -38,6 +40,7 @@ fn doc_from(r: &Row<'_>) -> rusqlite::Result<DocRow> {
         stored_size: r.get(5)?,
         created_at: r.get(6)?,
         created_by: r.get(7)?,
+        via_link: r.get(8)?,
     })
 }
 
@@ -59,13 +62,15 @@ pub struct NewDocRow<'a> {
     pub created_by: &'a str,
     /// RFC 3339.
     pub created_at: &'a str,
+    /// The upload link it came through, if a client sent it.
+    pub via_link: Option<&'a str>,
 }
 
 impl ReadTx<'_> {
     /// Documents of a case, oldest first.
     pub fn documents(&self, case: &str) -> R<Vec<DocRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by FROM documents
+            "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by, via_link FROM documents
              WHERE case_id = ?1 ORDER BY rowid",
         )?;
         let rows = st.query_map([case], doc_from)?;
@@ -76,7 +81,7 @@ impl ReadTx<'_> {
     /// document at rowid `after` (from the first, when `None`).
     pub fn document_page(&self, case: &str, after: Option<i64>, limit: usize) -> R<Vec<DocRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by FROM documents
+            "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by, via_link FROM documents
              WHERE case_id = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3",
         )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -99,7 +104,7 @@ impl ReadTx<'_> {
     pub fn document(&self, case: &str, id: &str) -> R<Option<DocRow>> {
         Ok(self
             .q_row(
-                "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by FROM documents
+                "SELECT id, case_id, header, blob, meta, stored_size, created_at, created_by, via_link FROM documents
                  WHERE case_id = ?1 AND id = ?2",
                 [case, id],
                 doc_from,
@@ -139,8 +144,8 @@ impl WriteTx<'_> {
     pub fn insert_document(&self, d: &NewDocRow<'_>) -> R<()> {
         exec(
             self,
-            "INSERT INTO documents (id, case_id, header, blob, meta, stored_size, created_by, created_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+            "INSERT INTO documents (id, case_id, header, blob, meta, stored_size, created_by, created_at, via_link)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
             params![
                 d.id,
                 d.case_id,
@@ -149,7 +154,8 @@ impl WriteTx<'_> {
                 d.meta,
                 d.stored_size,
                 d.created_by,
-                d.created_at
+                d.created_at,
+                d.via_link
             ],
         )?;
         Ok(())

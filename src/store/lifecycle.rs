@@ -207,7 +207,7 @@ impl WriteTx<'_> {
         Ok(())
     }
 
-    /// Deletes a case: its documents (headers), shares, assignments, hold history,
+    /// Deletes a case: its documents (headers), shares, upload links, assignments, hold history,
     /// earlier versions, notes and events, and the case row with its wrapped identity
     /// and metadata.
     pub fn purge_case(&self, id: &str) -> R<PurgeCounts> {
@@ -221,6 +221,7 @@ impl WriteTx<'_> {
         self.forget_shred_keys(ShredKind::Case, "= ?2", id)?;
         exec(self, "DELETE FROM documents WHERE case_id = ?1", [id])?;
         exec(self, "DELETE FROM shares WHERE case_id = ?1", [id])?;
+        exec(self, "DELETE FROM upload_links WHERE case_id = ?1", [id])?;
         exec(
             self,
             "DELETE FROM case_assignments WHERE case_id = ?1",
@@ -274,6 +275,11 @@ impl WriteTx<'_> {
         exec(
             self,
             &format!("DELETE FROM shares WHERE case_id {in_office}"),
+            [slug],
+        )?;
+        exec(
+            self,
+            &format!("DELETE FROM upload_links WHERE case_id {in_office}"),
             [slug],
         )?;
         exec(

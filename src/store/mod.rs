@@ -29,6 +29,7 @@ mod sessions;
 mod shares;
 mod snapshot;
 mod trash;
+mod upload_links;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ pub use private_file::write_private_file;
 pub use sessions::{NewSessionRow, SessionRow};
 pub use shares::{NewShareRow, ShareRow};
 pub use snapshot::{KeyBearing, Snapshot};
+pub use upload_links::{LinkRow, NewLinkRow};
 pub use users::{NewUserRow, UserRow};
 
 /// The storage layer's result.
@@ -151,6 +153,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         13,
         "office_time_zone",
         include_str!("../../migrations/0013_office_time_zone.sql"),
+    ),
+    (
+        14,
+        "upload_links",
+        include_str!("../../migrations/0014_upload_links.sql"),
     ),
     (
         15,

@@ -187,7 +187,10 @@ mod tests {
                 })?;
                 // Back to schema 4, as the previous version left it.
                 tx.0.execute_batch(
-                    "ALTER TABLE offices DROP COLUMN audit_from;
+                    "DROP TABLE upload_links;
+                     ALTER TABLE documents DROP COLUMN via_link;
+                     ALTER TABLE cases DROP COLUMN client_files_new;
+                     ALTER TABLE offices DROP COLUMN audit_from;
                      DROP TABLE blob_trash;
                      DROP INDEX cases_office_creator;
                      DROP INDEX case_assignments_user;

@@ -143,7 +143,8 @@ impl WriteTx<'_> {
     /// Takes out of a snapshot what must never be in a backup: the live shred keys,
     /// the backup bookkeeping (snapshot keys), sessions, and the blind indexes (with
     /// a shred key gone they would still confirm a guessed A-number or name, so
-    /// a restored vault recomputes them at unseal).
+    /// a restored vault recomputes them at unseal). Client upload links stay listed
+    /// but revoked: a restore brings back no way in.
     pub fn strip_for_backup(&self) -> R<()> {
         self.0.execute_batch(
             "DELETE FROM shred_keys;
@@ -152,6 +153,8 @@ impl WriteTx<'_> {
              DELETE FROM sessions;
              DELETE FROM blob_trash;
              DELETE FROM case_name_tokens;
+             UPDATE upload_links SET revoked_at = CAST(strftime('%s','now') AS INTEGER)
+                 WHERE revoked_at IS NULL;
              UPDATE cases SET a_number_index = NULL, client_name_index = NULL, a_number_pending = 1;",
         )?;
         Ok(())

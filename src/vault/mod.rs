@@ -51,8 +51,11 @@ pub use case::shares::{ShareInput, ShareOutcome, ShareView};
 pub use case::upcoming::{
     UPCOMING_DAYS_DEFAULT, UPCOMING_DAYS_MAX, Upcoming, UpcomingItem, UpcomingQuery,
 };
+pub use case::upload_links::{LinkInput, LinkMade, LinkView};
 pub use document::doc_fix::RenameInput;
 pub use document::documents::{DocMay, DocumentPage, DocumentView, OpenDocument, Upload};
+pub use document::filename::client_filename;
+pub use document::link_upload::{ClientLink, LinkReceipt, receipt_code};
 pub use document::live::DocumentStream;
 pub use document::upload_stream::UploadMeta;
 pub use error::VaultError;
@@ -244,6 +247,8 @@ pub struct Vault {
     auth_key: AuthKey,
     hasher: PasswordHasher,
     throttle: Throttle,
+    /// The hourly request budget of each client address on the client upload pages.
+    link_rate: crate::auth::RateLimit,
     refusals: guard::refusals::Refusals,
     audit_group: guard::audit_group::AuditGroup,
     trash: Arc<lifecycle::trash::Trash>,
@@ -315,6 +320,9 @@ impl Vault {
             blobs,
             policy,
             throttle: Throttle::new(opts.settings.login.clone()),
+            link_rate: crate::auth::RateLimit::new(
+                opts.settings.upload_links.requests_per_address_per_hour,
+            ),
             refusals: guard::refusals::Refusals::default(),
             audit_group: guard::audit_group::AuditGroup::default(),
             trash: Arc::default(),

@@ -17,6 +17,11 @@ pub(super) const ACTIONS: &[(&str, &str)] = &[
     ("upload_document", "Added a document"),
     ("rename_document", "Renamed a document"),
     ("share_case", "Shared or revoked a share"),
+    (
+        "make_upload_link",
+        "Made, listed or revoked a client upload link",
+    ),
+    ("client_upload", "A client used an upload link"),
     ("assign_case", "Assigned a case"),
     ("list_cases", "Listed cases"),
     ("login", "Signed in"),
@@ -51,6 +56,7 @@ pub(super) const ACTIONS: &[(&str, &str)] = &[
 struct Things<'a> {
     case: Option<&'a str>,
     doc: bool,
+    link: bool,
     office: Option<&'a str>,
     user: Option<&'a str>,
     words: Vec<&'a str>,
@@ -60,6 +66,7 @@ fn things(target: &str) -> Things<'_> {
     let mut t = Things {
         case: None,
         doc: false,
+        link: false,
         office: None,
         user: None,
         words: Vec::new(),
@@ -68,6 +75,7 @@ fn things(target: &str) -> Things<'_> {
         match tok.split_once(':') {
             Some(("case", id)) => t.case = Some(id),
             Some(("doc", _)) => t.doc = true,
+            Some(("link", _)) => t.link = true,
             Some(("office", o)) => t.office = Some(o),
             Some(("user", u)) => t.user = Some(u),
             Some(_) => {}
@@ -142,6 +150,33 @@ fn deed(e: &AuditEntryView, names: &HashMap<String, String>) -> (String, String)
         "rename_document" => pair("renamed a document of", "renaming a document of", &case),
         "share_case" => pair("shared or changed a share of", "sharing", &case),
         "assign_case" => pair("assigned", "assigning", &case),
+        "make_upload_link" if has("upload_links") => pair(
+            "listed the client upload links of",
+            "listing the client upload links of",
+            &case,
+        ),
+        "make_upload_link" if has("revoke") => pair(
+            "revoked a client upload link of",
+            "revoking a client upload link of",
+            &case,
+        ),
+        "make_upload_link" => pair(
+            "made a client upload link for",
+            "making a client upload link for",
+            &case,
+        ),
+        "client_upload" if t.doc => pair("sent a file to", "sending a file to", &case),
+        "client_upload" if t.case.is_none() => pair(
+            "used an upload link",
+            "using an upload link",
+            if t.link { "" } else { "(too many tries)" },
+        ),
+        "client_upload" if e.outcome == "page" => pair(
+            "opened the upload page of",
+            "opening the upload page of",
+            &case,
+        ),
+        "client_upload" => pair("used the upload link of", "using the upload link of", &case),
         "close_case" => pair("closed", "closing", &case),
         "hold_case" => match e.outcome.as_str() {
             "lifted" => pair(
@@ -284,6 +319,16 @@ fn reason(outcome: &str) -> &str {
         "no_longer_allowed" => "it was no longer allowed when it finished",
         "access_pending" => "the account waits for confirmation",
         "failed" => "it failed",
+        "page" => "",
+        "revoked" => "the link was revoked",
+        "expired" => "the link had ended",
+        "used_up" => "the link was used up",
+        "maker_no_longer_allowed" => {
+            "whoever made the link may no longer add documents to the case"
+        }
+        "empty" | "empty_file" => "the file was empty",
+        "no_file" => "no file was chosen",
+        "bad_form" => "the form did not arrive whole",
         other => other,
     }
 }
@@ -295,6 +340,12 @@ pub(super) fn sentence(e: &AuditEntryView, names: &HashMap<String, String>) -> S
         None if e.actor == "-" => "Someone not signed in".to_string(),
         None if e.actor == "operator" => "The server operator".to_string(),
         None if e.actor == "system" => "casevault itself".to_string(),
+        None if e.actor.starts_with("link:") => {
+            format!(
+                "A client (through link {})",
+                short(e.actor.get(5..).unwrap_or(""))
+            )
+        }
         None => format!("Account {}", short(&e.actor)),
     };
     let (done, tried) = deed(e, names);

@@ -73,7 +73,12 @@ fn documents_section(
                     thead { tr { th scope="col" { "Name" } th scope="col" { "Size" } th scope="col" { "Added" } th scope="col" { span.visually-hidden { "Download" } }
                         @if fixes { th scope="col" { span.visually-hidden { "Rename or delete" } } } } }
                     tbody { @for d in docs { tr {
-                        td { (d.filename) }
+                        td { (d.filename)
+                            @if d.via_link.is_some() {
+                                br; span.muted { "from the client, via link of "
+                                    (d.via_link_made.as_deref().map(day).unwrap_or_else(|| "an earlier date".into()))
+                                    " · code " (crate::vault::receipt_code(&d.id)) }
+                            } }
                         td data-label="Size" { (size_words(d.size)) }
                         td.date data-label="Added" { (day(&d.created_at)) }
                         td { a.download href={ "/api/v1/cases/" (case.id) "/documents/" (d.id) } download {
@@ -223,6 +228,12 @@ pub(super) async fn case_response_with(
             },
         )
         .await?;
+    let links = if case.may.links {
+        st.vault.list_upload_links(&s.actor, &case_id).await?
+    } else {
+        Vec::new()
+    };
+    st.vault.client_files_seen(&s.actor, &case.id).await?;
     let shares = if s.actor.is(Role::Partner) {
         st.vault.own_share_expiry(&s.actor).await?
     } else {
@@ -285,6 +296,7 @@ pub(super) async fn case_response_with(
         (events_section(&s, &case, &cw))
         (notes_section(&s, &case, &cw))
         (documents_section(&s, &case, &docs, paged, case.may.upload))
+        @if case.may.links { (super::upload_links::links_section(&s, &case, &links)) }
         @if case.may.share { (shares_section(&s, &case, iso_day(&today), iso_day(&until))) }
         @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }
     };

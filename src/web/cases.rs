@@ -44,6 +44,8 @@ struct ListState {
     sealed: bool,
     search: Option<String>,
     shares: std::collections::HashMap<String, (String, i64)>,
+    /// Files from clients nobody has looked at yet, per case.
+    news: std::collections::HashMap<String, u32>,
     /// Accounts of the office waiting for this supervisor's confirmation.
     pending: Vec<crate::vault::UserView>,
     /// What was typed into a new-case form the vault refused (shown again, so
@@ -149,6 +151,9 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                                         (if c.status == "closed" { "Closed" } else { "Open" })
                                         @if c.held { " · " span.tag { "Legal hold" } }
                                         @if c.sealed { " · " span.tag { "Sealed" } }
+                                        @if let Some(n) = st.news.get(&c.id) {
+                                            " · " span.tag.news { (n) (if *n == 1 { " new file" } else { " new files" }) " from the client" }
+                                        }
                                     }
                                 }
                             }
@@ -220,6 +225,11 @@ async fn list_response_typed(
         } else {
             Default::default()
         };
+        let news = if s.actor.is(Role::Caseworker) {
+            st.vault.client_file_news(&found).await?
+        } else {
+            Default::default()
+        };
         Ok(ListState {
             cases: found.cases,
             next_after: found.next_after,
@@ -227,6 +237,7 @@ async fn list_response_typed(
             sealed,
             search: q,
             shares,
+            news,
             pending: Vec::new(),
             typed: None,
         })
@@ -243,6 +254,7 @@ async fn list_response_typed(
                 sealed: false,
                 search,
                 shares: Default::default(),
+                news: Default::default(),
                 pending: Vec::new(),
                 typed: None,
             }

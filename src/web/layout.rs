@@ -124,6 +124,7 @@ const DONE: &[&str] = &[
     "passkey_removed",
     "share_changed",
     "revoked",
+    "link_revoked",
     "sealed",
     "unsealed",
     "sealed_all",

@@ -1,10 +1,11 @@
 //! The HTML pages for people: sign-in and TOTP enrolment, case lists and cases
 //! (with their notes, hearings and deadlines), "Coming up" and its calendar file,
-//! office administration (seal, accounts, legal holds, retention, purge) and the
-//! audit log. Server-rendered with `maud`; one first-party stylesheet and one
-//! small script (the upload progress bar) are served from the binary, so the
-//! global `Content-Security-Policy: default-src 'self'` holds: no inline script
-//! or style, no third-party origin.
+//! office administration (seal, accounts, legal holds, retention, purge), the
+//! audit log, and the page a client opens through an upload link (`client_page.rs`).
+//! Server-rendered with `maud`; one first-party stylesheet and one small script
+//! (the upload progress bar) are served from the binary, so the global
+//! `Content-Security-Policy: default-src 'self'` holds: no inline script or style,
+//! no third-party origin.
 //!
 //! Invariants: every page handler reaches data only through the same `Vault`
 //! methods as the API (one policy decision, one audit log); every form that
@@ -22,6 +23,8 @@ mod case_page;
 mod cases;
 mod casework;
 mod casework_actions;
+mod client_page;
+mod client_words;
 mod confirm;
 mod custody;
 mod error;
@@ -33,6 +36,7 @@ mod office_lifecycle;
 mod parts;
 mod session;
 mod upcoming;
+mod upload_links;
 mod users;
 
 use std::sync::LazyLock;
@@ -132,6 +136,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/cases/{case}/shares/{share}/revoke",
             post(case_actions::revoke),
         )
+        .route("/cases/{case}/upload-links", post(upload_links::make))
+        .route(
+            "/cases/{case}/upload-links/{link}/revoke",
+            post(upload_links::revoke),
+        )
         .route("/admin", get(admin::office_page))
         .route("/admin/offices/{office}/seal", post(admin::seal))
         .route("/admin/offices/{office}/unseal", post(admin::unseal))
@@ -181,7 +190,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // vault's own document limit, counted while streaming; everything before the
     // file has its own small limit (`multipart.rs`).
     let uploads = Router::new().route("/cases/{case}/documents", post(case_actions::upload_form));
-    Router::new()
+    let pages = Router::new()
         .merge(forms)
         .merge(uploads)
         .route(
@@ -203,7 +212,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error::frame,
-        ))
+        ));
+    // The client's upload page stays outside the session layer: a request there never
+    // resolves or renews a session, whatever cookie the browser holds.
+    Router::new().merge(pages).merge(client_page::router())
 }
 
 /// 303 See Other: after a successful post, the browser loads the page afresh.

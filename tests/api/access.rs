@@ -22,6 +22,8 @@ use crate::helpers::*;
 mod casework;
 #[path = "access_custody.rs"]
 mod custody;
+#[path = "access_links.rs"]
+mod links;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Route {
@@ -67,9 +69,13 @@ enum Route {
     UnsealPasskeyStart,
     UnsealPasskeyFinish,
     SetTimeZone,
+    // Client upload links (issue 25): the rows are in `access_links.rs`.
+    MakeLink,
+    ListLinks,
+    RevokeLink,
 }
 
-const ROUTES: [Route; 40] = [
+const ROUTES: [Route; 43] = [
     Route::ListCases,
     Route::GetCase,
     Route::ListDocuments,
@@ -110,6 +116,9 @@ const ROUTES: [Route; 40] = [
     Route::UnsealPasskeyStart,
     Route::UnsealPasskeyFinish,
     Route::SetTimeZone,
+    Route::MakeLink,
+    Route::ListLinks,
+    Route::RevokeLink,
 ];
 
 /// What the request is aimed at, seen from the office `bronx` (the home of admin,
@@ -205,6 +214,7 @@ impl Route {
             CreateUser | DisableUser | EnableUser | ResetPassword | ResetTotp => USER_RELS,
             SealAll | ListUsers | ListOffices | CreateOffice => SYSTEM_RELS,
             EditCase | Versions | RenameDocument | PurgeDocument => CASE_RELS,
+            MakeLink | ListLinks | RevokeLink => CASE_RELS,
             AddNote | ListNotes | AddEvent | ListEvents | Upcoming => NOTES_RELS,
         }
     }
@@ -394,7 +404,8 @@ type Cell = (Route, Rel, Role);
 fn expectations() -> BTreeMap<Cell, Expect> {
     let mut map = BTreeMap::new();
     let mut problems = Vec::new();
-    for (route, rel, row) in MATRIX.iter().chain(casework::MATRIX).chain(custody::MATRIX) {
+    let tables = MATRIX.iter().chain(casework::MATRIX).chain(custody::MATRIX);
+    for (route, rel, row) in tables.chain(links::MATRIX) {
         if !route.relations().contains(rel) {
             problems.push(format!("{route:?} does not take relation {rel:?}"));
         }
@@ -658,6 +669,9 @@ async fn run_cell(
         return out;
     }
     if let Some(out) = custody::run_cell(app, w, route, rel, role).await {
+        return out;
+    }
+    if let Some(out) = links::run_cell(app, w, route, rel, role).await {
         return out;
     }
     let r = match route {

@@ -53,5 +53,7 @@ mod seaweed;
 mod signin;
 mod small;
 mod upcoming_pages;
+mod upload_links;
+mod upload_links_browser;
 mod vault_core;
 mod webdriver;

@@ -370,7 +370,7 @@ async fn error_pages_say_what_to_do() {
     let (s, _, body) = get(&alice, &format!("{}/cases/{case}", app.base)).await;
     assert_eq!(s, StatusCode::LOCKED);
     assert!(
-        body.contains("Only an administrator of the bronx office can unseal it"),
+        body.contains("Only a key holder of the bronx office can unseal it"),
         "{body}"
     );
     assert!(!body.contains("Sealed Client"));

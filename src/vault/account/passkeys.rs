@@ -73,6 +73,12 @@ impl Vault {
         Ok(self.passkeys.configure(public_url)?)
     }
 
+    /// The public URL people's browsers use (`https://HOST[:PORT]`), once the server
+    /// knows it (see [`Vault::configure_passkeys`]).
+    pub fn public_url(&self) -> Option<String> {
+        self.passkeys.public_url()
+    }
+
     /// Whether `u`'s role must sign in with a passkey and `u` has none yet (then its
     /// sessions can only add one).
     pub(in crate::vault) fn passkey_missing(&self, u: &UserRow) -> Result<bool, VaultError> {

@@ -126,6 +126,8 @@ pub struct CaseMay {
     /// Shred any document of the case (a supervisor; an uploader's own recent upload
     /// is decided per document).
     pub purge_any_document: bool,
+    /// Make, list and revoke links for the client to send documents.
+    pub links: bool,
 }
 
 pub(in crate::vault) fn bad(code: &'static str, msg: &str) -> VaultError {
@@ -259,6 +261,7 @@ impl Vault {
             add_casework: may(Action::AddNote),
             read_casework: may(Action::ReadNotes),
             purge_any_document: may(Action::PurgeDocument),
+            links: may(Action::MakeUploadLink),
         }
     }
 

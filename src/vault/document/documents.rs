@@ -9,10 +9,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::crypto::{self, DocumentReader, DocumentWriter};
-use crate::policy::{Action, Resource};
+use crate::policy::Action;
 use crate::store::{BlobName, BlobReader, BlobWriter};
 use crate::vault::document::filename::{INVALID_FILENAME, valid_filename};
 use crate::vault::document::live::KeyLease;
@@ -53,8 +53,15 @@ pub struct DocumentView {
     pub size: u64,
     /// RFC 3339.
     pub created_at: String,
-    /// Uploader's account id.
+    /// Uploader's account id (for a file a client sent: the account that made the link).
     pub uploaded_by: String,
+    /// The upload link a client sent it through; absent when an account added it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via_link: Option<String>,
+    /// When that link was made (RFC 3339), for "from the client, via link of DATE".
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub via_link_made: Option<String>,
     /// What the asker may do with it, as the policy decided (pages offer only these).
     #[serde(skip)]
     #[schema(ignore)]
@@ -73,14 +80,29 @@ pub struct DocMay {
 
 /// An upload in progress.
 pub struct Upload {
-    case_id: String,
-    doc_id: String,
-    recipient: String,
-    meta: DocMeta,
-    allowed: Allowed,
+    pub(in crate::vault) case_id: String,
+    pub(in crate::vault) doc_id: String,
+    pub(in crate::vault) recipient: String,
+    pub(in crate::vault) meta: DocMeta,
+    pub(in crate::vault) allowed: Allowed,
     /// Who uploads, as decided at the start: decided again before the row is written.
-    actor: Actor,
-    limit: u64,
+    pub(in crate::vault) by: Uploader,
+    pub(in crate::vault) limit: u64,
+}
+
+/// Who an upload is by.
+pub(in crate::vault) enum Uploader {
+    /// An account: the policy decides it again before the row is written.
+    Account(Actor),
+    /// A client through an upload link: the link's state and limits are checked again
+    /// before the row is written. The document is recorded as added by the account
+    /// that made the link, through the link.
+    Link {
+        /// The link's id.
+        id: String,
+        /// The account that made it.
+        made_by: String,
+    },
 }
 
 impl Upload {
@@ -151,7 +173,7 @@ impl Vault {
                 size: 0,
             },
             allowed,
-            actor: actor.clone(),
+            by: Uploader::Account(actor.clone()),
             limit: self.settings.uploads.max_bytes,
         })
     }
@@ -195,87 +217,6 @@ impl Vault {
         self.record_now(&up.allowed, outcome)
     }
 
-    /// Finishes an upload: closes the age stream, commits the blob, decides the upload
-    /// again on the case as it is now (a share revoked, an account disabled or the
-    /// case purged while the bytes streamed), and writes the row and the audit entry
-    /// in one transaction. Refused: no row, the blob removed, the refusal audited, and
-    /// the same "not found" as a missing case. Returns (id, size).
-    pub(crate) fn finish_upload(
-        &self,
-        mut up: Upload,
-        w: DocumentWriter<BlobWriter>,
-    ) -> Result<(String, u64), VaultError> {
-        // The store going away while the last bytes go out is a 503 like any other
-        // blob write; the refusal is audited (the dropped writer leaves nothing).
-        let written = match w.finish() {
-            Ok(f) => {
-                let (header, size, padded) = (f.header, f.size, f.padded_size);
-                f.sink
-                    .commit()
-                    .map(|b| (header, size, padded, b))
-                    .map_err(|e| VaultError::blob("blob commit", e))
-            }
-            Err(crypto::CryptoError::Io(e)) => Err(VaultError::blob("blob write", e)),
-            Err(e) => Err(e.into()),
-        };
-        let (header, size, padded_size, blob) = match written {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = self.record_now(&up.allowed, "failed");
-                return Err(e);
-            }
-        };
-        up.meta.size = size;
-        let meta_json = Zeroizing::new(
-            serde_json::to_vec(&up.meta).map_err(|e| VaultError::Internal(e.to_string()))?,
-        );
-        let meta_ct = crypto::seal_to(&up.recipient, &meta_json)?;
-        let stored = i64::try_from(padded_size).unwrap_or(i64::MAX);
-        let now = self.now_str();
-        let res = self.db.write(|tx| -> Result<bool, VaultError> {
-            let facts = match tx.case(&up.case_id)? {
-                Some(case) => Some(self.case_facts(tx, &case)?),
-                None => None,
-            };
-            let resource = facts.as_ref().map(Resource::Case);
-            let action = Action::UploadDocument;
-            if !self.decide_again(tx, &up.allowed, &up.actor, action, resource.as_ref())? {
-                return Ok(false);
-            }
-            tx.insert_document(&crate::store::NewDocRow {
-                id: &up.doc_id,
-                case_id: &up.case_id,
-                header: &header,
-                blob: blob.as_str(),
-                meta: &meta_ct,
-                stored_size: stored,
-                created_by: &up.actor.id,
-                created_at: &now,
-            })?;
-            self.record(tx, &up.allowed, "ok")?;
-            Ok(true)
-        });
-        match res {
-            Ok(true) => Ok((up.doc_id.clone(), size)),
-            Ok(false) => {
-                self.remove_refused_blob(&blob);
-                Err(VaultError::NotFound)
-            }
-            Err(e) => {
-                self.remove_refused_blob(&blob);
-                Err(e)
-            }
-        }
-    }
-
-    /// Unlinks the blob of an upload that got no row; a leftover is swept at the next
-    /// start, so a failure here is logged, not reported.
-    fn remove_refused_blob(&self, blob: &BlobName) {
-        if let Err(e) = self.blobs.delete(blob) {
-            tracing::warn!(error = %e, "blob unlink after a refused upload failed; swept at next start");
-        }
-    }
-
     /// The documents of a case.
     pub async fn list_documents(
         self: &Arc<Self>,
@@ -314,9 +255,15 @@ impl Vault {
                         .ok_or_else(crate::vault::case::case_list::invalid_cursor)?,
                 ),
             };
-            Ok(tx.document_page(&case.id, after, limit + 1)?)
+            let docs = tx.document_page(&case.id, after, limit + 1)?;
+            let links = if docs.iter().any(|d| d.via_link.is_some()) {
+                tx.links(&case.id)?
+            } else {
+                Vec::new()
+            };
+            Ok((docs, links))
         });
-        let mut docs = match docs {
+        let (mut docs, links) = match docs {
             Ok(d) => d,
             Err(e) => {
                 self.record_now(&allowed, "invalid_cursor")?;
@@ -334,6 +281,12 @@ impl Vault {
                 let meta: DocMeta = serde_json::from_slice(&plain)
                     .map_err(|_| VaultError::Internal("document metadata does not parse".into()))?;
                 let may = self.doc_may(actor, &facts, &d);
+                let via_link_made = d.via_link.as_ref().and_then(|l| {
+                    links
+                        .iter()
+                        .find(|k| k.id == *l)
+                        .map(|k| k.created_at.clone())
+                });
                 Ok(DocumentView {
                     id: d.id,
                     filename: meta.filename.clone(),
@@ -342,6 +295,8 @@ impl Vault {
                     may,
                     created_at: d.created_at,
                     uploaded_by: d.created_by,
+                    via_link: d.via_link,
+                    via_link_made,
                 })
             })
             .collect::<Result<_, VaultError>>()?;

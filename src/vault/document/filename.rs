@@ -20,6 +20,32 @@ pub(crate) fn valid_filename(name: &str) -> bool {
         && name.trim() == name
 }
 
+/// A client's filename made storable instead of refused (a client sending through a
+/// link cannot be asked to rename a file): only its last path segment, every
+/// character [`valid_filename`] refuses turned into `_`, spaces trimmed, at most 255
+/// bytes; `document` when nothing is left.
+pub fn client_filename(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let mut out = String::new();
+    for c in base.chars() {
+        let c = if c.is_control() || crate::text::is_invisible_format(c) {
+            '_'
+        } else {
+            c
+        };
+        if out.len() + c.len_utf8() > 255 {
+            break;
+        }
+        out.push(c);
+    }
+    let out = out.trim();
+    if out.is_empty() || out == "." || out == ".." {
+        "document".to_string()
+    } else {
+        out.to_string()
+    }
+}
+
 /// The message a refused filename answers (it never repeats the name).
 pub(crate) const INVALID_FILENAME: &str = "a filename must be 1 to 255 bytes without slashes, \
      backslashes, control characters or invisible formatting characters (such as \
@@ -27,7 +53,26 @@ pub(crate) const INVALID_FILENAME: &str = "a filename must be 1 to 255 bytes wit
 
 #[cfg(test)]
 mod tests {
-    use super::valid_filename;
+    use super::{client_filename, valid_filename};
+
+    #[test]
+    fn a_clients_filename_is_made_storable() {
+        for (raw, want) in [
+            ("C:\\Users\\ana\\pasaporte.jpg", "pasaporte.jpg"),
+            ("a/b/acta de nacimiento.pdf", "acta de nacimiento.pdf"),
+            ("inv\u{202E}fdp.exe", "inv_fdp.exe"),
+            ("  ", "document"),
+            ("..", "document"),
+            ("x\ny.pdf", "x_y.pdf"),
+        ] {
+            let got = client_filename(raw);
+            assert_eq!(got, want, "{raw:?}");
+            assert!(valid_filename(&got));
+        }
+        let long = "é".repeat(300);
+        let got = client_filename(&long);
+        assert!(got.len() <= 255 && valid_filename(&got));
+    }
 
     #[test]
     fn invisible_format_characters_are_refused() {

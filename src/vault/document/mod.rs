@@ -9,5 +9,7 @@ pub mod blob_place;
 pub(super) mod doc_fix;
 pub(super) mod documents;
 pub(super) mod filename;
+pub(super) mod link_upload;
 pub(super) mod live;
+pub(super) mod upload_finish;
 pub(super) mod upload_stream;

@@ -221,6 +221,34 @@ impl Vault {
         self.write_entry(tx, by, a.action, &a.target, "allow", outcome)
     }
 
+    /// Records that an action first allowed was refused after all, in `tx` (a client's
+    /// upload through a link that was used up, or empty, by the time it finished).
+    pub(in crate::vault) fn record_refusal(
+        &self,
+        tx: &WriteTx<'_>,
+        a: &Allowed,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
+        let by = By {
+            id: &a.actor,
+            role: a.role,
+        };
+        self.write_entry(tx, by, a.action, &a.target, "deny", outcome)
+    }
+
+    /// [`Self::record_refusal`] on its own, group-committed.
+    pub(in crate::vault) fn record_refusal_now(
+        &self,
+        a: &Allowed,
+        outcome: &str,
+    ) -> Result<(), VaultError> {
+        let by = By {
+            id: &a.actor,
+            role: a.role,
+        };
+        self.append_alone(by, a.action, &a.target, "deny", outcome)
+    }
+
     /// Records an allowed action that changed nothing (a read), group-committed.
     pub(in crate::vault) fn record_now(
         &self,

@@ -41,6 +41,8 @@ pub enum Refusal {
     CrossOrigin,
     /// A state change to a JSON route without the JSON content type.
     NotJson,
+    /// A client page (`/u/…`) asked for by an address past its hourly budget.
+    LinkThrottled,
 }
 
 impl Refusal {
@@ -49,6 +51,7 @@ impl Refusal {
             Refusal::SignInForm => "csrf_check",
             Refusal::SignInThrottled => "login",
             Refusal::CrossOrigin | Refusal::NotJson => "csrf_check",
+            Refusal::LinkThrottled => "client_upload",
         }
     }
 
@@ -58,6 +61,7 @@ impl Refusal {
             Refusal::SignInThrottled => Target::no_user(),
             Refusal::CrossOrigin => Target::form("cross_origin"),
             Refusal::NotJson => Target::form("not_json"),
+            Refusal::LinkThrottled => Target::form("client_upload"),
         }
     }
 
@@ -67,6 +71,7 @@ impl Refusal {
             Refusal::SignInThrottled => "throttled",
             Refusal::CrossOrigin => "cross_origin",
             Refusal::NotJson => "not_json",
+            Refusal::LinkThrottled => "throttled",
         }
     }
 }

@@ -58,10 +58,14 @@ pub(crate) enum Word {
     Full,
     /// A backup (made by the operator or the server's schedule).
     Backup,
+    /// A case's client upload links.
+    UploadLinks,
+    /// Revoking (an upload link).
+    Revoke,
 }
 
 impl Word {
-    const ALL: [Word; 20] = [
+    const ALL: [Word; 22] = [
         Word::Audit,
         Word::Cases,
         Word::Documents,
@@ -82,6 +86,8 @@ impl Word {
         Word::Backup,
         Word::Rotate,
         Word::Recovery,
+        Word::UploadLinks,
+        Word::Revoke,
     ];
 
     fn as_str(self) -> &'static str {
@@ -106,6 +112,8 @@ impl Word {
             Word::Backup => "backup",
             Word::Rotate => "rotate",
             Word::Recovery => "recovery",
+            Word::UploadLinks => "upload_links",
+            Word::Revoke => "revoke",
         }
     }
 }
@@ -155,6 +163,16 @@ impl Target {
     /// `holder:ID`, or `holder:invalid`: an office key holder.
     pub(crate) fn holder(raw: &str) -> Target {
         Target::id("holder", raw)
+    }
+
+    /// `link:ID`, or `link:invalid`: a client upload link.
+    pub(crate) fn link(raw: &str) -> Target {
+        Target::id("link", raw)
+    }
+
+    /// `link:unknown`: a link token that names no link.
+    pub(crate) fn unknown_link() -> Target {
+        Target::token("link", "unknown")
     }
 
     /// `passkey:ID`, or `passkey:invalid`.
@@ -261,6 +279,7 @@ fn token_ok(tok: &str) -> bool {
         "office" => valid_slug(value) || value == "*" || value == INVALID,
         "case" | "doc" | "share" | "note" | "event" | "passkey" | "holder" => id_or(&[]),
         "user" => id_or(&["-", "unknown"]),
+        "link" => id_or(&["unknown"]),
         "form" => is_word(value),
         _ => false,
     }
