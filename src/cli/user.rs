@@ -50,13 +50,11 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             username,
             common,
         } => {
-            let app = open(&data, &common)?;
-            let u = find_user(&app, &username)?;
-            app.vault
-                .set_user_disabled(&op, &u.id, true, StepUp::none())
-                .await
-                .map_err(|e| e.to_string())?;
-            say!("User {} disabled; their sessions have ended.", u.username);
+            let u = change(&data, &common, &username, |v, id| {
+                Box::pin(async move { v.set_user_disabled(&op, &id, true, StepUp::none()).await })
+            })
+            .await?;
+            say!("User {u} disabled; their sessions have ended.");
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::Enable {
@@ -64,13 +62,11 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             username,
             common,
         } => {
-            let app = open(&data, &common)?;
-            let u = find_user(&app, &username)?;
-            app.vault
-                .set_user_disabled(&op, &u.id, false, StepUp::none())
-                .await
-                .map_err(|e| e.to_string())?;
-            say!("User {} can sign in again.", u.username);
+            let u = change(&data, &common, &username, |v, id| {
+                Box::pin(async move { v.set_user_disabled(&op, &id, false, StepUp::none()).await })
+            })
+            .await?;
+            say!("User {u} can sign in again.");
             Ok(ExitCode::SUCCESS)
         }
         UserCmd::ResetTotp {
@@ -78,15 +74,12 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             username,
             common,
         } => {
-            let app = open(&data, &common)?;
-            let u = find_user(&app, &username)?;
-            app.vault
-                .reset_totp(&op, &u.id, StepUp::none())
-                .await
-                .map_err(|e| e.to_string())?;
+            let u = change(&data, &common, &username, |v, id| {
+                Box::pin(async move { v.reset_totp(&op, &id, StepUp::none()).await })
+            })
+            .await?;
             say!(
-                "The authenticator of {} is reset; their sessions have ended. They set up their app again at their next sign-in.",
-                u.username
+                "The authenticator of {u} is reset; their sessions have ended. They set up their app again at their next sign-in."
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -134,6 +127,27 @@ pub(super) async fn run(cmd: UserCmd) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Opens the vault, finds the account named on the command line and applies `f` to
+/// it as the operator; answers its username.
+async fn change(
+    data: &std::path::Path,
+    common: &super::args::Common,
+    username: &str,
+    f: impl FnOnce(
+        std::sync::Arc<casevault::vault::Vault>,
+        String,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), casevault::vault::VaultError>> + Send>,
+    >,
+) -> Result<String, String> {
+    let app = open(data, common)?;
+    let u = find_user(&app, username)?;
+    f(app.vault.clone(), u.id.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(u.username)
 }
 
 /// The account named on the command line (the operator may name any account).

@@ -26,6 +26,14 @@ pub(crate) struct Allowed {
 }
 
 impl Allowed {
+    /// Who the decision's entries name.
+    pub(in crate::vault) fn by(&self) -> By<'_> {
+        By {
+            id: &self.actor,
+            role: self.role,
+        }
+    }
+
     /// The same decision, its entry naming more (the id the action just created, the
     /// share or account it reached).
     pub(in crate::vault) fn and(self, more: Target) -> Allowed {
@@ -214,11 +222,7 @@ impl Vault {
         a: &Allowed,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let by = By {
-            id: &a.actor,
-            role: a.role,
-        };
-        self.write_entry(tx, by, a.action, &a.target, "allow", outcome)
+        self.write_entry(tx, a.by(), a.action, &a.target, "allow", outcome)
     }
 
     /// Records that an action first allowed was refused after all, in `tx` (a client's
@@ -229,11 +233,7 @@ impl Vault {
         a: &Allowed,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let by = By {
-            id: &a.actor,
-            role: a.role,
-        };
-        self.write_entry(tx, by, a.action, &a.target, "deny", outcome)
+        self.write_entry(tx, a.by(), a.action, &a.target, "deny", outcome)
     }
 
     /// [`Self::record_refusal`] on its own, group-committed.
@@ -242,11 +242,7 @@ impl Vault {
         a: &Allowed,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let by = By {
-            id: &a.actor,
-            role: a.role,
-        };
-        self.append_alone(by, a.action, &a.target, "deny", outcome)
+        self.append_alone(a.by(), a.action, &a.target, "deny", outcome)
     }
 
     /// Records an allowed action that changed nothing (a read), group-committed.
@@ -255,11 +251,7 @@ impl Vault {
         a: &Allowed,
         outcome: &str,
     ) -> Result<(), VaultError> {
-        let by = By {
-            id: &a.actor,
-            role: a.role,
-        };
-        self.append_alone(by, a.action, &a.target, "allow", outcome)
+        self.append_alone(a.by(), a.action, &a.target, "allow", outcome)
     }
 
     /// Decides an allowed action again, on facts read now in `tx`, for an operation
