@@ -3,7 +3,7 @@
 //! Invariant: revoking stamps `revoked_at` instead of deleting the row, so a share's
 //! history stays until its case is purged; reads return shares in every state, since
 //! whether one still counts (live, unexpired) is the policy's decision, not a query's.
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::{R, ReadTx, WriteTx, exec};
 
@@ -99,6 +99,17 @@ impl WriteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// The partner a share of a case is to.
+    pub fn share_user(&self, case: &str, id: &str) -> R<Option<String>> {
+        Ok(self
+            .q_row(
+                "SELECT user_id FROM shares WHERE case_id = ?1 AND id = ?2",
+                params![case, id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Revokes a share of a case; true if it existed and was live.

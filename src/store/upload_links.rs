@@ -162,6 +162,18 @@ impl WriteTx<'_> {
         )? == 1)
     }
 
+    /// Revokes for good every live link `user` made (on `case` only, when given): a
+    /// disabled account's links, a partner's whose share ended, do not come back when
+    /// the account or the share does.
+    pub fn revoke_links_by(&self, user: &str, case: Option<&str>, now: i64) -> R<usize> {
+        exec(
+            self,
+            "UPDATE upload_links SET revoked_at = ?3
+             WHERE created_by = ?1 AND (?2 IS NULL OR case_id = ?2) AND revoked_at IS NULL",
+            params![user, case, now],
+        )
+    }
+
     /// Counts a file a link brought (and one more new file on its case).
     pub fn count_link_file(&self, link: &str, case: &str, bytes: i64) -> R<()> {
         exec(

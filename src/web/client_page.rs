@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use maud::{DOCTYPE, Markup, html};
 use serde::Deserialize;
 
@@ -30,7 +30,13 @@ const CSRF_FIELD_MAX: usize = 128;
 /// The routes of the client's page; `web::router` puts them beside the pages, outside
 /// the session layer.
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/u/{token}", get(show).post(upload))
+    // Anything below a link (a trailing slash, a path after it) gets the same fixed
+    // page as a dead link, never the staff pages' 404 (whose language switch would
+    // carry the token to another route).
+    Router::new()
+        .route("/u/{token}", get(show).post(upload))
+        .route("/u/{token}/", any(|| async { gone() }))
+        .route("/u/{token}/{*rest}", any(|| async { gone() }))
 }
 
 #[derive(Deserialize, Default)]
@@ -292,11 +298,10 @@ async fn receive(
     form: &mut multipart::Form<axum::body::BodyDataStream>,
 ) -> (Vec<(String, String)>, Option<&'static str>) {
     let mut received = Vec::new();
-    let mut problem = None;
     loop {
         let part = match form.next_part().await {
             Ok(Some(part)) => part,
-            Ok(None) => return (received, problem),
+            Ok(None) => return (received, None),
             Err(_) => {
                 // Between files: no upload is under way to record it.
                 if let Err(e) = st.vault.link_refused(link, "bad_form").await {
@@ -326,9 +331,11 @@ async fn receive(
         };
         match st.vault.store_permitted(up, meta, form.content()).await {
             Ok((id, _)) => received.push((filename, receipt_code(&id))),
+            // The first empty file ends the form: each refusal is an audit entry, and
+            // a form of a thousand empty parts must not write a thousand.
             Err(VaultError::BadInput {
                 code: "empty_file", ..
-            }) => problem = Some("empty"),
+            }) => return (received, Some("empty")),
             Err(VaultError::TooLarge(_)) => return (received, Some("too-large")),
             Err(VaultError::NotFound) => return (received, Some("gone")),
             Err(VaultError::StoreUnavailable(_)) => return (received, Some("busy")),

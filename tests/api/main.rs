@@ -55,5 +55,6 @@ mod small;
 mod upcoming_pages;
 mod upload_links;
 mod upload_links_browser;
+mod upload_links_ends;
 mod vault_core;
 mod webdriver;

@@ -346,12 +346,10 @@ async fn links_are_decided_like_uploads_to_the_case() {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["links"][0]["state"], "stopped");
-    assert!(
-        audit_rows(&app)
-            .iter()
-            .any(|r| r.outcome == "maker_no_longer_allowed")
-    );
+    // Revoked for good with the share (not only "stopped" while it lasts).
+    // (A maker who loses the right some other way, taken off the case, still stops the
+    // link at the next request: `maker_no_longer_allowed`.)
+    assert_eq!(v["links"][0]["state"], "revoked");
     // Bad input: a clear 400 each.
     for (body, code) in [
         (json!({"expires_in_days": 0}), "invalid_days"),

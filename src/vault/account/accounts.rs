@@ -253,7 +253,9 @@ impl Vault {
         self.db.write(|tx| {
             tx.set_disabled(&user.id, disabled)?;
             tx.delete_user_sessions(&user.id)?;
-            if !disabled {
+            if disabled {
+                tx.revoke_links_by(&user.id, None, self.clock.unix())?;
+            } else {
                 self.withhold_reading(tx, actor, &user)?;
             }
             self.record(tx, &allowed, "ok")

@@ -38,6 +38,7 @@ impl Vault {
             Role::Caseworker => tx.set_access_pending(&user.id, true)?,
             Role::Partner => {
                 tx.revoke_user_shares(&user.id, self.clock.unix())?;
+                tx.revoke_links_by(&user.id, None, self.clock.unix())?;
             }
             _ => {}
         }

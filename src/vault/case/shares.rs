@@ -201,8 +201,13 @@ impl Vault {
         let now = self.clock.unix();
         let allowed = allowed.and(Target::share(&share));
         let revoked = self.db.write(|tx| {
+            let partner = tx.share_user(&case.id, &share)?;
             let revoked = tx.revoke_share(&case.id, &share, now)?;
             if revoked {
+                // The partner's upload links to this case end with the share.
+                if let Some(p) = &partner {
+                    tx.revoke_links_by(p, Some(&case.id), now)?;
+                }
                 self.record(tx, &allowed, "ok")?;
             }
             Ok::<_, VaultError>(revoked)
