@@ -118,6 +118,7 @@ done-office-held = The whole office is under a legal hold. None of its cases can
 done-office-lifted = The office-wide legal hold is lifted.
 done-purged = The case was permanently deleted. Its keys are destroyed: nobody can read it any more.
 done-office-purged = The office was permanently deleted with all its cases, documents and accounts, including yours.
+done-approval-pending = Nothing was done yet: the request waits for a second administrator to approve it (it expires in 24 hours unless the office’s policy says otherwise).
 done-closed = The case is closed. It stays readable until the retention period ends.
 done-details-saved = The details were saved. The earlier version is kept in the history.
 done-details-unchanged = Nothing was changed: the details are the same as before.

@@ -119,6 +119,7 @@ done-office-held = Toda la oficina está bajo retención legal. No se puede elim
 done-office-lifted = Se levantó la retención legal de toda la oficina.
 done-purged = El caso se eliminó para siempre. Sus claves se destruyeron: nadie puede leerlo ya.
 done-office-purged = La oficina se eliminó para siempre con todos sus casos, documentos y cuentas, incluida la suya.
+done-approval-pending = Todavía no se hizo nada: la solicitud espera que un segundo administrador la apruebe (vence en 24 horas salvo que la política de la oficina diga otra cosa).
 done-closed = El caso está cerrado. Se puede leer hasta que termine el período de conservación.
 done-details-saved = Se guardaron los datos. La versión anterior queda en el historial.
 done-details-unchanged = No se cambió nada: los datos son los mismos que antes.

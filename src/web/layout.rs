@@ -146,6 +146,7 @@ const DONE: &[&str] = &[
     "office_lifted",
     "purged",
     "office_purged",
+    "approval_pending",
     "closed",
     "details_saved",
     "details_unchanged",
