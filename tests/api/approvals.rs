@@ -359,3 +359,144 @@ async fn a_waiting_a_disabled_or_a_stale_account_cannot_answer_and_a_disabled_re
         1
     );
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_casevault");
+
+fn run(args: &[&str], data: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .env_remove("CASEVAULT_POLICY")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_approval_count_of_zero_refuses_to_start_and_the_operator_path_says_it_skips_approval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    assert!(run(&["init"], &data).status.success());
+    assert!(
+        run(&["office", "add", "--slug", "bronx"], &data)
+            .status
+            .success()
+    );
+
+    // A policy directory whose approvals file asks for 0 approvals: nothing starts.
+    let policy = tmp.path().join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, policy.join(p.file_name().unwrap())).unwrap();
+    }
+    let zero = casevault::config::DEFAULT_APPROVALS.replacen("approvals = 1", "approvals = 0", 1);
+    assert_ne!(zero, casevault::config::DEFAULT_APPROVALS);
+    std::fs::write(policy.join("approvals.toml"), zero).unwrap();
+    let p = policy.to_str().unwrap();
+    let out = run(&["serve", "--policy", p, "--listen", "127.0.0.1:0"], &data);
+    assert!(!out.status.success(), "served with approvals = 0");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("approvals.toml") && err.contains("approvals = 0"),
+        "{err}"
+    );
+    let out = run(
+        &["--policy", p, "purge", "--office", "bronx", "--yes"],
+        &data,
+    );
+    assert!(!out.status.success(), "purged with approvals = 0");
+    assert!(run(&["office", "list"], &data).status.success());
+
+    // The operator's purge runs, warns, and is audited as skipping the approval.
+    let out = run(&["purge", "--office", "bronx", "--yes"], &data);
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("skips the approvals"), "{said}");
+    let log = run(&["audit", "export"], &data);
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("purge_office") && l.contains("ok skipped_approval")),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn with_hold_lifts_in_the_policy_a_lift_waits_and_runs_once_approved() {
+    let mut settings = test_settings();
+    settings.approvals = casevault::config::ApprovalSettings::parse(
+        "[actions.purge_office]\napprovals = 1\napprovers = [\"office_admin\", \"superadmin\"]\n\
+         [actions.lift_hold]\napprovals = 1\napprovers = [\"office_admin\"]\n",
+    )
+    .unwrap();
+    let app = spawn_app_with(settings).await;
+    let alice = app.login("alice").await;
+    let case = app.create_case(&alice, "bronx", "Held Client", None).await;
+    let admin = app.login("admin").await;
+    for path in [
+        format!("/cases/{case}/hold"),
+        "/offices/bronx/hold".to_string(),
+    ] {
+        let r = admin
+            .put(app.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{path}");
+    }
+    let held = |app: &TestApp| {
+        (
+            count(app.data(), "cases", &format!("id = '{case}' AND held = 1")),
+            app.app
+                .vault
+                .db()
+                .read(|tx| tx.office("bronx"))
+                .unwrap()
+                .unwrap()
+                .held as i64,
+        )
+    };
+    let mut ids = Vec::new();
+    for path in [
+        format!("/cases/{case}/hold"),
+        "/offices/bronx/hold".to_string(),
+    ] {
+        let r = admin
+            .delete(app.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "{path}");
+        let v: Value = r.json().await.unwrap();
+        ids.push(v["request_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(held(&app), (1, 1), "a lift ran before approval");
+    // Only another admin of the office approves a lift; root may not here.
+    let root = app.login("root").await;
+    let r = answer(&app, &root, &ids[0], "approve").await;
+    assert_error(r, StatusCode::NOT_FOUND, "not_found").await;
+    let r = answer(&app, &admin, &ids[0], "approve").await;
+    assert_error(r, StatusCode::FORBIDDEN, "forbidden").await;
+    let (_, second) = second_admin(&app, "admin2").await;
+    let v = list(&app, &second).await;
+    assert!(v.iter().any(|r| {
+        r["words"]
+            .as_str()
+            .unwrap()
+            .starts_with("Lift the legal hold on office bronx")
+    }));
+    for id in &ids {
+        let r = answer(&app, &second, id, "approve").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (v["status"].as_str(), v["outcome"].as_str()),
+            (Some("done"), Some("ok lifted"))
+        );
+    }
+    assert_eq!(held(&app), (0, 0));
+}
