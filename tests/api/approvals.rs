@@ -500,3 +500,57 @@ async fn with_hold_lifts_in_the_policy_a_lift_waits_and_runs_once_approved() {
     }
     assert_eq!(held(&app), (0, 0));
 }
+
+#[tokio::test]
+async fn the_office_page_tells_the_requester_it_waits_and_lets_an_approver_answer_with_a_code() {
+    use crate::pagekit::{get_page, page_sign_in, post_form};
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let id = ask_office_purge(&app, &admin, "bronx").await;
+    let b = &app.base;
+    let approve = format!("/admin/approvals/{id}/approve");
+
+    let admin_page = page_sign_in(&app, "admin").await;
+    let (s, _, page) = get_page(&admin_page, &format!("{b}/admin")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("Waiting for a second administrator"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Purge office bronx: 0 cases and 0 documents become unreadable forever.")
+    );
+    assert!(
+        !page.contains(&approve),
+        "the requester is offered approval"
+    );
+    // Forged anyway: refused, and nothing happens.
+    let code = app.code("admin");
+    let (s, _, _) = post_form(
+        &admin_page,
+        &page,
+        &format!("{b}{approve}"),
+        &[("totp", &code)],
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(office_exists(&app, "bronx"));
+
+    let root = page_sign_in(&app, "root").await;
+    let (_, _, page) = get_page(&root, &format!("{b}/admin")).await;
+    assert!(
+        page.contains("Purge office bronx: 0 cases and 0 documents become unreadable forever.")
+    );
+    assert!(page.contains(&format!("action=\"{approve}\"")), "{page}");
+    // A code every time, even in a fresh session.
+    let (s, _, _) = post_form(&root, &page, &format!("{b}{approve}"), &[]).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(office_exists(&app, "bronx"));
+    let code = app.code("root");
+    let (s, to, _) = post_form(&root, &page, &format!("{b}{approve}"), &[("totp", &code)]).await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin?done=approval_approved")
+    );
+    assert!(!office_exists(&app, "bronx"));
+}
