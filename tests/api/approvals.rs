@@ -554,3 +554,75 @@ async fn the_office_page_tells_the_requester_it_waits_and_lets_an_approver_answe
     );
     assert!(!office_exists(&app, "bronx"));
 }
+
+/// The approval routes by role, against a request of a second bronx admin: only the
+/// requester and those who may approve see it; everyone else finds nothing (404),
+/// and every refused answer leaves exactly one `deny` entry by its actor.
+#[tokio::test]
+async fn approval_routes_answer_by_role() {
+    let app = spawn_app().await;
+    let (_, requester) = second_admin(&app, "admin2").await;
+    let id = ask_office_purge(&app, &requester, "bronx").await;
+    let entries_by = |app: &TestApp, who: &str| {
+        audit_rows(app)
+            .into_iter()
+            .filter(|r| r.actor == who && r.action.starts_with("approval_"))
+            .map(|r| (r.action, r.decision))
+            .collect::<Vec<_>>()
+    };
+    let post = |c: Client, what: &'static str| {
+        let url = app.url(&format!("/approvals/{id}/{what}"));
+        async move { c.post(url).json(&json!({})).send().await.unwrap().status() }
+    };
+    // (user, sees it, approve, deny, withdraw); approve and deny by those who may are
+    // run below, where they change the request.
+    let expect: [(&str, bool, u16, u16, u16); 4] = [
+        ("alice", false, 404, 404, 404),
+        ("bob", false, 404, 404, 404),
+        ("pat", false, 404, 404, 404),
+        ("audrey", false, 404, 404, 404),
+    ];
+    for (name, sees, approve, deny, withdraw) in expect {
+        let c = app.login(name).await;
+        assert_eq!(!list(&app, &c).await.is_empty(), sees, "{name} list");
+        let who = app.user_id(name);
+        let before = entries_by(&app, &who).len();
+        assert_eq!(
+            post(c.clone(), "approve").await.as_u16(),
+            approve,
+            "{name} approve"
+        );
+        assert_eq!(post(c.clone(), "deny").await.as_u16(), deny, "{name} deny");
+        assert_eq!(
+            post(c.clone(), "withdraw").await.as_u16(),
+            withdraw,
+            "{name} withdraw"
+        );
+        let after = entries_by(&app, &who);
+        assert_eq!(after.len(), before + 3, "{name}: {after:?}");
+        assert!(
+            after[before..].iter().all(|(_, d)| d == "deny"),
+            "{name}: {after:?}"
+        );
+    }
+    // Approvers see it, may not withdraw it; the office admin denies it.
+    let root = app.login("root").await;
+    let admin = app.login("admin").await;
+    for (name, c) in [("root", &root), ("admin", &admin)] {
+        let v = list(&app, c).await;
+        assert_eq!(v.len(), 1, "{name}");
+        assert_eq!(v[0]["may_approve"], true, "{name}");
+        assert_eq!(
+            post(c.clone(), "withdraw").await,
+            StatusCode::FORBIDDEN,
+            "{name}"
+        );
+    }
+    assert_eq!(post(admin.clone(), "deny").await, StatusCode::OK);
+    assert_eq!(post(root.clone(), "approve").await, StatusCode::CONFLICT);
+    // The superadmin approves a new one, and it runs.
+    let id = ask_office_purge(&app, &requester, "bronx").await;
+    let r = answer(&app, &root, &id, "approve").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(!office_exists(&app, "bronx"));
+}
