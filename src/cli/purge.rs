@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use zeroize::Zeroizing;
 
-use casevault::vault::{StepUp, VaultError, operator};
+use casevault::vault::{Decided, StepUp, VaultError, operator};
 
 use super::args::{Common, RetentionCmd};
 use super::{db_exists, open, say};
@@ -87,7 +87,13 @@ async fn purge_confirmed(
                 None => (what, Err(VaultError::NotFound)),
             }
         }
-        (None, None, Some(o)) => (format!("office {o}"), v.purge_office(&op, &o, none()).await),
+        (None, None, Some(o)) => {
+            if v.settings().approvals.rule("purge_office").is_some() {
+                say!("{SKIP_WARNING}");
+            }
+            let r = v.purge_office(&op, &o, none()).await.and_then(done);
+            (format!("office {o}"), r)
+        }
         (None, None, None) => return Err("give --case, --document or --office".into()),
     };
     match result {
@@ -123,6 +129,9 @@ pub(super) async fn hold(
     let op = operator::actor();
     let reason = reason.map(Zeroizing::new);
     let reason = reason.as_deref().map(String::as_str);
+    if lift && app.vault.settings().approvals.rule("lift_hold").is_some() {
+        say!("{SKIP_WARNING}");
+    }
     let (what, r) = match (&case, &office) {
         (Some(c), _) => (
             format!("case {c}"),
@@ -138,7 +147,7 @@ pub(super) async fn hold(
         ),
         (None, None) => return Err("give --case or --office".into()),
     };
-    r.map_err(|e| format!("{what}: {e}"))?;
+    r.and_then(done).map_err(|e| format!("{what}: {e}"))?;
     say!(
         "Legal hold {} on {what}.",
         if lift { "lifted" } else { "placed" }
@@ -188,4 +197,19 @@ pub(super) async fn retention(cmd: RetentionCmd) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Printed before an operator's office purge or hold lift that users would need an
+/// approval for.
+const SKIP_WARNING: &str = "WARNING: the command line skips the approvals the office's \
+policy (policy/approvals.toml) asks of administrators; this is audited as `skipped_approval`.";
+
+/// The operator's actions never wait; a request would be a fault.
+fn done<T>(d: Decided<T>) -> Result<T, VaultError> {
+    match d {
+        Decided::Done(t) => Ok(t),
+        Decided::Pending(_) => Err(VaultError::Internal(
+            "an operator's action was turned into a request".into(),
+        )),
+    }
 }

@@ -5,15 +5,18 @@
 //! [`load_policy_dir`] reads a whole policy directory (rules, schema, settings,
 //! retention) or, without one, the compiled-in copy; nothing else in the program picks
 //! where configuration comes from, and every error names the file at fault.
-use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::policy::Policy;
-
+mod approvals;
 mod links;
+mod load;
 mod schedules;
+pub use approvals::{
+    APPROVAL_ACTIONS, ApprovalRule, ApprovalSettings, Approver, DEFAULT_APPROVALS,
+};
 pub use links::UploadLinkSettings;
+pub use load::load_policy_dir;
 pub use schedules::{BackupSettings, DEFAULT_BACKUP, DEFAULT_RETENTION, RetentionSettings};
 
 /// All settings.
@@ -39,6 +42,9 @@ pub struct Settings {
     /// Scheduled backups (from `backup.toml`, not `settings.toml`).
     #[serde(skip)]
     pub backup: BackupSettings,
+    /// Two-person approvals (from `approvals.toml`, not `settings.toml`).
+    #[serde(skip)]
+    pub approvals: ApprovalSettings,
     /// Automatic sealing.
     #[serde(default)]
     pub seal: SealSettings,
@@ -328,6 +334,7 @@ impl Settings {
             },
             retention: RetentionSettings::default(),
             backup: BackupSettings::default(),
+            approvals: ApprovalSettings::default(),
             seal: SealSettings::default(),
             connections: ConnectionSettings::default(),
             blobs: BlobSettings::default(),
@@ -343,35 +350,6 @@ impl Settings {
             .get(role.as_str())
             .is_some_and(|need| need == "passkey")
     }
-}
-
-/// Loads the policy and the settings of a policy directory: the rules and schema
-/// through [`Policy::load`], `settings.toml`, and `retention.toml` when present (the
-/// compiled-in retention otherwise). Without a directory, the compiled-in copy of the
-/// repository's `policy/` is used. An error names the file and what is wrong in it.
-pub fn load_policy_dir(dir: Option<&Path>) -> Result<(Policy, Settings), String> {
-    let Some(dir) = dir else {
-        return Ok((Policy::builtin()?, Settings::defaults()));
-    };
-    let policy = Policy::load(dir)?;
-    let path = dir.join("settings.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut settings = Settings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let path = dir.join("retention.toml");
-    if path.exists() {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        settings.retention =
-            RetentionSettings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    let path = dir.join("backup.toml");
-    if path.exists() {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        settings.backup =
-            BackupSettings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok((policy, settings))
 }
 
 #[cfg(test)]
@@ -469,32 +447,5 @@ mod tests {
             let text = DEFAULT_SETTINGS.replace("admin = \"totp_or_passkey\"", bad);
             assert!(Settings::parse(&text).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn policy_dir_loads_and_errors_name_the_file() {
-        assert!(load_policy_dir(None).is_ok());
-        let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-        write("schema.cedarschema", crate::policy::DEFAULT_SCHEMA);
-        write("casevault.cedar", crate::policy::DEFAULT_POLICIES);
-        write("settings.toml", DEFAULT_SETTINGS);
-        let (_, s) = load_policy_dir(Some(dir.path())).unwrap();
-        assert_eq!(s.retention.closed_case_days, 365);
-        write(
-            "retention.toml",
-            "closed_case_days = 30\nrun_every_minutes = 0\n",
-        );
-        let (_, s) = load_policy_dir(Some(dir.path())).unwrap();
-        assert_eq!(s.retention.closed_case_days, 30);
-        write(
-            "retention.toml",
-            "closed_case_days = 0\nrun_every_minutes = 0\n",
-        );
-        let err = load_policy_dir(Some(dir.path())).err().unwrap();
-        assert!(err.contains("retention.toml"), "{err}");
-        std::fs::remove_file(dir.path().join("settings.toml")).unwrap();
-        let err = load_policy_dir(Some(dir.path())).err().unwrap();
-        assert!(err.contains("settings.toml"), "{err}");
     }
 }

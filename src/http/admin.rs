@@ -12,7 +12,11 @@ use super::auth::StepUpBody;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{JsonBody, Session};
 use super::params::{CasePath, DocPath, OfficePath, PathParams};
-use crate::vault::{AuditPage, AuditQuery, PurgeReport, SessionInfo, StepUp};
+use axum::response::{IntoResponse, Response};
+
+use crate::vault::{
+    ApprovalTicket, AuditPage, AuditQuery, Decided, PurgeReport, SessionInfo, StepUp,
+};
 
 type ApiResult<T> = Result<T, ApiError>;
 
@@ -109,12 +113,13 @@ async fn case_hold(
     case: String,
     body: HoldBody,
     place: bool,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     let reason = body.reason.as_deref().map(|r| r.as_str());
-    st.vault
+    let d = st
+        .vault
         .set_case_hold(&s.actor, &case, place, reason, StepUp::if_stale(body.totp))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(no_content_or_pending(d))
 }
 
 async fn office_hold(
@@ -123,9 +128,10 @@ async fn office_hold(
     office: String,
     body: HoldBody,
     place: bool,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     let reason = body.reason.as_deref().map(|r| r.as_str());
-    st.vault
+    let d = st
+        .vault
         .set_office_hold(
             &s.actor,
             &office,
@@ -134,7 +140,15 @@ async fn office_hold(
             StepUp::if_stale(body.totp),
         )
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(no_content_or_pending(d))
+}
+
+/// 204, or 202 with the request when the change waits for approval.
+fn no_content_or_pending(d: Decided<()>) -> Response {
+    match d {
+        Decided::Done(()) => StatusCode::NO_CONTENT.into_response(),
+        Decided::Pending(t) => (StatusCode::ACCEPTED, Json(t)).into_response(),
+    }
 }
 
 /// `PUT /api/v1/cases/{case}/hold` (step-up): places a legal hold.
@@ -147,13 +161,16 @@ pub(super) async fn hold_case(
     Session(s): Session,
     PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<HoldBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     case_hold(st, s, case, body, true).await
 }
 
 /// `DELETE /api/v1/cases/{case}/hold` (step-up): lifts it.
 #[utoipa::path(delete, path = "/api/v1/cases/{case}/hold", params(CasePath), request_body = HoldBody, responses(
     (status = 204, description = "Lifted"),
+    (status = 202, body = ApprovalTicket, description = "The lift waits for another administrator's approval (see /approvals); nothing was done yet"),
+    (status = 403, body = ErrorBody, description = "not allowed"),
+    (status = 409, body = ErrorBody, description = "conflict"),
     (status = 400, body = ErrorBody, description = "invalid_json, invalid_reason or invalid_code"),
     (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn lift_case_hold(
@@ -161,7 +178,7 @@ pub(super) async fn lift_case_hold(
     Session(s): Session,
     PathParams(CasePath { case }): PathParams<CasePath>,
     JsonBody(body): JsonBody<HoldBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     case_hold(st, s, case, body, false).await
 }
 
@@ -175,13 +192,16 @@ pub(super) async fn hold_office(
     Session(s): Session,
     PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<HoldBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     office_hold(st, s, office, body, true).await
 }
 
 /// `DELETE /api/v1/offices/{office}/hold` (step-up).
 #[utoipa::path(delete, path = "/api/v1/offices/{office}/hold", params(OfficePath), request_body = HoldBody, responses(
     (status = 204, description = "Lifted"),
+    (status = 202, body = ApprovalTicket, description = "The lift waits for another administrator's approval (see /approvals); nothing was done yet"),
+    (status = 403, body = ErrorBody, description = "not allowed"),
+    (status = 409, body = ErrorBody, description = "conflict"),
     (status = 400, body = ErrorBody, description = "invalid_json, invalid_reason or invalid_code"),
     (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated")))]
 pub(super) async fn lift_office_hold(
@@ -189,7 +209,7 @@ pub(super) async fn lift_office_hold(
     Session(s): Session,
     PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<HoldBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
     office_hold(st, s, office, body, false).await
 }
 
@@ -233,15 +253,21 @@ pub(super) async fn purge_document(
     (status = 200, body = PurgeReport),
     (status = 400, body = ErrorBody, description = "invalid_json or invalid_code"),
     (status = 401, body = ErrorBody, description = "step_up_required (repeat with \"totp\"), or unauthenticated"),
+    (status = 202, body = ApprovalTicket, description = "The purge waits for another administrator's approval (see /approvals); nothing was done yet"),
     (status = 409, body = ErrorBody, description = "legal_hold")))]
 pub(super) async fn purge_office(
     State(st): State<AppState>,
     Session(s): Session,
     PathParams(OfficePath { office }): PathParams<OfficePath>,
     JsonBody(body): JsonBody<StepUpBody>,
-) -> ApiResult<Json<PurgeReport>> {
+) -> ApiResult<Response> {
     let step = StepUp::if_stale(body.totp);
-    Ok(Json(st.vault.purge_office(&s.actor, &office, step).await?))
+    Ok(
+        match st.vault.purge_office(&s.actor, &office, step).await? {
+            Decided::Done(r) => Json(r).into_response(),
+            Decided::Pending(t) => (StatusCode::ACCEPTED, Json(t)).into_response(),
+        },
+    )
 }
 
 /// `POST /api/v1/cases/{case}/close`: closes the case; retention counts from now.

@@ -7,6 +7,7 @@
 //! unless a handler chose otherwise); the request log names the route template, never
 //! the concrete path or query.
 mod admin;
+mod approvals;
 mod auth;
 mod cases;
 mod casework;

@@ -17,8 +17,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::{
-    admin, auth, cases, casework, holder_passkeys, holders, me, offices, passkeys, routes,
-    transfer, upload_links, users,
+    admin, approvals, auth, cases, casework, holder_passkeys, holders, me, offices, passkeys,
+    routes, transfer, upload_links, users,
 };
 use crate::edge::cookie::COOKIE;
 
@@ -107,6 +107,10 @@ headers above 16 KiB or 64 fields (431)."
         admin::hold_office,
         admin::lift_office_hold,
         admin::purge_office,
+        approvals::list,
+        approvals::approve,
+        approvals::deny,
+        approvals::withdraw,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions)

@@ -114,6 +114,7 @@ pub(super) fn api() -> Router<AppState> {
         .route("/reauth/passkey/start", post(passkeys::reauth_start))
         .route("/reauth/passkey/finish", post(passkeys::reauth_finish))
         .merge(super::admin::api())
+        .merge(super::approvals::api())
         // After every route (it applies to the routes registered before it): a method
         // a path does not take answers the JSON error, with axum's `Allow` header.
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

@@ -11,6 +11,7 @@
 //!
 //! One file per table group holds its row types, their mappers and its `impl ReadTx` and `impl WriteTx`
 //! block; every table's SQL lives in exactly one of them.
+mod approvals;
 mod audit;
 mod backup;
 mod blob;
@@ -37,6 +38,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OpenFlags};
 
+pub use approvals::{ApprovalRow, NewApprovalRow};
 pub use audit::{AuditFilter, AuditRow};
 pub use backup::{BackupRunRow, BackupTargetRow, Owner, ShredKeyRow, ShredKind};
 pub use blob::{BlobName, BlobReader, BlobStore, BlobWriter, is_unavailable};
@@ -163,6 +165,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         15,
         "user_prefs",
         include_str!("../../migrations/0015_user_prefs.sql"),
+    ),
+    (
+        16,
+        "approvals",
+        include_str!("../../migrations/0016_approvals.sql"),
     ),
 ];
 

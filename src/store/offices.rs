@@ -212,6 +212,7 @@ mod tests {
                      DROP TABLE user_prefs;
                      ALTER TABLE users DROP COLUMN totp_enrol_session;
                      DROP TABLE case_name_tokens;
+                     DROP TABLE approvals;
                      DELETE FROM schema_migrations WHERE version >= 5;",
                 )?;
                 Ok(())

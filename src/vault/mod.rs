@@ -63,6 +63,7 @@ pub use guard::audit_log::{
     AUDIT_PAGE_DEFAULT, AUDIT_PAGE_MAX, AuditEntryView, AuditPage, AuditQuery,
 };
 pub use guard::refusals::Refusal;
+pub use lifecycle::approvals::{ApprovalList, ApprovalTicket, ApprovalView, Decided};
 pub use lifecycle::backup::{BackupReport, BackupRequest};
 pub use lifecycle::purge::{MAX_REASON_CHARS, PurgeFault, PurgeReport};
 pub use lifecycle::retention::{RetentionItem, RetentionReport};

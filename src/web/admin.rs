@@ -123,8 +123,11 @@ pub(super) async fn office_response(
             .filter(|(o, _)| o == slug)
             .map(|(_, h)| h.as_slice())
     };
+    // Requests waiting for a second person: the requester's and the approvers'.
+    let approvals = v.list_approvals(&actor).await?;
     let body = html! {
         h1 { "Office" }
+        (super::approvals::section(&s, &approvals.approvals))
         p { "Sealing removes an office’s keys from the server’s memory at once: nobody, not even the server, can read its files until a key holder unseals it with their passphrase." }
         @for (slug, sealed) in &mine { (office_card(&s, slug, *sealed, life_of(slug).map(|l| &l.0), holders_of(slug))) }
         @if let Some((o, r)) = &life { (super::office_lifecycle::retention_section(o, r, days)) }

@@ -147,7 +147,10 @@ async fn hold_change(
         .set_case_hold(&s.actor, &case, place, reason, StepUp::typed(&f.totp))
         .await;
     match result {
-        Ok(()) => Ok(super::see_other(&format!(
+        Ok(crate::vault::Decided::Pending(_)) => {
+            Ok(super::see_other("/admin/cases?done=approval_pending"))
+        }
+        Ok(crate::vault::Decided::Done(())) => Ok(super::see_other(&format!(
             "/admin/cases?done={}",
             if place { "held" } else { "lifted" }
         ))),

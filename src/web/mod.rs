@@ -16,6 +16,7 @@
 mod account;
 mod admin;
 mod admin_cases;
+mod approvals;
 mod audit;
 mod audit_words;
 mod case_actions;
@@ -162,6 +163,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(custody::unseal_share),
         )
         .route("/admin/holder-key", post(custody::holder_key))
+        .route("/admin/approvals/{id}/approve", post(approvals::approve))
+        .route("/admin/approvals/{id}/deny", post(approvals::deny))
+        .route("/admin/approvals/{id}/withdraw", post(approvals::withdraw))
         .route("/admin/offices/{office}/hold", post(office_lifecycle::hold))
         .route("/admin/offices/{office}/lift", post(office_lifecycle::lift))
         .route(

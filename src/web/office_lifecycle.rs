@@ -106,7 +106,10 @@ async fn hold_change(
         .set_office_hold(&s.actor, &office, place, reason, StepUp::typed(&f.totp))
         .await;
     match result {
-        Ok(()) => Ok(super::see_other(&format!(
+        Ok(crate::vault::Decided::Pending(_)) => {
+            Ok(super::see_other("/admin?done=approval_pending"))
+        }
+        Ok(crate::vault::Decided::Done(())) => Ok(super::see_other(&format!(
             "/admin?done={}",
             if place {
                 "office_held"
@@ -241,7 +244,10 @@ pub(super) async fn purge(
             .await
     };
     match result {
-        Ok(_) => Ok(super::see_other("/login?done=office_purged")),
+        Ok(crate::vault::Decided::Pending(_)) => {
+            Ok(super::see_other("/admin?done=approval_pending"))
+        }
+        Ok(crate::vault::Decided::Done(_)) => Ok(super::see_other("/login?done=office_purged")),
         Err(e) => {
             let (status, notice) = change_error(e)?;
             let notice = match status {

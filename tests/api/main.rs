@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod access;
 mod admin_matrix;
+mod approvals;
 mod audit_log;
 mod auditin;
 mod auth;

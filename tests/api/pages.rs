@@ -890,13 +890,33 @@ async fn office_hold_and_purge_from_the_office_page() {
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
+    // The purge waits for a second person (issue 26): nothing is deleted yet.
     let code = app.code("admin");
     let fields = [("confirm", "bronx"), ("totp", code.as_str())];
     let (s, to, _) = post_form(&admin, &purge, t, &fields).await;
     assert_eq!(
         (s, to.as_str()),
-        (StatusCode::SEE_OTHER, "/login?done=office_purged")
+        (StatusCode::SEE_OTHER, "/admin?done=approval_pending")
     );
+    let (s, _, page) = get(&admin, &format!("{b}/admin?done=approval_pending")).await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the office and its admin are still there"
+    );
+    assert!(page.contains("waits for a second administrator"), "{page}");
+    // Once another person approves, it runs.
+    let root = app.login("root").await;
+    let r = root.get(app.url("/approvals")).send().await.unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
+    let id = v["approvals"][0]["id"].as_str().unwrap().to_string();
+    let r = root
+        .post(app.url(&format!("/approvals/{id}/approve")))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let (s, _, _) = get(&admin, &format!("{b}/admin")).await;
     assert_eq!(s, StatusCode::SEE_OTHER, "the admin's own session is gone");
 }

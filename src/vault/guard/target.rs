@@ -175,6 +175,11 @@ impl Target {
         Target::token("link", "unknown")
     }
 
+    /// `approval:ID`, or `approval:invalid`: a two-person approval request.
+    pub(crate) fn approval(raw: &str) -> Target {
+        Target::id("approval", raw)
+    }
+
     /// `passkey:ID`, or `passkey:invalid`.
     pub(crate) fn passkey(raw: &str) -> Target {
         Target::id("passkey", raw)
@@ -277,7 +282,9 @@ fn token_ok(tok: &str) -> bool {
     };
     match kind {
         "office" => valid_slug(value) || value == "*" || value == INVALID,
-        "case" | "doc" | "share" | "note" | "event" | "passkey" | "holder" => id_or(&[]),
+        "case" | "doc" | "share" | "note" | "event" | "passkey" | "holder" | "approval" => {
+            id_or(&[])
+        }
         "user" => id_or(&["-", "unknown"]),
         "link" => id_or(&["unknown"]),
         "form" => is_word(value),

@@ -5,7 +5,7 @@
 use super::purge::check_reason;
 use crate::crypto;
 use crate::policy::{Action, Resource};
-use crate::vault::{Actor, StepUp, Vault, VaultError, new_id};
+use crate::vault::{Actor, Decided, StepUp, Vault, VaultError, new_id};
 use std::sync::Arc;
 
 impl Vault {
@@ -18,12 +18,29 @@ impl Vault {
         place: bool,
         reason: Option<&str>,
         step: StepUp,
-    ) -> Result<(), VaultError> {
+    ) -> Result<Decided<()>, VaultError> {
         let (actor, case_id, reason) =
             (actor.clone(), case_id.to_owned(), reason.map(str::to_owned));
         let actor = self.prove(actor, step).await?;
-        self.run(move |v| v.set_case_hold_blocking(&actor, &case_id, place, reason.as_deref()))
-            .await
+        self.run(move |v| {
+            if let Some(rule) = v.approval_rule(&actor, "lift_hold").filter(|_| !place) {
+                let (case, allowed) = v.case_for(&actor, Action::HoldCase, &case_id, None)?;
+                if v.case_held_itself(&case.id)? {
+                    let _decided = allowed;
+                    return v
+                        .open_request(&actor, "lift_hold", &case.office, Some(&case.id), rule)
+                        .map(Decided::Pending);
+                }
+            }
+            v.set_case_hold_blocking(&actor, &case_id, place, reason.as_deref())
+                .map(Decided::Done)
+        })
+        .await
+    }
+
+    /// Whether the case carries a hold of its own.
+    fn case_held_itself(&self, case_id: &str) -> Result<bool, VaultError> {
+        Ok(self.db.read(|tx| tx.case(case_id))?.is_some_and(|c| c.held))
     }
 
     pub(in crate::vault) fn set_case_hold_blocking(
@@ -54,8 +71,18 @@ impl Vault {
                 actor: &actor.id,
                 at: &now,
             })?;
-            self.record(tx, &allowed, if place { "placed" } else { "lifted" })
+            self.record(tx, &allowed, self.hold_outcome(actor, place))
         })
+    }
+
+    /// The audit outcome of a hold change; the operator's lift says it skipped the
+    /// approval the policy asks of users.
+    fn hold_outcome(&self, actor: &Actor, place: bool) -> &'static str {
+        match (place, self.skips_approval(actor, "lift_hold")) {
+            (true, _) => "placed",
+            (false, false) => "lifted",
+            (false, true) => "lifted skipped_approval",
+        }
     }
 
     /// Places or lifts a legal hold on a whole office. The reason is stored only
@@ -67,11 +94,29 @@ impl Vault {
         place: bool,
         reason: Option<&str>,
         step: StepUp,
-    ) -> Result<(), VaultError> {
+    ) -> Result<Decided<()>, VaultError> {
         let (actor, office, reason) = (actor.clone(), office.to_owned(), reason.map(str::to_owned));
         let actor = self.prove(actor, step).await?;
-        self.run(move |v| v.set_office_hold_blocking(&actor, &office, place, reason.as_deref()))
-            .await
+        self.run(move |v| {
+            if let Some(rule) = v.approval_rule(&actor, "lift_hold").filter(|_| !place) {
+                let target = v.office_target(&office)?;
+                let allowed = v.authorize(
+                    &actor,
+                    Action::HoldOffice,
+                    &Resource::Office(&office),
+                    target,
+                )?;
+                if let Some(row) = v.db.read(|tx| tx.office(&office))?.filter(|o| o.held) {
+                    let _decided = allowed;
+                    return v
+                        .open_request(&actor, "lift_hold", &row.slug, None, rule)
+                        .map(Decided::Pending);
+                }
+            }
+            v.set_office_hold_blocking(&actor, &office, place, reason.as_deref())
+                .map(Decided::Done)
+        })
+        .await
     }
 
     pub(in crate::vault) fn set_office_hold_blocking(
@@ -111,7 +156,7 @@ impl Vault {
                 actor: &actor.id,
                 at: &now,
             })?;
-            self.record(tx, &allowed, if place { "placed" } else { "lifted" })
+            self.record(tx, &allowed, self.hold_outcome(actor, place))
         })
     }
 

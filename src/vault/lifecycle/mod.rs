@@ -4,6 +4,8 @@
 //! Invariant: a purge destroys keys in the same transaction as its rows and audit
 //! entry, leaves no page in the WAL, and is refused while a legal hold stands; no
 //! backup can give back what a purge destroyed once the ledger is rewritten.
+mod approval_vote;
+pub(super) mod approvals;
 pub(super) mod backup;
 pub(super) mod backup_ledger;
 mod backup_make;
