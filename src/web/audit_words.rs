@@ -353,6 +353,8 @@ pub(super) fn sentence(e: &AuditEntryView, names: &HashMap<String, String>) -> S
         Some((code, rest)) => (rest.split(' ').next(), code),
         None => (None, e.outcome.as_str()),
     };
+    // "ok version=2", "ok holder=ID": the first word is the outcome, the rest ids.
+    let code = code.split(' ').next().unwrap_or(code);
     let why = reason(code);
     let mut s = if e.decision == "deny" {
         format!("{who} was refused {tried}")
@@ -406,6 +408,13 @@ mod tests {
         assert_eq!(
             sentence(&entry("u1", "add_note", case, "allow", "ok"), &names),
             "alice added a note to case 3f2a1b2c…."
+        );
+        assert_eq!(
+            sentence(
+                &entry("u1", "edit_case", case, "allow", "ok version=2"),
+                &names
+            ),
+            "alice changed the details of case 3f2a1b2c…."
         );
         assert_eq!(
             sentence(&entry("u1", "read_case", case, "allow", "sealed"), &names),
