@@ -343,6 +343,23 @@ casework-field-too-long = { $name } is too long: at most { $n } characters.
 casework-field-bad-characters = { $name } contains characters that cannot be stored.
 casework-field-invalid = Some of what was entered cannot be stored. Check the form and try again.
 
+## Coming up (upcoming.rs)
+upcoming-title = Coming up
+upcoming-heading = Coming up
+upcoming-intro = Hearings, deadlines and appointments of your cases from { $date } to { $when }.
+upcoming-all-day = All day
+upcoming-for = for
+upcoming-sealed-lead = Office { $office } is sealed:
+upcoming-sealed = its hearings cannot be shown until an administrator unseals it.
+upcoming-truncated = Not everything fits on this page: it shows the earliest 500 hearings and deadlines of your newest cases. Choose fewer days to see the rest.
+upcoming-none = Nothing in the next 30 days.
+upcoming-today = (today)
+upcoming-calendar-heading = Put it in your calendar
+upcoming-download = Download calendar (.ics)
+upcoming-download-full = Download calendar with client names (.ics)
+upcoming-calendar-help = The first file holds only the kind, date, time, place and a short case number; the second also holds client names and descriptions. The file is made when you click and is not kept here.
+upcoming-calendar-warning = Do not import it into a cloud calendar (Google, Outlook online, iCloud) if client names must not leave the office.
+
 ## Accounts a supervisor confirms, on the case list (confirm.rs)
 pending-heading = Accounts waiting for your confirmation
 pending-intro = An administrator created these accounts, switched them back on, or gave them a new password or authenticator. They can open no case until a supervisor confirms that they belong to the person you expect. If you do not know why one is here, do not confirm it: ask your administrator.

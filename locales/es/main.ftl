@@ -344,6 +344,23 @@ casework-field-too-long = { $name }: admite como máximo { $n } caracteres.
 casework-field-bad-characters = { $name }: contiene caracteres que no se pueden guardar.
 casework-field-invalid = Parte de lo que se escribió no se puede guardar. Revise el formulario e inténtelo de nuevo.
 
+## Próximas fechas (upcoming.rs)
+upcoming-title = Próximas fechas
+upcoming-heading = Próximas fechas
+upcoming-intro = Audiencias, fechas límite y citas de sus casos desde el { $date } hasta el { $when }.
+upcoming-all-day = Todo el día
+upcoming-for = de
+upcoming-sealed-lead = La oficina { $office } está sellada:
+upcoming-sealed = sus audiencias no se pueden mostrar hasta que un administrador la abra.
+upcoming-truncated = No todo cabe en esta página: muestra las 500 primeras audiencias y fechas límite de sus casos más recientes. Elija menos días para ver el resto.
+upcoming-none = No hay nada en los próximos 30 días.
+upcoming-today = (hoy)
+upcoming-calendar-heading = Páselo a su calendario
+upcoming-download = Descargar el calendario (.ics)
+upcoming-download-full = Descargar el calendario con los nombres de los clientes (.ics)
+upcoming-calendar-help = El primer archivo solo contiene el tipo, la fecha, la hora, el lugar y un número corto de caso; el segundo también contiene los nombres de los clientes y las descripciones. El archivo se crea cuando usted hace clic y no se guarda aquí.
+upcoming-calendar-warning = No lo importe a un calendario en la nube (Google, Outlook en línea, iCloud) si los nombres de los clientes no deben salir de la oficina.
+
 ## Cuentas que confirma un supervisor, en la lista de casos (confirm.rs)
 pending-heading = Cuentas que esperan su confirmación
 pending-intro = Un administrador creó estas cuentas, las volvió a activar o les dio una contraseña o una autenticación nuevas. No pueden abrir ningún caso hasta que un supervisor confirme que pertenecen a la persona que usted espera. Si no sabe por qué aparece una aquí, no la confirme: pregúntele a su administrador.
