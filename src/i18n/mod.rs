@@ -169,6 +169,8 @@ mod tests {
                         ("id", "x"),
                         ("username", "x"),
                         ("days", "3"),
+                        ("when", "x"),
+                        ("url", "x"),
                     ],
                 );
                 assert!(

@@ -17,6 +17,7 @@ use super::layout::{Notice, csrf_field, done_message, minute, page};
 use super::parts::{DoneQuery, code_field};
 use super::session::{EnrolSession, PageForm};
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::vault::{SessionInfo, StepUp, VaultError};
 
 /// `GET /account`.
@@ -42,54 +43,54 @@ async fn account_response(
     let passkeys = st.vault.list_passkeys(&s.actor).await?;
     let available = st.vault.passkeys_available();
     let body = html! {
-        h1 { "Your account" }
+        h1 { (t("account-heading")) }
         @if s.must_add_passkey {
-            div.banner role="status" { strong { "Add a passkey to continue. " } "Your office requires people in your role to sign in with a passkey. Add one below; from then on, sign in with it." }
+            div.banner role="status" { strong { (t("account-must-passkey-lead")) " " } (t("account-must-passkey")) }
         }
-        p { "Signed in as " strong { (s.actor.username()) } "." }
+        p { (t("account-signed-in-as")) " " strong { (s.actor.username()) } "." }
         @if !s.must_add_passkey { (password_section(&s)) (recovery_section(&s)) }
         section aria-labelledby="passkeys" {
-            h2 #passkeys { "Passkeys" }
-            p { "A passkey lets you sign in with your fingerprint, face or device PIN instead of your password and code. A fake website cannot use it, so it protects you from phishing. Your device keeps the passkey; casevault keeps only its public half." }
+            h2 #passkeys { (t("account-passkeys-heading")) }
+            p { (t("account-passkeys-intro")) }
             @if passkeys.is_empty() {
-                p.empty { "You have no passkey yet." }
+                p.empty { (t("account-passkeys-none")) }
             } @else {
                 div.table-wrap { table {
-                    caption.visually-hidden { "Your passkeys" }
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Added" } th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Remove" } } } }
+                    caption.visually-hidden { (t("account-passkeys-caption")) }
+                    thead { tr { th scope="col" { (t("account-passkeys-col-name")) } th scope="col" { (t("account-passkeys-col-added")) } th scope="col" { (t("account-passkeys-col-used")) } th scope="col" { span.visually-hidden { (t("account-passkeys-col-remove")) } } } }
                     tbody { @for p in &passkeys { tr {
                         td { (p.name) }
                         td.date { (minute(&p.created_at)) }
-                        td.date { @if let Some(u) = &p.last_used_at { (minute(u)) } @else { "never" } }
-                        td { button.danger type="button" data-passkey-remove=(p.id) hidden { "Remove" span.visually-hidden { " passkey " (p.name) } } }
+                        td.date { @if let Some(u) = &p.last_used_at { (minute(u)) } @else { (t("account-passkey-never")) } }
+                        td { button.danger type="button" data-passkey-remove=(p.id) hidden { (t("account-passkey-remove")) span.visually-hidden { " " (ta("account-passkey-remove-hidden", &[("name", &p.name)])) } } }
                     } } }
                 } }
             }
             @if available {
                 form.card #passkey-add hidden {
                     div.field {
-                        label for="passkey-name" { "Name for the new passkey" }
-                        input #passkey-name name="name" maxlength="64" required autocomplete="off" placeholder="e.g. work laptop";
+                        label for="passkey-name" { (t("account-passkey-name")) }
+                        input #passkey-name name="name" maxlength="64" required autocomplete="off" placeholder=(t("account-passkey-name-placeholder"));
                     }
                     @if !s.actor.fresh() {
                         div.field {
-                            label for="passkey-code" { "6-digit code from your authenticator app" }
+                            label for="passkey-code" { (t("code-field-label")) }
                             input.code #passkey-code name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" aria-describedby="passkey-code-help";
-                            p.help #passkey-code-help { "Adding or removing a passkey asks for your code (or a passkey) once every few minutes." }
+                            p.help #passkey-code-help { (t("account-passkey-code-help")) }
                         }
                     }
-                    button type="submit" { "Add a passkey" }
+                    button type="submit" { (t("account-passkey-add")) }
                     p #passkey-add-status role="alert" hidden {}
                 }
-                noscript { p { "Adding a passkey needs JavaScript in this browser." } }
+                noscript { p { (t("account-passkey-needs-js")) } }
             } @else {
-                p.help { "Passkeys are not available on this server: it needs an address with a name (ask your administrator to set the server's public URL)." }
+                p.help { (t("account-passkeys-unavailable")) }
             }
         }
     };
     Ok((
         status,
-        page("Your account", Some(&s), notice.as_ref(), body),
+        page(&t("account-title"), Some(&s), notice.as_ref(), body),
     )
         .into_response())
 }
@@ -97,25 +98,25 @@ async fn account_response(
 fn password_section(s: &SessionInfo) -> Markup {
     html! {
         section aria-labelledby="password" {
-            h2 #password { "Your password" }
+            h2 #password { (t("account-password-heading")) }
             details {
-                summary { "Change your password" }
+                summary { (t("account-password-change")) }
                 form.card method="post" action="/account/password" {
                     (csrf_field(s))
                     // For password managers, which file the new password under this name.
-                    label hidden { "Username " input type="text" name="username" value=(s.actor.username()) autocomplete="username" readonly; }
+                    label hidden { (t("account-password-username")) " " input type="text" name="username" value=(s.actor.username()) autocomplete="username" readonly; }
                     div.field {
-                        label for="current-password" { "Your password now" }
+                        label for="current-password" { (t("account-password-now")) }
                         input #current-password name="current_password" type="password" autocomplete="current-password" required;
                     }
                     div.field {
-                        label for="new-password" { "New password" }
+                        label for="new-password" { (t("account-password-new")) }
                         input #new-password name="new_password" type="password" autocomplete="new-password" minlength="12" required aria-describedby="new-password-help";
-                        p.help #new-password-help { "At least 12 characters and not a common password. A few unrelated words make a good one." }
+                        p.help #new-password-help { (t("account-password-new-help")) }
                     }
-                    (code_field(s, "password-code", false, "Changing your password asks for your code (or a passkey) once every few minutes."))
-                    p.help { "You stay signed in here; every other device is signed out, and browsers casevault remembered for you are forgotten." }
-                    button type="submit" { "Change password" }
+                    (code_field(s, "password-code", false, &t("account-password-code-help")))
+                    p.help { (t("account-password-others-out")) }
+                    button type="submit" { (t("account-password-submit")) }
                 }
             }
         }
@@ -125,14 +126,14 @@ fn password_section(s: &SessionInfo) -> Markup {
 fn recovery_section(s: &SessionInfo) -> Markup {
     html! {
         section aria-labelledby="recovery" {
-            h2 #recovery { "Recovery codes" }
-            p { "Each recovery code lets you sign in once without your phone. Used some, or lost the paper? Make new ones: the old ones stop working at once." }
+            h2 #recovery { (t("account-recovery-heading")) }
+            p { (t("account-recovery-intro")) }
             details {
-                summary { "Make new recovery codes" }
+                summary { (t("account-recovery-new")) }
                 form.card method="post" action="/account/recovery-codes" {
                     (csrf_field(s))
-                    (code_field(s, "recovery-code", false, "Making new recovery codes asks for your code (or a passkey) once every few minutes."))
-                    button type="submit" { "Make new recovery codes" }
+                    (code_field(s, "recovery-code", false, &t("account-recovery-code-help")))
+                    button type="submit" { (t("account-recovery-new")) }
                 }
             }
         }
@@ -156,7 +157,7 @@ async fn refused(st: &AppState, s: SessionInfo, e: VaultError) -> Result<Respons
         VaultError::BadInput {
             code: "wrong_password",
             ..
-        } => "Your password now was not right, so nothing was changed. Type it again.".to_string(),
+        } => t("account-wrong-password"),
         e @ (VaultError::BadInput { .. }
         | VaultError::Conflict { .. }
         | VaultError::InvalidCode
@@ -203,11 +204,11 @@ pub(super) async fn recovery_codes(
         Err(e) => return refused(&st, s, e).await,
     };
     let body = html! {
-        h1 { "Your new recovery codes" }
-        p { "Your old recovery codes no longer work. Each of these lets you sign in once instead of the 6-digit code." }
-        p { strong { "Write them down or print this page now and keep them somewhere safe. They will not be shown again." } }
+        h1 { (t("account-codes-heading")) }
+        p { (t("account-codes-old-gone")) }
+        p { strong { (t("account-codes-save")) } }
         ul.codes { @for c in &codes { li { code { (c.as_str()) } } } }
-        p { a.button href="/account" { "I have saved them — back to my account" } }
+        p { a.button href="/account" { (t("account-codes-back")) } }
     };
-    Ok(page("Your new recovery codes", Some(&s), None, body).into_response())
+    Ok(page(&t("account-codes-title"), Some(&s), None, body).into_response())
 }

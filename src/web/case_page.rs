@@ -19,6 +19,7 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, iso_day, page, size_words, unix_time};
 use super::session::PageSession;
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::policy::Role;
 use crate::vault::{CaseView, DocumentPage, PageQuery, SessionInfo};
 
@@ -66,46 +67,47 @@ fn documents_section(
     let fixes = docs.iter().any(|d| d.may.rename || d.may.purge);
     html! {
         section aria-labelledby="docs" {
-            h2 #docs { "Documents" }
-            @if docs.is_empty() { p.empty { "No documents yet." } } @else {
+            h2 #docs { (t("case-docs-heading")) }
+            @if docs.is_empty() { p.empty { (t("case-docs-none")) } } @else {
                 div.table-wrap { table {
-                    caption.visually-hidden { "Documents of this case" }
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Size" } th scope="col" { "Added" } th scope="col" { span.visually-hidden { "Download" } }
-                        @if fixes { th scope="col" { span.visually-hidden { "Rename or delete" } } } } }
+                    caption.visually-hidden { (t("case-docs-caption")) }
+                    thead { tr { th scope="col" { (t("case-docs-col-name")) } th scope="col" { (t("case-docs-col-size")) } th scope="col" { (t("case-docs-col-added")) } th scope="col" { span.visually-hidden { (t("case-docs-col-download")) } }
+                        @if fixes { th scope="col" { span.visually-hidden { (t("case-docs-col-fix")) } } } } }
                     tbody { @for d in docs { tr {
                         td { (d.filename)
                             @if d.via_link.is_some() {
-                                br; span.muted { "from the client, via link of "
-                                    (d.via_link_made.as_deref().map(day).unwrap_or_else(|| "an earlier date".into()))
-                                    " · code " (crate::vault::receipt_code(&d.id)) }
+                                br; span.muted { (ta("case-doc-from-client", &[
+                                    ("date", &d.via_link_made.as_deref().map(day).unwrap_or_else(|| t("case-doc-earlier-date"))),
+                                    ("id", &crate::vault::receipt_code(&d.id)),
+                                ])) }
                             } }
-                        td data-label="Size" { (size_words(d.size)) }
-                        td.date data-label="Added" { (day(&d.created_at)) }
+                        td data-label=(t("case-docs-col-size")) { (size_words(d.size)) }
+                        td.date data-label=(t("case-docs-col-added")) { (day(&d.created_at)) }
                         td { a.download href={ "/api/v1/cases/" (case.id) "/documents/" (d.id) } download {
-                            "Download" span.visually-hidden { " " (d.filename) } } }
+                            (t("case-doc-download")) span.visually-hidden { " " (d.filename) } } }
                         @if fixes { td.actions { (document_fixes(s, case, d)) } }
                     } } }
                 } }
             }
             @if next.is_some() || paged {
-                nav.pager aria-label="More documents" {
-                    @if paged { a href={ "/cases/" (case.id) "#docs" } { "← First documents" } " " }
-                    @if let Some(n) = next { a href={ "/cases/" (case.id) "?docs_after=" (n) "#docs" } { "More documents →" } }
+                nav.pager aria-label=(t("case-docs-pager-label")) {
+                    @if paged { a href={ "/cases/" (case.id) "#docs" } { (t("case-docs-first")) } " " }
+                    @if let Some(n) = next { a href={ "/cases/" (case.id) "?docs_after=" (n) "#docs" } { (t("case-docs-more")) } }
                 }
             }
             @if can_upload {
-                h3 { "Add a document" }
+                h3 { (t("case-upload-heading")) }
                 form.card #upload method="post" action={ "/cases/" (case.id) "/documents" } enctype="multipart/form-data"
                     data-api={ "/api/v1/cases/" (case.id) "/documents" } {
                     (csrf_field(s))
                     div.field {
-                        label for="file" { "Choose a file" }
+                        label for="file" { (t("case-upload-file")) }
                         input #file name="file" type="file" required aria-describedby="file-help";
-                        p.help #file-help { "It is encrypted before it is stored. Large files are fine; keep this page open until the upload finishes." }
+                        p.help #file-help { (t("case-upload-help")) }
                     }
-                    button type="submit" { "Upload" }
+                    button type="submit" { (t("case-upload-button")) }
                     div.progress hidden {
-                        label for="upload-progress" { "Upload progress" }
+                        label for="upload-progress" { (t("case-upload-progress")) }
                         progress #upload-progress max="100" value="0" {}
                     }
                     p #upload-status role="status" aria-live="polite" {}
@@ -119,58 +121,58 @@ fn documents_section(
 fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: &str) -> Markup {
     html! {
         section aria-labelledby="shares" {
-            h2 #shares { "Shared with partner attorneys" }
-            @if case.shares.is_empty() { p.empty { "This case is not shared with anyone outside your office." } } @else {
+            h2 #shares { (t("case-shares-heading")) }
+            @if case.shares.is_empty() { p.empty { (t("case-shares-none")) } } @else {
                 div.table-wrap { table {
-                    caption.visually-hidden { "Shares of this case" }
-                    thead { tr { th scope="col" { "Partner" } th scope="col" { "Access" } th scope="col" { "Until" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Revoke" } } } }
+                    caption.visually-hidden { (t("case-shares-caption")) }
+                    thead { tr { th scope="col" { (t("case-shares-col-partner")) } th scope="col" { (t("case-shares-col-access")) } th scope="col" { (t("case-shares-col-until")) } th scope="col" { (t("case-shares-col-state")) } th scope="col" { span.visually-hidden { (t("case-shares-col-revoke")) } } } }
                     tbody { @for sh in &case.shares { tr {
                         td { (sh.username) }
-                        td data-label="Access" { (if sh.permission == "upload" { "Read and add documents" } else { "Read only" })
-                            @if sh.notes { br; span.muted { "also notes and hearings" } } }
-                        td data-label="Until" { (day(&sh.expires_at)) }
-                        td data-label="State" { (match sh.state.as_str() { "live" => "Active", "expired" => "Ended", _ => "Revoked" }) }
+                        td data-label=(t("case-shares-col-access")) { (if sh.permission == "upload" { t("case-share-upload") } else { t("case-share-read") })
+                            @if sh.notes { br; span.muted { (t("case-share-notes-too")) } } }
+                        td data-label=(t("case-shares-col-until")) { (day(&sh.expires_at)) }
+                        td data-label=(t("case-shares-col-state")) { (t(match sh.state.as_str() { "live" => "case-share-active", "expired" => "case-share-ended", _ => "case-share-revoked" })) }
                         td { @if sh.state == "live" {
                             form.inline method="post" action={ "/cases/" (case.id) "/shares/" (sh.id) "/revoke" } {
                                 (csrf_field(s))
                                 @if !s.actor.fresh() {
-                                    label for={ "revoke-code-" (sh.id) } { "Code" }
+                                    label for={ "revoke-code-" (sh.id) } { (t("case-share-code")) }
                                     input.code id={ "revoke-code-" (sh.id) } name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
                                 }
-                                button.danger type="submit" { "Revoke" span.visually-hidden { " share with " (sh.username) } }
+                                button.danger type="submit" { (t("case-share-revoke")) span.visually-hidden { " " (ta("case-share-revoke-hidden", &[("username", &sh.username)])) } }
                             }
                         } }
                     } } }
                 } }
             }
-            h3 { "Share this case" }
+            h3 { (t("case-share-heading")) }
             form.card method="post" action={ "/cases/" (case.id) "/shares" } {
                 (csrf_field(s))
                 div.field {
-                    label for="share-with" { "Partner’s username" }
+                    label for="share-with" { (t("case-share-username")) }
                     input #share-with name="username" required autocapitalize="none" spellcheck="false" autocomplete="off";
                 }
                 fieldset.field {
-                    legend { "Access" }
-                    label.choice { input type="radio" name="permission" value="read" checked; " Read only" }
-                    label.choice { input type="radio" name="permission" value="upload"; " Read and add documents" }
+                    legend { (t("case-share-access")) }
+                    label.choice { input type="radio" name="permission" value="read" checked; " " (t("case-share-read")) }
+                    label.choice { input type="radio" name="permission" value="upload"; " " (t("case-share-upload")) }
                 }
                 div.field {
-                    label.choice { input #share-notes type="checkbox" name="notes" value="yes" aria-describedby="share-notes-help"; " Also show the case notes and hearings" }
-                    p.help #share-notes-help { "Leave unticked unless the partner needs them: notes often hold what the client said in confidence." }
+                    label.choice { input #share-notes type="checkbox" name="notes" value="yes" aria-describedby="share-notes-help"; " " (t("case-share-notes")) }
+                    p.help #share-notes-help { (t("case-share-notes-help")) }
                 }
                 div.field {
-                    label for="until" { "Visible until (end of that day, UTC)" }
+                    label for="until" { (t("case-share-until")) }
                     input #until name="until" type="date" required min=(today) value=(default_until);
                 }
                 @if !s.actor.fresh() {
                     div.field {
-                        label for="share-code" { "6-digit code from your authenticator app" }
+                        label for="share-code" { (t("case-share-totp")) }
                         input #share-code name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required aria-describedby="share-code-help";
-                        p.help #share-code-help { "Sharing needs a fresh code because it lets someone outside your office read this file." }
+                        p.help #share-code-help { (t("case-share-totp-help")) }
                     }
                 }
-                button type="submit" { "Share" }
+                button type="submit" { (t("case-share-button")) }
             }
         }
     }
@@ -179,13 +181,13 @@ fn shares_section(s: &SessionInfo, case: &CaseView, today: &str, default_until: 
 fn close_section(s: &SessionInfo, case: &CaseView, days: u32) -> Markup {
     html! {
         section aria-labelledby="close" {
-            h2 #close { "Close this case" }
-            p { "Close the case when the work on it is finished. It stays readable, but "
-                strong { "it will be deleted automatically " (days) " days after closing" }
-                ", unless an administrator places a legal hold on it. A closed case cannot be reopened." }
+            h2 #close { (t("case-close-heading")) }
+            p { (t("case-close-intro")) " "
+                strong { (ta("case-close-strong", &[("days", &days.to_string())])) }
+                (t("case-close-rest")) }
             form method="post" action={ "/cases/" (case.id) "/close" } {
                 (csrf_field(s))
-                button.secondary type="submit" { "Close case…" }
+                button.secondary type="submit" { (t("case-close-button")) }
             }
         }
     }
@@ -253,41 +255,40 @@ pub(super) async fn case_response_with(
         .map(crate::clock::rfc3339)
         .map(|t| day(&t).to_string());
     let body = html! {
-        p.crumbs { a href="/cases" { "← All cases" } }
+        p.crumbs { a href="/cases" { (t("case-all-cases")) } }
         h1 { (m.client_name) }
         @if case.held {
-            div.banner.held role="status" { strong { "Legal hold. " } "This case is under a legal hold: nothing in it can be deleted until the hold is lifted." }
+            div.banner.held role="status" { strong { (t("case-hold-banner-lead")) " " } (t("case-hold-banner")) }
         }
         @if case.status == "closed" {
             div.banner.closed role="status" {
-                strong { "Closed" }
-                @if let Some(c) = &case.closed_at { " on " (day(c)) }
+                strong { (t("case-closed")) }
+                @if let Some(c) = &case.closed_at { " " (ta("case-closed-on", &[("date", &day(c))])) }
                 ". "
-                @if case.held { "It is under a legal hold, so it will not be deleted while the hold lasts." }
-                @else if let Some(d) = &delete_on { "It will be deleted automatically on " (d) " (" (days) " days after closing)." }
-                @else { "It will be deleted automatically " (days) " days after closing." }
+                @if case.held { (t("case-closed-held")) }
+                @else if let Some(d) = &delete_on { (ta("case-closed-delete-on", &[("date", d), ("days", &days.to_string())])) }
+                @else { (ta("case-closed-delete-after", &[("days", &days.to_string())])) }
             }
         }
         @if let Some((perm, until)) = my_share {
             div.banner role="status" {
-                "Shared with you (" (if perm == "upload" { "read and add documents" } else { "read only" }) ") until "
-                (super::layout::minute(&unix_time(*until))) "."
+                (ta(if perm == "upload" { "case-shared-with-you-upload" } else { "case-shared-with-you-read" }, &[("time", &super::layout::minute(&unix_time(*until)))]))
             }
         }
         section aria-labelledby="details" {
-            h2 #details { "Client details" }
+            h2 #details { (t("case-details-heading")) }
             dl.meta {
-                (meta_row("A-number", a_number_words(m.a_number.as_deref()).as_deref()))
-                (meta_row("Date of birth", m.date_of_birth.as_deref()))
-                (meta_row("Country of birth", m.country_of_birth.as_deref()))
-                (meta_row("Office", Some(&case.office)))
-                (meta_row("Opened", Some(day(&case.created_at).as_str())))
-                (meta_row("Status", Some(if case.status == "closed" { "Closed" } else { "Open" })))
-                (meta_row("Legal hold", Some(if case.held { "Yes — deletion is blocked" } else { "No" })))
-                (meta_row("Case ID", Some(&case.id)))
+                (meta_row(&t("case-a-number"), a_number_words(m.a_number.as_deref()).as_deref()))
+                (meta_row(&t("case-dob"), m.date_of_birth.as_deref()))
+                (meta_row(&t("case-country"), m.country_of_birth.as_deref()))
+                (meta_row(&t("case-office"), Some(&case.office)))
+                (meta_row(&t("case-opened"), Some(day(&case.created_at).as_str())))
+                (meta_row(&t("case-status"), Some(&t(if case.status == "closed" { "case-status-closed" } else { "case-status-open" }))))
+                (meta_row(&t("case-hold"), Some(&t(if case.held { "case-hold-yes" } else { "case-hold-no" }))))
+                (meta_row(&t("case-id"), Some(&case.id)))
             }
             @if let Some(n) = m.notes.as_deref().filter(|n| !n.is_empty()) {
-                h3 { "Background notes" }
+                h3 { (t("case-background-notes")) }
                 p.notes { (n) }
             }
             (details_history(&case, &cw))
@@ -300,7 +301,11 @@ pub(super) async fn case_response_with(
         @if case.may.share { (shares_section(&s, &case, iso_day(&today), iso_day(&until))) }
         @if case.may.close && case.status != "closed" { (close_section(&s, &case, days)) }
     };
-    Ok((status, page("Case file", Some(&s), notice.as_ref(), body)).into_response())
+    Ok((
+        status,
+        page(&t("case-title"), Some(&s), notice.as_ref(), body),
+    )
+        .into_response())
 }
 
 /// `GET /cases/{case}`.

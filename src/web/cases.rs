@@ -16,6 +16,7 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, done_message, page, unix_time};
 use super::session::{PageForm, PageSession};
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::policy::Role;
 use crate::vault::{CaseInput, CaseSummary, PageQuery, SessionInfo, VaultError};
 
@@ -57,32 +58,32 @@ fn new_case_form(s: &SessionInfo, typed: Option<&CaseInput>) -> Markup {
     let val = |f: fn(&CaseInput) -> Option<&str>| typed.and_then(f).unwrap_or_default().to_string();
     html! {
         section aria-labelledby="new-case" {
-            h2 #new-case { "Open a new case" }
+            h2 #new-case { (t("new-case-heading")) }
             form.card method="post" action="/cases" {
                 (csrf_field(s))
                 div.field {
-                    label for="client_name" { "Client’s full name" }
+                    label for="client_name" { (t("new-case-client-name")) }
                     input #client_name name="client_name" value=(typed.map(|t| t.client_name.as_str()).unwrap_or_default()) required maxlength="200" autocomplete="off";
                 }
                 div.field {
-                    label for="a_number" { "A-number (optional)" }
+                    label for="a_number" { (t("new-case-a-number")) }
                     input #a_number name="a_number" value=(val(|t| t.a_number.as_deref())) inputmode="numeric" maxlength="24" autocomplete="off" aria-describedby="a-help";
-                    p.help #a-help { "8 or 9 digits, with or without the A, dashes or spaces, e.g. A-012-345-678." }
+                    p.help #a-help { (t("new-case-a-number-help")) }
                 }
                 div.field {
-                    label for="date_of_birth" { "Date of birth (optional)" }
+                    label for="date_of_birth" { (t("new-case-dob")) }
                     input #date_of_birth name="date_of_birth" type="date" value=(val(|t| t.date_of_birth.as_deref())) aria-describedby="dob-help";
-                    p.help #dob-help { "Year-month-day, e.g. 1990-03-21 (your browser may show a calendar)." }
+                    p.help #dob-help { (t("new-case-dob-help")) }
                 }
                 div.field {
-                    label for="country_of_birth" { "Country of birth (optional)" }
+                    label for="country_of_birth" { (t("new-case-country")) }
                     input #country_of_birth name="country_of_birth" value=(val(|t| t.country_of_birth.as_deref())) maxlength="100" autocomplete="off";
                 }
                 div.field {
-                    label for="notes" { "Notes (optional)" }
+                    label for="notes" { (t("new-case-notes")) }
                     textarea #notes name="notes" rows="4" maxlength="20000" { (val(|t| t.notes.as_deref())) }
                 }
-                button type="submit" { "Open case" }
+                button type="submit" { (t("new-case-submit")) }
             }
         }
     }
@@ -92,42 +93,42 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
     let partner = s.actor.is(Role::Partner);
     let office = s.actor.office().unwrap_or_default().to_string();
     html! {
-        h1 { @if partner { "Cases shared with you" } @else { "Cases" } }
+        h1 { @if partner { (t("cases-heading-partner")) } @else { (t("cases-heading")) } }
         @if !st.pending.is_empty() { (super::confirm::pending_section(s, &st.pending)) }
         @if st.sealed {
             div.banner.sealed role="status" {
-                h2 { "The " (office) " office is sealed" }
-                p { "Client names and documents are hidden until an administrator of the " (office) " office unseals it. You can still open new cases; they are encrypted straight away." }
+                h2 { (ta("cases-sealed-heading", &[("office", &office)])) }
+                p { (ta("cases-sealed-body", &[("office", &office)])) }
             }
         }
         @if !partner {
             form.search method="post" action="/cases/search" role="search" {
                 (csrf_field(s))
-                label for="search" { "Find a case by A-number or any words of the client’s name" }
+                label for="search" { (t("cases-search-label")) }
                 div.inline {
                     input #search name="a_number" maxlength="200" autocomplete="off" value=(st.search.clone().unwrap_or_default());
-                    button type="submit" { "Search" }
-                    @if st.search.is_some() { a href="/cases" { "Show all cases" } }
+                    button type="submit" { (t("cases-search-button")) }
+                    @if st.search.is_some() { a href="/cases" { (t("cases-show-all")) } }
                 }
             }
         }
         @if st.cases.is_empty() {
             p.empty {
-                @if st.sealed && st.search.is_some() { "Search is not possible while the office is sealed." }
-                @else if st.search.is_some() { "No case has that A-number, or a client name with every one of those words (whole words, in any order; capitals and accents do not matter)." }
-                @else if partner { "No case is shared with you at the moment." }
-                @else if s.actor.waiting() { "Cases of your office appear here once your account is confirmed." }
-                @else { "There are no cases yet." }
+                @if st.sealed && st.search.is_some() { (t("cases-search-sealed")) }
+                @else if st.search.is_some() { (t("cases-search-none")) }
+                @else if partner { (t("cases-none-partner")) }
+                @else if s.actor.waiting() { (t("cases-none-waiting")) }
+                @else { (t("cases-none")) }
             }
         } @else {
             div.table-wrap {
                 table {
-                    caption.visually-hidden { "Your cases" }
+                    caption.visually-hidden { (t("cases-table-caption")) }
                     thead { tr {
-                        th scope="col" { "Client" }
-                        th scope="col" { "Office" }
-                        @if partner { th scope="col" { "Your access" } th scope="col" { "Shared until" } }
-                        @else { th scope="col" { "Opened" } th scope="col" { "Status" } }
+                        th scope="col" { (t("cases-col-client")) }
+                        th scope="col" { (t("cases-col-office")) }
+                        @if partner { th scope="col" { (t("cases-col-access")) } th scope="col" { (t("cases-col-shared-until")) } }
+                        @else { th scope="col" { (t("cases-col-opened")) } th scope="col" { (t("cases-col-status")) } }
                     } }
                     tbody {
                         @for c in &st.cases {
@@ -136,23 +137,23 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
                                     a href={ "/cases/" (c.id) } {
                                         @match &c.client_name {
                                             Some(n) => (n),
-                                            None => span.muted { "Sealed case " (c.id.get(..8).unwrap_or("")) },
+                                            None => span.muted { (ta("cases-sealed-case", &[("id", c.id.get(..8).unwrap_or(""))])) },
                                         }
                                     }
                                 }
-                                td data-label="Office" { (c.office) }
+                                td data-label=(t("cases-col-office")) { (c.office) }
                                 @if partner {
                                     @let share = st.shares.get(&c.id);
-                                    td { (share.map(|s| if s.0 == "upload" { "Read and add documents" } else { "Read only" }).unwrap_or("—")) }
+                                    td { (share.map(|s| if s.0 == "upload" { t("cases-access-upload") } else { t("cases-access-read") }).unwrap_or_else(|| "—".into())) }
                                     td { (share.map(|s| unix_time(s.1)).map(|t| day(&t).to_string()).unwrap_or_else(|| "—".into())) }
                                 } @else {
-                                    td.date data-label="Opened" { (day(&c.created_at)) }
-                                    td data-label="Status" {
-                                        (if c.status == "closed" { "Closed" } else { "Open" })
-                                        @if c.held { " · " span.tag { "Legal hold" } }
-                                        @if c.sealed { " · " span.tag { "Sealed" } }
+                                    td.date data-label=(t("cases-col-opened")) { (day(&c.created_at)) }
+                                    td data-label=(t("cases-col-status")) {
+                                        (if c.status == "closed" { t("cases-status-closed") } else { t("cases-status-open") })
+                                        @if c.held { " · " span.tag { (t("cases-tag-hold")) } }
+                                        @if c.sealed { " · " span.tag { (t("cases-tag-sealed")) } }
                                         @if let Some(n) = st.news.get(&c.id) {
-                                            " · " span.tag.news { (n) (if *n == 1 { " new file" } else { " new files" }) " from the client" }
+                                            " · " span.tag.news { (if *n == 1 { t("cases-news-one") } else { ta("cases-news-many", &[("n", &n.to_string())]) }) }
                                         }
                                     }
                                 }
@@ -163,9 +164,9 @@ fn list_body(s: &SessionInfo, st: &ListState) -> Markup {
             }
         }
         @if st.next_after.is_some() || st.paged {
-            nav.pager aria-label="More cases" {
-                @if st.paged { a href="/cases" { "← Newest cases" } " " }
-                @if let Some(n) = &st.next_after { a href={ "/cases?after=" (n) } { "Older cases →" } }
+            nav.pager aria-label=(t("cases-pager-label")) {
+                @if st.paged { a href="/cases" { (t("cases-newest")) } " " }
+                @if let Some(n) = &st.next_after { a href={ "/cases?after=" (n) } { (t("cases-older")) } }
             }
         }
         @if s.actor.is(Role::Caseworker) { (new_case_form(s, st.typed.as_ref())) }
@@ -216,7 +217,7 @@ async fn list_response_typed(
             Ok(c) => c,
             // A search needs the office's index key; say so instead of failing.
             Err(VaultError::OfficeSealed(_)) => {
-                return Err(VaultError::bad("sealed", "Searching needs the office unsealed. Ask an administrator of your office to unseal it."));
+                return Err(VaultError::bad("sealed", t("cases-search-needs-unsealed")));
             }
             Err(e) => return Err(e),
         };
@@ -265,7 +266,11 @@ async fn list_response_typed(
     state.pending = st.vault.pending_access(&s.actor).await?;
     state.typed = typed;
     let body = list_body(&s, &state);
-    Ok((status, page("Cases", Some(&s), notice.as_ref(), body)).into_response())
+    Ok((
+        status,
+        page(&t("cases-title"), Some(&s), notice.as_ref(), body),
+    )
+        .into_response())
 }
 
 /// `GET /cases`.

@@ -14,6 +14,7 @@ use super::error::PageError;
 use super::layout::{csrf_field, date_words, day, minute};
 use super::parts::code_field;
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::vault::{
     CaseMeta, CaseVersions, CaseView, DocumentView, EventList, EventView, NoteList, NoteView,
     PageQuery, SessionInfo,
@@ -93,19 +94,30 @@ pub(super) fn a_number_words(a: Option<&str>) -> Option<String> {
     a.map(|a| format!("A{a}"))
 }
 
+/// "15 January 2027 at 09:30" (the time only when there is one).
+fn at_time(date: &str, time: Option<&str>) -> String {
+    match time {
+        Some(tm) => format!("{} {} {tm}", date_words(date), t("casework-at")),
+        None => date_words(date),
+    }
+}
+
 /// The value, or a dash for none.
 pub(super) fn text_or_dash(v: Option<&str>) -> &str {
     v.filter(|v| !v.is_empty()).unwrap_or("—")
 }
 
 /// The fields of the details, in page order: label and value.
-fn fields(m: &CaseMeta) -> [(&'static str, Option<String>); 5] {
+fn fields(m: &CaseMeta) -> [(String, Option<String>); 5] {
     [
-        ("Client’s full name", Some(m.client_name.clone())),
-        ("A-number", a_number_words(m.a_number.as_deref())),
-        ("Date of birth", m.date_of_birth.clone()),
-        ("Country of birth", m.country_of_birth.clone()),
-        ("Background notes", m.notes.clone()),
+        (t("casework-field-client-name"), Some(m.client_name.clone())),
+        (
+            t("casework-field-a-number"),
+            a_number_words(m.a_number.as_deref()),
+        ),
+        (t("casework-field-dob"), m.date_of_birth.clone()),
+        (t("casework-field-country"), m.country_of_birth.clone()),
+        (t("casework-field-notes"), m.notes.clone()),
     ]
 }
 
@@ -113,32 +125,31 @@ fn fields(m: &CaseMeta) -> [(&'static str, Option<String>); 5] {
 pub(super) fn details_history(case: &CaseView, cw: &Casework) -> Markup {
     html! {
         @if let Some(t) = &case.updated_at {
-            p.muted.changed { "Details last changed on " (minute(t)) " by "
+            p.muted.changed { (ta("casework-changed-on", &[("time", &minute(t))])) " "
                 strong { (text_or_dash(case.updated_by.as_deref())) } "." }
         }
         @if let Some(v) = cw.versions.as_ref().filter(|v| v.versions.len() > 1) {
             details.history #history open[v.versions.first().is_some_and(|f| f.version != case.version)] {
-                summary { "History of these details (" (case.version - 1) " earlier version" @if case.version > 2 { "s" } ")" }
+                summary { @if case.version > 2 { (ta("casework-history-many", &[("n", &(case.version - 1).to_string())])) } @else { (t("casework-history-one")) } }
                 ol.history {
                     @for pair in v.versions.windows(2) {
                         li {
-                            p { strong { (minute(&pair[0].changed_at)) } " — " (text_or_dash(Some(&pair[0].changed_by_name)))
-                                " changed version " (pair[1].version) ":" }
+                            p { strong { (minute(&pair[0].changed_at)) } " — " (ta("casework-changed-version", &[("name", text_or_dash(Some(&pair[0].changed_by_name))), ("n", &pair[1].version.to_string())])) }
                             ul {
                                 @for ((label, new), (_, old)) in fields(&pair[0].metadata).into_iter().zip(fields(&pair[1].metadata)) {
                                     @if new != old {
-                                        li { (label) ": was “" (text_or_dash(old.as_deref())) "”, became “" (text_or_dash(new.as_deref())) "”" }
+                                        li { (label) ": " (t("casework-was")) " “" (text_or_dash(old.as_deref())) "”, " (t("casework-became")) " “" (text_or_dash(new.as_deref())) "”" }
                                     }
                                 }
                             }
                         }
                     }
                     @if let Some(first) = v.versions.last().filter(|f| f.version == 1) {
-                        li { p { strong { (minute(&first.changed_at)) } " — the case was opened by " (text_or_dash(Some(&first.changed_by_name))) "." } }
+                        li { p { strong { (minute(&first.changed_at)) } " — " (ta("casework-opened-by", &[("name", text_or_dash(Some(&first.changed_by_name)))])) } }
                     }
                 }
                 @if let Some(n) = &v.next_after {
-                    p.more { a href={ "/cases/" (case.id) "?versions_after=" (n) "#history" } { "Older versions →" } }
+                    p.more { a href={ "/cases/" (case.id) "?versions_after=" (n) "#history" } { (t("casework-older-versions")) } }
                 }
             }
         }
@@ -158,11 +169,11 @@ pub(super) fn edit_form(s: &SessionInfo, case: &CaseView, draft: Option<&Details
     let val = |v: &Option<String>| v.clone().unwrap_or_default();
     html! {
         details.edit #edit-details open[draft.is_some()] {
-            summary { "Edit details" }
+            summary { (t("casework-edit")) }
             @if let Some(d) = draft.filter(|d| d.conflict) {
-                div.card.unsaved role="region" aria-label="What you typed (not saved)" {
-                    h3 { "What you typed (not saved)" }
-                    p.help { "The form below now shows the current details. Copy anything of yours that is still needed into it and save again." }
+                div.card.unsaved role="region" aria-label=(t("casework-unsaved")) {
+                    h3 { (t("casework-unsaved")) }
+                    p.help { (t("casework-unsaved-help")) }
                     dl.meta {
                         @for (label, v) in fields(&d.meta) {
                             div { dt { (label) } dd { (text_or_dash(v.as_deref())) } }
@@ -174,28 +185,28 @@ pub(super) fn edit_form(s: &SessionInfo, case: &CaseView, draft: Option<&Details
                 (csrf_field(s))
                 input type="hidden" name="version" value=(version);
                 div.field {
-                    label for="edit-client-name" { "Client’s full name" }
+                    label for="edit-client-name" { (t("new-case-client-name")) }
                     input #edit-client-name name="client_name" required maxlength="200" autocomplete="off" value=(m.client_name);
                 }
                 div.field {
-                    label for="edit-a-number" { "A-number (optional)" }
+                    label for="edit-a-number" { (t("new-case-a-number")) }
                     input #edit-a-number name="a_number" inputmode="numeric" maxlength="24" autocomplete="off" value=(a) aria-describedby="edit-a-help";
-                    p.help #edit-a-help { "8 or 9 digits, with or without the A, dashes or spaces, e.g. A-012-345-678. Leave empty to remove it." }
+                    p.help #edit-a-help { (t("casework-edit-a-number-help")) }
                 }
                 div.field {
-                    label for="edit-dob" { "Date of birth (optional)" }
+                    label for="edit-dob" { (t("new-case-dob")) }
                     input #edit-dob name="date_of_birth" type="date" value=(val(&m.date_of_birth));
                 }
                 div.field {
-                    label for="edit-country" { "Country of birth (optional)" }
+                    label for="edit-country" { (t("new-case-country")) }
                     input #edit-country name="country_of_birth" maxlength="100" autocomplete="off" value=(val(&m.country_of_birth));
                 }
                 div.field {
-                    label for="edit-notes" { "Background notes (optional)" }
+                    label for="edit-notes" { (t("casework-edit-notes")) }
                     textarea #edit-notes name="notes" rows="4" maxlength="20000" { (val(&m.notes)) }
                 }
-                p.help { "The earlier details are kept: anyone who works on this case can see what changed, when and by whom." }
-                button type="submit" { "Save details" }
+                p.help { (t("casework-edit-kept")) }
+                button type="submit" { (t("casework-edit-save")) }
             }
         }
     }
@@ -210,28 +221,28 @@ fn note_item(s: &SessionInfo, case: &CaseView, n: &NoteView, all: &[NoteView]) -
             p.note-head {
                 strong { (minute(&n.created_at)) } " — " (text_or_dash(Some(&n.author_name)))
                 @if let Some(c) = corrects {
-                    " · corrects " a href={ "#note-" (c.id) } { "the note of " (minute(&c.created_at)) }
+                    " · " (t("casework-corrects")) " " a href={ "#note-" (c.id) } { (ta("casework-note-of", &[("time", &minute(&c.created_at))])) }
                 }
             }
             @if let Some(c) = correction {
-                p.tag { "Corrected" }
+                p.tag { (t("casework-corrected")) }
                 p.notes.old { (n.text) }
-                p.help { "Corrected on " (minute(&c.created_at)) " by " (text_or_dash(Some(&c.author_name))) ". It now reads:" }
+                p.help { (ta("casework-corrected-on", &[("time", &minute(&c.created_at)), ("name", text_or_dash(Some(&c.author_name)))])) }
                 p.notes { (c.text) }
             } @else {
                 p.notes { (n.text) }
                 @if case.may.add_casework {
                     details.correct {
-                        summary { "Correct" span.visually-hidden { " the note of " (minute(&n.created_at)) } }
+                        summary { (t("casework-correct")) span.visually-hidden { " " (ta("casework-note-of", &[("time", &minute(&n.created_at))])) } }
                         form method="post" action={ "/cases/" (case.id) "/notes" } {
                             (csrf_field(s))
                             input type="hidden" name="corrects" value=(n.id);
                             div.field {
-                                label for={ "correct-" (n.id) } { "Corrected note" }
+                                label for={ "correct-" (n.id) } { (t("casework-corrected-note")) }
                                 textarea id={ "correct-" (n.id) } name="text" rows="4" maxlength="20000" required { (n.text) }
-                                p.help { "The note as written stays in the record, marked as corrected; nothing is overwritten." }
+                                p.help { (t("casework-corrected-help")) }
                             }
-                            button type="submit" { "Save correction" }
+                            button type="submit" { (t("casework-save-correction")) }
                         }
                     }
                 }
@@ -247,23 +258,23 @@ pub(super) fn notes_section(s: &SessionInfo, case: &CaseView, cw: &Casework) -> 
     };
     html! {
         section aria-labelledby="case-notes" {
-            h2 #case-notes { "Case notes" }
+            h2 #case-notes { (t("casework-notes-heading")) }
             @if case.may.add_casework {
                 form.card method="post" action={ "/cases/" (case.id) "/notes" } {
                     (csrf_field(s))
                     div.field {
-                        label for="note-text" { "Add a note" }
+                        label for="note-text" { (t("casework-add-note-label")) }
                         textarea #note-text name="text" rows="3" maxlength="20000" required aria-describedby="note-help" {}
-                        p.help #note-help { "For example what was said on today’s call. It is dated and signed with your name, and encrypted like the rest of the case." }
+                        p.help #note-help { (t("casework-add-note-help")) }
                     }
-                    button type="submit" { "Add note" }
+                    button type="submit" { (t("casework-add-note")) }
                 }
             }
-            @if list.notes.is_empty() { p.empty { "No notes yet." } } @else {
+            @if list.notes.is_empty() { p.empty { (t("casework-notes-none")) } } @else {
                 ol.notes-list { @for n in &list.notes { (note_item(s, case, n, &list.notes)) } }
             }
             @if let Some(n) = &list.next_after {
-                p.more { a href={ "/cases/" (case.id) "?notes_after=" (n) "#case-notes" } { "Older notes →" } }
+                p.more { a href={ "/cases/" (case.id) "?notes_after=" (n) "#case-notes" } { (t("casework-older-notes")) } }
             }
         }
     }
@@ -271,20 +282,20 @@ pub(super) fn notes_section(s: &SessionInfo, case: &CaseView, cw: &Casework) -> 
 
 /// The kinds of event, as the form offers them.
 const KINDS: [(&str, &str); 4] = [
-    ("hearing", "Hearing"),
-    ("deadline", "Deadline (something is due)"),
-    ("appointment", "Appointment"),
-    ("other", "Other"),
+    ("hearing", "event-kind-hearing"),
+    ("deadline", "event-kind-deadline-due"),
+    ("appointment", "event-kind-appointment"),
+    ("other", "event-kind-other"),
 ];
 
 /// A kind for people.
-pub(super) fn kind_words(kind: &str) -> &'static str {
-    match kind {
-        "hearing" => "Hearing",
-        "deadline" => "Deadline",
-        "appointment" => "Appointment",
-        _ => "Other",
-    }
+pub(super) fn kind_words(kind: &str) -> String {
+    t(match kind {
+        "hearing" => "event-kind-hearing",
+        "deadline" => "event-kind-deadline",
+        "appointment" => "event-kind-appointment",
+        _ => "event-kind-other",
+    })
 }
 
 fn event_fields(prefix: &str, e: Option<&EventView>) -> Markup {
@@ -292,25 +303,25 @@ fn event_fields(prefix: &str, e: Option<&EventView>) -> Markup {
     let val = |f: fn(&EventView) -> Option<&str>| e.and_then(f).unwrap_or("").to_owned();
     html! {
         div.field {
-            label for={ (prefix) "-kind" } { "What it is" }
+            label for={ (prefix) "-kind" } { (t("casework-event-kind")) }
             select id={ (prefix) "-kind" } name="kind" {
-                @for (v, label) in KINDS { option value=(v) selected[v == kind] { (label) } }
+                @for (v, label) in KINDS { option value=(v) selected[v == kind] { (t(label)) } }
             }
         }
         div.field {
-            label for={ (prefix) "-date" } { "Date (year-month-day, e.g. 2027-01-15)" }
+            label for={ (prefix) "-date" } { (t("casework-event-date")) }
             input id={ (prefix) "-date" } name="date" type="date" required value=(val(|e| Some(e.date.as_str())));
         }
         div.field {
-            label for={ (prefix) "-time" } { "Time (optional, local time where it happens)" }
+            label for={ (prefix) "-time" } { (t("casework-event-time")) }
             input id={ (prefix) "-time" } name="time" type="time" value=(val(|e| e.time.as_deref()));
         }
         div.field {
-            label for={ (prefix) "-place" } { "Place (optional)" }
+            label for={ (prefix) "-place" } { (t("casework-event-place")) }
             input id={ (prefix) "-place" } name="place" maxlength="300" autocomplete="off" value=(val(|e| e.place.as_deref()));
         }
         div.field {
-            label for={ (prefix) "-description" } { "Description (optional)" }
+            label for={ (prefix) "-description" } { (t("casework-event-description")) }
             textarea id={ (prefix) "-description" } name="description" rows="2" maxlength="2000" { (val(|e| e.description.as_deref())) }
         }
     }
@@ -328,28 +339,28 @@ fn event_item(s: &SessionInfo, case: &CaseView, e: &EventView, all: &[EventView]
     html! {
         li.event.moved[newer.is_some()] id={ "event-" (e.id) } {
             p.event-when {
-                @if newer.is_some() { span.tag { "Moved" } " " }
-                @let when = html! { time datetime=(e.date) { (date_words(&e.date)) } @if let Some(t) = &e.time { " at " (t) } };
+                @if newer.is_some() { span.tag { (t("casework-moved")) } " " }
+                @let when = html! { time datetime=(e.date) { (date_words(&e.date)) } @if let Some(tm) = &e.time { " " (t("casework-at")) " " (tm) } };
                 @if newer.is_some() { s { (when) } } @else { strong { (when) } }
                 " — " (kind_words(&e.kind))
                 @if let Some(p) = &e.place { " · " (p) }
             }
             @if let Some(d) = &e.description { p.event-what { (d) } }
             @if let Some(n) = newer {
-                p.help { "Replaced: now on " a href={ "#event-" (n.id) } { (date_words(&n.date)) @if let Some(t) = &n.time { " at " (t) } } "." }
+                p.help { (t("casework-replaced-now-on")) " " a href={ "#event-" (n.id) } { (date_words(&n.date)) @if let Some(tm) = &n.time { " " (t("casework-at")) " " (tm) } } "." }
             }
             @if let Some(o) = older {
-                p.help { "Changed from " (date_words(&o.date)) @if let Some(t) = &o.time { " at " (t) } " by " (text_or_dash(Some(&e.author_name))) " on " (day(&e.created_at)) "." }
+                p.help { (ta("casework-changed-from", &[("date", &at_time(&o.date, o.time.as_deref())), ("name", text_or_dash(Some(&e.author_name))), ("when", &day(&e.created_at))])) }
             }
             @if newer.is_none() && case.may.add_casework {
                 details.change {
-                    summary { "Change" span.visually-hidden { " the " (kind_words(&e.kind)) " of " (e.date) } }
+                    summary { (t("casework-change")) span.visually-hidden { " " (ta("casework-change-hidden", &[("name", &kind_words(&e.kind)), ("date", &e.date)])) } }
                     form method="post" action={ "/cases/" (case.id) "/events" } {
                         (csrf_field(s))
                         input type="hidden" name="replaces" value=(e.id);
                         (event_fields(&format!("change-{}", e.id), Some(e)))
-                        p.help { "The old date stays on the case, shown as moved." }
-                        button type="submit" { "Save change" }
+                        p.help { (t("casework-change-kept")) }
+                        button type="submit" { (t("casework-save-change")) }
                     }
                 }
             }
@@ -364,23 +375,23 @@ pub(super) fn events_section(s: &SessionInfo, case: &CaseView, cw: &Casework) ->
     };
     html! {
         section aria-labelledby="events" {
-            h2 #events { "Hearings and deadlines" }
-            @if list.events.is_empty() { p.empty { "No hearings or deadlines yet." } } @else {
+            h2 #events { (t("casework-events-heading")) }
+            @if list.events.is_empty() { p.empty { (t("casework-events-none")) } } @else {
                 ol.events { @for e in &list.events { (event_item(s, case, e, &list.events)) } }
             }
             @if let Some(n) = &list.next_after {
-                p.more { a href={ "/cases/" (case.id) "?events_after=" (n) "#events" } { "More hearings and deadlines →" } }
+                p.more { a href={ "/cases/" (case.id) "?events_after=" (n) "#events" } { (t("casework-events-more")) } }
             }
             @if case.may.add_casework {
                 details.add-event {
-                    summary { "Add a hearing or deadline" }
+                    summary { (t("casework-add-event")) }
                     form.card method="post" action={ "/cases/" (case.id) "/events" } {
                         (csrf_field(s))
                         (event_fields("event", None))
-                        button type="submit" { "Add" }
+                        button type="submit" { (t("casework-add")) }
                     }
                 }
-                p.help { "Everything you enter here is encrypted with the case. It shows on the " a href="/upcoming" { "Coming up" } " page." }
+                p.help { (t("casework-events-help-before")) " " a href="/upcoming" { (t("nav-coming-up")) } (t("casework-events-help-after")) }
             }
         }
     }
@@ -395,26 +406,26 @@ pub(super) fn document_fixes(s: &SessionInfo, case: &CaseView, d: &DocumentView)
     let base = format!("/cases/{}/documents/{}", case.id, d.id);
     html! {
         details.fix {
-            summary { "Fix" span.visually-hidden { " " (d.filename) } }
+            summary { (t("casework-fix")) span.visually-hidden { " " (d.filename) } }
             @if d.may.rename {
                 form method="post" action={ (base) "/rename" } {
                     (csrf_field(s))
                     div.field {
-                        label for={ "rename-" (d.id) } { "New name" }
+                        label for={ "rename-" (d.id) } { (t("casework-new-name")) }
                         input id={ "rename-" (d.id) } name="filename" required maxlength="255" autocomplete="off" value=(d.filename);
                     }
-                    button.secondary type="submit" { "Rename" }
+                    button.secondary type="submit" { (t("casework-rename")) }
                 }
             }
             @if d.may.purge {
                 @if case.held {
-                    p.help { "It cannot be deleted while the case is under a legal hold." }
+                    p.help { (t("casework-held-no-delete")) }
                 } @else {
                     form method="post" action={ (base) "/purge" } {
                         (csrf_field(s))
-                        p.help { "Uploaded to the wrong case? Deleting destroys its key: nobody can ever read it again, and this cannot be undone." }
-                        (code_field(s, &format!("purge-code-{}", d.id), true, "Deleting always asks for a new code."))
-                        button.danger type="submit" { "Delete (wrong upload)" }
+                        p.help { (t("casework-wrong-upload")) }
+                        (code_field(s, &format!("purge-code-{}", d.id), true, &t("casework-delete-code-help")))
+                        button.danger type="submit" { (t("casework-delete")) }
                     }
                 }
             }

@@ -19,12 +19,13 @@ use super::layout::Notice;
 use super::parts::change_error;
 use super::session::PageForm;
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::vault::{
     CasePatch, EventInput, NoteInput, RenameInput, SessionInfo, StepUp, VaultError, parse_id,
 };
 
 /// What a page says when someone else saved the details first.
-pub(super) const CONFLICT_NOTICE: &str = "Someone else changed these details while you were editing; nothing was saved. Here is the current version: check it, then make your change again (what you typed is shown under “Edit details”).";
+pub(super) const CONFLICT_NOTICE: &str = "casework-conflict";
 
 /// Redirects to the case with a fixed `done` word.
 fn done(case: &str, word: &str, anchor: &str) -> Response {
@@ -45,19 +46,19 @@ async fn refused(
 }
 
 /// A field's name in a vault message, for people.
-fn label(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "client_name" => "The client’s name",
-        "date_of_birth" => "The date of birth",
-        "country_of_birth" => "The country of birth",
-        "notes" => "The background notes",
-        "text" => "The note",
-        "date" => "The date",
-        "time" => "The time",
-        "place" => "The place",
-        "description" => "The description",
+fn label(field: &str) -> Option<String> {
+    Some(t(match field {
+        "client_name" => "casework-label-client-name",
+        "date_of_birth" => "casework-label-dob",
+        "country_of_birth" => "casework-label-country",
+        "notes" => "casework-label-notes",
+        "text" => "casework-label-text",
+        "date" => "casework-label-date",
+        "time" => "casework-label-time",
+        "place" => "casework-label-place",
+        "description" => "casework-label-description",
         _ => return None,
-    })
+    }))
 }
 
 /// A refused input in plain words (the vault's messages are written for API clients
@@ -67,27 +68,29 @@ fn plain(e: VaultError) -> VaultError {
         return e;
     };
     let words: String = match code {
-        "unknown_note" => "That note is no longer on this case. Reload the page and try again.".into(),
-        "unknown_event" => {
-            "That hearing or deadline is no longer on this case. Reload the page and try again.".into()
-        }
-        "invalid_a_number" => "An A-number has 8 or 9 digits, with or without an A in front.".into(),
-        "invalid_filename" => "A document name must be 1 to 255 bytes long (an accented letter counts as two), without slashes or hidden characters.".into(),
+        "unknown_note" => t("casework-unknown-note"),
+        "unknown_event" => t("casework-unknown-event"),
+        "invalid_a_number" => t("casework-invalid-a-number"),
+        "invalid_filename" => t("casework-invalid-filename"),
         "invalid_field" => {
             let (field, rest) = message.split_once(' ').unwrap_or((message.as_str(), ""));
             match (field, label(field)) {
-                ("kind", _) => "Choose what it is: a hearing, a deadline, an appointment or other.".into(),
-                ("time", _) => "Enter the time as hours and minutes, for example 09:30.".into(),
-                (_, Some(l)) if rest.contains("required") => format!("{l} is needed."),
-                (_, Some(l)) if rest.contains("YYYY-MM-DD") => format!("{l} must be a full date."),
+                ("kind", _) => t("casework-invalid-kind"),
+                ("time", _) => t("casework-invalid-time"),
+                (_, Some(l)) if rest.contains("required") => {
+                    ta("casework-field-needed", &[("name", &l)])
+                }
+                (_, Some(l)) if rest.contains("YYYY-MM-DD") => {
+                    ta("casework-field-full-date", &[("name", &l)])
+                }
                 (_, Some(l)) if rest.contains("at most") => {
                     let n: String = rest.chars().filter(char::is_ascii_digit).collect();
-                    format!("{l} is too long: at most {n} characters.")
+                    ta("casework-field-too-long", &[("name", &l), ("n", &n)])
                 }
                 (_, Some(l)) if rest.contains("control characters") => {
-                    format!("{l} contains characters that cannot be stored.")
+                    ta("casework-field-bad-characters", &[("name", &l)])
                 }
-                _ => "Some of what was entered cannot be stored. Check the form and try again.".into(),
+                _ => t("casework-field-invalid"),
             }
         }
         _ => message,
@@ -160,7 +163,7 @@ pub(super) async fn edit_details(
                 conflict: true,
                 version,
             };
-            let notice = Notice::Error(CONFLICT_NOTICE.into());
+            let notice = Notice::Error(t(CONFLICT_NOTICE));
             case_response_with(
                 &st,
                 s,

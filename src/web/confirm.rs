@@ -11,6 +11,7 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field};
 use super::session::PageForm;
 use crate::edge::AppState;
+use crate::i18n::t;
 use crate::vault::{SessionInfo, UserView, VaultError};
 
 /// A supervisor's list of accounts an administrator made, enabled or reset: they read
@@ -18,15 +19,15 @@ use crate::vault::{SessionInfo, UserView, VaultError};
 pub(super) fn pending_section(s: &SessionInfo, pending: &[UserView]) -> Markup {
     html! {
         section.card aria-labelledby="pending" {
-            h2 #pending { "Accounts waiting for your confirmation" }
-            p { "An administrator created these accounts, switched them back on, or gave them a new password or authenticator. They can open no case until a supervisor confirms that they belong to the person you expect. If you do not know why one is here, do not confirm it: ask your administrator." }
+            h2 #pending { (t("pending-heading")) }
+            p { (t("pending-intro")) }
             ul { @for u in pending {
                 li {
-                    strong { (u.username) } @if u.supervisor { " (supervisor)" } " "
+                    strong { (u.username) } @if u.supervisor { " " (t("users-supervisor-mark")) } " "
                     form.inline method="post" action={ "/users/" (u.id) "/confirm" } {
                         (csrf_field(s))
-                        (super::parts::code_field(s, &format!("confirm-{}", u.id), false, "Your own code: confirming gives this account access to client files."))
-                        button type="submit" { "Confirm" span.visually-hidden { " " (u.username) } }
+                        (super::parts::code_field(s, &format!("confirm-{}", u.id), false, &t("users-code-confirm")))
+                        button type="submit" { (t("users-confirm")) span.visually-hidden { " " (u.username) } }
                     }
                 }
             } }

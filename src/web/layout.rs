@@ -5,7 +5,7 @@
 use axum::response::Html;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::i18n::{lang, t, ta};
+use crate::i18n::{Lang, lang, t, ta};
 use crate::policy::Role;
 use crate::vault::SessionInfo;
 
@@ -255,17 +255,18 @@ impl Zone {
             .map(|ts| ts.to_zoned(self.tz.clone()))
     }
 
-    /// "7 December 2026, 18:15 CST" from an RFC 3339 time.
+    /// "7 December 2026, 18:15 CST" from an RFC 3339 time ("7 de diciembre de 2026,
+    /// 18:15 CST" on a Spanish page).
     pub fn minute(&self, t: &str) -> String {
         self.zoned(t)
-            .map(|z| z.strftime("%-d %B %Y, %H:%M %Z").to_string())
+            .map(|z| format!("{}, {}", civil_words(z.date()), z.strftime("%H:%M %Z")))
             .unwrap_or_else(|| t.to_string())
     }
 
     /// "7 December 2026" from an RFC 3339 time (the day in this zone).
     pub fn day(&self, t: &str) -> String {
         self.zoned(t)
-            .map(|z| z.strftime("%-d %B %Y").to_string())
+            .map(|z| civil_words(z.date()))
             .unwrap_or_else(|| iso_day(t).to_string())
     }
 
@@ -279,8 +280,60 @@ impl Zone {
 /// date as given when it is not one.
 pub fn date_words(d: &str) -> String {
     d.parse::<jiff::civil::Date>()
-        .map(|d| d.strftime("%-d %B %Y").to_string())
+        .map(civil_words)
         .unwrap_or_else(|_| d.to_string())
+}
+
+/// "Tuesday 15 December 2026" ("martes 15 de diciembre de 2026") from a plain date;
+/// the date as given when it is not one.
+pub fn long_day(d: &str) -> String {
+    match d.parse::<jiff::civil::Date>() {
+        Ok(c) if lang() == Lang::Es => {
+            let wd = c.weekday().to_monday_zero_offset();
+            let name = usize::try_from(wd).ok().and_then(|i| ES_WEEKDAYS.get(i));
+            format!("{} {}", name.unwrap_or(&""), civil_words(c))
+        }
+        Ok(c) => c.strftime("%A %-d %B %Y").to_string(),
+        Err(_) => d.to_string(),
+    }
+}
+
+/// Month names on a Spanish page (lower case, as Spanish writes them).
+const ES_MONTHS: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
+/// Weekday names on a Spanish page, Monday first.
+const ES_WEEKDAYS: [&str; 7] = [
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+];
+
+/// "7 December 2026", or "7 de diciembre de 2026" on a Spanish page.
+fn civil_words(c: jiff::civil::Date) -> String {
+    let month = usize::try_from(c.month() - 1)
+        .ok()
+        .and_then(|i| ES_MONTHS.get(i));
+    match month {
+        Some(m) if lang() == Lang::Es => format!("{} de {m} de {}", c.day(), c.year()),
+        _ => c.strftime("%-d %B %Y").to_string(),
+    }
 }
 
 /// RFC 3339 for a unix time (empty when out of range).

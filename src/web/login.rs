@@ -284,44 +284,40 @@ async fn enrol_response(
     let s2 = s.clone();
     let e = st.vault.enrol_totp(&s2, new).await?;
     let body = html! {
-        h1 { "Set up your authenticator app" }
-        p { "Your account needs a second step at sign-in: a 6-digit code from an app on your phone. This keeps client files safe even if someone learns your password." }
+        h1 { (t("enrol-heading")) }
+        p { (t("enrol-intro")) }
         ol.steps {
-            li { "Install an authenticator app on your phone if you do not have one (for example Google Authenticator, Microsoft Authenticator or FreeOTP)." }
+            li { (t("enrol-install")) }
             li {
-                p { "In the app, add an account and scan this picture:" }
+                p { (t("enrol-scan")) }
                 div.qr { (qr(&e.qr_svg)) }
-                p { "If you cannot scan, choose “enter a key” in the app and type this key:" }
+                p { (t("enrol-key")) }
                 p { code.secret { (grouped(&e.secret)) } }
             }
             li {
-                p { "Type the 6-digit code the app now shows for casevault:" }
+                p { (t("enrol-type-code")) }
                 form.card method="post" action="/enrol" {
                     (csrf_field(&s))
                     div.field {
-                        label for="totp" { "6-digit code" }
+                        label for="totp" { (t("enrol-code")) }
                         input #totp name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required;
                     }
-                    button type="submit" { "Confirm" }
+                    button type="submit" { (t("enrol-confirm")) }
                 }
             }
         }
         form method="post" action="/enrol/new" {
             (csrf_field(&s))
-            p { "Added a casevault entry that does not work, or want to start over? "
-                button.secondary type="submit" { "Make a new key" }
-                " (then delete the old casevault entry in your app)." }
+            p { (t("enrol-start-over")) " "
+                button.secondary type="submit" { (t("enrol-new-key")) }
+                " " (t("enrol-new-key-after")) }
         }
         form method="post" action="/logout" {
             (csrf_field(&s))
-            p { "Not now? " button.secondary type="submit" { "Sign out" } }
+            p { (t("enrol-not-now")) " " button.secondary type="submit" { (t("sign-out")) } }
         }
     };
-    Ok((
-        status,
-        page("Set up your authenticator app", None, notice.as_ref(), body),
-    )
-        .into_response())
+    Ok((status, page(&t("enrol-title"), None, notice.as_ref(), body)).into_response())
 }
 
 /// `GET /enrol`: the secret with its QR code (the same one until it is confirmed or
@@ -346,10 +342,7 @@ pub(super) async fn enrol_new(
     if !s.must_enrol {
         return Ok(super::see_other(home(s.actor.role())));
     }
-    let notice = Notice::Done(
-        "This is a new key. Delete the old casevault entry in your app, then scan this picture."
-            .into(),
-    );
+    let notice = Notice::Done(t("enrol-new-key-done"));
     enrol_response(&st, s, StatusCode::OK, Some(notice), true).await
 }
 
@@ -378,9 +371,7 @@ pub(super) async fn enrol_confirm(
                 &st,
                 s,
                 StatusCode::BAD_REQUEST,
-                Some(Notice::Error(
-                    "That code did not match. The key below is the same as before: type the code your app shows for casevault now (codes change every 30 seconds). If the phone's clock is wrong, correct it first.".into(),
-                )),
+                Some(Notice::Error(t("enrol-code-mismatch"))),
                 false,
             )
             .await;
@@ -388,11 +379,11 @@ pub(super) async fn enrol_confirm(
         Err(e) => return Err(e.into()),
     };
     let body = html! {
-        h1 { "Save your recovery codes" }
-        p { "Your authenticator app is set up. If you ever lose your phone, each of these codes lets you sign in once instead of the 6-digit code." }
-        p { strong { "Write them down or print this page now and keep them somewhere safe. They will not be shown again." } }
+        h1 { (t("enrol-codes-heading")) }
+        p { (t("enrol-codes-intro")) }
+        p { strong { (t("account-codes-save")) } }
         ul.codes { @for c in &codes { li { code { (c.as_str()) } } } }
-        p { a.button href=(home(s.actor.role())) { "I have saved them — continue" } }
+        p { a.button href=(home(s.actor.role())) { (t("enrol-codes-continue")) } }
     };
-    Ok(page("Save your recovery codes", None, None, body).into_response())
+    Ok(page(&t("enrol-codes-title"), None, None, body).into_response())
 }

@@ -26,7 +26,7 @@ pub(super) fn code_field(s: &SessionInfo, id: &str, always: bool, help: &str) ->
     html! {
         @if always || !s.actor.fresh() {
             div.field {
-                label for=(id) { "6-digit code from your authenticator app" }
+                label for=(id) { (crate::i18n::t("code-field-label")) }
                 input.code id=(id) name="totp" inputmode="numeric" autocomplete="one-time-code"
                     pattern="[0-9]{6}" maxlength="6" required aria-describedby={ (id) "-help" };
                 p.help id={ (id) "-help" } { (help) }

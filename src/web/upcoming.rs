@@ -13,27 +13,20 @@ use serde::Deserialize;
 
 use super::casework::kind_words;
 use super::error::PageError;
-use super::layout::page;
+use super::layout::{long_day, page};
 use super::session::PageSession;
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::ics::Detail;
 use crate::vault::{Upcoming, UpcomingItem, UpcomingQuery};
-
-/// "Tuesday 15 December 2026" for `YYYY-MM-DD` (as given when it does not parse).
-fn long_day(d: &str) -> String {
-    match crate::clock::parse_day(d) {
-        Some(t) => format!("{} {} {} {}", t.weekday(), t.day(), t.month(), t.year()),
-        None => d.to_owned(),
-    }
-}
 
 fn item(it: &UpcomingItem) -> Markup {
     let e = &it.event;
     html! {
         li.event {
             p.event-when {
-                strong { @match &e.time { Some(t) => (t), None => "All day" } }
-                " — " (kind_words(&e.kind)) " for "
+                strong { @match &e.time { Some(tm) => (tm), None => (t("upcoming-all-day")) } }
+                " — " (kind_words(&e.kind)) " " (t("upcoming-for")) " "
                 a href={ "/cases/" (it.case_id) "#events" } { (it.client_name) }
                 @if let Some(p) = &e.place { " · " (p) }
             }
@@ -51,33 +44,33 @@ fn body(list: &Upcoming, today: &str) -> Markup {
         }
     }
     html! {
-        h1 { "Coming up" }
-        p { "Hearings, deadlines and appointments of your cases from " (long_day(&list.from)) " to " (long_day(&list.to)) "." }
+        h1 { (t("upcoming-heading")) }
+        p { (ta("upcoming-intro", &[("date", &long_day(&list.from)), ("when", &long_day(&list.to))])) }
         @for o in &list.sealed_offices {
             div.banner.sealed role="status" {
-                p { strong { "Office " (o) " is sealed: " } "its hearings cannot be shown until an administrator unseals it." }
+                p { strong { (ta("upcoming-sealed-lead", &[("office", o)])) " " } (t("upcoming-sealed")) }
             }
         }
         @if list.truncated {
-            p.banner role="status" { "Not everything fits on this page: it shows the earliest 500 hearings and deadlines of your newest cases. Choose fewer days to see the rest." }
+            p.banner role="status" { (t("upcoming-truncated")) }
         }
         @if days.is_empty() {
-            p.empty { "Nothing in the next 30 days." }
+            p.empty { (t("upcoming-none")) }
         }
         @for (d, items) in &days {
             section aria-labelledby={ "day-" (d) } {
-                h2 id={ "day-" (d) } { (long_day(d)) @if *d == today { " (today)" } }
+                h2 id={ "day-" (d) } { (long_day(d)) @if *d == today { " " (t("upcoming-today")) } }
                 ol.events { @for it in items { (item(it)) } }
             }
         }
         section.card aria-labelledby="calendar" {
-            h2 #calendar { "Put it in your calendar" }
+            h2 #calendar { (t("upcoming-calendar-heading")) }
             p.inline {
-                a.button href="/upcoming.ics" download { "Download calendar (.ics)" }
-                a.button href="/upcoming.ics?detail=full" download { "Download calendar with client names (.ics)" }
+                a.button href="/upcoming.ics" download { (t("upcoming-download")) }
+                a.button href="/upcoming.ics?detail=full" download { (t("upcoming-download-full")) }
             }
-            p.help { "The first file holds only the kind, date, time, place and a short case number; the second also holds client names and descriptions. The file is made when you click and is not kept here. "
-                strong { "Do not import it into a cloud calendar (Google, Outlook online, iCloud) if client names must not leave the office." } }
+            p.help { (t("upcoming-calendar-help")) " "
+                strong { (t("upcoming-calendar-warning")) } }
         }
     }
 }
@@ -93,7 +86,11 @@ pub(super) async fn upcoming_page(
         .await?;
     let today = crate::clock::rfc3339(st.vault.clock().now());
     let markup = body(&list, super::layout::iso_day(&today));
-    Ok((StatusCode::OK, page("Coming up", Some(&s), None, markup)).into_response())
+    Ok((
+        StatusCode::OK,
+        page(&t("upcoming-title"), Some(&s), None, markup),
+    )
+        .into_response())
 }
 
 /// `?detail=full` (or `minimal`, the default); nothing else.
@@ -155,5 +152,12 @@ mod tests {
     fn days_read_in_words() {
         assert_eq!(long_day("2026-12-15"), "Tuesday 15 December 2026");
         assert_eq!(long_day("soon"), "soon");
+        crate::i18n::LANG.sync_scope(crate::i18n::Lang::Es, || {
+            assert_eq!(long_day("2026-12-15"), "martes 15 de diciembre de 2026");
+            assert_eq!(
+                super::super::layout::Zone::named("America/Chicago").minute("2026-12-15T20:03:00Z"),
+                "15 de diciembre de 2026, 14:03 CST"
+            );
+        });
     }
 }

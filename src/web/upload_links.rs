@@ -17,63 +17,64 @@ use super::error::PageError;
 use super::layout::{Notice, csrf_field, day, page};
 use super::session::PageForm;
 use crate::edge::AppState;
+use crate::i18n::{LANG, Lang, message, t, ta};
 use crate::vault::{CaseView, LinkInput, LinkView, SessionInfo, VaultError, parse_id};
 
-fn state_words(state: &str) -> &'static str {
-    match state {
-        "live" => "Works",
-        "expired" => "Ended",
-        "used_up" => "Used up",
-        "stopped" => "Stopped (its maker may no longer add documents here)",
-        _ => "Revoked",
-    }
+fn state_words(state: &str) -> String {
+    t(match state {
+        "live" => "links-state-live",
+        "expired" => "links-state-expired",
+        "used_up" => "links-state-used-up",
+        "stopped" => "links-state-stopped",
+        _ => "links-state-revoked",
+    })
 }
 
 /// The section on the case page (for those who may make links).
 pub(super) fn links_section(s: &SessionInfo, case: &CaseView, links: &[LinkView]) -> Markup {
     html! {
         section aria-labelledby="links" {
-            h2 #links { "Links for the client to send documents" }
-            p { "A link lets the client send files straight into this case from their phone or computer, without an account. The client sees only your office’s name: nothing of the case. Send it over a channel the client trusts; anyone who has it can add files until it ends, and no one can read anything through it." }
-            @if links.is_empty() { p.empty { "No link has been made for this case." } } @else {
+            h2 #links { (t("links-heading")) }
+            p { (t("links-intro")) }
+            @if links.is_empty() { p.empty { (t("links-none")) } } @else {
                 div.table-wrap { table {
-                    caption.visually-hidden { "Links of this case" }
-                    thead { tr { th scope="col" { "Made" } th scope="col" { "Until" } th scope="col" { "Files" }
-                        th scope="col" { "Language" } th scope="col" { "State" } th scope="col" { span.visually-hidden { "Revoke" } } } }
+                    caption.visually-hidden { (t("links-caption")) }
+                    thead { tr { th scope="col" { (t("links-col-made")) } th scope="col" { (t("links-col-until")) } th scope="col" { (t("links-col-files")) }
+                        th scope="col" { (t("links-col-language")) } th scope="col" { (t("links-col-state")) } th scope="col" { span.visually-hidden { (t("links-col-revoke")) } } } }
                     tbody { @for l in links { tr {
                         td.date { (day(&l.created_at)) }
-                        td.date data-label="Until" { (day(&l.expires_at)) }
-                        td data-label="Files" { (l.files_received) " of " (l.max_files) }
-                        td data-label="Language" { (if l.language == "es" { "Spanish" } else { "English" }) }
-                        td data-label="State" { (state_words(&l.state)) }
+                        td.date data-label=(t("links-col-until")) { (day(&l.expires_at)) }
+                        td data-label=(t("links-col-files")) { (ta("links-files-of", &[("n", &l.files_received.to_string()), ("days", &l.max_files.to_string())])) }
+                        td data-label=(t("links-col-language")) { (t(if l.language == "es" { "links-language-es" } else { "links-language-en" })) }
+                        td data-label=(t("links-col-state")) { (state_words(&l.state)) }
                         td { @if l.state == "live" {
                             form.inline method="post" action={ "/cases/" (case.id) "/upload-links/" (l.id) "/revoke" } {
                                 (csrf_field(s))
-                                button.danger type="submit" { "Revoke" span.visually-hidden { " the link made " (day(&l.created_at)) } }
+                                button.danger type="submit" { (t("links-revoke")) span.visually-hidden { " " (ta("links-revoke-hidden", &[("date", &day(&l.created_at))])) } }
                             }
                         } }
                     } } }
                 } }
             }
-            h3 { "Make a link" }
+            h3 { (t("links-make-heading")) }
             form.card method="post" action={ "/cases/" (case.id) "/upload-links" } {
                 (csrf_field(s))
                 div.field {
-                    label for="link-days" { "Works for (days, 1 to 30)" }
+                    label for="link-days" { (t("links-days")) }
                     input #link-days name="days" type="number" min="1" max="30" value="7" required;
                 }
                 div.field {
-                    label for="link-files" { "Files it takes (1 to 50)" }
+                    label for="link-files" { (t("links-files")) }
                     input #link-files name="max_files" type="number" min="1" max="50" value="10" required;
                 }
                 div.field {
-                    label for="link-language" { "Language of the client’s page" }
+                    label for="link-language" { (t("links-language")) }
                     select #link-language name="language" {
-                        option value="en" { "English" }
-                        option value="es" { "Spanish (español)" }
+                        option value="en" { (t("links-option-en")) }
+                        option value="es" { (t("links-option-es")) }
                     }
                 }
-                button type="submit" { "Make a link" }
+                button type="submit" { (t("links-make")) }
             }
         }
     }
@@ -84,32 +85,6 @@ pub(super) struct MakeForm {
     days: String,
     max_files: String,
     language: String,
-}
-
-/// "26 de septiembre de 2026" from the page's "26 September 2026".
-fn spanish_day(english: &str) -> String {
-    const MONTHS: [(&str, &str); 12] = [
-        ("January", "enero"),
-        ("February", "febrero"),
-        ("March", "marzo"),
-        ("April", "abril"),
-        ("May", "mayo"),
-        ("June", "junio"),
-        ("July", "julio"),
-        ("August", "agosto"),
-        ("September", "septiembre"),
-        ("October", "octubre"),
-        ("November", "noviembre"),
-        ("December", "diciembre"),
-    ];
-    let mut parts = english.split(' ');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(d), Some(m), Some(y), None) => match MONTHS.iter().find(|(en, _)| *en == m) {
-            Some((_, es)) => format!("{d} de {es} de {y}"),
-            None => english.to_owned(),
-        },
-        _ => english.to_owned(),
-    }
 }
 
 /// A number typed into a form (anything else reads as out of range).
@@ -153,38 +128,43 @@ pub(super) async fn make(
     );
     let office = made.office.clone();
     let until = day(&made.expires_at);
-    let files = made.max_files;
-    let en = format!(
-        "Please send the documents for your case to the {office} office through this secure link. It works until {until}, for up to {files} files. No account is needed: {url}"
-    );
-    let es = format!(
-        "Por favor, envíe los documentos de su caso a la oficina de {office} por este enlace seguro. Funciona hasta el {}, para un máximo de {files} archivos. No necesita una cuenta: {url}",
-        spanish_day(&until)
-    );
+    let files = made.max_files.to_string();
+    // The words to send are in both languages, whatever the page's language.
+    let words = |lang: Lang| {
+        let until = LANG.sync_scope(lang, || day(&made.expires_at));
+        let args = [
+            ("office", office.as_str()),
+            ("date", &until),
+            ("n", &files),
+            ("url", &url),
+        ];
+        message(lang, "links-words", &args)
+    };
+    let (en, es) = (words(Lang::En), words(Lang::Es));
     let id = parse_id(&case).unwrap_or_default();
     let body = html! {
-        p.crumbs { a href={ "/cases/" (id) "#links" } { "← Back to the case" } }
-        h1 { "A link for the client" }
+        p.crumbs { a href={ "/cases/" (id) "#links" } { (t("links-back")) } }
+        h1 { (t("links-made-heading")) }
         div.banner role="status" {
-            p { strong { "Copy the link now: it is shown only this once." } " It works until " (until) " for up to " (files) " files, and you can revoke it on the case page." }
+            p { strong { (t("links-copy-now")) } " " (ta("links-works-until", &[("date", &until), ("n", &files)])) }
         }
         div.field {
-            label for="link-url" { "The link" }
+            label for="link-url" { (t("links-the-link")) }
             input.wide #link-url type="text" readonly value=(url);
         }
         div.field {
-            label for="words-en" { "Words to send with it, in English" }
+            label for="words-en" { (t("links-words-en")) }
             textarea #words-en readonly rows="4" { (en) }
         }
         div.field lang="es" {
-            label for="words-es" { "Words to send with it, in Spanish" }
+            label for="words-es" { (t("links-words-es")) }
             textarea #words-es readonly rows="4" { (es) }
         }
-        p { "Send it over a channel the client trusts (a text to their own phone, a call where you read it out). Anyone who gets the link can add files to this case until it ends; no one can read anything through it." }
+        p { (t("links-send-how")) }
     };
     Ok((
         StatusCode::OK,
-        page("A link for the client", Some(&s), None, body),
+        page(&t("links-made-title"), Some(&s), None, body),
     )
         .into_response())
 }
@@ -203,17 +183,4 @@ pub(super) async fn revoke(
     Ok(super::see_other(&format!(
         "/cases/{id}?done=link_revoked#links"
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn spanish_dates_read_as_spanish() {
-        assert_eq!(
-            super::spanish_day("26 September 2026"),
-            "26 de septiembre de 2026"
-        );
-        assert_eq!(super::spanish_day("1 May 2027"), "1 de mayo de 2027");
-        assert_eq!(super::spanish_day("2026-09-26"), "2026-09-26");
-    }
 }

@@ -17,6 +17,7 @@ use super::layout::{Notice, csrf_field, done_message, page, role_name};
 use super::parts::{DoneQuery, Nothing};
 use super::session::{PageForm, PageSession};
 use crate::edge::AppState;
+use crate::i18n::{t, ta};
 use crate::policy::Role;
 use crate::vault::{NewUser, SessionInfo, StepUp, UserView, VaultError};
 
@@ -35,58 +36,58 @@ fn users_body(s: &SessionInfo, users: &[UserView], typed: &Typed) -> Markup {
     let superadmin = s.actor.is(Role::Superadmin);
     let admin = s.actor.is(Role::Admin);
     html! {
-        h1 { "Users" }
+        h1 { (t("users-heading")) }
         div.table-wrap { table {
-            caption.visually-hidden { "Accounts" }
+            caption.visually-hidden { (t("users-caption")) }
             thead { tr {
-                th scope="col" { "Username" } th scope="col" { "Role" } th scope="col" { "Office" }
-                th scope="col" { "Authenticator" } th scope="col" { "Status" } th scope="col" { "Actions" }
+                th scope="col" { (t("users-col-username")) } th scope="col" { (t("users-col-role")) } th scope="col" { (t("users-col-office")) }
+                th scope="col" { (t("users-col-authenticator")) } th scope="col" { (t("users-col-status")) } th scope="col" { (t("users-col-actions")) }
             } }
             tbody { @for u in users { tr {
                 td { (u.username) }
-                td data-label="Role" { (role_name(Role::parse(&u.role))) @if u.supervisor { " (supervisor)" } }
-                td data-label="Office" { (u.office.as_deref().or(u.org.as_deref()).unwrap_or("—")) }
-                td data-label="Authenticator" { (if u.totp_enrolled { "Set up" } else { "Not yet" }) }
-                td data-label="Status" { (if u.disabled { "Disabled" } else if u.access_pending { "Waiting for a supervisor to confirm" } else { "Active" }) }
+                td data-label=(t("users-col-role")) { (role_name(Role::parse(&u.role))) @if u.supervisor { " " (t("users-supervisor-mark")) } }
+                td data-label=(t("users-col-office")) { (u.office.as_deref().or(u.org.as_deref()).unwrap_or("—")) }
+                td data-label=(t("users-col-authenticator")) { (t(if u.totp_enrolled { "users-totp-set-up" } else { "users-totp-not-yet" })) }
+                td data-label=(t("users-col-status")) { (t(if u.disabled { "users-status-disabled" } else if u.access_pending { "users-status-waiting" } else { "users-status-active" })) }
                 td.actions {
                     @if u.id != s.actor.id() {
                         form.inline method="post" action={ "/admin/users/" (u.id) (if u.disabled { "/enable" } else { "/disable" }) } {
                             (csrf_field(s))
-                            @if u.disabled { (super::parts::code_field(s, &format!("en-{}", u.id), false, "Your own code: giving a caseworker account a way in needs a fresh one.")) }
-                            button.secondary type="submit" { (if u.disabled { "Enable" } else { "Disable" }) span.visually-hidden { " " (u.username) } }
+                            @if u.disabled { (super::parts::code_field(s, &format!("en-{}", u.id), false, &t("users-code-way-in"))) }
+                            button.secondary type="submit" { (t(if u.disabled { "users-enable" } else { "users-disable" })) span.visually-hidden { " " (u.username) } }
                         }
                         @if admin && u.access_pending && !u.disabled {
                             details.confirm {
-                                summary { "Confirm" span.visually-hidden { " " (u.username) } }
+                                summary { (t("users-confirm")) span.visually-hidden { " " (u.username) } }
                                 form method="post" action={ "/admin/users/" (u.id) "/confirm" } {
                                     (csrf_field(s))
-                                    p.help { "Confirm only if you know this account belongs to the person you expect. It can then open the cases its role allows." }
-                                    label for={ "cp-" (u.id) } { "Office passphrase" }
+                                    p.help { (t("users-confirm-help")) }
+                                    label for={ "cp-" (u.id) } { (t("users-office-passphrase")) }
                                     input id={ "cp-" (u.id) } name="passphrase" type="password" autocomplete="off" required spellcheck="false" autocapitalize="none";
-                                    (super::parts::code_field(s, &format!("cc-{}", u.id), false, "Your own code: confirming gives this account access to client files."))
-                                    button type="submit" { "Confirm " (u.username) }
+                                    (super::parts::code_field(s, &format!("cc-{}", u.id), false, &t("users-code-confirm")))
+                                    button type="submit" { (ta("users-confirm-button", &[("username", &u.username)])) }
                                 }
                             }
                         }
                         @if u.totp_enrolled {
                             details {
-                                summary { "Reset authenticator" span.visually-hidden { " for " (u.username) } }
+                                summary { (t("users-reset-totp")) span.visually-hidden { " " (ta("users-for-hidden", &[("username", &u.username)])) } }
                                 form method="post" action={ "/admin/users/" (u.id) "/reset-totp" } {
                                     (csrf_field(s))
-                                    p.help { "For a person who lost their phone: they set up their authenticator app again when they next sign in." }
-                                    (super::parts::code_field(s, &format!("rt-{}", u.id), false, "Your own code: giving an account a new authenticator needs a fresh one."))
-                                    button type="submit" { "Reset authenticator" }
+                                    p.help { (t("users-reset-totp-help")) }
+                                    (super::parts::code_field(s, &format!("rt-{}", u.id), false, &t("users-code-new-totp")))
+                                    button type="submit" { (t("users-reset-totp")) }
                                 }
                             }
                         }
                         details {
-                            summary { "Reset password" span.visually-hidden { " for " (u.username) } }
+                            summary { (t("users-reset-password")) span.visually-hidden { " " (ta("users-for-hidden", &[("username", &u.username)])) } }
                             form method="post" action={ "/admin/users/" (u.id) "/password" } {
                                 (csrf_field(s))
-                                label for={ "pw-" (u.id) } { "New password for " (u.username) }
+                                label for={ "pw-" (u.id) } { (ta("users-new-password-for", &[("username", &u.username)])) }
                                 input id={ "pw-" (u.id) } name="password" type="password" autocomplete="new-password" minlength="12" required;
-                                (super::parts::code_field(s, &format!("pwc-{}", u.id), false, "Your own code: giving a caseworker account a way in needs a fresh one."))
-                                button type="submit" { "Set password" }
+                                (super::parts::code_field(s, &format!("pwc-{}", u.id), false, &t("users-code-way-in")))
+                                button type="submit" { (t("users-set-password")) }
                             }
                         }
                     }
@@ -94,45 +95,45 @@ fn users_body(s: &SessionInfo, users: &[UserView], typed: &Typed) -> Markup {
             } } }
         } }
         section aria-labelledby="new-user" {
-            h2 #new-user { "Add a person" }
+            h2 #new-user { (t("users-add-heading")) }
             form.card method="post" action="/admin/users" {
                 (csrf_field(s))
                 div.field {
-                    label for="username" { "Username" }
+                    label for="username" { (t("users-username")) }
                     input #username name="username" value=(typed.username) required autocapitalize="none" spellcheck="false" autocomplete="off" aria-describedby="username-help";
-                    p.help #username-help { "3 to 64 lower-case letters, digits, dots, dashes or underscores, starting with a letter." }
+                    p.help #username-help { (t("users-username-help")) }
                 }
                 @if superadmin {
                     div.field {
-                        label for="role" { "Role" }
+                        label for="role" { (t("users-role")) }
                         select #role name="role" {
-                            @for (r, words) in [(Role::Caseworker, "Caseworker"), (Role::Admin, "Office administrator"), (Role::Partner, "Partner attorney"), (Role::Auditor, "Auditor")] {
-                                option value=(r) selected[typed.role == r.as_str()] { (words) }
+                            @for (r, words) in [(Role::Caseworker, "users-role-caseworker"), (Role::Admin, "users-role-admin"), (Role::Partner, "users-role-partner"), (Role::Auditor, "users-role-auditor")] {
+                                option value=(r) selected[typed.role == r.as_str()] { (t(words)) }
                             }
                         }
                     }
                     div.field {
-                        label for="office" { "Office (caseworkers and administrators)" }
+                        label for="office" { (t("users-office")) }
                         input #office name="office" value=(typed.office) autocapitalize="none";
                     }
                     div.field {
-                        label for="org" { "Organisation (partner attorneys)" }
+                        label for="org" { (t("users-org")) }
                         input #org name="org" value=(typed.org);
                     }
                 } @else {
                     input type="hidden" name="role" value=(Role::Caseworker);
-                    p { "New accounts here are caseworkers of the " (s.actor.office().unwrap_or("")) " office." }
+                    p { (ta("users-new-here", &[("office", s.actor.office().unwrap_or(""))])) }
                 }
                 div.field {
-                    label.choice { input type="checkbox" name="supervisor" value="yes" checked[typed.supervisor]; " Supervisor (can see every case of the office)" }
+                    label.choice { input type="checkbox" name="supervisor" value="yes" checked[typed.supervisor]; " " (t("users-supervisor")) }
                 }
                 div.field {
-                    label for="new-password" { "First password" }
+                    label for="new-password" { (t("users-first-password")) }
                     input #new-password name="password" type="password" autocomplete="new-password" minlength="12" required aria-describedby="pw-help";
-                    p.help #pw-help { "At least 12 characters and not a common password. Give it to the person in private; they set up their authenticator app when they first sign in." }
+                    p.help #pw-help { (t("users-first-password-help")) }
                 }
-                (super::parts::code_field(s, "new-user-code", false, "Your own code: giving a caseworker account a way in needs a fresh one."))
-                button type="submit" { "Create account" }
+                (super::parts::code_field(s, "new-user-code", false, &t("users-code-way-in")))
+                button type="submit" { (t("users-create")) }
             }
         }
     }
@@ -157,7 +158,11 @@ async fn users_response_typed(
     require_admin(&s)?;
     let users = st.vault.list_users(&s.actor).await?;
     let body = users_body(&s, &users, typed);
-    Ok((status, page("Users", Some(&s), notice.as_ref(), body)).into_response())
+    Ok((
+        status,
+        page(&t("users-title"), Some(&s), notice.as_ref(), body),
+    )
+        .into_response())
 }
 
 /// `GET /admin/users`.

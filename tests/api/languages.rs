@@ -109,3 +109,67 @@ async fn a_signed_in_choice_is_kept_in_the_account() {
         .unwrap();
     assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
 }
+
+#[tokio::test]
+async fn staff_pages_speak_spanish_when_chosen() {
+    let app = spawn_app().await;
+    let api = app.login("alice").await;
+    let case = app.create_case(&api, "bronx", "Name", None).await;
+    let alice = sign_in(&app, "alice").await;
+    let pages = [
+        (
+            "/cases".to_string(),
+            ["Abrir un caso nuevo", "Buscar un caso por número A"],
+            ["Open a new case", "Find a case by A-number"],
+        ),
+        (
+            format!("/cases/{case}"),
+            ["Datos del cliente", "Notas del caso"],
+            ["Client details", "Case notes"],
+        ),
+        (
+            "/upcoming".to_string(),
+            [
+                "Páselo a su calendario",
+                "Audiencias, fechas límite y citas",
+            ],
+            [
+                "Put it in your calendar",
+                "Hearings, deadlines and appointments",
+            ],
+        ),
+        (
+            "/account".to_string(),
+            ["Llaves de acceso", "Códigos de recuperación"],
+            ["Passkeys", "Recovery codes"],
+        ),
+    ];
+    for (path, _, en) in &pages {
+        let (s, _, page) = get_lang(&alice, &format!("{}{path}", app.base), "en").await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        for phrase in en {
+            assert!(page.contains(phrase), "{path}: {phrase}\n{page}");
+        }
+        assert!(!page.contains('⟦'), "{path}: {page}");
+    }
+    let (s, _, _) = get_lang(
+        &alice,
+        &format!("{}/language/es?back=/cases", app.base),
+        "en",
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for (path, es, en) in &pages {
+        let (s, _, page) = get_lang(&alice, &format!("{}{path}", app.base), "en").await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(page.contains("<html lang=\"es\""), "{path}");
+        for phrase in es {
+            assert!(page.contains(phrase), "{path}: {phrase}\n{page}");
+        }
+        assert!(!page.contains(en[0]), "{path}: still English\n{page}");
+        assert!(!page.contains('⟦'), "{path}: {page}");
+    }
+    // Dates in words follow the page's language too.
+    let (_, _, page) = get_lang(&alice, &format!("{}/upcoming", app.base), "en").await;
+    assert!(page.contains(" de 20"), "{page}");
+}
