@@ -89,6 +89,10 @@ pub(super) struct Resolved(pub(super) crate::vault::SessionInfo);
 /// instead of "Not found" (it says so of every case, so it tells nothing about which
 /// exist).
 pub(super) async fn frame(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    // The stylesheet and scripts need no session, language or zone: no reads for them.
+    if req.uri().path().starts_with("/static/") {
+        return next.run(req).await;
+    }
     let session = match session_token(req.headers()) {
         Some(token) => st.vault.clone().session(&token).await.ok(),
         None => None,
